@@ -1,0 +1,195 @@
+// Package runtime runs tool modules in wazero. It compiles each module once (with an on-disk
+// compilation cache in a private directory), keeps each module's manifest keyed by its
+// sha256 so listing tools needs no compile, and runs every tool call in a fresh instance with
+// a deadline, a memory cap and an output cap. The host side of the ABI (docs/abi.md) lives
+// here; what each op does is the Host's business (package hostfns).
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/pal-mcp/pal/runtime/abi"
+)
+
+// Config sets the engine's limits. The zero value of each field means its default.
+type Config struct {
+	// CacheDir holds compiled code and manifests. It is created 0700 and must be private to
+	// the user: it holds native code. "" disables the on-disk cache (compile in memory only).
+	CacheDir string
+	// CallTimeout bounds one tool call, host calls included. Default 10 minutes.
+	CallTimeout time.Duration
+	// MemoryLimitBytes caps one instance's linear memory. Default 256 MiB. Rounded down to
+	// whole 64 KiB pages.
+	MemoryLimitBytes uint64
+	// OutputLimitBytes caps the result a tool returns from handle. Default 4 MiB.
+	OutputLimitBytes uint32
+	// StderrLimitBytes caps the guest stderr kept per call for diagnostics. Default 64 KiB.
+	StderrLimitBytes int
+	// InitTimeout bounds instantiation, including the guest's _initialize. Default 30 s.
+	InitTimeout time.Duration
+	// PoolSize is how many pre-made instances each module keeps ready. Default 1; negative
+	// disables the pool.
+	PoolSize int
+	// CompilationWorkers is the parallelism of the compiler. Default 2.
+	CompilationWorkers int
+}
+
+// Defaults of Config.
+const (
+	DefaultCallTimeout      = 10 * time.Minute
+	DefaultMemoryLimitBytes = 256 << 20
+	DefaultOutputLimitBytes = 4 << 20
+	DefaultStderrLimitBytes = 64 << 10
+	DefaultInitTimeout      = 30 * time.Second
+)
+
+func (c Config) withDefaults() Config {
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = DefaultCallTimeout
+	}
+	if c.MemoryLimitBytes == 0 {
+		c.MemoryLimitBytes = DefaultMemoryLimitBytes
+	}
+	if c.OutputLimitBytes == 0 {
+		c.OutputLimitBytes = DefaultOutputLimitBytes
+	}
+	if c.StderrLimitBytes <= 0 {
+		c.StderrLimitBytes = DefaultStderrLimitBytes
+	}
+	if c.InitTimeout <= 0 {
+		c.InitTimeout = DefaultInitTimeout
+	}
+	if c.PoolSize == 0 {
+		c.PoolSize = 1
+	}
+	if c.CompilationWorkers <= 0 {
+		c.CompilationWorkers = 2
+	}
+	return c
+}
+
+// Engine owns one wazero runtime shared by all modules.
+type Engine struct {
+	cfg       Config
+	rt        wazero.Runtime
+	manifests *manifestCache
+
+	mu      sync.Mutex
+	modules []*Module
+}
+
+// New creates an engine: a compiler runtime that closes modules when a call's context is
+// done, WASI (for Go's wasip1 port and wasi-libc, without preopens), and the pal host module.
+func New(ctx context.Context, cfg Config) (*Engine, error) {
+	cfg = cfg.withDefaults()
+	rc := wazero.NewRuntimeConfigCompiler().
+		WithCloseOnContextDone(true).
+		// The per-instance cap is enforced by cappedMemory; this is wasm's own ceiling.
+		WithMemoryLimitPages(65536)
+	var mc *manifestCache
+	if cfg.CacheDir != "" {
+		if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
+			return nil, fmt.Errorf("runtime: cache dir: %w", err)
+		}
+		if err := checkPrivateDir(cfg.CacheDir); err != nil {
+			return nil, err
+		}
+		cc, err := wazero.NewCompilationCacheWithDir(filepath.Join(cfg.CacheDir, "compiled"))
+		if err != nil {
+			return nil, fmt.Errorf("runtime: compilation cache: %w", err)
+		}
+		rc = rc.WithCompilationCache(cc)
+		mc = &manifestCache{dir: filepath.Join(cfg.CacheDir, "manifests")}
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("runtime: wasi: %w", err)
+	}
+	e := &Engine{cfg: cfg, rt: rt, manifests: mc}
+	if err := e.instantiateHostModule(ctx); err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
+	return e, nil
+}
+
+// Config returns the engine's effective configuration, defaults filled in.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Close releases every module and the runtime.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	mods := e.modules
+	e.modules = nil
+	e.mu.Unlock()
+	for _, m := range mods {
+		m.closePool(ctx)
+	}
+	return e.rt.Close(ctx)
+}
+
+// checkPrivateDir refuses a cache directory that others can write or read: it holds native
+// code that the server maps executable.
+func checkPrivateDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("runtime: cache dir: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("runtime: cache dir %s is not a directory", dir)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("runtime: cache dir %s is readable by others (mode %v) and cannot be made private: %w", dir, fi.Mode().Perm(), err)
+		}
+	}
+	return nil
+}
+
+// hostModuleFuncs registers the pal import module.
+func (e *Engine) instantiateHostModule(ctx context.Context) error {
+	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
+	_, err := e.rt.NewHostModuleBuilder(abi.ImportModule).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostCall), []api.ValueType{i32, i32}, []api.ValueType{i64}).
+		WithParameterNames("ptr", "len").
+		Export(abi.ImportCall).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostLog), []api.ValueType{i32, i32, i32}, nil).
+		WithParameterNames("level", "ptr", "len").
+		Export(abi.ImportLog).
+		Instantiate(ctx)
+	if err != nil {
+		return fmt.Errorf("runtime: host module: %w", err)
+	}
+	return nil
+}
+
+// Errors a tool call can end with. Each is wrapped with details by Invoke.
+var (
+	// ErrDeadline: the call ran past its time limit and the instance was stopped.
+	ErrDeadline = errors.New("tool call exceeded its time limit")
+	// ErrCancelled: the caller cancelled the call.
+	ErrCancelled = errors.New("tool call cancelled")
+	// ErrMemoryCap: the instance tried to grow its memory past the cap.
+	ErrMemoryCap = errors.New("tool exceeded its memory cap")
+	// ErrOutputCap: the result was larger than the output cap.
+	ErrOutputCap = errors.New("tool output exceeded the output cap")
+	// ErrTrap: the module trapped (a crash, a panic, unreachable code).
+	ErrTrap = errors.New("tool module crashed")
+	// ErrBadResult: the module returned something that is not a valid result.
+	ErrBadResult = errors.New("tool module returned an invalid result")
+	// ErrBadModule: the module does not implement ABI 1 correctly.
+	ErrBadModule = errors.New("invalid tool module")
+)

@@ -1,0 +1,127 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/pal-mcp/pal/runtime/abi"
+)
+
+// Host performs the ops a running tool asks for. The runtime passes each request message to
+// Call and writes the returned reply message into the guest. One Host value serves one tool
+// call; hostfns provides the real one.
+type Host interface {
+	// Call performs one op and returns the reply message (abi.OK or abi.Fail). request is a
+	// copy the Host may keep.
+	Call(ctx context.Context, request []byte) []byte
+	// Log records one diagnostic line from the guest, already cut to LogLineLimit bytes.
+	Log(ctx context.Context, level int, msg string)
+	// Refused records a request the runtime refused before it reached Call (a pointer outside
+	// guest memory, a request over the size cap), so it is audited like any other refusal.
+	Refused(ctx context.Context, code abi.Code, reason string)
+}
+
+// Limits on the log import.
+const (
+	LogLineLimit    = 4 << 10 // bytes per line
+	LogLinesPerCall = 1000
+)
+
+// callState is the per-call state the host functions find in their context.
+type callState struct {
+	host       Host
+	inst       *instance
+	logLines   int
+	logDropped int
+}
+
+type callStateKey struct{}
+
+func stateFrom(ctx context.Context) *callState {
+	st, _ := ctx.Value(callStateKey{}).(*callState)
+	return st
+}
+
+// hostCall implements pal.call(ptr, len) -> packed reply.
+func hostCall(ctx context.Context, mod api.Module, stack []uint64) {
+	ptr, n := uint32(stack[0]), uint32(stack[1])
+	st := stateFrom(ctx)
+	var reply []byte
+	switch {
+	case st == nil:
+		reply = abi.Fail(abi.CodeInvalid, "host calls are only allowed while a tool call runs, not during initialisation")
+	case n > abi.MaxRequestBytes:
+		reason := fmt.Sprintf("request of %d bytes is over the %d-byte cap", n, abi.MaxRequestBytes)
+		st.host.Refused(ctx, abi.CodeTooLarge, reason)
+		reply = abi.Fail(abi.CodeTooLarge, reason)
+	default:
+		raw, ok := mod.Memory().Read(ptr, n)
+		if !ok {
+			reason := fmt.Sprintf("request buffer [%d, +%d) lies outside guest memory", ptr, n)
+			st.host.Refused(ctx, abi.CodeInvalid, reason)
+			reply = abi.Fail(abi.CodeInvalid, reason)
+		} else {
+			reply = st.host.Call(ctx, bytes.Clone(raw))
+		}
+	}
+	stack[0] = writeToGuest(ctx, mod, st, reply)
+}
+
+// writeToGuest places msg in a buffer from the guest's alloc and returns it packed, or 0 when
+// the guest could not provide one.
+func writeToGuest(ctx context.Context, mod api.Module, st *callState, msg []byte) uint64 {
+	var alloc api.Function
+	if st != nil && st.inst != nil {
+		alloc = st.inst.alloc
+	} else {
+		alloc = mod.ExportedFunction(abi.ExportAlloc)
+	}
+	if alloc == nil || uint64(len(msg)) > uint64(^uint32(0)) {
+		return 0
+	}
+	res, err := alloc.Call(ctx, uint64(len(msg)))
+	if err != nil || len(res) == 0 {
+		return 0
+	}
+	p := uint32(res[0])
+	if p == 0 && len(msg) > 0 {
+		return 0
+	}
+	if !mod.Memory().Write(p, msg) {
+		return 0
+	}
+	return abi.Pack(p, uint32(len(msg)))
+}
+
+// hostLog implements pal.log(level, ptr, len).
+func hostLog(ctx context.Context, mod api.Module, stack []uint64) {
+	level, ptr, n := int32(stack[0]), uint32(stack[1]), uint32(stack[2])
+	st := stateFrom(ctx)
+	if st == nil {
+		return
+	}
+	if st.logLines >= LogLinesPerCall {
+		st.logDropped++
+		return
+	}
+	st.logLines++
+	cut := min(n, LogLineLimit)
+	raw, ok := mod.Memory().Read(ptr, cut)
+	if !ok {
+		st.host.Refused(ctx, abi.CodeInvalid, fmt.Sprintf("log buffer [%d, +%d) lies outside guest memory", ptr, n))
+		return
+	}
+	msg := strings.ToValidUTF8(string(raw), string(utf8.RuneError))
+	if n > cut {
+		msg += fmt.Sprintf(" [%d bytes cut]", n-cut)
+	}
+	if level < abi.LogDebug || level > abi.LogError {
+		level = abi.LogInfo
+	}
+	st.host.Log(ctx, int(level), msg)
+}

@@ -1,0 +1,125 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pal-mcp/pal/runtime/abi"
+)
+
+// Call is one tool call to run.
+type Call struct {
+	Tool      string          // a tool of the module's manifest
+	CallID    string          // for logs and audit
+	Arguments json.RawMessage // the client's arguments, a JSON object
+	Host      Host            // performs the ops the tool asks for
+	// Timeout overrides the engine's CallTimeout when positive.
+	Timeout time.Duration
+}
+
+// Outcome is what a finished call leaves besides its result: for logs and diagnostics.
+type Outcome struct {
+	Duration   time.Duration
+	Stderr     string // the guest's captured stderr, bounded
+	LogDropped int    // log lines over the per-call limit
+	MemoryPeak uint64 // bytes of linear memory at the end of the call
+}
+
+// Invoke runs one tool call in a fresh instance and closes the instance afterwards, whatever
+// happens. The error, when not nil, wraps one of ErrDeadline, ErrCancelled, ErrMemoryCap,
+// ErrOutputCap, ErrTrap, ErrBadResult or ErrBadModule, and its text is fit for the client.
+func (m *Module) Invoke(ctx context.Context, c Call) (_ *abi.Result, out Outcome, _ error) {
+	start := time.Now()
+	timeout := m.engine.cfg.CallTimeout
+	if c.Timeout > 0 {
+		timeout = c.Timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	req, err := json.Marshal(abi.HandleRequest{ABI: abi.Version, Tool: c.Tool, CallID: c.CallID, Arguments: c.Arguments})
+	if err != nil {
+		return nil, out, fmt.Errorf("%w: arguments are not JSON: %v", ErrBadResult, err)
+	}
+	inst, err := m.take(ctx)
+	if err != nil {
+		return nil, out, err
+	}
+	defer inst.mod.Close(context.Background())
+	st := &callState{host: c.Host, inst: inst}
+	cctx := context.WithValue(ctx, callStateKey{}, st)
+	defer func() {
+		out.Duration = time.Since(start)
+		out.Stderr = inst.stderr.String()
+		out.LogDropped = st.logDropped
+		if mem := inst.mod.Memory(); mem != nil {
+			out.MemoryPeak = uint64(mem.Size())
+		}
+	}()
+
+	ptr := writeToGuest(cctx, inst.mod, st, req)
+	if ptr == 0 {
+		return nil, out, m.callError(ctx, inst, timeout, errors.New("alloc failed for the request"))
+	}
+	p, n := abi.Unpack(ptr)
+	res, err := inst.handle.Call(cctx, uint64(p), uint64(n))
+	if err != nil {
+		return nil, out, m.callError(ctx, inst, timeout, err)
+	}
+	rp, rn := abi.Unpack(res[0])
+	if rn > m.engine.cfg.OutputLimitBytes {
+		return nil, out, fmt.Errorf("%w: tool %s returned %d bytes; the cap is %d bytes", ErrOutputCap, c.Tool, rn, m.engine.cfg.OutputLimitBytes)
+	}
+	raw, ok := inst.mod.Memory().Read(rp, rn)
+	if !ok {
+		return nil, out, fmt.Errorf("%w: tool %s returned a buffer outside its memory", ErrBadResult, c.Tool)
+	}
+	result, err := decodeResult(raw)
+	if err != nil {
+		return nil, out, fmt.Errorf("%w: tool %s: %v", ErrBadResult, c.Tool, err)
+	}
+	return result, out, nil
+}
+
+// callError explains why handle failed: deadline, cancellation, memory cap, or a crash.
+func (m *Module) callError(ctx context.Context, inst *instance, timeout time.Duration, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("%w (%v); the call was stopped", ErrDeadline, timeout)
+	case ctx.Err() != nil:
+		return ErrCancelled
+	case inst.mem.hit.Load():
+		return fmt.Errorf("%w of %d MiB; the call was stopped", ErrMemoryCap, m.engine.cfg.MemoryLimitBytes>>20)
+	}
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i > 0 {
+		msg = msg[:i] // the first line; the wasm stack trace goes to the log via Outcome
+	}
+	return fmt.Errorf("%w: %s", ErrTrap, msg)
+}
+
+// decodeResult parses and checks a handle result.
+func decodeResult(raw []byte) (*abi.Result, error) {
+	header, body, err := abi.Split(raw)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		return nil, errors.New("a result carries no body in ABI 1")
+	}
+	dec := json.NewDecoder(bytes.NewReader(header))
+	dec.DisallowUnknownFields()
+	var r abi.Result
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("result is not a CallToolResult: %v", err)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}

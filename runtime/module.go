@@ -1,0 +1,343 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+
+	"github.com/pal-mcp/pal/runtime/abi"
+)
+
+// Module is one loaded tool module: its bytes, hash, manifest, and (once needed) its compiled
+// code and a small pool of ready instances.
+type Module struct {
+	engine   *Engine
+	name     string // where it came from, for messages: "builtin", a file path
+	wasm     []byte
+	sha256   string
+	manifest *abi.Manifest
+
+	compileOnce sync.Once
+	compiled    wazero.CompiledModule
+	compileErr  error
+
+	pool chan *instance
+	fill sync.Mutex // one refill at a time
+}
+
+// LoadModule registers a module. Its manifest comes from the manifest cache when the module's
+// sha256 is known; otherwise the module is compiled and asked to describe itself, and the
+// manifest is cached. wantSHA256, when not empty, pins the module: other bytes are refused.
+func (e *Engine) LoadModule(ctx context.Context, name string, wasm []byte, wantSHA256 string) (*Module, error) {
+	sum := sha256.Sum256(wasm)
+	hash := hex.EncodeToString(sum[:])
+	if wantSHA256 != "" && wantSHA256 != hash {
+		return nil, fmt.Errorf("%w: %s has sha256 %s, pinned %s", ErrBadModule, name, hash, wantSHA256)
+	}
+	m := &Module{engine: e, name: name, wasm: wasm, sha256: hash}
+	if e.cfg.PoolSize > 0 {
+		m.pool = make(chan *instance, e.cfg.PoolSize)
+	}
+	if man, ok := e.manifests.get(hash); ok {
+		m.manifest = man
+	} else {
+		man, err := m.describe(ctx)
+		if err != nil {
+			return nil, err
+		}
+		m.manifest = man
+		e.manifests.put(hash, man)
+	}
+	e.mu.Lock()
+	e.modules = append(e.modules, m)
+	e.mu.Unlock()
+	return m, nil
+}
+
+// Name is where the module came from.
+func (m *Module) Name() string { return m.name }
+
+// SHA256 is the hex sha256 of the module's bytes.
+func (m *Module) SHA256() string { return m.sha256 }
+
+// Manifest is the module's validated manifest. Callers must not modify it.
+func (m *Module) Manifest() *abi.Manifest { return m.manifest }
+
+// Size is the module's size in bytes.
+func (m *Module) Size() int { return len(m.wasm) }
+
+// Compile compiles the module if it is not compiled yet. It is safe to call from many
+// goroutines; the first caller compiles, the rest wait. Servers call it in the background at
+// start so the first tool call does not pay for it.
+func (m *Module) Compile(ctx context.Context) error {
+	m.compileOnce.Do(func() {
+		cctx := experimental.WithCompilationWorkers(ctx, m.engine.cfg.CompilationWorkers)
+		cm, err := m.engine.rt.CompileModule(cctx, m.wasm)
+		if err != nil {
+			m.compileErr = fmt.Errorf("%w: %s: %v", ErrBadModule, m.name, err)
+			return
+		}
+		if err := checkExports(cm); err != nil {
+			m.compileErr = fmt.Errorf("%w: %s: %v", ErrBadModule, m.name, err)
+			return
+		}
+		if err := checkMemory(cm, m.engine.cfg.MemoryLimitBytes); err != nil {
+			m.compileErr = fmt.Errorf("%w: %s: %v", ErrBadModule, m.name, err)
+			return
+		}
+		m.compiled = cm
+	})
+	return m.compileErr
+}
+
+// checkExports verifies the ABI 1 exports and their signatures, and that the module imports
+// nothing beyond WASI and the pal host module.
+func checkExports(cm wazero.CompiledModule) error {
+	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
+	want := map[string][2][]api.ValueType{
+		abi.ExportAlloc:    {{i32}, {i32}},
+		abi.ExportDescribe: {nil, {i64}},
+		abi.ExportHandle:   {{i32, i32}, {i64}},
+	}
+	exports := cm.ExportedFunctions()
+	for name, sig := range want {
+		def, ok := exports[name]
+		if !ok {
+			return fmt.Errorf("missing export %q", name)
+		}
+		if !sameTypes(def.ParamTypes(), sig[0]) || !sameTypes(def.ResultTypes(), sig[1]) {
+			return fmt.Errorf("export %q has the wrong signature", name)
+		}
+	}
+	if _, ok := cm.ExportedMemories()["memory"]; !ok {
+		return fmt.Errorf("missing exported memory \"memory\"")
+	}
+	for _, f := range cm.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		if mod != abi.ImportModule && mod != "wasi_snapshot_preview1" {
+			return fmt.Errorf("imports %s.%s: only the %q module and WASI are provided", mod, name, abi.ImportModule)
+		}
+	}
+	if len(cm.ImportedMemories()) > 0 {
+		return fmt.Errorf("imports a memory: modules must define their own")
+	}
+	return nil
+}
+
+func sameTypes(a, b []api.ValueType) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// checkMemory refuses a module whose declared minimum memory is over the cap: it could never run.
+func checkMemory(cm wazero.CompiledModule, limit uint64) error {
+	for _, mem := range cm.ExportedMemories() {
+		if uint64(mem.Min())*65536 > limit {
+			return fmt.Errorf("declares %d MiB of initial memory, over the cap of %d MiB", uint64(mem.Min())*65536>>20, limit>>20)
+		}
+	}
+	return nil
+}
+
+// instance is one live, unused instance of a module with its per-instance resources.
+type instance struct {
+	mod    api.Module
+	mem    *cappedMemory
+	stderr *boundedBuffer
+	alloc  api.Function
+	handle api.Function
+}
+
+// newInstance instantiates the module with no preopens, env or args, real clocks and
+// randomness, a captured stderr and a capped memory, and runs _initialize.
+func (m *Module) newInstance(ctx context.Context) (*instance, error) {
+	if err := m.Compile(ctx); err != nil {
+		return nil, err
+	}
+	cfg := m.engine.cfg
+	stderr := newBoundedBuffer(cfg.StderrLimitBytes)
+	mem := &cappedMemory{limit: cfg.MemoryLimitBytes}
+	ictx, cancel := context.WithTimeout(ctx, cfg.InitTimeout)
+	defer cancel()
+	ictx = experimental.WithMemoryAllocator(ictx, mem)
+	mc := wazero.NewModuleConfig().
+		WithName(""). // anonymous: many instances of one module coexist
+		WithStartFunctions(abi.ExportInitialize).
+		WithStderr(stderr).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithRandSource(rand.Reader)
+	mod, err := m.engine.rt.InstantiateModule(ictx, m.compiled, mc)
+	if err != nil {
+		if mem.hit.Load() {
+			return nil, fmt.Errorf("%w: %s while initialising", ErrMemoryCap, m.name)
+		}
+		if ictx.Err() != nil && ctx.Err() == nil {
+			return nil, fmt.Errorf("%w: %s did not finish initialising within %v", ErrBadModule, m.name, cfg.InitTimeout)
+		}
+		return nil, fmt.Errorf("%w: %s failed to initialise: %v%s", ErrBadModule, m.name, err, stderr.tail())
+	}
+	return &instance{
+		mod:    mod,
+		mem:    mem,
+		stderr: stderr,
+		alloc:  mod.ExportedFunction(abi.ExportAlloc),
+		handle: mod.ExportedFunction(abi.ExportHandle),
+	}, nil
+}
+
+// take returns a ready instance: from the pool when one is waiting, else a new one. It then
+// refills the pool in the background.
+func (m *Module) take(ctx context.Context) (*instance, error) {
+	var inst *instance
+	select {
+	case inst = <-m.pool:
+	default:
+	}
+	if inst == nil {
+		var err error
+		if inst, err = m.newInstance(ctx); err != nil {
+			return nil, err
+		}
+	}
+	go m.refill()
+	return inst, nil
+}
+
+// refill tops up the pool. Errors are dropped: the next take reports them.
+func (m *Module) refill() {
+	if m.pool == nil || !m.fill.TryLock() {
+		return
+	}
+	defer m.fill.Unlock()
+	for len(m.pool) < cap(m.pool) {
+		inst, err := m.newInstance(context.Background())
+		if err != nil {
+			return
+		}
+		select {
+		case m.pool <- inst:
+		default:
+			inst.mod.Close(context.Background())
+			return
+		}
+	}
+}
+
+// Warm compiles the module and fills its instance pool.
+func (m *Module) Warm(ctx context.Context) error {
+	if err := m.Compile(ctx); err != nil {
+		return err
+	}
+	m.refill()
+	return nil
+}
+
+func (m *Module) closePool(ctx context.Context) {
+	if m.pool == nil {
+		return
+	}
+	for {
+		select {
+		case inst := <-m.pool:
+			inst.mod.Close(ctx)
+		default:
+			return
+		}
+	}
+}
+
+// describe instantiates the module once and reads its manifest.
+func (m *Module) describe(ctx context.Context) (*abi.Manifest, error) {
+	inst, err := m.newInstance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer inst.mod.Close(ctx)
+	dctx, cancel := context.WithTimeout(ctx, m.engine.cfg.InitTimeout)
+	defer cancel()
+	res, err := inst.mod.ExportedFunction(abi.ExportDescribe).Call(dctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: describe failed: %v%s", ErrBadModule, m.name, err, inst.stderr.tail())
+	}
+	ptr, n := abi.Unpack(res[0])
+	if n > 1<<20 {
+		return nil, fmt.Errorf("%w: %s: manifest of %d bytes is over 1 MiB", ErrBadModule, m.name, n)
+	}
+	raw, ok := inst.mod.Memory().Read(ptr, n)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s: describe returned a buffer outside memory", ErrBadModule, m.name)
+	}
+	var man abi.Manifest
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&man); err != nil {
+		return nil, fmt.Errorf("%w: %s: manifest is not valid JSON: %v", ErrBadModule, m.name, err)
+	}
+	if err := man.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrBadModule, m.name, err)
+	}
+	return &man, nil
+}
+
+// manifestCache stores manifests on disk keyed by module sha256. A nil cache stores nothing.
+type manifestCache struct {
+	dir string
+}
+
+func (c *manifestCache) path(hash string) string { return filepath.Join(c.dir, hash+".json") }
+
+func (c *manifestCache) get(hash string) (*abi.Manifest, bool) {
+	if c == nil {
+		return nil, false
+	}
+	raw, err := os.ReadFile(c.path(hash))
+	if err != nil {
+		return nil, false
+	}
+	var man abi.Manifest
+	if json.Unmarshal(raw, &man) != nil || man.Validate() != nil {
+		return nil, false
+	}
+	return &man, true
+}
+
+func (c *manifestCache) put(hash string, man *abi.Manifest) {
+	if c == nil {
+		return
+	}
+	raw, err := json.Marshal(man)
+	if err != nil {
+		return
+	}
+	if os.MkdirAll(c.dir, 0o700) != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(c.dir, hash+".*.tmp")
+	if err != nil {
+		return
+	}
+	_, werr := tmp.Write(raw)
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil || os.Rename(tmp.Name(), c.path(hash)) != nil {
+		os.Remove(tmp.Name())
+	}
+}

@@ -1,0 +1,297 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pal-mcp/pal/internal/testwasm"
+	"github.com/pal-mcp/pal/runtime/abi"
+)
+
+// sharedCache is one compilation cache for the package's tests, so each test does not pay
+// for a cold compile.
+var sharedCache string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pal-runtime-cache-")
+	if err != nil {
+		panic(err)
+	}
+	sharedCache = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	testwasm.Cleanup()
+	os.Exit(code)
+}
+
+// fakeHost answers every op with a fixed reply and records what it saw.
+type fakeHost struct {
+	mu      sync.Mutex
+	calls   [][]byte
+	logs    []string
+	refused []string
+}
+
+func (h *fakeHost) Call(_ context.Context, req []byte) []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.calls = append(h.calls, req)
+	return abi.Fail(abi.CodeDenied, "fake host denies everything")
+}
+
+func (h *fakeHost) Log(_ context.Context, level int, msg string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.logs = append(h.logs, msg)
+}
+
+func (h *fakeHost) Refused(_ context.Context, code abi.Code, reason string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.refused = append(h.refused, string(code)+": "+reason)
+}
+
+func newEngine(t *testing.T, cfg Config) *Engine {
+	t.Helper()
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = sharedCache
+	}
+	e, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close(context.Background()) })
+	return e
+}
+
+func loadHostile(t *testing.T, e *Engine) *Module {
+	t.Helper()
+	m, err := e.LoadModule(context.Background(), "hostile", testwasm.Load(t, "tools-wasm/testdata/hostile"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func invoke(t *testing.T, m *Module, tool string, h Host, timeout time.Duration) (*abi.Result, Outcome, error) {
+	t.Helper()
+	if h == nil {
+		h = &fakeHost{}
+	}
+	return m.Invoke(context.Background(), Call{Tool: tool, CallID: "t-" + tool, Arguments: json.RawMessage(`{}`), Host: h, Timeout: timeout})
+}
+
+func text(r *abi.Result) string {
+	if r == nil || len(r.Content) == 0 {
+		return ""
+	}
+	return r.Content[0].Text
+}
+
+// mustPing proves the engine still serves after an attack.
+func mustPing(t *testing.T, m *Module) {
+	t.Helper()
+	r, _, err := invoke(t, m, "ping", nil, 0)
+	if err != nil || text(r) != "pong" {
+		t.Fatalf("ping after attack: %v %q", err, text(r))
+	}
+}
+
+func TestManifestAndPing(t *testing.T) {
+	e := newEngine(t, Config{CacheDir: t.TempDir()})
+	m := loadHostile(t, e)
+	if got := m.Manifest().Name; got != "hostile" {
+		t.Fatalf("manifest name %q", got)
+	}
+	if len(m.Manifest().Tools) < 5 {
+		t.Fatalf("manifest lists %d tools", len(m.Manifest().Tools))
+	}
+	mustPing(t, m)
+}
+
+func TestManifestCacheAvoidsCompile(t *testing.T) {
+	dir := t.TempDir()
+	wasm := testwasm.Load(t, "tools-wasm/testdata/hostile")
+	e1 := newEngine(t, Config{CacheDir: dir})
+	if _, err := e1.LoadModule(context.Background(), "hostile", wasm, ""); err != nil {
+		t.Fatal(err)
+	}
+	e2 := newEngine(t, Config{CacheDir: dir})
+	m, err := e2.LoadModule(context.Background(), "hostile", wasm, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.compiled != nil {
+		t.Fatal("second load compiled the module; the manifest cache should have answered")
+	}
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("cache dir mode %v, want 0700", fi.Mode().Perm())
+	}
+	mustPing(t, m)
+}
+
+func TestPinnedHash(t *testing.T) {
+	e := newEngine(t, Config{})
+	_, err := e.LoadModule(context.Background(), "hostile", testwasm.Load(t, "tools-wasm/testdata/hostile"), strings.Repeat("0", 64))
+	if !errors.Is(err, ErrBadModule) || !strings.Contains(err.Error(), "pinned") {
+		t.Fatalf("want pin refusal, got %v", err)
+	}
+}
+
+func TestInvalidModules(t *testing.T) {
+	cases := map[string][]byte{
+		"empty module": {0, 'a', 's', 'm', 1, 0, 0, 0},
+		"not wasm":     []byte("#!/bin/sh\necho hi\n"),
+		"truncated":    {0, 'a', 's'},
+	}
+	e := newEngine(t, Config{})
+	for name, wasm := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := e.LoadModule(context.Background(), name, wasm, "")
+			if !errors.Is(err, ErrBadModule) {
+				t.Fatalf("want ErrBadModule, got %v", err)
+			}
+		})
+	}
+}
+
+func TestSpinIsStoppedAtDeadline(t *testing.T) {
+	e := newEngine(t, Config{})
+	m := loadHostile(t, e)
+	start := time.Now()
+	_, _, err := invoke(t, m, "spin", nil, 300*time.Millisecond)
+	if !errors.Is(err, ErrDeadline) {
+		t.Fatalf("want ErrDeadline, got %v", err)
+	}
+	if time.Since(start) > 20*time.Second {
+		t.Fatal("spin was not stopped") // a loose bound: only catches a call that was never killed
+	}
+	mustPing(t, m)
+}
+
+func TestMemoryBombIsStoppedAtCap(t *testing.T) {
+	e := newEngine(t, Config{MemoryLimitBytes: 64 << 20})
+	m := loadHostile(t, e)
+	_, out, err := invoke(t, m, "membomb", nil, 0)
+	if !errors.Is(err, ErrMemoryCap) {
+		t.Fatalf("want ErrMemoryCap, got %v", err)
+	}
+	if out.MemoryPeak > 64<<20 {
+		t.Fatalf("memory reached %d bytes, over the 64 MiB cap", out.MemoryPeak)
+	}
+	mustPing(t, m)
+}
+
+func TestOutputBombIsCut(t *testing.T) {
+	e := newEngine(t, Config{OutputLimitBytes: 1 << 20})
+	m := loadHostile(t, e)
+	_, _, err := invoke(t, m, "outbomb", nil, 0)
+	if !errors.Is(err, ErrOutputCap) || !strings.Contains(err.Error(), "1048576") {
+		t.Fatalf("want ErrOutputCap naming the cap, got %v", err)
+	}
+	mustPing(t, m)
+}
+
+func TestStderrIsBounded(t *testing.T) {
+	e := newEngine(t, Config{StderrLimitBytes: 4096})
+	m := loadHostile(t, e)
+	r, out, err := invoke(t, m, "stderrbomb", nil, 0)
+	if err != nil || text(r) != "stderr flooded" {
+		t.Fatalf("stderrbomb: %v %q", err, text(r))
+	}
+	if len(out.Stderr) > 4096+100 || !strings.Contains(out.Stderr, "bytes of stderr dropped") {
+		t.Fatalf("stderr kept %d bytes; want at most the cap and a drop note", len(out.Stderr))
+	}
+}
+
+func TestLogFloodIsBounded(t *testing.T) {
+	e := newEngine(t, Config{})
+	m := loadHostile(t, e)
+	h := &fakeHost{}
+	_, out, err := invoke(t, m, "logflood", h, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.logs) != LogLinesPerCall {
+		t.Fatalf("host got %d log lines, want %d", len(h.logs), LogLinesPerCall)
+	}
+	if out.LogDropped != 5001-LogLinesPerCall {
+		t.Fatalf("dropped %d, want %d", out.LogDropped, 5001-LogLinesPerCall)
+	}
+	for _, l := range h.logs {
+		if len(l) > LogLineLimit+40 {
+			t.Fatalf("log line of %d bytes passed the %d cap", len(l), LogLineLimit)
+		}
+	}
+}
+
+func TestBadPointersGetErrorsAndAudit(t *testing.T) {
+	e := newEngine(t, Config{})
+	m := loadHostile(t, e)
+	h := &fakeHost{}
+	r, _, err := invoke(t, m, "badptr", h, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replies []string
+	if err := json.Unmarshal([]byte(text(r)), &replies); err != nil {
+		t.Fatalf("badptr result %q: %v", text(r), err)
+	}
+	want := []string{"outside guest memory", "over the", "over the"}
+	for i, w := range want {
+		if !strings.Contains(replies[i], w) {
+			t.Errorf("reply %d = %q, want it to mention %q", i, replies[i], w)
+		}
+	}
+	if len(h.calls) != 0 {
+		t.Errorf("bad requests reached the host: %q", h.calls)
+	}
+	if len(h.refused) != 3 {
+		t.Errorf("want 3 refusals recorded, got %q", h.refused)
+	}
+	mustPing(t, m)
+}
+
+func TestCancelledCall(t *testing.T) {
+	e := newEngine(t, Config{})
+	m := loadHostile(t, e)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(200 * time.Millisecond); cancel() }()
+	_, _, err := m.Invoke(ctx, Call{Tool: "spin", Arguments: json.RawMessage(`{}`), Host: &fakeHost{}})
+	if !errors.Is(err, ErrCancelled) {
+		t.Fatalf("want ErrCancelled, got %v", err)
+	}
+	mustPing(t, m)
+}
+
+func TestConcurrentCallsAreIsolated(t *testing.T) {
+	e := newEngine(t, Config{PoolSize: 2})
+	m := loadHostile(t, e)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, _, err := m.Invoke(context.Background(), Call{Tool: "ping", Arguments: json.RawMessage(`{}`), Host: &fakeHost{}})
+			if err == nil && text(r) != "pong" {
+				err = errors.New("wrong answer " + text(r))
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

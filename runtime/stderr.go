@@ -1,0 +1,57 @@
+package runtime
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+)
+
+// boundedBuffer keeps the first limit bytes written to it and counts the rest. It captures a
+// guest's stderr so a crash can be explained without letting a guest fill the host's memory.
+type boundedBuffer struct {
+	mu      sync.Mutex
+	limit   int
+	buf     bytes.Buffer
+	dropped int64
+}
+
+func newBoundedBuffer(limit int) *boundedBuffer { return &boundedBuffer{limit: limit} }
+
+// Write implements io.Writer; it never fails, so the guest never sees an error.
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	room := b.limit - b.buf.Len()
+	if room > len(p) {
+		room = len(p)
+	}
+	if room > 0 {
+		b.buf.Write(p[:room])
+	}
+	b.dropped += int64(len(p) - max(room, 0))
+	return len(p), nil
+}
+
+// String returns what was kept, with a note of what was dropped.
+func (b *boundedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.dropped > 0 {
+		return fmt.Sprintf("%s\n[%d more bytes of stderr dropped]", b.buf.String(), b.dropped)
+	}
+	return b.buf.String()
+}
+
+// tail returns the last few hundred bytes of what was kept, prefixed for appending to an
+// error message, or "" when nothing was written.
+func (b *boundedBuffer) tail() string {
+	s := b.String()
+	if s == "" {
+		return ""
+	}
+	const n = 600
+	if len(s) > n {
+		s = "…" + s[len(s)-n:]
+	}
+	return "; guest stderr: " + s
+}
