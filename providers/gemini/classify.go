@@ -1,0 +1,168 @@
+package gemini
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"google.golang.org/genai"
+
+	"github.com/pal-mcp/pal/providers"
+)
+
+// maxMessageBytes bounds the provider text kept in an error (an HTML error page can be large).
+const maxMessageBytes = 600
+
+// Indicators searched in the lower-cased error message (underscores read as spaces) of a 429
+// or 400. PAL retries a 429 unless one of them is present. The status field is deliberately not
+// searched: Google labels every 429 RESOURCE_EXHAUSTED, so reading it would make the rule
+// "never retry a 429".
+var (
+	contextIndicators = []string{
+		"context length", "context window", "token limit", "too many tokens",
+		"input token count", "maximum number of tokens", "request too large", "payload size exceeds",
+	}
+	quotaIndicators = []string{"quota", "resource exhausted", "billing"}
+)
+
+// grpcStatusCodes gives an HTTP status for Google's status names, for error bodies that carry
+// a status but no code.
+var grpcStatusCodes = map[string]int{
+	"INVALID_ARGUMENT":    400,
+	"FAILED_PRECONDITION": 400,
+	"OUT_OF_RANGE":        400,
+	"UNAUTHENTICATED":     401,
+	"PERMISSION_DENIED":   403,
+	"NOT_FOUND":           404,
+	"ABORTED":             409,
+	"ALREADY_EXISTS":      409,
+	"RESOURCE_EXHAUSTED":  429,
+	"CANCELLED":           499,
+	"UNKNOWN":             500,
+	"INTERNAL":            500,
+	"DATA_LOSS":           500,
+	"UNIMPLEMENTED":       501,
+	"UNAVAILABLE":         503,
+	"DEADLINE_EXCEEDED":   504,
+}
+
+// classify turns an SDK error into a classified, redacted *providers.APIError. key is removed
+// from every text it keeps.
+func classify(err error, key string) *providers.APIError {
+	var ae genai.APIError
+	if errors.As(err, &ae) {
+		return classifyStatus(ae.Code, ae.Status, ae.Message, key)
+	}
+	var aep *genai.APIError
+	if errors.As(err, &aep) && aep != nil {
+		return classifyStatus(aep.Code, aep.Status, aep.Message, key)
+	}
+	transient := func(msg string) *providers.APIError {
+		return &providers.APIError{Provider: providers.Google, Kind: providers.KindTransient, Message: msg, Retryable: true}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return transient("request timed out")
+	}
+	// A *url.Error prints the request URL; keep only what went wrong underneath.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if ue.Timeout() {
+			return transient("request timed out")
+		}
+		return transient("connection failed: " + redact(ue.Err.Error(), key))
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return transient("connection failed: " + redact(ne.Error(), key))
+	}
+	return &providers.APIError{Provider: providers.Google, Kind: providers.KindUnknown, Message: redact(err.Error(), key)}
+}
+
+// classifyStatus applies PAL's Gemini retry rule to an HTTP status (or, when code is 0, the
+// status name) and the provider's message: 429 retried unless quota or context indicators;
+// 408 and 5xx retried; 401/403 authentication; 400/413 with context indicators is a context
+// overflow; every other status is an invalid request and not retried.
+func classifyStatus(code int, status, message, key string) *providers.APIError {
+	if code == 0 {
+		code = grpcStatusCodes[strings.ToUpper(strings.TrimSpace(status))]
+	}
+	text := strings.ReplaceAll(strings.ToLower(message), "_", " ")
+	e := &providers.APIError{Provider: providers.Google, StatusCode: code, Message: describe(status, message, key)}
+	switch {
+	case code == 429:
+		switch {
+		case containsAny(text, contextIndicators):
+			e.Kind = providers.KindContextLength
+		case containsAny(text, quotaIndicators):
+			e.Kind = providers.KindQuota
+		default:
+			e.Kind, e.Retryable = providers.KindRateLimit, true
+		}
+	case code == 408 || code >= 500:
+		e.Kind, e.Retryable = providers.KindTransient, true
+	case code == 401 || code == 403:
+		e.Kind = providers.KindAuth
+	case (code == 400 || code == 413) && containsAny(text, contextIndicators):
+		e.Kind = providers.KindContextLength
+	case code >= 300 && code < 400:
+		e.Kind = providers.KindInvalid
+		e.Message = "redirect refused: " + e.Message
+	case code >= 400:
+		e.Kind = providers.KindInvalid
+	default:
+		e.Kind = providers.KindUnknown
+	}
+	return e
+}
+
+func describe(status, message, key string) string {
+	status, message = strings.TrimSpace(status), strings.TrimSpace(message)
+	switch {
+	case status == "" && message == "":
+		return "no error details"
+	case status == "":
+		return redact(message, key)
+	case message == "":
+		return redact(status, key)
+	}
+	return redact(status+": "+message, key)
+}
+
+func containsAny(s string, needles []string) bool {
+	for _, n := range needles {
+		if strings.Contains(s, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// keyParam matches key-like query parameters (?key=…, &api_key=…) whatever their value.
+var keyParam = regexp.MustCompile(`(?i)([?&](?:key|api[_-]?key|access[_-]?token)=)[^&\s"'<>]*`)
+
+// redact removes key and any key-like query parameter from s and bounds its length.
+func redact(s, key string) string {
+	if key != "" {
+		s = strings.ReplaceAll(s, key, "[redacted]")
+	}
+	s = keyParam.ReplaceAllString(s, "${1}[redacted]")
+	return clip(s)
+}
+
+// clip bounds s to maxMessageBytes, cutting on a rune boundary and marking the cut, and
+// replaces invalid UTF-8.
+func clip(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= maxMessageBytes {
+		return s
+	}
+	cut := maxMessageBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}

@@ -1,0 +1,666 @@
+package gemini
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pal-mcp/pal/providers"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// path walks a decoded JSON body: keys for objects, ints for arrays.
+func path(v any, steps ...any) (any, bool) {
+	for _, s := range steps {
+		switch k := s.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if v, ok = m[k]; !ok {
+				return nil, false
+			}
+		case int:
+			a, ok := v.([]any)
+			if !ok || k >= len(a) {
+				return nil, false
+			}
+			v = a[k]
+		}
+	}
+	return v, true
+}
+
+func mustPath(t *testing.T, v any, steps ...any) any {
+	t.Helper()
+	got, ok := path(v, steps...)
+	if !ok {
+		t.Fatalf("body has no %v: %v", steps, v)
+	}
+	return got
+}
+
+func TestRequestWireFormat(t *testing.T) {
+	t.Parallel()
+	png := []byte{0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3}
+	noSystem := flashCaps()
+	noSystem.SupportsSystemPrompts = ptr(false)
+	noTemp := flashCaps()
+	noTemp.SupportsTemperature = ptr(false)
+
+	tests := []struct {
+		name  string
+		caps  *providers.Capabilities
+		req   providers.Request
+		check func(t *testing.T, body map[string]any)
+	}{
+		{
+			name: "plain prompt with system instruction, no temperature, no thinking",
+			caps: flashCaps(),
+			req:  providers.Request{Model: "gemini-2.5-flash", SystemPrompt: "You are terse.", Prompt: "Say hi"},
+			check: func(t *testing.T, body map[string]any) {
+				if got := mustPath(t, body, "contents", 0, "role"); got != "user" {
+					t.Errorf("role = %v", got)
+				}
+				if got := mustPath(t, body, "contents", 0, "parts", 0, "text"); got != "Say hi" {
+					t.Errorf("user text = %q", got)
+				}
+				if got := mustPath(t, body, "systemInstruction", "parts", 0, "text"); got != "You are terse." {
+					t.Errorf("system instruction = %q", got)
+				}
+				if got := mustPath(t, body, "generationConfig", "candidateCount"); got != float64(1) {
+					t.Errorf("candidateCount = %v", got)
+				}
+				if _, ok := path(body, "generationConfig", "temperature"); ok {
+					t.Error("temperature sent although the request has none")
+				}
+				if _, ok := path(body, "generationConfig", "thinkingConfig"); ok {
+					t.Error("thinkingConfig sent without a thinking mode")
+				}
+			},
+		},
+		{
+			name: "temperature present",
+			caps: flashCaps(),
+			req:  providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Temperature: ptr(0.3)},
+			check: func(t *testing.T, body map[string]any) {
+				got, ok := mustPath(t, body, "generationConfig", "temperature").(float64)
+				if !ok || float32(got) != float32(0.3) {
+					t.Errorf("temperature = %v, want 0.3", got)
+				}
+				if _, ok := path(body, "systemInstruction"); ok {
+					t.Error("systemInstruction sent without a system prompt")
+				}
+			},
+		},
+		{
+			name: "temperature dropped for a model that takes none",
+			caps: noTemp,
+			req:  providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Temperature: ptr(0.7)},
+			check: func(t *testing.T, body map[string]any) {
+				if _, ok := path(body, "generationConfig", "temperature"); ok {
+					t.Error("temperature sent to a model without temperature support")
+				}
+			},
+		},
+		{
+			name: "system prompt concatenated when the model takes no system prompt",
+			caps: noSystem,
+			req:  providers.Request{Model: "gemini-2.5-flash", SystemPrompt: "SYS", Prompt: "USER"},
+			check: func(t *testing.T, body map[string]any) {
+				if got := mustPath(t, body, "contents", 0, "parts", 0, "text"); got != "SYS\n\nUSER" {
+					t.Errorf("user text = %q", got)
+				}
+				if _, ok := path(body, "systemInstruction"); ok {
+					t.Error("systemInstruction sent to a model without system prompts")
+				}
+			},
+		},
+		{
+			name: "images as inline data after the text",
+			caps: flashCaps(),
+			req: providers.Request{Model: "gemini-2.5-flash", Prompt: "describe", Images: []providers.Image{
+				{MIMEType: "image/png", Data: png}, {MIMEType: "image/jpeg", Data: []byte{0xff, 0xd8, 0xff}},
+			}},
+			check: func(t *testing.T, body map[string]any) {
+				parts := mustPath(t, body, "contents", 0, "parts").([]any)
+				if len(parts) != 3 {
+					t.Fatalf("parts = %d, want 3", len(parts))
+				}
+				if got := mustPath(t, parts[1], "inlineData", "mimeType"); got != "image/png" {
+					t.Errorf("mimeType = %v", got)
+				}
+				if got := mustPath(t, parts[1], "inlineData", "data"); got != base64.StdEncoding.EncodeToString(png) {
+					t.Errorf("data = %v", got)
+				}
+				if got := mustPath(t, parts[2], "inlineData", "mimeType"); got != "image/jpeg" {
+					t.Errorf("second mimeType = %v", got)
+				}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeAPI(t, reply{status: 200, body: okBody})
+			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			if _, err := p.Generate(context.Background(), tc.caps, tc.req); err != nil {
+				t.Fatalf("Generate: %v", err)
+			}
+			reqs := f.requests()
+			if len(reqs) != 1 {
+				t.Fatalf("requests = %d, want 1", len(reqs))
+			}
+			r := reqs[0]
+			if r.method != http.MethodPost {
+				t.Errorf("method = %s", r.method)
+			}
+			if r.path != "/v1beta/models/gemini-2.5-flash:generateContent" {
+				t.Errorf("path = %q", r.path)
+			}
+			if r.rawQuery != "" {
+				t.Errorf("query = %q, want none (the key belongs in a header)", r.rawQuery)
+			}
+			if got := r.header.Get("x-goog-api-key"); got != testKey {
+				t.Errorf("x-goog-api-key = %q", got)
+			}
+			if got := r.header.Get("Authorization"); got != "" {
+				t.Errorf("Authorization = %q, want none", got)
+			}
+			if got := r.header.Get("Content-Type"); got != "application/json" {
+				t.Errorf("Content-Type = %q", got)
+			}
+			tc.check(t, r.body)
+		})
+	}
+}
+
+func TestThinkingBudgetOnTheWire(t *testing.T) {
+	t.Parallel()
+	noThinking := flashCaps()
+	noThinking.SupportsThinking = false
+	zeroBase := flashCaps()
+	zeroBase.MaxThinkingTokens = 0
+	tests := []struct {
+		caps *providers.Capabilities
+		mode string
+		want int // 0: no thinkingConfig at all
+	}{
+		{proCaps("gemini-2.5-pro"), "minimal", 163},
+		{proCaps("gemini-2.5-pro"), "low", 2621},
+		{proCaps("gemini-2.5-pro"), "medium", 10813},
+		{proCaps("gemini-2.5-pro"), "high", 21954},
+		{proCaps("gemini-2.5-pro"), "max", 32768},
+		{flashCaps(), "minimal", 122},
+		{flashCaps(), "low", 1966},
+		{flashCaps(), "medium", 8110},
+		{flashCaps(), "high", 16465},
+		{flashCaps(), "max", 24576},
+		{proCaps("gemini-3-pro-preview"), "medium", 21954}, // medium upgraded to high
+		{proCaps("gemini-3-pro-preview"), "low", 2621},
+		{proCaps("gemini-3-pro-preview"), "max", 32768},
+		{noThinking, "high", 0},
+		{zeroBase, "high", 0},
+		{flashCaps(), "", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.caps.ModelName+"/"+tc.mode, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeAPI(t, reply{status: 200, body: okBody})
+			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			req := providers.Request{Model: tc.caps.ModelName, Prompt: "think", ThinkingMode: tc.mode}
+			if _, err := p.Generate(context.Background(), tc.caps, req); err != nil {
+				t.Fatalf("Generate: %v", err)
+			}
+			body := f.requests()[0].body
+			got, ok := path(body, "generationConfig", "thinkingConfig", "thinkingBudget")
+			if tc.want == 0 {
+				if _, present := path(body, "generationConfig", "thinkingConfig"); present {
+					t.Fatalf("thinkingConfig sent: %v", got)
+				}
+				return
+			}
+			if !ok || got != float64(tc.want) {
+				t.Fatalf("thinkingBudget = %v, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestResponseParsing(t *testing.T) {
+	t.Parallel()
+	thoughtBody := `{"candidates":[{"content":{"role":"model","parts":[
+	  {"text":"**Planning** I should greet.","thought":true},
+	  {"text":"Hi "},{"text":"there."}]},"finishReason":"STOP"}],
+	  "usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":2,"thoughtsTokenCount":9,"totalTokenCount":14},
+	  "modelVersion":"gemini-2.5-pro"}`
+	lengthBody := `{"candidates":[{"content":{"role":"model","parts":[{"text":"Partial answ"}]},"finishReason":"MAX_TOKENS"}],
+	  "usageMetadata":{"promptTokenCount":7,"candidatesTokenCount":100,"totalTokenCount":107}}`
+	tests := []struct {
+		name string
+		body string
+		want providers.Response
+	}{
+		{"stop with usage", okBody, providers.Response{
+			Content: "Hello from Gemini.", Model: "gemini-2.5-flash", Provider: providers.Google, FinishReason: "stop",
+			Usage: providers.Usage{InputTokens: 12, OutputTokens: 5, TotalTokens: 40},
+		}},
+		{"thought parts skipped", thoughtBody, providers.Response{
+			Content: "Hi there.", Model: "gemini-2.5-pro", Provider: providers.Google, FinishReason: "stop",
+			Usage: providers.Usage{InputTokens: 3, OutputTokens: 2, TotalTokens: 14},
+		}},
+		{"max tokens is length; model falls back to the request's", lengthBody, providers.Response{
+			Content: "Partial answ", Model: "gemini-2.5-flash", Provider: providers.Google, FinishReason: "length",
+			Usage: providers.Usage{InputTokens: 7, OutputTokens: 100, TotalTokens: 107},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeAPI(t, reply{status: 200, body: tc.body})
+			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			got, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
+			if err != nil {
+				t.Fatalf("Generate: %v", err)
+			}
+			if !reflect.DeepEqual(*got, tc.want) {
+				t.Fatalf("response = %+v\nwant %+v", *got, tc.want)
+			}
+		})
+	}
+}
+
+func TestEmptyStopAskedAgainOnce(t *testing.T) {
+	t.Parallel()
+	t.Run("second answer has text", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeAPI(t, reply{status: 200, body: emptyStopBody}, reply{status: 200, body: okBody})
+		rec := &sleepRecorder{}
+		p := newTestProvider(t, f, rec, nil)
+		got, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
+		if err != nil {
+			t.Fatalf("Generate: %v", err)
+		}
+		if got.Content != "Hello from Gemini." || len(f.requests()) != 2 {
+			t.Fatalf("content %q after %d requests", got.Content, len(f.requests()))
+		}
+	})
+	t.Run("two empty answers are ErrBlocked", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeAPI(t, reply{status: 200, body: emptyStopBody})
+		p := newTestProvider(t, f, &sleepRecorder{}, nil)
+		_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
+		if !errors.Is(err, providers.ErrBlocked) {
+			t.Fatalf("err = %v, want ErrBlocked", err)
+		}
+		if n := len(f.requests()); n != 2 {
+			t.Fatalf("requests = %d, want 2", n)
+		}
+	})
+}
+
+func TestBlockedAnswers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body string
+		wantIn     []string
+	}{
+		{"safety finish", `{"candidates":[{"content":{"role":"model","parts":[{"text":"I will expl"}]},"finishReason":"SAFETY","safetyRatings":[
+			{"category":"HARM_CATEGORY_DANGEROUS_CONTENT","probability":"HIGH","blocked":true},
+			{"category":"HARM_CATEGORY_HARASSMENT","probability":"NEGLIGIBLE"}]}],
+			"usageMetadata":{"promptTokenCount":9,"totalTokenCount":9}}`,
+			[]string{"SAFETY", "HARM_CATEGORY_DANGEROUS_CONTENT=HIGH"}},
+		{"prohibited content", `{"candidates":[{"finishReason":"PROHIBITED_CONTENT"}]}`, []string{"PROHIBITED_CONTENT"}},
+		{"recitation", `{"candidates":[{"finishReason":"RECITATION"}]}`, []string{"RECITATION"}},
+		{"prompt blocked", `{"promptFeedback":{"blockReason":"SAFETY","safetyRatings":[{"category":"HARM_CATEGORY_HATE_SPEECH","probability":"HIGH"}]},
+			"usageMetadata":{"promptTokenCount":8,"totalTokenCount":8}}`, []string{"prompt was blocked", "SAFETY"}},
+		{"no candidates", `{"usageMetadata":{"promptTokenCount":8}}`, []string{"no candidate"}},
+		{"max tokens without text", `{"candidates":[{"content":{"role":"model"},"finishReason":"MAX_TOKENS"}]}`, []string{"output token limit"}},
+		{"other without text", `{"candidates":[{"finishReason":"MALFORMED_FUNCTION_CALL"}]}`, []string{"MALFORMED_FUNCTION_CALL"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeAPI(t, reply{status: 200, body: tc.body})
+			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
+			if !errors.Is(err, providers.ErrBlocked) {
+				t.Fatalf("err = %v, want ErrBlocked", err)
+			}
+			for _, w := range tc.wantIn {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if n := len(f.requests()); n != 1 {
+				t.Errorf("requests = %d, want 1 (a block is not retried)", n)
+			}
+		})
+	}
+}
+
+func TestRetryDecisions(t *testing.T) {
+	t.Parallel()
+	second := time.Second
+	tests := []struct {
+		name       string
+		replies    []reply
+		wantErr    bool
+		kind       providers.ErrorKind
+		retryable  bool
+		wantCalls  int
+		wantDelays []time.Duration
+	}{
+		{"429 rate limit is retried", []reply{
+			{status: 429, body: errBody(429, "RESOURCE_EXHAUSTED", "Too many requests, please slow down.")},
+			{status: 200, body: okBody},
+		}, false, 0, false, 2, []time.Duration{second}},
+		{"429 quota is not retried", []reply{
+			{status: 429, body: errBody(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota, please check your plan and billing details.")},
+		}, true, providers.KindQuota, false, 1, nil},
+		{"429 resource exhausted is not retried", []reply{
+			{status: 429, body: errBody(429, "RESOURCE_EXHAUSTED", "Resource exhausted for this project.")},
+		}, true, providers.KindQuota, false, 1, nil},
+		{"429 token limit is not retried", []reply{
+			{status: 429, body: errBody(429, "RESOURCE_EXHAUSTED", "Request exceeds the token limit for this model.")},
+		}, true, providers.KindContextLength, false, 1, nil},
+		{"400 input token count is context length", []reply{
+			{status: 400, body: errBody(400, "INVALID_ARGUMENT", "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).")},
+		}, true, providers.KindContextLength, false, 1, nil},
+		{"400 other is invalid", []reply{
+			{status: 400, body: errBody(400, "INVALID_ARGUMENT", "Invalid value at 'generation_config.temperature'.")},
+		}, true, providers.KindInvalid, false, 1, nil},
+		{"401 is auth", []reply{
+			{status: 401, body: errBody(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")},
+		}, true, providers.KindAuth, false, 1, nil},
+		{"403 is auth", []reply{
+			{status: 403, body: errBody(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.")},
+		}, true, providers.KindAuth, false, 1, nil},
+		{"404 is invalid", []reply{
+			{status: 404, body: errBody(404, "NOT_FOUND", "models/gemini-9 is not found for API version v1beta.")},
+		}, true, providers.KindInvalid, false, 1, nil},
+		{"503 then success", []reply{
+			{status: 503, body: errBody(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")},
+			{status: 200, body: okBody},
+		}, false, 0, false, 2, []time.Duration{second}},
+		{"500 every time uses all four attempts", []reply{
+			{status: 500, body: errBody(500, "INTERNAL", "An internal error has occurred.")},
+		}, true, providers.KindTransient, true, 4, []time.Duration{second, 3 * second, 5 * second}},
+		{"502 html page is retried", []reply{
+			{status: 502, body: "<html><body>Bad Gateway</body></html>", ctype: "text/html"},
+			{status: 200, body: okBody},
+		}, false, 0, false, 2, []time.Duration{second}},
+		{"504 deadline is retried", []reply{
+			{status: 504, body: errBody(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete.")},
+			{status: 200, body: okBody},
+		}, false, 0, false, 2, []time.Duration{second}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeAPI(t, tc.replies...)
+			rec := &sleepRecorder{}
+			p := newTestProvider(t, f, rec, nil)
+			_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
+			if got := len(f.requests()); got != tc.wantCalls {
+				t.Errorf("calls = %d, want %d", got, tc.wantCalls)
+			}
+			if got := rec.recorded(); !reflect.DeepEqual(got, tc.wantDelays) {
+				t.Errorf("delays = %v, want %v", got, tc.wantDelays)
+			}
+			if !tc.wantErr {
+				if err != nil {
+					t.Fatalf("Generate: %v", err)
+				}
+				return
+			}
+			var apiErr *providers.APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("err = %v, want *APIError", err)
+			}
+			if apiErr.Kind != tc.kind || apiErr.Retryable != tc.retryable {
+				t.Errorf("kind %v retryable %v, want %v %v", apiErr.Kind, apiErr.Retryable, tc.kind, tc.retryable)
+			}
+			if !errors.Is(err, providers.ErrUpstream) {
+				t.Errorf("err %v does not wrap ErrUpstream", err)
+			}
+		})
+	}
+}
+
+func TestConnectionFailureIsRetried(t *testing.T) {
+	t.Parallel()
+	f := newFakeAPI(t)
+	f.srv.Close() // nothing listens any more
+	rec := &sleepRecorder{}
+	p := newTestProvider(t, f, rec, nil)
+	_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
+	var apiErr *providers.APIError
+	if !errors.As(err, &apiErr) || apiErr.Kind != providers.KindTransient || !apiErr.Retryable {
+		t.Fatalf("err = %v, want a retryable transient APIError", err)
+	}
+	if got := len(rec.recorded()); got != 3 {
+		t.Errorf("waited %d times, want 3", got)
+	}
+	if strings.Contains(apiErr.Message, f.srv.URL) {
+		t.Errorf("error repeats the URL: %q", apiErr.Message)
+	}
+}
+
+func TestCancelStopsRetriesAtOnce(t *testing.T) {
+	t.Parallel()
+	t.Run("cancelled while waiting to retry", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeAPI(t, reply{status: 503, body: errBody(503, "UNAVAILABLE", "overloaded")})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		rec := &sleepRecorder{hook: cancel}
+		p := newTestProvider(t, f, rec, nil)
+		_, err := p.Generate(ctx, flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		if n := len(f.requests()); n != 1 {
+			t.Fatalf("requests = %d, want 1", n)
+		}
+	})
+	t.Run("cancelled during the request", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeAPI(t, reply{status: 503, body: errBody(503, "UNAVAILABLE", "overloaded")})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		f.onRequest = func(r *http.Request) {
+			cancel()
+			<-r.Context().Done() // the client gives up on the in-flight request
+		}
+		rec := &sleepRecorder{}
+		p := newTestProvider(t, f, rec, nil)
+		_, err := p.Generate(ctx, flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		if n := len(f.requests()); n != 1 || len(rec.recorded()) != 0 {
+			t.Fatalf("requests = %d, waits = %d; want 1 and 0", n, len(rec.recorded()))
+		}
+	})
+}
+
+func TestKeyNeverLeaks(t *testing.T) {
+	t.Parallel()
+	echo := "API key " + testKey + " not valid. Called https://generativelanguage.googleapis.com/v1beta/models/x:generateContent?key=" + testKey
+	tests := []struct {
+		name    string
+		replies []reply
+	}{
+		{"success", []reply{{status: 200, body: okBody}}},
+		{"400 echoing the key", []reply{{status: 400, body: errBody(400, "INVALID_ARGUMENT", echo)}}},
+		{"500 echoing the key", []reply{{status: 500, body: errBody(500, "INTERNAL", echo)}}},
+		{"plain-text 401 echoing the key", []reply{{status: 401, body: echo, ctype: "text/plain"}}},
+		{"429 echoing the key", []reply{{status: 429, body: errBody(429, "RESOURCE_EXHAUSTED", echo)}, {status: 200, body: okBody}}},
+		{"blocked answer echoing the key", []reply{{status: 200, body: `{"candidates":[{"finishReason":"SAFETY","finishMessage":"` + echo + `"}]}`}}},
+		{"prompt block echoing the key", []reply{{status: 200, body: `{"promptFeedback":{"blockReason":"OTHER","blockReasonMessage":"` + echo + `"}}`}}},
+		{"non-JSON success echoing the key", []reply{{status: 200, body: "not json " + echo}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var logs bytes.Buffer
+			f := newFakeAPI(t, tc.replies...)
+			p := newTestProvider(t, f, &sleepRecorder{}, &logs)
+			_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p", ThinkingMode: "low"})
+			if err != nil && strings.Contains(err.Error(), testKey) {
+				t.Errorf("error carries the key: %v", err)
+			}
+			if logs.Len() == 0 {
+				t.Error("no debug log written; the check below would be empty")
+			}
+			if strings.Contains(logs.String(), testKey) {
+				t.Errorf("log carries the key:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+func TestNewRefusesBadSettings(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		s    providers.Settings
+	}{
+		{"no key", providers.Settings{Type: providers.Google}},
+		{"blank key", providers.Settings{Type: providers.Google, APIKey: "  "}},
+		{"placeholder key", providers.Settings{Type: providers.Google, APIKey: "your_gemini_api_key_here"}},
+		{"wrong type", providers.Settings{Type: providers.OpenAI, APIKey: testKey}},
+		{"ftp base URL", providers.Settings{APIKey: testKey, BaseURL: "ftp://example.com/"}},
+		{"no host", providers.Settings{APIKey: testKey, BaseURL: "https:///v1"}},
+		{"port zero", providers.Settings{APIKey: testKey, BaseURL: "https://example.com:0/"}},
+		{"key in query", providers.Settings{APIKey: testKey, BaseURL: "https://example.com/?key=" + testKey}},
+		{"user info", providers.Settings{APIKey: testKey, BaseURL: "https://user:" + testKey + "@example.com/"}},
+		{"unparsable", providers.Settings{APIKey: testKey, BaseURL: "http://[::1" + testKey}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := New(tc.s)
+			if err == nil || p != nil {
+				t.Fatalf("New accepted %+v", tc.name)
+			}
+			if !errors.Is(err, providers.ErrNotConfigured) {
+				t.Errorf("err = %v, want ErrNotConfigured", err)
+			}
+			if strings.Contains(err.Error(), testKey) {
+				t.Errorf("error carries the key: %v", err)
+			}
+		})
+	}
+}
+
+func TestBadRequestsAreNotSent(t *testing.T) {
+	t.Parallel()
+	noImages := flashCaps()
+	noImages.SupportsImages = false
+	small := flashCaps()
+	small.MaxImageSizeMB = 0.000001
+	img := []providers.Image{{MIMEType: "image/png", Data: []byte("\x89PNG\r\n\x1a\n0123")}}
+	tests := []struct {
+		name string
+		caps *providers.Capabilities
+		req  providers.Request
+	}{
+		{"no capabilities", nil, providers.Request{Model: "gemini-2.5-flash", Prompt: "p"}},
+		{"model with a slash", flashCaps(), providers.Request{Model: "../files/x", Prompt: "p"}},
+		{"model with a query", flashCaps(), providers.Request{Model: "gemini?alt=sse", Prompt: "p"}},
+		{"model with a colon", flashCaps(), providers.Request{Model: "gemini:streamGenerateContent", Prompt: "p"}},
+		{"images for a text-only model", noImages, providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Images: img}},
+		{"unknown image type", flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Images: []providers.Image{{MIMEType: "text/html", Data: []byte("<p>")}}}},
+		{"image bytes are not the claimed type", flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Images: []providers.Image{{MIMEType: "image/png", Data: []byte("GIF89a....")}}}},
+		{"empty image", flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Images: []providers.Image{{MIMEType: "image/png"}}}},
+		{"images over the size limit", small, providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Images: img}},
+		{"unknown thinking mode", flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p", ThinkingMode: "extreme"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeAPI(t, reply{status: 200, body: okBody})
+			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			_, err := p.Generate(context.Background(), tc.caps, tc.req)
+			if !errors.Is(err, providers.ErrInvalidRequest) {
+				t.Fatalf("err = %v, want ErrInvalidRequest", err)
+			}
+			if n := len(f.requests()); n != 0 {
+				t.Fatalf("%d requests sent", n)
+			}
+		})
+	}
+}
+
+// TestRedirectIsNotFollowed: with the provider's own HTTP client a redirect is an error, and
+// the key header never reaches the redirect target.
+func TestRedirectIsNotFollowed(t *testing.T) {
+	t.Parallel()
+	target := newFakeAPI(t, reply{status: 200, body: okBody})
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.srv.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(redirector.Close)
+	p, err := New(providers.Settings{Type: providers.Google, APIKey: testKey, BaseURL: redirector.URL, Retry: palPolicy(&sleepRecorder{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
+	var apiErr *providers.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTemporaryRedirect || apiErr.Retryable {
+		t.Fatalf("err = %v, want a non-retryable 307 APIError", err)
+	}
+	if n := len(target.requests()); n != 0 {
+		t.Fatalf("redirect target got %d requests", n)
+	}
+}
+
+// TestEnvironmentCannotRedirect: the genai SDK reads GOOGLE_GEMINI_BASE_URL and
+// GOOGLE_GENAI_USE_VERTEXAI; the provider pins both so the key goes only to Settings.BaseURL.
+func TestEnvironmentCannotRedirect(t *testing.T) {
+	elsewhere := newFakeAPI(t, reply{status: 200, body: okBody})
+	t.Setenv("GOOGLE_GEMINI_BASE_URL", elsewhere.srv.URL)
+	t.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+	t.Setenv("GOOGLE_API_KEY", "other-key")
+	f := newFakeAPI(t, reply{status: 200, body: okBody})
+	p := newTestProvider(t, f, &sleepRecorder{}, nil)
+	if _, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(elsewhere.requests()) != 0 || len(f.requests()) != 1 {
+		t.Fatalf("requests: configured %d, environment's %d", len(f.requests()), len(elsewhere.requests()))
+	}
+	if got := f.requests()[0].header.Get("x-goog-api-key"); got != testKey {
+		t.Fatalf("key header = %q", got)
+	}
+}
+
+func TestDefaultBaseURLPath(t *testing.T) {
+	t.Parallel()
+	// A base URL with a path prefix keeps it: <base>/v1beta/models/<m>:generateContent.
+	f := newFakeAPI(t, reply{status: 200, body: okBody})
+	p, err := New(providers.Settings{APIKey: testKey, BaseURL: f.srv.URL + "/proxy/gemini/", HTTPClient: f.srv.Client(), Retry: palPolicy(&sleepRecorder{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.requests()[0].path; got != "/proxy/gemini/v1beta/models/gemini-2.5-flash:generateContent" {
+		t.Fatalf("path = %q", got)
+	}
+	if p.Type() != providers.Google {
+		t.Fatalf("Type = %q", p.Type())
+	}
+}
