@@ -1,0 +1,26 @@
+// Package pal is the Go guest library for pal tool modules (docs/abi.md, ABI version 1).
+//
+// A tool module registers its tools from init functions and never touches pointers:
+//
+//	func init() {
+//		pal.SetModule("mytools", "0.1.0")
+//		pal.Register(pal.Tool{Name: "echo", Description: "…", InputSchema: schema,
+//			Capabilities: []string{pal.CapFSRead}, Category: "fast", Handler: handleEcho})
+//	}
+//
+//	func handleEcho(call *pal.Call, args json.RawMessage) (*pal.Result, error) { … }
+//
+// Inside a handler, the package-level functions ReadFile, ListDir, ResolveModel, Generate,
+// ListModels, ThreadCreate, ThreadRead, ThreadAppend, Progress, HostInfo and Log each perform
+// one host op. A refused op returns a *HostError; match its code with errors.Is, for example
+// errors.Is(err, pal.ErrDenied).
+//
+// Two backends share all framing and dispatch code:
+//
+//   - GOOS=wasip1: the module exports alloc, free, describe and handle and imports pal.call
+//     and pal.log. Build it as a reactor:
+//     GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o tool.wasm ./tool
+//   - every other GOOS: there is no wasm glue. A test installs an in-process Host with
+//     SetHost and drives the tools with Describe and Invoke under plain `go test`; the
+//     paltest package provides a fake host that implements every op of ABI 1.
+package pal

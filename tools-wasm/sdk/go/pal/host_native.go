@@ -1,0 +1,57 @@
+//go:build !wasip1
+
+package pal
+
+import (
+	"sync"
+
+	"github.com/pal-mcp/pal/runtime/abi"
+)
+
+// Host performs ops for tools running natively, in place of the wasm imports. Call takes a
+// request message and returns the reply message exactly as docs/abi.md frames them; Log
+// takes one diagnostic line. The paltest package provides one that implements every op.
+type Host interface {
+	Call(request []byte) []byte
+	Log(level int, msg string)
+}
+
+var native struct {
+	sync.Mutex
+	host Host
+}
+
+// SetHost installs the host that ops go to. It is global: tests that install different
+// hosts must not run in parallel.
+func SetHost(h Host) {
+	native.Lock()
+	defer native.Unlock()
+	native.host = h
+}
+
+func currentHost() Host {
+	native.Lock()
+	defer native.Unlock()
+	return native.host
+}
+
+// Invoke runs one handle request message ({"abi":1,"tool":…,"call_id":…,"arguments":…})
+// and returns the result message, as the handle export does in wasm.
+func Invoke(request []byte) []byte { return dispatch(request) }
+
+// Describe returns the manifest JSON, as the describe export does in wasm.
+func Describe() []byte { return describe() }
+
+func sendToHost(req []byte) []byte {
+	h := currentHost()
+	if h == nil {
+		return abi.Fail(abi.CodeInternal, "pal: no Host installed; call pal.SetHost first")
+	}
+	return h.Call(req)
+}
+
+func logToHost(level Level, msg string) {
+	if h := currentHost(); h != nil {
+		h.Log(int(level), msg)
+	}
+}

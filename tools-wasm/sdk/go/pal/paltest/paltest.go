@@ -1,0 +1,855 @@
+//go:build !wasip1
+
+// Package paltest is an in-process fake of the pal host, for testing tool modules under
+// plain `go test` with the native backend of package pal. It implements every op of ABI 1
+// (docs/abi.md) as strictly as the real host reads requests: unknown fields, missing
+// fields, a body on an op without one and an op outside the call's grant are refused with
+// the ABI's error codes. Files, models and threads live in memory; every request, model
+// call, progress notification and log line is recorded for assertions.
+//
+// A Host serves one test at a time: Invoke installs it with pal.SetHost.
+package paltest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pal-mcp/pal/runtime/abi"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal"
+)
+
+// DefaultMaxFileBytes is the per-file cap of fs.read when Host.MaxFileBytes is 0.
+const DefaultMaxFileBytes = 1_000_000
+
+// File is one file of the fake file system.
+type File struct {
+	Content  []byte
+	Modified time.Time // zero: 2026-01-02 03:04:05 UTC
+}
+
+// Model is one model the fake serves.
+type Model struct {
+	Name                string
+	Provider            string // provider id, such as "google"
+	Aliases             []string
+	ContextWindow       int // tokens; 0 means 200,000
+	MaxOutputTokens     int
+	SupportsImages      bool
+	SupportsTemperature bool
+	SupportsThinking    bool
+	AllowCodeGeneration bool
+	Score               int
+	Rank                int
+	Description         string
+}
+
+// GenerateCall is one model.generate request as the fake received it.
+type GenerateCall struct {
+	Model        string // the name the guest sent ("" when it sent none)
+	Resolved     string // the model it resolved to
+	Category     string
+	System       string
+	Prompt       string // the body
+	Temperature  *float64
+	ThinkingMode string
+	Images       []string
+}
+
+// ProgressEvent is one progress notification.
+type ProgressEvent struct {
+	Progress, Total float64
+	Message         string
+}
+
+// LogLine is one line of the log import.
+type LogLine struct {
+	Level int
+	Msg   string
+}
+
+// Host is the fake. Set the exported configuration fields before Invoke; read the records
+// after it. The zero value serves an empty file system, no models and all capabilities.
+type Host struct {
+	// Files maps absolute, clean paths to files. Directories exist implicitly as the
+	// parents of files; Dirs adds empty ones.
+	Files map[string]File
+	Dirs  []string
+	// Roots, when set, are the only trees fs ops may reach; everything else is denied.
+	Roots []string
+	// Deny lists paths (and the trees under them) and base-name globs such as "*.pem" that
+	// are refused with denied.
+	Deny []string
+	// MaxFileBytes is fs.read's per-file cap; 0 means DefaultMaxFileBytes.
+	MaxFileBytes int64
+
+	// Models are served in order; "auto" resolves to AutoModel, or to the first model.
+	Models    []Model
+	AutoModel string
+	// ProviderNames gives display names to provider ids for model.list.
+	ProviderNames map[string]string
+	// Unconfigured lists provider ids that model.list reports as not configured.
+	Unconfigured []string
+	// Restricted lists provider ids that model.list reports as restricted by policy.
+	Restricted []string
+	// Mode and DefaultModel are model.list's mode and default_model ("auto" when empty).
+	Mode, DefaultModel string
+	// Reply answers model.generate; nil echoes a fixed text. An error that is a
+	// *pal.HostError is sent with its code, any other as upstream.
+	Reply func(GenerateCall) (pal.GenerateResponse, error)
+
+	// Info is host.info's reply; empty fields take plausible defaults.
+	Info pal.ServerInfo
+	// MaxTurns is the thread turn cap; 0 means 50.
+	MaxTurns int
+	// Grant, when not nil, limits the capabilities of every call further than the tool's
+	// manifest does (pal.toml's role).
+	Grant []string
+
+	mu       sync.Mutex
+	grant    map[string]bool // this call's grant; nil: everything
+	threads  map[string]*thread
+	nthreads int
+
+	// Records of what the guest asked for, in order.
+	Requests  []string // "op" or "op path" for fs ops, with the decision: "fs.read /a ok"
+	Generated []GenerateCall
+	Progress  []ProgressEvent
+	Logs      []LogLine
+}
+
+type thread struct {
+	id, tool string
+	created  time.Time
+	updated  time.Time
+	initial  map[string]any
+	turns    []wireTurn
+}
+
+type wireTurn struct {
+	Role      string   `json:"role"`
+	Content   string   `json:"content"`
+	Timestamp string   `json:"timestamp,omitempty"`
+	Files     []string `json:"files,omitempty"`
+	Images    []string `json:"images,omitempty"`
+	Tool      string   `json:"tool,omitempty"`
+	Model     string   `json:"model,omitempty"`
+	Provider  string   `json:"provider,omitempty"`
+}
+
+// now is the fake's clock: fixed, so tests stay deterministic.
+var now = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// Log implements pal.Host.
+func (h *Host) Log(level int, msg string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.Logs = append(h.Logs, LogLine{Level: level, Msg: msg})
+}
+
+// Call implements pal.Host: it performs one op and returns the reply message.
+func (h *Host) Call(request []byte) []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	header, body, err := abi.Split(request)
+	if err != nil {
+		return h.fail("?", "", &pal.HostError{Code: pal.CodeInvalid, Message: "request is not a JSON message"})
+	}
+	var op abi.Request
+	if err := json.Unmarshal(header, &op); err != nil || op.Op == "" {
+		return h.fail("?", "", &pal.HostError{Code: pal.CodeInvalid, Message: "request has no op"})
+	}
+	capability, known := opCapability[op.Op]
+	if !known {
+		return h.fail(op.Op, "", &pal.HostError{Code: pal.CodeUnknownOp, Message: fmt.Sprintf("no op %q in ABI 1", op.Op)})
+	}
+	if h.grant != nil && !h.grant[capability] {
+		return h.fail(op.Op, "", &pal.HostError{Code: pal.CodeDenied, Message: fmt.Sprintf("op %s needs capability %s, which this call was not granted", op.Op, capability)})
+	}
+	if body != nil && op.Op != "model.generate" {
+		return h.fail(op.Op, "", &pal.HostError{Code: pal.CodeInvalid, Message: op.Op + " takes no body"})
+	}
+	var (
+		result  any
+		outBody []byte
+		target  string
+	)
+	switch op.Op {
+	case "fs.read":
+		target, result, outBody, err = h.fsRead(header)
+	case "fs.list":
+		target, result, err = h.fsList(header)
+	case "model.resolve":
+		result, err = h.modelResolve(header)
+	case "model.generate":
+		result, err = h.modelGenerate(header, body)
+	case "model.list":
+		result, err = h.modelList(header)
+	case "thread.create":
+		result, err = h.threadCreate(header)
+	case "thread.read":
+		result, err = h.threadRead(header)
+	case "thread.append":
+		result, err = h.threadAppend(header)
+	case "progress":
+		result, err = h.progress(header)
+	case "host.info":
+		result, err = h.hostInfo(header)
+	}
+	if err != nil {
+		return h.fail(op.Op, target, err)
+	}
+	h.record(op.Op, target, "ok")
+	return abi.OK(result, outBody)
+}
+
+var opCapability = map[string]string{
+	"fs.read": pal.CapFSRead, "fs.list": pal.CapFSList,
+	"model.resolve": pal.CapModelGenerate, "model.generate": pal.CapModelGenerate,
+	"model.list":    pal.CapModelList,
+	"thread.create": pal.CapThreadWrite, "thread.append": pal.CapThreadWrite, "thread.read": pal.CapThreadRead,
+	"progress": pal.CapProgress, "host.info": pal.CapHostInfo,
+}
+
+func (h *Host) record(op, target, decision string) {
+	if target != "" {
+		op += " " + target
+	}
+	h.Requests = append(h.Requests, op+" "+decision)
+}
+
+func (h *Host) fail(op, target string, err error) []byte {
+	he, ok := err.(*pal.HostError)
+	if !ok {
+		he = &pal.HostError{Code: pal.CodeInternal, Message: err.Error()}
+	}
+	h.record(op, target, string(he.Code))
+	return abi.Fail(he.Code, he.Message)
+}
+
+func invalid(format string, args ...any) error {
+	return &pal.HostError{Code: pal.CodeInvalid, Message: fmt.Sprintf(format, args...)}
+}
+
+// decodeStrict reads a request header into v, refusing unknown fields.
+func decodeStrict(header []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(header))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return invalid("malformed request: %v", err)
+	}
+	return nil
+}
+
+// Invoke runs tool with args (a Go value, or json.RawMessage as is) the way the host
+// does: it installs h with pal.SetHost, grants the tool's declared capabilities (narrowed
+// by Grant), calls pal.Invoke and checks the result as strictly as the runtime does. A
+// result the runtime would refuse fails the test.
+func (h *Host) Invoke(t testing.TB, tool string, args any) *pal.Result {
+	t.Helper()
+	raw, ok := args.(json.RawMessage)
+	if !ok {
+		b, err := json.Marshal(args)
+		if err != nil {
+			t.Fatalf("paltest: arguments: %v", err)
+		}
+		raw = b
+	}
+	var man abi.Manifest
+	if err := json.Unmarshal(pal.Describe(), &man); err != nil {
+		t.Fatalf("paltest: manifest: %v", err)
+	}
+	var spec *abi.ToolSpec
+	for i := range man.Tools {
+		if man.Tools[i].Name == tool {
+			spec = &man.Tools[i]
+		}
+	}
+	if spec == nil {
+		t.Fatalf("paltest: the module has no tool %q", tool)
+	}
+	h.mu.Lock()
+	h.grant = map[string]bool{}
+	for _, c := range spec.Capabilities {
+		if h.Grant == nil || slices.Contains(h.Grant, c) {
+			h.grant[c] = true
+		}
+	}
+	h.mu.Unlock()
+	pal.SetHost(h)
+	req, _ := json.Marshal(abi.HandleRequest{ABI: abi.Version, Tool: tool, CallID: "test-" + tool, Arguments: raw})
+	out := pal.Invoke(req)
+	dec := json.NewDecoder(bytes.NewReader(out))
+	dec.DisallowUnknownFields()
+	var r abi.Result
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("paltest: the result is not a CallToolResult: %v\n%s", err, out)
+	}
+	if err := r.Validate(); err != nil {
+		t.Fatalf("paltest: the runtime would refuse the result: %v\n%s", err, out)
+	}
+	return &r
+}
+
+// Text returns the text of a result's first content item, or "".
+func Text(r *pal.Result) string {
+	if r == nil || len(r.Content) == 0 {
+		return ""
+	}
+	return r.Content[0].Text
+}
+
+// Thread returns a copy of a thread the fake holds, for assertions; ok is false when there
+// is none with that id.
+func (h *Host) Thread(id string) (pal.Thread, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	th, ok := h.threads[id]
+	if !ok {
+		return pal.Thread{}, false
+	}
+	out := pal.Thread{ID: th.id, Tool: th.tool, Created: th.created, Updated: th.updated, MaxTurns: h.maxTurns(), InitialContext: th.initial}
+	for _, w := range th.turns {
+		ts, _ := time.Parse(time.RFC3339Nano, w.Timestamp)
+		out.Turns = append(out.Turns, pal.Turn{Role: w.Role, Content: w.Content, Timestamp: ts, Files: w.Files, Images: w.Images, Tool: w.Tool, Model: w.Model, Provider: w.Provider})
+	}
+	return out, true
+}
+
+// AddThread stores a thread built by the test and returns its id: a conversation to
+// continue.
+func (h *Host) AddThread(tool string, initial map[string]any, turns ...pal.Turn) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	th := h.newThread(tool, initial)
+	for _, t := range turns {
+		th.turns = append(th.turns, wireTurn{Role: t.Role, Content: t.Content, Timestamp: now.Format(time.RFC3339Nano), Files: t.Files, Images: t.Images, Tool: t.Tool, Model: t.Model, Provider: t.Provider})
+	}
+	return th.id
+}
+
+// CountRequests returns how many recorded requests start with prefix, such as
+// "model.generate" or "fs.read /src/a.go".
+func (h *Host) CountRequests(prefix string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, r := range h.Requests {
+		if strings.HasPrefix(r, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// ---- file system ----
+
+func (h *Host) maxFileBytes() int64 {
+	if h.MaxFileBytes > 0 {
+		return h.MaxFileBytes
+	}
+	return DefaultMaxFileBytes
+}
+
+// checkPath applies the fake's path policy to an absolute path.
+func (h *Host) checkPath(p string) error {
+	if p == "" {
+		return invalid("missing field path")
+	}
+	if !strings.HasPrefix(p, "/") {
+		return invalid("path must be absolute: %s", p)
+	}
+	for _, part := range strings.Split(p, "/") {
+		if part == ".." {
+			return &pal.HostError{Code: pal.CodeDenied, Message: "path reaches outside its root: " + p}
+		}
+	}
+	p = path.Clean(p)
+	if len(h.Roots) > 0 && !slices.ContainsFunc(h.Roots, func(r string) bool { return under(p, r) }) {
+		return &pal.HostError{Code: pal.CodeDenied, Message: "path is outside every allowed root: " + p}
+	}
+	if h.denied(p) {
+		return &pal.HostError{Code: pal.CodeDenied, Message: "path matches a deny rule: " + p}
+	}
+	return nil
+}
+
+func (h *Host) denied(p string) bool {
+	for _, d := range h.Deny {
+		if strings.ContainsAny(d, "*?[") {
+			if ok, _ := path.Match(d, path.Base(p)); ok {
+				return true
+			}
+		} else if under(p, d) {
+			return true
+		}
+	}
+	return false
+}
+
+func under(p, root string) bool {
+	root = strings.TrimSuffix(root, "/")
+	return p == root || strings.HasPrefix(p, root+"/") || root == ""
+}
+
+func (h *Host) isDir(p string) bool {
+	if slices.Contains(h.Dirs, p) {
+		return true
+	}
+	for f := range h.Files {
+		if strings.HasPrefix(f, strings.TrimSuffix(p, "/")+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Host) fsRead(header []byte) (string, any, []byte, error) {
+	var req struct {
+		Op       string `json:"op"`
+		Path     string `json:"path"`
+		MaxBytes *int64 `json:"max_bytes"`
+	}
+	if err := decodeStrict(header, &req); err != nil {
+		return "", nil, nil, err
+	}
+	if err := h.checkPath(req.Path); err != nil {
+		return req.Path, nil, nil, err
+	}
+	limit := h.maxFileBytes()
+	given := req.MaxBytes != nil
+	if given && (*req.MaxBytes <= 0 || *req.MaxBytes > limit) {
+		return req.Path, nil, nil, invalid("max_bytes must be between 1 and %d", limit)
+	}
+	p := path.Clean(req.Path)
+	f, ok := h.Files[p]
+	if !ok {
+		if h.isDir(p) {
+			return req.Path, nil, nil, invalid("is a directory")
+		}
+		return req.Path, nil, nil, &pal.HostError{Code: pal.CodeNotFound, Message: "no such file: " + req.Path}
+	}
+	size := int64(len(f.Content))
+	if size > limit && !given {
+		return req.Path, nil, nil, &pal.HostError{Code: pal.CodeTooLarge, Message: fmt.Sprintf("%s is %d bytes; the cap is %d", req.Path, size, limit)}
+	}
+	n := min(size, limit)
+	if given {
+		n = min(n, *req.MaxBytes)
+	}
+	mod := f.Modified
+	if mod.IsZero() {
+		mod = now
+	}
+	return req.Path, map[string]any{"path": p, "size": size, "modified": mod.UTC().Format(time.RFC3339), "truncated": n < size},
+		append([]byte{}, f.Content[:n]...), nil
+}
+
+// skippedDirs are directory names fs.list leaves out, like the real host's walk.
+var skippedDirs = map[string]bool{"node_modules": true, "vendor": true, "build": true, "dist": true, "target": true, "__pycache__": true}
+
+func (h *Host) fsList(header []byte) (string, any, error) {
+	var req struct {
+		Op         string `json:"op"`
+		Path       string `json:"path"`
+		MaxDepth   *int   `json:"max_depth"`
+		MaxEntries *int   `json:"max_entries"`
+	}
+	if err := decodeStrict(header, &req); err != nil {
+		return "", nil, err
+	}
+	if err := h.checkPath(req.Path); err != nil {
+		return req.Path, nil, err
+	}
+	depth, entries := 8, 2000
+	if req.MaxDepth != nil {
+		if *req.MaxDepth < 1 || *req.MaxDepth > 8 {
+			return req.Path, nil, invalid("max_depth must be between 1 and 8")
+		}
+		depth = *req.MaxDepth
+	}
+	if req.MaxEntries != nil {
+		if *req.MaxEntries < 1 || *req.MaxEntries > 2000 {
+			return req.Path, nil, invalid("max_entries must be between 1 and 2000")
+		}
+		entries = *req.MaxEntries
+	}
+	dir := path.Clean(req.Path)
+	if _, isFile := h.Files[dir]; isFile {
+		return req.Path, nil, invalid("not a directory")
+	}
+	if !h.isDir(dir) {
+		return req.Path, nil, &pal.HostError{Code: pal.CodeNotFound, Message: "no such directory: " + req.Path}
+	}
+	seen := map[string]pal.DirEntry{}
+	for f, file := range h.Files {
+		rel, ok := strings.CutPrefix(f, strings.TrimSuffix(dir, "/")+"/")
+		if !ok {
+			continue
+		}
+		parts := strings.Split(rel, "/")
+		if len(parts) > depth || h.denied(f) {
+			continue
+		}
+		skip := false
+		for i, part := range parts {
+			if strings.HasPrefix(part, ".") || (i < len(parts)-1 && skippedDirs[part]) {
+				skip = true
+				break
+			}
+		}
+		if skip {
+			continue
+		}
+		for i := 1; i < len(parts); i++ {
+			d := strings.TrimSuffix(dir, "/") + "/" + strings.Join(parts[:i], "/")
+			seen[d] = pal.DirEntry{Path: d, Kind: "dir"}
+		}
+		seen[f] = pal.DirEntry{Path: f, Kind: "file", Size: int64(len(file.Content))}
+	}
+	list := make([]pal.DirEntry, 0, len(seen))
+	for _, e := range seen {
+		list = append(list, e)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Path < list[j].Path })
+	truncated := len(list) > entries
+	if truncated {
+		list = list[:entries]
+	}
+	return req.Path, pal.Listing{Path: dir, Entries: list, Truncated: truncated}, nil
+}
+
+// ---- models ----
+
+func (h *Host) resolve(name string) (Model, error) {
+	if len(h.Models) == 0 {
+		return Model{}, &pal.HostError{Code: pal.CodeUnavailable, Message: "no models are configured"}
+	}
+	if name == "" || strings.EqualFold(name, "auto") {
+		name = h.AutoModel
+		if name == "" {
+			return h.Models[0], nil
+		}
+	}
+	for _, m := range h.Models {
+		if strings.EqualFold(m.Name, name) || slices.ContainsFunc(m.Aliases, func(a string) bool { return strings.EqualFold(a, name) }) {
+			return m, nil
+		}
+	}
+	var names []string
+	for _, m := range h.Models {
+		names = append(names, m.Name)
+	}
+	return Model{}, &pal.HostError{Code: pal.CodeUnavailable, Message: fmt.Sprintf("model %q is not available; available models: %s", name, strings.Join(names, ", "))}
+}
+
+func (m Model) info() pal.ModelInfo {
+	cw := m.ContextWindow
+	if cw == 0 {
+		cw = 200_000
+	}
+	return pal.ModelInfo{Model: m.Name, Provider: m.Provider, ContextWindow: cw, MaxOutputTokens: m.MaxOutputTokens,
+		SupportsImages: m.SupportsImages, SupportsTemperature: m.SupportsTemperature, SupportsThinking: m.SupportsThinking,
+		AllowCodeGeneration: m.AllowCodeGeneration, FriendlyName: m.Name}
+}
+
+func checkCategory(c string) error {
+	switch c {
+	case "", "fast", "balanced", "extended":
+		return nil
+	}
+	return invalid("unknown category %q", c)
+}
+
+func (h *Host) modelResolve(header []byte) (any, error) {
+	var req struct {
+		Op       string `json:"op"`
+		Model    string `json:"model"`
+		Category string `json:"category"`
+	}
+	if err := decodeStrict(header, &req); err != nil {
+		return nil, err
+	}
+	if req.Model == "" {
+		return nil, invalid("missing field model")
+	}
+	if err := checkCategory(req.Category); err != nil {
+		return nil, err
+	}
+	m, err := h.resolve(req.Model)
+	if err != nil {
+		return nil, err
+	}
+	return m.info(), nil
+}
+
+var thinkingModes = map[string]bool{"": true, "minimal": true, "low": true, "medium": true, "high": true, "max": true}
+
+func (h *Host) modelGenerate(header, body []byte) (any, error) {
+	var req struct {
+		Op           string   `json:"op"`
+		Model        string   `json:"model"`
+		Category     string   `json:"category"`
+		System       string   `json:"system"`
+		Temperature  *float64 `json:"temperature"`
+		ThinkingMode string   `json:"thinking_mode"`
+		Images       []string `json:"images"`
+	}
+	if err := decodeStrict(header, &req); err != nil {
+		return nil, err
+	}
+	if body == nil {
+		return nil, invalid("model.generate needs the prompt as the message body")
+	}
+	if err := checkCategory(req.Category); err != nil {
+		return nil, err
+	}
+	if !thinkingModes[req.ThinkingMode] {
+		return nil, invalid("unknown thinking_mode %q", req.ThinkingMode)
+	}
+	m, err := h.resolve(req.Model)
+	if err != nil {
+		return nil, err
+	}
+	for _, img := range req.Images {
+		if strings.HasPrefix(img, "data:") {
+			continue
+		}
+		if err := h.checkPath(img); err != nil {
+			return nil, err
+		}
+		if _, ok := h.Files[path.Clean(img)]; !ok {
+			return nil, &pal.HostError{Code: pal.CodeNotFound, Message: "no such image: " + img}
+		}
+	}
+	call := GenerateCall{Model: req.Model, Resolved: m.Name, Category: req.Category, System: req.System, Prompt: string(body),
+		Temperature: req.Temperature, ThinkingMode: req.ThinkingMode, Images: req.Images}
+	h.Generated = append(h.Generated, call)
+	var resp pal.GenerateResponse
+	if h.Reply != nil {
+		// The reply function may not call back into the host: release the lock meanwhile.
+		h.mu.Unlock()
+		resp, err = h.Reply(call)
+		h.mu.Lock()
+		if err != nil {
+			if he, ok := err.(*pal.HostError); ok {
+				return nil, he
+			}
+			return nil, &pal.HostError{Code: pal.CodeUpstream, Message: err.Error()}
+		}
+	} else {
+		resp = pal.GenerateResponse{Content: "fake reply", FinishReason: "stop"}
+	}
+	if resp.Model == "" {
+		resp.Model = m.Name
+	}
+	if resp.Provider == "" {
+		resp.Provider = m.Provider
+	}
+	return resp, nil
+}
+
+func (h *Host) modelList(header []byte) (any, error) {
+	var req struct {
+		Op string `json:"op"`
+	}
+	if err := decodeStrict(header, &req); err != nil {
+		return nil, err
+	}
+	c := pal.Catalogue{Mode: h.Mode, DefaultModel: h.DefaultModel, Providers: []pal.ProviderModels{}}
+	if c.Mode == "" {
+		c.Mode = "auto"
+	}
+	if c.DefaultModel == "" {
+		c.DefaultModel = "auto"
+	}
+	index := map[string]int{}
+	for _, m := range h.Models {
+		i, ok := index[m.Provider]
+		if !ok {
+			i = len(c.Providers)
+			index[m.Provider] = i
+			c.Providers = append(c.Providers, pal.ProviderModels{ID: m.Provider, Name: h.providerName(m.Provider), Configured: true,
+				Restricted: slices.Contains(h.Restricted, m.Provider), Models: []pal.CatalogueModel{}})
+		}
+		cw := m.info().ContextWindow
+		c.Providers[i].Models = append(c.Providers[i].Models, pal.CatalogueModel{Name: m.Name, Aliases: m.Aliases, ContextWindow: cw,
+			Score: m.Score, Rank: m.Rank, Description: m.Description, SupportsThinking: m.SupportsThinking,
+			SupportsImages: m.SupportsImages, AllowCodeGeneration: m.AllowCodeGeneration})
+	}
+	for _, id := range h.Unconfigured {
+		c.Providers = append(c.Providers, pal.ProviderModels{ID: id, Name: h.providerName(id), Models: []pal.CatalogueModel{}})
+	}
+	return c, nil
+}
+
+func (h *Host) providerName(id string) string {
+	if n, ok := h.ProviderNames[id]; ok {
+		return n
+	}
+	return id
+}
+
+// ---- threads ----
+
+func (h *Host) maxTurns() int {
+	if h.MaxTurns > 0 {
+		return h.MaxTurns
+	}
+	return 50
+}
+
+func (h *Host) newThread(tool string, initial map[string]any) *thread {
+	if h.threads == nil {
+		h.threads = map[string]*thread{}
+	}
+	h.nthreads++
+	th := &thread{id: fmt.Sprintf("00000000-0000-4000-8000-%012d", h.nthreads), tool: tool, created: now, updated: now, initial: initial}
+	h.threads[th.id] = th
+	return th
+}
+
+func (h *Host) threadCreate(header []byte) (any, error) {
+	var req struct {
+		Op             string         `json:"op"`
+		Tool           string         `json:"tool"`
+		InitialContext map[string]any `json:"initial_context"`
+	}
+	if err := decodeStrict(header, &req); err != nil {
+		return nil, err
+	}
+	if req.Tool == "" {
+		return nil, invalid("missing field tool")
+	}
+	return map[string]string{"id": h.newThread(req.Tool, req.InitialContext).id}, nil
+}
+
+func (h *Host) findThread(id string) (*thread, error) {
+	th, ok := h.threads[id]
+	if !ok {
+		return nil, &pal.HostError{Code: pal.CodeNotFound, Message: fmt.Sprintf("conversation thread %q was not found or has expired", id)}
+	}
+	return th, nil
+}
+
+func (h *Host) threadRead(header []byte) (any, error) {
+	var req struct {
+		Op string `json:"op"`
+		ID string `json:"id"`
+	}
+	if err := decodeStrict(header, &req); err != nil {
+		return nil, err
+	}
+	th, err := h.findThread(req.ID)
+	if err != nil {
+		return nil, err
+	}
+	turns := th.turns
+	if turns == nil {
+		turns = []wireTurn{}
+	}
+	return map[string]any{"id": th.id, "tool": th.tool, "created": th.created.Format(time.RFC3339), "updated": th.updated.Format(time.RFC3339),
+		"max_turns": h.maxTurns(), "initial_context": th.initial, "turns": turns}, nil
+}
+
+func (h *Host) threadAppend(header []byte) (any, error) {
+	var req struct {
+		Op    string     `json:"op"`
+		ID    string     `json:"id"`
+		Turns []wireTurn `json:"turns"`
+	}
+	if err := decodeStrict(header, &req); err != nil {
+		return nil, err
+	}
+	th, err := h.findThread(req.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Turns) == 0 {
+		return nil, invalid("thread.append needs at least one turn")
+	}
+	for _, t := range req.Turns {
+		if t.Role != "user" && t.Role != "assistant" {
+			return nil, invalid("turn role must be user or assistant, not %q", t.Role)
+		}
+	}
+	if len(th.turns)+len(req.Turns) > h.maxTurns() {
+		return nil, &pal.HostError{Code: pal.CodeTooLarge, Message: fmt.Sprintf("the thread would pass its cap of %d turns", h.maxTurns())}
+	}
+	for _, t := range req.Turns {
+		if t.Timestamp == "" {
+			t.Timestamp = now.Format(time.RFC3339Nano)
+		}
+		th.turns = append(th.turns, t)
+	}
+	th.updated = now
+	return pal.AppendResult{Turns: len(th.turns), Remaining: h.maxTurns() - len(th.turns)}, nil
+}
+
+// ---- progress and host.info ----
+
+func (h *Host) progress(header []byte) (any, error) {
+	var req struct {
+		Op       string  `json:"op"`
+		Progress float64 `json:"progress"`
+		Total    float64 `json:"total"`
+		Message  string  `json:"message"`
+	}
+	if err := decodeStrict(header, &req); err != nil {
+		return nil, err
+	}
+	h.Progress = append(h.Progress, ProgressEvent{Progress: req.Progress, Total: req.Total, Message: req.Message})
+	return struct{}{}, nil
+}
+
+func (h *Host) hostInfo(header []byte) (any, error) {
+	var req struct {
+		Op string `json:"op"`
+	}
+	if err := decodeStrict(header, &req); err != nil {
+		return nil, err
+	}
+	info := h.Info
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&info.Name, "pal")
+	def(&info.Version, "0.1.0")
+	def(&info.ModelSelection, "auto")
+	def(&info.DefaultModel, "auto")
+	def(&info.Platform, "linux/amd64")
+	def(&info.GoVersion, "go1.26.8")
+	if info.ABI == 0 {
+		info.ABI = abi.Version
+	}
+	if info.Providers == nil {
+		info.Providers = []string{}
+		for _, m := range h.Models {
+			if !slices.Contains(info.Providers, m.Provider) {
+				info.Providers = append(info.Providers, m.Provider)
+			}
+		}
+	}
+	if info.ModelsAvailable == 0 {
+		info.ModelsAvailable = len(h.Models)
+	}
+	if info.Limits.PromptChars == 0 {
+		info.Limits.PromptChars = 60_000
+	}
+	if info.Limits.MaxTurns == 0 {
+		info.Limits.MaxTurns = h.maxTurns()
+	}
+	if info.Limits.MaxFileBytes == 0 {
+		info.Limits.MaxFileBytes = h.maxFileBytes()
+	}
+	return info, nil
+}
