@@ -313,7 +313,9 @@ func TestModels(t *testing.T) {
 	if h.Generated[1].Prompt != "" {
 		t.Fatalf("empty prompt arrived as %q", h.Generated[1].Prompt)
 	}
-	h.Reply = func(paltest.GenerateCall) (pal.GenerateResponse, error) { return pal.GenerateResponse{}, errors.New("503 from provider") }
+	h.Reply = func(paltest.GenerateCall) (pal.GenerateResponse, error) {
+		return pal.GenerateResponse{}, errors.New("503 from provider")
+	}
 	err = runErr(t, h, "probe", func() error { _, err := pal.Generate(pal.GenerateRequest{Prompt: "x"}); return err })
 	if !errors.Is(err, pal.ErrUpstream) {
 		t.Fatalf("provider failure: %v", err)
