@@ -1,0 +1,247 @@
+// Package hostfns implements the ops a tool module may ask of the host (docs/abi.md): reading
+// and listing files, resolving and calling models, conversation threads, progress and host
+// information. Every request is checked against the grant of the tool in this call, refused
+// with a clear error when it falls outside, and written to the audit log either way.
+package hostfns
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/pal-mcp/pal/memory"
+	"github.com/pal-mcp/pal/policy"
+	"github.com/pal-mcp/pal/runtime"
+	"github.com/pal-mcp/pal/runtime/abi"
+)
+
+// Env is what every call shares: the policy's paths, the models, the threads, the audit log.
+type Env struct {
+	Paths   *policy.Paths
+	Models  Models
+	Threads *memory.Store
+	Audit   policy.Auditor
+	Logger  *slog.Logger
+	// Redact scrubs every configured secret from messages that leave the host.
+	Redact *policy.Redactor
+	// Info is the static part of host.info.
+	Info Info
+}
+
+// Info is what host.info reports besides the client.
+type Info struct {
+	Name           string `json:"name"`
+	Version        string `json:"version"`
+	ABI            int    `json:"abi"`
+	ModelSelection string `json:"model_selection"` // auto or fixed
+	DefaultModel   string `json:"default_model"`
+	Platform       string `json:"platform"`
+	GoVersion      string `json:"go_version"`
+	Limits         Limits `json:"limits"`
+}
+
+// Limits are the numbers a tool needs to stay inside the host's limits.
+type Limits struct {
+	PromptChars  int    `json:"prompt_chars"`
+	MaxTurns     int    `json:"max_turns"`
+	MaxFileBytes int64  `json:"max_file_bytes"`
+	Locale       string `json:"locale"`
+}
+
+// Client names the MCP client of the session.
+type Client struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// ProgressFunc forwards a progress notification to the client; nil drops them.
+type ProgressFunc func(progress, total float64, message string)
+
+// Call serves the ops of one tool call. It implements runtime.Host.
+type Call struct {
+	env      *Env
+	tool     string
+	callID   string
+	grant    policy.CapSet
+	category string
+	client   Client
+	progress ProgressFunc
+}
+
+var _ runtime.Host = (*Call)(nil)
+
+// CallSpec describes one tool call to NewCall.
+type CallSpec struct {
+	Tool     string
+	CallID   string
+	Grant    policy.CapSet
+	Category string // the tool's model category: fast, balanced or extended
+	Client   Client
+	Progress ProgressFunc
+}
+
+// NewCall returns the Host for one tool call.
+func (e *Env) NewCall(s CallSpec) *Call {
+	return &Call{env: e, tool: s.Tool, callID: s.CallID, grant: s.Grant, category: s.Category, client: s.Client, progress: s.Progress}
+}
+
+// opError is a refusal or failure with its ABI code. Message is for the tool and its user.
+type opError struct {
+	code abi.Code
+	msg  string
+}
+
+func (e *opError) Error() string { return e.msg }
+
+func fail(code abi.Code, format string, args ...any) error {
+	return &opError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// outcome is what an op handler returns: the reply, and what the audit record should say.
+type outcome struct {
+	result any
+	body   []byte
+	root   string
+	path   string
+	bytes  int64
+}
+
+type handler func(ctx context.Context, c *Call, header json.RawMessage, body []byte) (outcome, error)
+
+type op struct {
+	caps    []policy.Capability // any one of them grants the op
+	body    bool                // the request may carry a body
+	handler handler
+}
+
+var ops map[string]op
+
+func init() {
+	ops = map[string]op{
+		"fs.read":        {caps: []policy.Capability{abi.CapFSRead}, handler: fsRead},
+		"fs.list":        {caps: []policy.Capability{abi.CapFSList}, handler: fsList},
+		"model.resolve":  {caps: []policy.Capability{abi.CapModelGenerate}, handler: modelResolve},
+		"model.generate": {caps: []policy.Capability{abi.CapModelGenerate}, body: true, handler: modelGenerate},
+		"model.list":     {caps: []policy.Capability{abi.CapModelList}, handler: modelList},
+		"thread.create":  {caps: []policy.Capability{abi.CapThreadWrite}, handler: threadCreate},
+		"thread.read":    {caps: []policy.Capability{abi.CapThreadRead}, handler: threadRead},
+		"thread.append":  {caps: []policy.Capability{abi.CapThreadWrite}, handler: threadAppend},
+		"progress":       {caps: []policy.Capability{abi.CapProgress}, handler: progressOp},
+		"host.info":      {caps: []policy.Capability{abi.CapHostInfo}, handler: hostInfo},
+	}
+}
+
+// Call implements runtime.Host: decode, check the grant, run the op, audit, reply.
+func (c *Call) Call(ctx context.Context, request []byte) []byte {
+	header, body, err := abi.Split(request)
+	if err != nil {
+		return c.refuse("", abi.CodeInvalid, "request is not a JSON object message")
+	}
+	var head abi.Request
+	if err := json.Unmarshal(header, &head); err != nil || head.Op == "" {
+		return c.refuse("", abi.CodeInvalid, "request has no \"op\"")
+	}
+	o, ok := ops[head.Op]
+	if !ok {
+		return c.refuse(head.Op, abi.CodeUnknownOp, fmt.Sprintf("unknown op %q in ABI %d", head.Op, abi.Version))
+	}
+	if !c.granted(o.caps) {
+		return c.refuse(head.Op, abi.CodeDenied, fmt.Sprintf("tool %q has no %q capability in this call (granted: %s)", c.tool, o.caps[0], c.grant))
+	}
+	if body != nil && !o.body {
+		return c.refuse(head.Op, abi.CodeInvalid, fmt.Sprintf("op %q takes no body", head.Op))
+	}
+	out, err := o.handler(ctx, c, header, body)
+	if err != nil {
+		var oe *opError
+		if !errors.As(err, &oe) {
+			c.env.logger().Error("host op failed", "op", head.Op, "tool", c.tool, "call_id", c.callID, "err", err)
+			oe = &opError{code: abi.CodeInternal, msg: "internal error in the host; see the server log"}
+		}
+		c.audit(policy.Record{Op: head.Op, Decision: decision(oe.code), Reason: oe.msg, Root: out.root, Path: out.path})
+		return abi.Fail(oe.code, oe.msg)
+	}
+	c.audit(policy.Record{Op: head.Op, Decision: "allow", Root: out.root, Path: out.path, Bytes: out.bytes})
+	return abi.OK(out.result, out.body)
+}
+
+// decision is the audit word for an error code: refusals by policy are "deny", failures are
+// "error".
+func decision(code abi.Code) string {
+	if code == abi.CodeDenied {
+		return "deny"
+	}
+	return "error"
+}
+
+func (c *Call) granted(caps []policy.Capability) bool {
+	for _, cp := range caps {
+		if c.grant.Has(cp) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Call) refuse(op string, code abi.Code, reason string) []byte {
+	c.audit(policy.Record{Op: op, Decision: decision(code), Reason: reason})
+	return abi.Fail(code, reason)
+}
+
+// Refused implements runtime.Host for requests the runtime refused before decoding.
+func (c *Call) Refused(_ context.Context, code abi.Code, reason string) {
+	c.audit(policy.Record{Op: "call", Decision: decision(code), Reason: reason})
+}
+
+// Log implements runtime.Host: guest lines go to the server log, tagged with tool and call.
+func (c *Call) Log(_ context.Context, level int, msg string) {
+	lv := slog.LevelInfo
+	switch level {
+	case abi.LogDebug:
+		lv = slog.LevelDebug
+	case abi.LogWarn:
+		lv = slog.LevelWarn
+	case abi.LogError:
+		lv = slog.LevelError
+	}
+	c.env.logger().Log(context.Background(), lv, "tool log", "tool", c.tool, "call_id", c.callID, "msg", msg)
+}
+
+func (c *Call) audit(r policy.Record) {
+	if c.env.Audit == nil {
+		return
+	}
+	r.CallID, r.Tool = c.callID, c.tool
+	if err := c.env.Audit.Audit(r); err != nil {
+		c.env.logger().Error("audit record lost", "err", err)
+	}
+}
+
+func (e *Env) logger() *slog.Logger {
+	if e.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Logger
+}
+
+// decode reads an op's request strictly: unknown fields are an error naming the field.
+func decode(header json.RawMessage, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(header))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fail(abi.CodeInvalid, "bad request: %s", cleanJSONError(err))
+	}
+	return nil
+}
+
+// cleanJSONError turns encoding/json's messages into something a tool author can act on.
+func cleanJSONError(err error) string {
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) {
+		return fmt.Sprintf("field %q must be %s, not %s", ute.Field, ute.Type, ute.Value)
+	}
+	return err.Error()
+}

@@ -1,0 +1,255 @@
+package hostfns
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/pal-mcp/pal/providers"
+	"github.com/pal-mcp/pal/runtime/abi"
+)
+
+// Models is what the model ops need of the model registry. Errors wrap the providers
+// sentinels (ErrNotConfigured, ErrRestricted, ErrUpstream, ErrBlocked, ErrInvalidRequest).
+type Models interface {
+	// Resolve maps a name ("auto" or "", an alias, a canonical name, "name:option") to a
+	// configured, allowed model, using category for auto selection.
+	Resolve(name string, category providers.Category) (ModelInfo, error)
+	// Generate resolves name as Resolve does and runs req against it; req.Model is ignored and
+	// req.Temperature is corrected to what the model accepts.
+	Generate(ctx context.Context, name string, category providers.Category, req providers.Request) (*providers.Response, ModelInfo, error)
+	// List describes every provider and model for model.list; it holds no secret.
+	List() any
+	// Summary names the configured providers and counts the models they allow.
+	Summary() (providers []string, models int)
+}
+
+// ModelInfo is a resolved model as model.resolve reports it.
+type ModelInfo struct {
+	Model               string  `json:"model"`
+	Provider            string  `json:"provider"`
+	FriendlyName        string  `json:"friendly_name"`
+	ContextWindow       int     `json:"context_window"`
+	MaxOutputTokens     int     `json:"max_output_tokens"`
+	SupportsImages      bool    `json:"supports_images"`
+	MaxImageSizeMB      float64 `json:"max_image_size_mb"`
+	SupportsTemperature bool    `json:"supports_temperature"`
+	SupportsThinking    bool    `json:"supports_thinking"`
+	AllowCodeGeneration bool    `json:"allow_code_generation"`
+}
+
+type modelResolveRequest struct {
+	Op       string `json:"op"`
+	Model    string `json:"model"`
+	Category string `json:"category,omitempty"`
+}
+
+func (c *Call) categoryOr(asked string) (providers.Category, error) {
+	if asked == "" {
+		asked = c.category
+	}
+	switch providers.Category(asked) {
+	case providers.CategoryFast, providers.CategoryBalanced, providers.CategoryExtended:
+		return providers.Category(asked), nil
+	case "":
+		return providers.CategoryBalanced, nil
+	}
+	return "", fail(abi.CodeInvalid, "unknown category %q (want fast, balanced or extended)", asked)
+}
+
+func modelResolve(_ context.Context, c *Call, header json.RawMessage, _ []byte) (outcome, error) {
+	var req modelResolveRequest
+	if err := decode(header, &req); err != nil {
+		return outcome{}, err
+	}
+	cat, err := c.categoryOr(req.Category)
+	if err != nil {
+		return outcome{}, err
+	}
+	if c.env.Models == nil {
+		return outcome{}, fail(abi.CodeUnavailable, "no model provider is configured")
+	}
+	info, err := c.env.Models.Resolve(req.Model, cat)
+	if err != nil {
+		return outcome{path: req.Model}, c.modelError(err)
+	}
+	return outcome{result: info, path: info.Provider + "/" + info.Model}, nil
+}
+
+type modelGenerateRequest struct {
+	Op           string   `json:"op"`
+	Model        string   `json:"model"`
+	Category     string   `json:"category,omitempty"`
+	System       string   `json:"system,omitempty"`
+	Temperature  *float64 `json:"temperature,omitempty"`
+	ThinkingMode string   `json:"thinking_mode,omitempty"`
+	Images       []string `json:"images,omitempty"`
+}
+
+type modelGenerateResult struct {
+	Content      string          `json:"content"`
+	Model        string          `json:"model"`
+	Provider     string          `json:"provider"`
+	FinishReason string          `json:"finish_reason"`
+	Usage        providers.Usage `json:"usage"`
+}
+
+// Caps of model.generate requests.
+const (
+	maxImagesPerRequest = 5
+	maxImageBytes       = 20 << 20 // one image, before the model's own total cap
+)
+
+var thinkingModes = map[string]bool{"": true, "minimal": true, "low": true, "medium": true, "high": true, "max": true}
+
+func modelGenerate(ctx context.Context, c *Call, header json.RawMessage, body []byte) (outcome, error) {
+	var req modelGenerateRequest
+	if err := decode(header, &req); err != nil {
+		return outcome{}, err
+	}
+	cat, err := c.categoryOr(req.Category)
+	if err != nil {
+		return outcome{}, err
+	}
+	if !thinkingModes[req.ThinkingMode] {
+		return outcome{}, fail(abi.CodeInvalid, "unknown thinking_mode %q (want minimal, low, medium, high or max)", req.ThinkingMode)
+	}
+	if len(body) == 0 {
+		return outcome{}, fail(abi.CodeInvalid, "model.generate needs the prompt as the message body")
+	}
+	if c.env.Models == nil {
+		return outcome{}, fail(abi.CodeUnavailable, "no model provider is configured")
+	}
+	if len(req.Images) > maxImagesPerRequest {
+		return outcome{}, fail(abi.CodeTooLarge, "%d images given; at most %d per request", len(req.Images), maxImagesPerRequest)
+	}
+	images := make([]providers.Image, 0, len(req.Images))
+	for _, ref := range req.Images {
+		img, err := c.loadImage(ref)
+		if err != nil {
+			return outcome{path: imageLabel(ref)}, err
+		}
+		images = append(images, img)
+	}
+	resp, info, err := c.env.Models.Generate(ctx, req.Model, cat, providers.Request{
+		SystemPrompt: req.System,
+		Prompt:       string(body),
+		Images:       images,
+		Temperature:  req.Temperature,
+		ThinkingMode: req.ThinkingMode,
+	})
+	if err != nil {
+		return outcome{path: req.Model, bytes: int64(len(body))}, c.modelError(err)
+	}
+	model := resp.Model
+	if model == "" {
+		model = info.Model
+	}
+	return outcome{
+		result: modelGenerateResult{Content: resp.Content, Model: model, Provider: info.Provider, FinishReason: resp.FinishReason, Usage: resp.Usage},
+		path:   info.Provider + "/" + info.Model,
+		bytes:  int64(len(body)),
+	}, nil
+}
+
+// loadImage reads an image named by an absolute path (under the same path policy as fs.read)
+// or given inline as a data URL.
+func (c *Call) loadImage(ref string) (providers.Image, error) {
+	if strings.HasPrefix(ref, "data:") {
+		return decodeDataURL(ref)
+	}
+	if c.env.Paths == nil {
+		return providers.Image{}, fail(abi.CodeDenied, "no file access is configured")
+	}
+	res, err := c.env.Paths.Check(ref)
+	if err != nil {
+		return providers.Image{}, pathError(err)
+	}
+	f, err := res.Open()
+	if err != nil {
+		return providers.Image{}, pathError(err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxImageBytes+1))
+	if err != nil {
+		return providers.Image{}, fail(abi.CodeInvalid, "image %q could not be read", ref)
+	}
+	if len(data) > maxImageBytes {
+		return providers.Image{}, fail(abi.CodeTooLarge, "image %q is over %d MiB", ref, maxImageBytes>>20)
+	}
+	return providers.Image{MIMEType: sniffImage(data), Data: data}, nil
+}
+
+func decodeDataURL(ref string) (providers.Image, error) {
+	meta, payload, ok := strings.Cut(strings.TrimPrefix(ref, "data:"), ",")
+	if !ok || !strings.HasSuffix(meta, ";base64") {
+		return providers.Image{}, fail(abi.CodeInvalid, "image data URL must be data:image/<type>;base64,<data>")
+	}
+	if base64.StdEncoding.DecodedLen(len(payload)) > maxImageBytes+3 {
+		return providers.Image{}, fail(abi.CodeTooLarge, "inline image is over %d MiB", maxImageBytes>>20)
+	}
+	data, err := base64.StdEncoding.DecodeString(payload)
+	if err != nil {
+		return providers.Image{}, fail(abi.CodeInvalid, "inline image is not valid base64")
+	}
+	mime := strings.TrimSuffix(meta, ";base64")
+	if got := sniffImage(data); got != mime {
+		return providers.Image{}, fail(abi.CodeInvalid, "inline image says %s but its bytes are %s", mime, got)
+	}
+	return providers.Image{MIMEType: mime, Data: data}, nil
+}
+
+// sniffImage names the image format by its bytes.
+func sniffImage(data []byte) string {
+	return http.DetectContentType(data)
+}
+
+func imageLabel(ref string) string {
+	if strings.HasPrefix(ref, "data:") {
+		return "data URL"
+	}
+	return ref
+}
+
+// modelError maps a registry or provider error to its ABI code. The message is redacted of
+// every configured secret as a last line of defence.
+func (c *Call) modelError(err error) error {
+	var code abi.Code
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		code = abi.CodeCancelled
+	case errors.Is(err, providers.ErrNotConfigured), errors.Is(err, providers.ErrRestricted):
+		code = abi.CodeUnavailable
+	case errors.Is(err, providers.ErrInvalidRequest):
+		code = abi.CodeInvalid
+	case errors.Is(err, providers.ErrUpstream), errors.Is(err, providers.ErrBlocked):
+		code = abi.CodeUpstream
+	default:
+		return fmt.Errorf("model op: %w", err)
+	}
+	msg := err.Error()
+	if c.env.Redact != nil {
+		msg = c.env.Redact.String(msg)
+	}
+	return &opError{code: code, msg: msg}
+}
+
+type modelListRequest struct {
+	Op string `json:"op"`
+}
+
+func modelList(_ context.Context, c *Call, header json.RawMessage, _ []byte) (outcome, error) {
+	var req modelListRequest
+	if err := decode(header, &req); err != nil {
+		return outcome{}, err
+	}
+	if c.env.Models == nil {
+		return outcome{result: map[string]any{"providers": []any{}}}, nil
+	}
+	return outcome{result: c.env.Models.List()}, nil
+}
