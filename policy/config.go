@@ -27,6 +27,9 @@ type Config struct {
 	Memory    MemoryConfig    `toml:"memory"`
 	Audit     AuditConfig     `toml:"audit"`
 	Cache     CacheConfig     `toml:"cache"`
+	// Modules are tool modules to load besides the built-in ones, each pinned by its sha256.
+	// Their tools get no capability unless a [tools.<name>] table grants it.
+	Modules []ModuleConfig `toml:"modules"`
 
 	// Sources lists the files applied, in order (LoadFile appends).
 	Sources []string `toml:"-"`
@@ -180,6 +183,14 @@ type AuditConfig struct {
 	Path string `toml:"path"`
 	// Enabled turns the audit log on. Default true.
 	Enabled bool `toml:"enabled"`
+}
+
+// ModuleConfig is one [[modules]] entry.
+type ModuleConfig struct {
+	// Path is the .wasm file, relative to the file that sets it.
+	Path string `toml:"path"`
+	// SHA256 is the module's hex sha256; a file with other contents is refused.
+	SHA256 string `toml:"sha256"`
 }
 
 // CacheConfig is [cache].
@@ -392,6 +403,7 @@ func (c *Config) clone() *Config {
 		p := n.Providers.Provider(name)
 		p.AllowedModels = slices.Clone(p.AllowedModels)
 	}
+	n.Modules = slices.Clone(c.Modules)
 	n.Sources = slices.Clone(c.Sources)
 	n.Warnings = slices.Clone(c.Warnings)
 	return &n
@@ -685,6 +697,13 @@ func (c *Config) resolvePaths(file, dir string, md toml.MetaData) error {
 			}
 		}
 	}
+	if md.IsDefined("modules") {
+		for i := range c.Modules {
+			if err := fix(fmt.Sprintf("modules[%d].path", i), &c.Modules[i].Path); err != nil {
+				return err
+			}
+		}
+	}
 	if md.IsDefined("audit", "path") {
 		if err := fix("audit.path", &c.Audit.Path); err != nil {
 			return err
@@ -715,7 +734,10 @@ func expandPath(p, dir string) (string, error) {
 	return filepath.Clean(p), nil
 }
 
-var envNameRE = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+var (
+	envNameRE = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	sha256RE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
 
 // validate checks every value, naming the key of the first bad one.
 func (c *Config) validate(file string, md toml.MetaData) error {
@@ -800,6 +822,16 @@ func (c *Config) validate(file string, md toml.MetaData) error {
 			pc.AllowedModels[i] = strings.ToLower(strings.TrimSpace(m))
 		}
 		pc.AllowedModels = slices.DeleteFunc(pc.AllowedModels, func(m string) bool { return m == "" })
+	}
+
+	for i, m := range c.Modules {
+		key := fmt.Sprintf("modules[%d]", i)
+		if m.Path == "" {
+			return bad(key+".path", "is empty")
+		}
+		if !sha256RE.MatchString(m.SHA256) {
+			return bad(key+".sha256", "must be the module's sha256 as 64 lower-case hex digits (sha256sum %s)", m.Path)
+		}
 	}
 
 	if c.Memory.MaxTurns <= 0 {

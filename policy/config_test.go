@@ -452,3 +452,34 @@ func emptyToNil(v reflect.Value) {
 		}
 	}
 }
+
+func TestModules(t *testing.T) {
+	dir := t.TempDir()
+	sum := strings.Repeat("ab", 32)
+	write := func(body string) string {
+		p := filepath.Join(dir, "pal.toml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	c, err := Load(write("[[modules]]\npath = \"mods/x.wasm\"\nsha256 = \"" + sum + "\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Modules) != 1 || c.Modules[0].Path != filepath.Join(dir, "mods", "x.wasm") || c.Modules[0].SHA256 != sum {
+		t.Fatalf("modules: %+v", c.Modules)
+	}
+	for body, key := range map[string]string{
+		"[[modules]]\npath = \"x.wasm\"\n":                           "modules[0].sha256",
+		"[[modules]]\npath = \"x.wasm\"\nsha256 = \"ABC\"\n":         "modules[0].sha256",
+		"[[modules]]\nsha256 = \"" + sum + "\"\n":                    "modules[0].path",
+		"[[modules]]\npath = \"x\"\nsha256 = \"" + sum + "\"\nx=1\n": "modules",
+	} {
+		_, err := Load(write(body))
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !strings.HasPrefix(ce.Key, key) {
+			t.Errorf("%q: want an error naming %s, got %v", body, key, err)
+		}
+	}
+}

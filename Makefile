@@ -1,0 +1,49 @@
+# pal: build the tool modules (wasm) first, then the host that embeds them.
+#
+#   make run     build everything and serve MCP over stdio
+#   make test    build, vet, check formatting, run every test (race detector on)
+#   make bench   run the benchmarks (figures go in docs/benchmarks.md)
+
+GO        ?= go
+BIN       := bin/pal
+MODULES   := internal/builtinwasm/modules
+BUILTIN   := $(MODULES)/builtin.wasm
+WASM_ENV  := GOOS=wasip1 GOARCH=wasm
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/pal-mcp/pal/internal/app.Version=$(VERSION)
+
+GUEST_SRC := $(shell find tools-wasm/builtin tools-wasm/sdk runtime/abi -name '*.go' -not -name '*_test.go')
+HOST_SRC  := $(shell find . -name '*.go' -not -path './tools-wasm/*' -not -name '*_test.go')
+
+.PHONY: all build modules run test vet fmt-check bench clean
+
+all: build
+
+modules: $(BUILTIN)
+
+$(BUILTIN): $(GUEST_SRC) go.mod go.sum
+	$(WASM_ENV) $(GO) build -buildmode=c-shared -trimpath -o $@ ./tools-wasm/builtin
+
+build: $(BIN)
+
+$(BIN): $(BUILTIN) $(HOST_SRC) go.mod go.sum
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/pal
+
+run: build
+	./$(BIN) serve
+
+vet: $(BUILTIN)
+	$(GO) vet ./...
+	$(WASM_ENV) $(GO) vet ./tools-wasm/...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+test: build vet fmt-check
+	$(GO) test -race -count=1 ./...
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./runtime/ ./server/ | tee out/bench.txt
+
+clean:
+	rm -rf bin out $(BUILTIN)

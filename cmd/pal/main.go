@@ -1,0 +1,114 @@
+// Command pal is an MCP server that lets AI coding clients consult other models, with every
+// tool running as a WebAssembly module in a sandbox.
+//
+//	pal [serve]            serve MCP over stdio (the default)
+//	pal tools              list the tools the server would publish
+//	pal version            print the version
+//
+// Flags for serve and tools: -config FILE (default $PAL_CONFIG, else ./pal.toml when present).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/pal-mcp/pal/internal/app"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(args, stdin, stdout, stderr)
+	case "tools":
+		return tools(args, stdout, stderr)
+	case "version":
+		fmt.Fprintf(stdout, "pal %s\n", app.Version)
+		return 0
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "pal: unknown command %q\n", cmd)
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: pal [command] [flags]
+
+commands:
+  serve     serve MCP over stdio (default)
+  tools     list the tools the server would publish
+  version   print the version
+
+flags of serve and tools:
+  -config FILE   pal.toml to load (default $PAL_CONFIG, else ./pal.toml when present)
+`)
+}
+
+func flags(name string, args []string, stderr io.Writer) (string, bool) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", "", "pal.toml to load")
+	if err := fs.Parse(args); err != nil {
+		return "", false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "pal %s: unexpected argument %q\n", name, fs.Arg(0))
+		return "", false
+	}
+	return *config, true
+}
+
+func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	config, ok := flags("serve", args, stderr)
+	if !ok {
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := app.Build(ctx, app.Options{ConfigPath: config, LogOutput: stderr})
+	if err != nil {
+		fmt.Fprintf(stderr, "pal: %v\n", err)
+		return 1
+	}
+	defer a.Close()
+	go a.Warm(ctx)
+	a.Logger.Info("serving MCP on stdio", "version", app.Version, "tools", a.Server.Tools(), "roots", a.Paths.Roots())
+	if err := a.Server.ServeStdio(ctx, stdin, stdout); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "pal: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func tools(args []string, stdout, stderr io.Writer) int {
+	config, ok := flags("tools", args, stderr)
+	if !ok {
+		return 2
+	}
+	a, err := app.Build(context.Background(), app.Options{ConfigPath: config, LogOutput: io.Discard})
+	if err != nil {
+		fmt.Fprintf(stderr, "pal: %v\n", err)
+		return 1
+	}
+	defer a.Close()
+	for _, name := range a.Server.Tools() {
+		fmt.Fprintln(stdout, name)
+	}
+	return 0
+}

@@ -1,0 +1,283 @@
+// Package app assembles a pal server from its configuration: policy, providers, path rules,
+// audit log, wazero engine, modules and the MCP server. cmd/pal and the end-to-end tests build
+// servers through it, so there is one way to put the pieces together.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+	"time"
+
+	"github.com/pal-mcp/pal/hostfns"
+	"github.com/pal-mcp/pal/internal/builtinwasm"
+	"github.com/pal-mcp/pal/memory"
+	"github.com/pal-mcp/pal/policy"
+	"github.com/pal-mcp/pal/providers"
+	"github.com/pal-mcp/pal/providers/registry"
+	"github.com/pal-mcp/pal/runtime"
+	"github.com/pal-mcp/pal/runtime/abi"
+	"github.com/pal-mcp/pal/server"
+)
+
+// Version is pal's version, set at build time with -ldflags "-X .../internal/app.Version=…".
+var Version = "0.1.0-dev"
+
+// Options say where configuration comes from.
+type Options struct {
+	// ConfigPath is a pal.toml to load; "" means $PAL_CONFIG, else ./pal.toml when present,
+	// else the built-in defaults.
+	ConfigPath string
+	// Getenv reads the environment; nil means os.Getenv.
+	Getenv func(string) string
+	// WorkDir is the directory the server started in (the default root); "" means os.Getwd.
+	WorkDir string
+	// LogOutput receives the server log; nil means os.Stderr.
+	LogOutput io.Writer
+}
+
+// App is an assembled server and what it holds open.
+type App struct {
+	Config   *policy.Config
+	Logger   *slog.Logger
+	Registry *registry.Registry
+	Paths    *policy.Paths
+	Audit    policy.Auditor
+	Engine   *runtime.Engine
+	Modules  []server.LoadedModule
+	Server   *server.Server
+}
+
+// Build assembles the server. Errors say what to fix: a bad pal.toml names the file and key;
+// no usable provider names the variables to set.
+func Build(ctx context.Context, opts Options) (*App, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	workDir := opts.WorkDir
+	if workDir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		workDir = wd
+	}
+	cfg, err := loadConfig(opts.ConfigPath, getenv, workDir)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg}
+
+	redact := policy.NewRedactor()
+	logOut := opts.LogOutput
+	if logOut == nil {
+		logOut = os.Stderr
+	}
+	a.Logger = slog.New(policy.NewRedactingHandler(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: logLevel(getenv("LOG_LEVEL"))}), redact))
+	for _, w := range cfg.Warnings {
+		a.Logger.Warn(w)
+	}
+
+	provCfg, err := registryConfig(cfg, getenv)
+	if err != nil {
+		return nil, err
+	}
+	for _, pc := range provCfg.Providers {
+		redact.Add(pc.APIKey)
+	}
+	provCfg.Logger = a.Logger
+	if a.Registry, err = registry.New(provCfg); err != nil {
+		return nil, err
+	}
+	redact.Add(a.Registry.SecretValues()...)
+
+	roots := cfg.Paths.Roots
+	if len(roots) == 0 {
+		roots = []string{workDir}
+	}
+	a.Paths, err = policy.NewPaths(roots, cfg.Paths.DenyGlobs(), cfg.Paths.Caps())
+	if err != nil {
+		return nil, fmt.Errorf("paths.roots: %w", err)
+	}
+	if a.Audit, err = cfg.Audit.OpenAuditor(redact); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+
+	a.Engine, err = runtime.New(ctx, runtime.Config{
+		CacheDir:         cfg.Cache.Dir,
+		CallTimeout:      cfg.Limits.CallTimeout.Duration,
+		MemoryLimitBytes: uint64(cfg.Limits.MemoryMB) << 20,
+		OutputLimitBytes: uint32(cfg.Limits.OutputBytes),
+	})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.loadModules(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+
+	mode := "fixed"
+	if a.Registry.AutoMode() {
+		mode = "auto"
+	}
+	env := &hostfns.Env{
+		Paths:   a.Paths,
+		Models:  hostfns.RegistryModels{R: a.Registry},
+		Threads: memory.New(memory.Config{TTL: cfg.Memory.TTL.Duration, MaxTurns: cfg.Memory.MaxTurns}),
+		Audit:   a.Audit,
+		Logger:  a.Logger,
+		Redact:  redact,
+		Info: hostfns.Info{
+			Name: "pal", Version: Version, ABI: abi.Version, ModelSelection: mode,
+			DefaultModel: a.Registry.DefaultModel(), Platform: goruntime.GOOS + "/" + goruntime.GOARCH, GoVersion: goruntime.Version(),
+			Limits: hostfns.Limits{PromptChars: cfg.Limits.PromptChars, MaxTurns: cfg.Memory.MaxTurns, MaxFileBytes: cfg.Paths.MaxFileBytes, Locale: getenv("LOCALE")},
+		},
+	}
+	a.Server, err = server.New(server.Options{
+		Name:         "pal",
+		Version:      Version,
+		Instructions: instructions(a.Registry),
+		Modules:      a.Modules,
+		Policy:       cfg,
+		Env:          env,
+		Models:       a.Registry,
+		Logger:       a.Logger,
+	})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Warm compiles every module and fills its instance pool, so the first call does not wait.
+func (a *App) Warm(ctx context.Context) {
+	for _, m := range a.Modules {
+		start := time.Now()
+		if err := m.Module.Warm(ctx); err != nil {
+			a.Logger.Error("module failed to compile", "module", m.Module.Name(), "err", err)
+			continue
+		}
+		a.Logger.Debug("module ready", "module", m.Module.Name(), "took", time.Since(start))
+	}
+}
+
+// Close releases what Build opened.
+func (a *App) Close() error {
+	var errs []error
+	if a.Engine != nil {
+		errs = append(errs, a.Engine.Close(context.Background()))
+	}
+	if a.Audit != nil {
+		errs = append(errs, a.Audit.Close())
+	}
+	if a.Paths != nil {
+		errs = append(errs, a.Paths.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// loadModules loads the built-in module and the [[modules]] of pal.toml, each pinned by hash.
+func (a *App) loadModules(ctx context.Context) error {
+	wasm, err := builtinwasm.Builtin()
+	if err != nil {
+		return err
+	}
+	m, err := a.Engine.LoadModule(ctx, "builtin", wasm, "")
+	if err != nil {
+		return err
+	}
+	a.Modules = append(a.Modules, server.LoadedModule{Module: m, Builtin: true})
+	for _, mc := range a.Config.Modules {
+		wasm, err := os.ReadFile(mc.Path)
+		if err != nil {
+			return fmt.Errorf("module %s: %w", mc.Path, err)
+		}
+		m, err := a.Engine.LoadModule(ctx, mc.Path, wasm, mc.SHA256)
+		if err != nil {
+			return err
+		}
+		a.Modules = append(a.Modules, server.LoadedModule{Module: m})
+	}
+	return nil
+}
+
+// loadConfig finds and loads pal.toml, then applies PAL's environment variables over it.
+func loadConfig(path string, getenv func(string) string, workDir string) (*policy.Config, error) {
+	if path == "" {
+		path = getenv("PAL_CONFIG")
+	}
+	if path == "" {
+		if p := filepath.Join(workDir, "pal.toml"); fileExists(p) {
+			path = p
+		}
+	}
+	cfg := policy.Default()
+	if path != "" {
+		if err := cfg.LoadFile(path); err != nil {
+			return nil, err
+		}
+	}
+	cfg.Warnings = append(cfg.Warnings, cfg.ApplyEnv(getenv)...)
+	return cfg, nil
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// registryConfig maps pal.toml's [providers] onto the registry, reading keys named by
+// api_key_env or api_key_file.
+func registryConfig(cfg *policy.Config, getenv func(string) string) (registry.Config, error) {
+	rc := registry.Config{Getenv: getenv, DefaultModel: cfg.Providers.DefaultModel, Providers: map[providers.Type]registry.ProviderConfig{}}
+	for _, name := range policy.ProviderNames {
+		pc := cfg.Providers.Provider(name)
+		key, err := cfg.APIKey(name, getenv)
+		if err != nil && !errors.Is(err, policy.ErrNoKey) {
+			return rc, err
+		}
+		rc.Providers[providers.Type(name)] = registry.ProviderConfig{
+			APIKey:        key,
+			BaseURL:       pc.BaseURL,
+			APIVersion:    pc.APIVersion,
+			AllowedModels: pc.AllowedModels,
+			CatalogPath:   pc.ModelsConfig,
+			Disabled:      pc.Disabled,
+		}
+	}
+	return rc, nil
+}
+
+// instructions is the handshake text that tells the client how to pick models.
+func instructions(r *registry.Registry) string {
+	if r.AutoMode() {
+		return "pal lets you consult other AI models. When the user names a model, pass that exact name as `model`. " +
+			"When they name none, call `listmodels` first and choose the model that best fits the task; " +
+			"reuse `continuation_id` to keep a conversation going across tools and models."
+	}
+	return fmt.Sprintf("pal lets you consult other AI models. When the user names a model, pass that exact name as `model`; "+
+		"otherwise the server uses %q. Reuse `continuation_id` to keep a conversation going across tools and models.", r.DefaultModel())
+}
+
+func logLevel(s string) slog.Level {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "DEBUG":
+		return slog.LevelDebug
+	case "WARN", "WARNING":
+		return slog.LevelWarn
+	case "ERROR", "CRITICAL":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}

@@ -1,0 +1,247 @@
+// Package server is pal's MCP surface: it publishes the tools that loaded modules describe,
+// runs each tools/call in the module's sandbox with the host functions of package hostfns,
+// and turns every failure into an isError result the client can read. It serves stdio with its
+// own transport loop (stdio.go) so that progress notifications precede the result they belong to.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync/atomic"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	mcpserver "github.com/mark3labs/mcp-go/server"
+
+	"github.com/pal-mcp/pal/hostfns"
+	"github.com/pal-mcp/pal/policy"
+	"github.com/pal-mcp/pal/runtime"
+	"github.com/pal-mcp/pal/runtime/abi"
+)
+
+// ModelDescriber tells the truth about configured models for the `model` field of tool schemas.
+type ModelDescriber interface {
+	// ModelFieldDescription is the description of a tool's `model` argument.
+	ModelFieldDescription() string
+	// AutoMode reports whether the server picks models itself, which makes `model` required.
+	AutoMode() bool
+}
+
+// LoadedModule is a module to publish, and whether it is built in (built-in tools are granted
+// what they declare unless pal.toml narrows it; other modules get only what pal.toml grants).
+type LoadedModule struct {
+	Module  *runtime.Module
+	Builtin bool
+}
+
+// Options configure a Server.
+type Options struct {
+	Name         string // server name in the initialize reply; default "pal"
+	Version      string
+	Instructions string
+	Modules      []LoadedModule
+	Policy       *policy.Config
+	Env          *hostfns.Env
+	Models       ModelDescriber // nil leaves `model` descriptions as the module wrote them
+	Logger       *slog.Logger
+}
+
+// Server is an MCP server whose tools run in wazero.
+type Server struct {
+	mcp    *mcpserver.MCPServer
+	env    *hostfns.Env
+	logger *slog.Logger
+	audit  policy.Auditor
+	tools  []*tool
+	calls  atomic.Int64
+}
+
+// New builds the server and publishes every enabled tool of every module. Two modules
+// declaring the same tool name is an error.
+func New(opts Options) (*Server, error) {
+	if opts.Name == "" {
+		opts.Name = "pal"
+	}
+	if opts.Policy == nil {
+		opts.Policy = policy.Default()
+	}
+	if opts.Env == nil {
+		opts.Env = &hostfns.Env{}
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{env: opts.Env, logger: logger, audit: opts.Env.Audit}
+	mopts := []mcpserver.ServerOption{
+		mcpserver.WithToolCapabilities(false),
+		mcpserver.WithRecovery(),
+	}
+	if opts.Instructions != "" {
+		mopts = append(mopts, mcpserver.WithInstructions(opts.Instructions))
+	}
+	s.mcp = mcpserver.NewMCPServer(opts.Name, opts.Version, mopts...)
+
+	seen := map[string]string{}
+	for _, lm := range opts.Modules {
+		man := lm.Module.Manifest()
+		for _, spec := range man.Tools {
+			if prev, dup := seen[spec.Name]; dup {
+				return nil, fmt.Errorf("tool %q is declared by both %s and %s", spec.Name, prev, lm.Module.Name())
+			}
+			seen[spec.Name] = lm.Module.Name()
+			if !opts.Policy.ToolEnabled(spec.Name) {
+				logger.Info("tool disabled by policy", "tool", spec.Name)
+				continue
+			}
+			t, err := newTool(lm, spec, opts.Policy, opts.Models)
+			if err != nil {
+				return nil, err
+			}
+			s.tools = append(s.tools, t)
+			s.mcp.AddTool(t.mcpTool, s.handler(t))
+		}
+	}
+	return s, nil
+}
+
+// Tools names the published tools in order.
+func (s *Server) Tools() []string {
+	names := make([]string, len(s.tools))
+	for i, t := range s.tools {
+		names[i] = t.spec.Name
+	}
+	return names
+}
+
+// MCP exposes the mcp-go server, for transports other than stdio.
+func (s *Server) MCP() *mcpserver.MCPServer { return s.mcp }
+
+// handler runs one tools/call.
+func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		callID := fmt.Sprintf("c%d", s.calls.Add(1))
+		args, err := json.Marshal(req.Params.Arguments)
+		if err != nil || string(args) == "null" {
+			args = []byte("{}")
+		}
+		if err := t.validate(args); err != nil {
+			s.auditCall(callID, t.spec.Name, "deny", err.Error())
+			return errorResult(t.spec.Name, "invalid arguments: "+err.Error()), nil
+		}
+		host := s.env.NewCall(hostfns.CallSpec{
+			Tool:     t.spec.Name,
+			CallID:   callID,
+			Grant:    t.grant,
+			Category: t.spec.Category,
+			Client:   clientOf(ctx),
+			Progress: progressSender(ctx, req),
+		})
+		res, out, err := t.module.Invoke(ctx, runtime.Call{Tool: t.spec.Name, CallID: callID, Arguments: args, Host: host})
+		attrs := []any{"tool", t.spec.Name, "call_id", callID, "duration", out.Duration, "memory_bytes", out.MemoryPeak}
+		if out.LogDropped > 0 {
+			attrs = append(attrs, "log_lines_dropped", out.LogDropped)
+		}
+		if err != nil {
+			s.logger.Warn("tool call failed", append(attrs, "err", err, "stderr", out.Stderr)...)
+			s.auditCall(callID, t.spec.Name, "error", err.Error())
+			return errorResult(t.spec.Name, err.Error()), nil
+		}
+		s.logger.Info("tool call", attrs...)
+		s.auditCall(callID, t.spec.Name, "allow", "")
+		return toMCPResult(res), nil
+	}
+}
+
+func (s *Server) auditCall(callID, tool, decision, reason string) {
+	if s.audit == nil {
+		return
+	}
+	if err := s.audit.Audit(policy.Record{CallID: callID, Tool: tool, Op: "tools/call", Decision: decision, Reason: reason}); err != nil {
+		s.logger.Error("audit record lost", "err", err)
+	}
+}
+
+// clientOf names the MCP client of the session, when it said.
+func clientOf(ctx context.Context) hostfns.Client {
+	if cs, ok := mcpserver.ClientSessionFromContext(ctx).(mcpserver.SessionWithClientInfo); ok {
+		ci := cs.GetClientInfo()
+		return hostfns.Client{Name: ci.Name, Version: ci.Version}
+	}
+	return hostfns.Client{}
+}
+
+// progressSender forwards a tool's progress to the client when the request carried a
+// progress token, and drops it otherwise. Progress values only increase, as MCP requires.
+func progressSender(ctx context.Context, req mcp.CallToolRequest) hostfns.ProgressFunc {
+	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
+		return nil
+	}
+	token := req.Params.Meta.ProgressToken
+	last := -1.0
+	return func(progress, total float64, message string) {
+		if progress <= last {
+			progress = last + 1e-9
+		}
+		last = progress
+		params := map[string]any{"progressToken": token, "progress": progress}
+		if total > 0 {
+			params["total"] = total
+		}
+		if message != "" {
+			params["message"] = message
+		}
+		Notify(ctx, "notifications/progress", params)
+	}
+}
+
+// errorResult is the isError result of a call the host could not complete. Its text is the
+// same JSON shape as a tool's own errors (PAL's ToolOutput), so clients parse one shape.
+func errorResult(tool, message string) *mcp.CallToolResult {
+	payload, _ := json.Marshal(map[string]any{
+		"status":       "error",
+		"content":      message,
+		"content_type": "text",
+		"metadata":     map[string]any{"tool_name": tool},
+	})
+	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(string(payload))}, IsError: true}
+}
+
+// toMCPResult converts a validated module result.
+func toMCPResult(r *abi.Result) *mcp.CallToolResult {
+	out := &mcp.CallToolResult{IsError: r.IsError, Content: make([]mcp.Content, 0, len(r.Content))}
+	if r.StructuredContent != nil {
+		out.StructuredContent = r.StructuredContent
+	}
+	for _, c := range r.Content {
+		switch c.Type {
+		case "text":
+			out.Content = append(out.Content, mcp.NewTextContent(c.Text))
+		case "image":
+			out.Content = append(out.Content, mcp.NewImageContent(c.Data, c.MIMEType))
+		case "audio":
+			out.Content = append(out.Content, mcp.NewAudioContent(c.Data, c.MIMEType))
+		case "resource":
+			var rc mcp.ResourceContents
+			if c.Resource.Blob != "" {
+				rc = mcp.BlobResourceContents{URI: c.Resource.URI, MIMEType: c.Resource.MIMEType, Blob: c.Resource.Blob}
+			} else {
+				rc = mcp.TextResourceContents{URI: c.Resource.URI, MIMEType: c.Resource.MIMEType, Text: c.Resource.Text}
+			}
+			out.Content = append(out.Content, mcp.NewEmbeddedResource(rc))
+		}
+	}
+	return out
+}
+
+// grantFor computes a tool's grant: what it declares, within what the policy allows.
+func grantFor(p *policy.Config, spec abi.ToolSpec, builtin bool) policy.CapSet {
+	declared := make([]policy.Capability, 0, len(spec.Capabilities))
+	for _, c := range spec.Capabilities {
+		declared = append(declared, policy.Capability(c))
+	}
+	slices.Sort(declared)
+	return p.Grant(spec.Name, declared, builtin)
+}

@@ -1,0 +1,145 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/pal-mcp/pal/policy"
+	"github.com/pal-mcp/pal/runtime"
+	"github.com/pal-mcp/pal/runtime/abi"
+)
+
+// tool is one published tool.
+type tool struct {
+	module  *runtime.Module
+	spec    abi.ToolSpec
+	grant   policy.CapSet
+	mcpTool mcp.Tool
+	schema  *jsonschema.Schema
+}
+
+func newTool(lm LoadedModule, spec abi.ToolSpec, p *policy.Config, models ModelDescriber) (*tool, error) {
+	schema := spec.InputSchema
+	if spec.RequiresModel && models != nil {
+		var err error
+		if schema, err = describeModelField(schema, models); err != nil {
+			return nil, fmt.Errorf("tool %q: %w", spec.Name, err)
+		}
+	}
+	validator, err := compileSchema(spec.Name, schema)
+	if err != nil {
+		return nil, fmt.Errorf("tool %q of %s: input schema: %w", spec.Name, lm.Module.Name(), err)
+	}
+	mt := mcp.NewToolWithRawSchema(spec.Name, spec.Description, schema)
+	mt.Title = spec.Title
+	if len(spec.OutputSchema) > 0 {
+		mt.RawOutputSchema = spec.OutputSchema
+	}
+	mt.Annotations = annotations(spec)
+	return &tool{module: lm.Module, spec: spec, grant: grantFor(p, spec, lm.Builtin), mcpTool: mt, schema: validator}, nil
+}
+
+// annotations publishes every hint explicitly; a hint the module left out gets its safe reading.
+func annotations(spec abi.ToolSpec) mcp.ToolAnnotation {
+	pick := func(v *bool, def bool) *bool {
+		if v != nil {
+			b := *v
+			return &b
+		}
+		return &def
+	}
+	a := spec.Annotations
+	return mcp.ToolAnnotation{
+		Title:           spec.Title,
+		ReadOnlyHint:    pick(a.ReadOnlyHint, false),
+		DestructiveHint: pick(a.DestructiveHint, false),
+		IdempotentHint:  pick(a.IdempotentHint, false),
+		OpenWorldHint:   pick(a.OpenWorldHint, true),
+	}
+}
+
+// describeModelField rewrites the `model` property's description with what is configured and
+// allowed, and requires `model` in auto mode.
+func describeModelField(schema json.RawMessage, models ModelDescriber) (json.RawMessage, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(schema, &doc); err != nil {
+		return nil, err
+	}
+	props, _ := doc["properties"].(map[string]any)
+	field, ok := props["model"].(map[string]any)
+	if !ok {
+		return schema, nil
+	}
+	field["description"] = models.ModelFieldDescription()
+	if models.AutoMode() {
+		req, _ := doc["required"].([]any)
+		has := false
+		for _, r := range req {
+			if r == "model" {
+				has = true
+			}
+		}
+		if !has {
+			doc["required"] = append(req, "model")
+		}
+	}
+	return json.Marshal(doc)
+}
+
+// noLoader refuses to load any schema from outside: a module's $ref must not make the host
+// read a file or fetch a URL.
+type noLoader struct{}
+
+func (noLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("schema references %s: external references are not allowed", url)
+}
+
+// compileSchema compiles a tool's input schema for validating arguments.
+func compileSchema(name string, schema json.RawMessage) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.UseLoader(noLoader{})
+	url := "urn:pal:tool:" + name
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, err
+	}
+	return c.Compile(url)
+}
+
+// validate checks arguments against the tool's schema. The error lists each problem as
+// `<where>: <what>`, in words a client can show to its user.
+func (t *tool) validate(args []byte) error {
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(args))
+	if err != nil {
+		return errors.New("arguments are not valid JSON")
+	}
+	err = t.schema.Validate(inst)
+	var ve *jsonschema.ValidationError
+	if err == nil || !errors.As(err, &ve) {
+		return err
+	}
+	var problems []string
+	for _, u := range ve.BasicOutput().Errors {
+		if u.Error == nil {
+			continue
+		}
+		msg := u.Error.String()
+		if u.InstanceLocation != "" {
+			msg = strings.TrimPrefix(u.InstanceLocation, "/") + ": " + msg
+		}
+		problems = append(problems, msg)
+	}
+	if len(problems) == 0 {
+		return errors.New("arguments do not match the tool's schema")
+	}
+	return errors.New(strings.Join(problems, "; "))
+}
