@@ -275,14 +275,7 @@ func (h *Host) Invoke(t testing.TB, tool string, args any) *pal.Result {
 	if spec == nil {
 		t.Fatalf("paltest: the module has no tool %q", tool)
 	}
-	h.mu.Lock()
-	h.grant = map[string]bool{}
-	for _, c := range spec.Capabilities {
-		if h.Grant == nil || slices.Contains(h.Grant, c) {
-			h.grant[c] = true
-		}
-	}
-	h.mu.Unlock()
+	h.SetGrant(spec.Capabilities)
 	pal.SetHost(h)
 	req, _ := json.Marshal(abi.HandleRequest{ABI: abi.Version, Tool: tool, CallID: "test-" + tool, Arguments: raw})
 	out := pal.Invoke(req)
@@ -296,6 +289,20 @@ func (h *Host) Invoke(t testing.TB, tool string, args any) *pal.Result {
 		t.Fatalf("paltest: the runtime would refuse the result: %v\n%s", err, out)
 	}
 	return &r
+}
+
+// SetGrant sets the capabilities of the calls that follow: those declared (a tool's
+// manifest entry) that Grant also allows. Invoke calls it; a test that drives the host
+// some other way, such as through the wasm runtime, calls it itself.
+func (h *Host) SetGrant(declared []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.grant = map[string]bool{}
+	for _, c := range declared {
+		if h.Grant == nil || slices.Contains(h.Grant, c) {
+			h.grant[c] = true
+		}
+	}
 }
 
 // Text returns the text of a result's first content item, or "".
