@@ -1,0 +1,124 @@
+//go:build !wasip1
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/pal-mcp/pal/internal/testwasm"
+	"github.com/pal-mcp/pal/runtime"
+	"github.com/pal-mcp/pal/runtime/abi"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/paltest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testwasm.Cleanup()
+	os.Exit(code)
+}
+
+// runtimeHost serves the wasm runtime from a paltest.Host.
+type runtimeHost struct {
+	h       *paltest.Host
+	refused []string
+}
+
+func (r *runtimeHost) Call(_ context.Context, req []byte) []byte { return r.h.Call(req) }
+func (r *runtimeHost) Log(_ context.Context, level int, msg string) {
+	r.h.Log(level, msg)
+}
+func (r *runtimeHost) Refused(_ context.Context, code abi.Code, reason string) {
+	r.refused = append(r.refused, string(code)+": "+reason)
+}
+
+// TestWasmMatchesNative builds builtin.wasm as a reactor, runs it in the real runtime, and
+// checks that every scenario gives the same requests, model prompts and results as the
+// native build: the wasm glue adds nothing and loses nothing.
+func TestWasmMatchesNative(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and compiles a wasm module")
+	}
+	wasm := testwasm.Load(t, "tools-wasm/builtin")
+	t.Logf("builtin.wasm: %d bytes", len(wasm))
+	ctx := context.Background()
+	e, err := runtime.New(ctx, runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(ctx)
+	mod, err := e.LoadModule(ctx, "builtin", wasm, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var native abi.Manifest
+	if err := json.Unmarshal(pal.Describe(), &native); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*mod.Manifest(), native) {
+		t.Fatalf("wasm manifest differs from native:\n%+v\n%+v", *mod.Manifest(), native)
+	}
+	caps := map[string][]string{}
+	for _, tool := range native.Tools {
+		caps[tool.Name] = tool.Capabilities
+	}
+
+	type step struct {
+		tool string
+		args string
+	}
+	scenarios := map[string][]step{
+		"version":    {{"version", `{}`}},
+		"listmodels": {{"listmodels", `{}`}},
+		"chat and continue": {
+			{"chat", `{"prompt":"Explain","absolute_file_paths":["/proj/main.go","/proj/pkg"],"images":["/proj/shot.png"]}`},
+			{"chat", `{"prompt":"More","continuation_id":"00000000-0000-4000-8000-000000000001","absolute_file_paths":["/proj/util.go"]}`},
+		},
+		"denied path":     {{"chat", `{"prompt":"x","absolute_file_paths":["/proj/secrets/key.pem"]}`}},
+		"prompt too long": {{"chat", `{"prompt":"` + strings.Repeat("x", 101) + `"}`}},
+		"bad arguments":   {{"chat", `{"prompt":"x","nope":1}`}},
+		"narrow grant":    {{"chat", `{"prompt":"no host.info, no threads"}`}},
+	}
+	for name, steps := range scenarios {
+		t.Run(name, func(t *testing.T) {
+			nh, wh := newHost(), newHost()
+			nh.Info.Limits.PromptChars, wh.Info.Limits.PromptChars = 100, 100
+			if name == "narrow grant" {
+				nh.Grant = []string{pal.CapFSRead, pal.CapModelGenerate}
+				wh.Grant = nh.Grant
+			}
+			rh := &runtimeHost{h: wh}
+			for i, s := range steps {
+				nr := nh.Invoke(t, s.tool, json.RawMessage(s.args))
+				wh.SetGrant(caps[s.tool])
+				wr, out, err := mod.Invoke(ctx, runtime.Call{Tool: s.tool, CallID: "w", Arguments: json.RawMessage(s.args), Host: rh})
+				if err != nil {
+					t.Fatalf("step %d: %v\nstderr: %s", i, err, out.Stderr)
+				}
+				if !reflect.DeepEqual(*nr, *wr) {
+					t.Fatalf("step %d: native and wasm results differ:\nnative %+v\nwasm   %+v", i, *nr, *wr)
+				}
+			}
+			if !reflect.DeepEqual(nh.Requests, wh.Requests) || !reflect.DeepEqual(nh.Generated, wh.Generated) || !reflect.DeepEqual(nh.Progress, wh.Progress) {
+				t.Fatalf("host saw different requests:\nnative %v\nwasm   %v", nh.Requests, wh.Requests)
+			}
+			if !reflect.DeepEqual(nh.Logs, wh.Logs) {
+				t.Fatalf("different logs:\nnative %v\nwasm   %v", nh.Logs, wh.Logs)
+			}
+			if name == "narrow grant" && len(wh.Logs) == 0 {
+				t.Fatal("the wasm module logged nothing without host.info")
+			}
+			if name == "chat and continue" && len(wh.Generated) != 2 {
+				t.Fatalf("the wasm chat made %d model calls", len(wh.Generated))
+			}
+			if len(rh.refused) > 0 {
+				t.Fatalf("the runtime refused guest requests: %v", rh.refused)
+			}
+		})
+	}
+}
