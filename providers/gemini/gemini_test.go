@@ -664,3 +664,46 @@ func TestDefaultBaseURLPath(t *testing.T) {
 		t.Fatalf("Type = %q", p.Type())
 	}
 }
+
+// TestConcurrentUse runs generations side by side on one provider (meaningful under -race).
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	f := newFakeAPI(t, reply{status: 200, body: okBody})
+	var logs bytes.Buffer
+	p := newTestProvider(t, f, &sleepRecorder{}, &logs)
+	const n = 8
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Temperature: ptr(0.5), ThinkingMode: "high"})
+			errs <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(f.requests()); got != n {
+		t.Fatalf("requests = %d, want %d", got, n)
+	}
+}
+
+func TestExtraHeadersCannotReplaceAuth(t *testing.T) {
+	t.Parallel()
+	f := newFakeAPI(t, reply{status: 200, body: okBody})
+	p, err := New(providers.Settings{
+		APIKey: testKey, BaseURL: f.srv.URL, HTTPClient: f.srv.Client(), Retry: palPolicy(&sleepRecorder{}),
+		Headers: map[string]string{"X-Goog-Api-Key": "other", "X-Trace": "t1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	h := f.requests()[0].header
+	if got := h.Values("x-goog-api-key"); len(got) != 1 || got[0] != testKey || h.Get("X-Trace") != "t1" {
+		t.Fatalf("headers = %v", h)
+	}
+}

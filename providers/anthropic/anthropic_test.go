@@ -1,0 +1,761 @@
+package anthropic
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pal-mcp/pal/providers"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// path walks a decoded JSON body: keys for objects, ints for arrays.
+func path(v any, steps ...any) (any, bool) {
+	for _, s := range steps {
+		switch k := s.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if v, ok = m[k]; !ok {
+				return nil, false
+			}
+		case int:
+			a, ok := v.([]any)
+			if !ok || k >= len(a) {
+				return nil, false
+			}
+			v = a[k]
+		}
+	}
+	return v, true
+}
+
+func mustPath(t *testing.T, v any, steps ...any) any {
+	t.Helper()
+	got, ok := path(v, steps...)
+	if !ok {
+		t.Fatalf("body has no %v: %v", steps, v)
+	}
+	return got
+}
+
+var pngBytes = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+
+func TestRequestWireFormat(t *testing.T) {
+	t.Parallel()
+	noTemp := sonnetCaps()
+	noTemp.SupportsTemperature = ptr(false)
+	tests := []struct {
+		name  string
+		caps  *providers.Capabilities
+		req   providers.Request
+		check func(t *testing.T, body map[string]any)
+	}{
+		{
+			name: "system, prompt, max_tokens from the catalogue, no temperature, no thinking",
+			caps: sonnetCaps(),
+			req:  providers.Request{Model: "claude-sonnet-4-5", SystemPrompt: "You are terse.", Prompt: "Say hi"},
+			check: func(t *testing.T, body map[string]any) {
+				if got := mustPath(t, body, "model"); got != "claude-sonnet-4-5" {
+					t.Errorf("model = %v", got)
+				}
+				if got := mustPath(t, body, "max_tokens"); got != float64(64000) {
+					t.Errorf("max_tokens = %v", got)
+				}
+				if got := mustPath(t, body, "system", 0, "text"); got != "You are terse." {
+					t.Errorf("system = %v", got)
+				}
+				if got := mustPath(t, body, "system", 0, "type"); got != "text" {
+					t.Errorf("system block type = %v", got)
+				}
+				if got := mustPath(t, body, "messages", 0, "role"); got != "user" {
+					t.Errorf("role = %v", got)
+				}
+				if got := mustPath(t, body, "messages", 0, "content", 0, "type"); got != "text" {
+					t.Errorf("content type = %v", got)
+				}
+				if got := mustPath(t, body, "messages", 0, "content", 0, "text"); got != "Say hi" {
+					t.Errorf("text = %v", got)
+				}
+				for _, absent := range []string{"temperature", "thinking", "stream", "top_p", "top_k"} {
+					if _, ok := path(body, absent); ok {
+						t.Errorf("%s sent", absent)
+					}
+				}
+			},
+		},
+		{
+			name: "temperature present",
+			caps: sonnetCaps(),
+			req:  providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Temperature: ptr(0.3)},
+			check: func(t *testing.T, body map[string]any) {
+				if got := mustPath(t, body, "temperature"); got != 0.3 {
+					t.Errorf("temperature = %v", got)
+				}
+				if _, ok := path(body, "system"); ok {
+					t.Error("system sent without a system prompt")
+				}
+			},
+		},
+		{
+			name: "temperature clamped to the API's 0..1",
+			caps: sonnetCaps(),
+			req:  providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Temperature: ptr(1.5)},
+			check: func(t *testing.T, body map[string]any) {
+				if got := mustPath(t, body, "temperature"); got != 1.0 {
+					t.Errorf("temperature = %v", got)
+				}
+			},
+		},
+		{
+			name: "temperature dropped for a model that takes none",
+			caps: noTemp,
+			req:  providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Temperature: ptr(0.5)},
+			check: func(t *testing.T, body map[string]any) {
+				if _, ok := path(body, "temperature"); ok {
+					t.Error("temperature sent")
+				}
+			},
+		},
+		{
+			name: "thinking drops the temperature",
+			caps: sonnetCaps(),
+			req:  providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Temperature: ptr(0.3), ThinkingMode: "high"},
+			check: func(t *testing.T, body map[string]any) {
+				if _, ok := path(body, "temperature"); ok {
+					t.Error("temperature sent with thinking")
+				}
+				if got := mustPath(t, body, "thinking", "type"); got != "enabled" {
+					t.Errorf("thinking.type = %v", got)
+				}
+			},
+		},
+		{
+			name: "images as base64 blocks before the text",
+			caps: sonnetCaps(),
+			req: providers.Request{Model: "claude-sonnet-4-5", Prompt: "describe", Images: []providers.Image{
+				{MIMEType: "image/png", Data: pngBytes},
+				{MIMEType: "image/jpeg", Data: []byte{0xff, 0xd8, 0xff, 0xe0}},
+			}},
+			check: func(t *testing.T, body map[string]any) {
+				content := mustPath(t, body, "messages", 0, "content").([]any)
+				if len(content) != 3 {
+					t.Fatalf("content blocks = %d, want 3", len(content))
+				}
+				want := []struct{ media, data string }{
+					{"image/png", base64.StdEncoding.EncodeToString(pngBytes)},
+					{"image/jpeg", base64.StdEncoding.EncodeToString([]byte{0xff, 0xd8, 0xff, 0xe0})},
+				}
+				for i, w := range want {
+					if got := mustPath(t, content[i], "type"); got != "image" {
+						t.Errorf("block %d type = %v", i, got)
+					}
+					if got := mustPath(t, content[i], "source", "type"); got != "base64" {
+						t.Errorf("block %d source.type = %v", i, got)
+					}
+					if got := mustPath(t, content[i], "source", "media_type"); got != w.media {
+						t.Errorf("block %d media_type = %v", i, got)
+					}
+					if got := mustPath(t, content[i], "source", "data"); got != w.data {
+						t.Errorf("block %d data = %v", i, got)
+					}
+				}
+				if got := mustPath(t, content[2], "text"); got != "describe" {
+					t.Errorf("last block text = %v", got)
+				}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeAPI(t, reply{status: 200, body: okBody})
+			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			if _, err := p.Generate(context.Background(), tc.caps, tc.req); err != nil {
+				t.Fatalf("Generate: %v", err)
+			}
+			reqs := f.requests()
+			if len(reqs) != 1 {
+				t.Fatalf("requests = %d, want 1", len(reqs))
+			}
+			r := reqs[0]
+			if r.method != http.MethodPost || r.path != "/v1/messages" || r.rawQuery != "" {
+				t.Errorf("request line = %s %s ?%s", r.method, r.path, r.rawQuery)
+			}
+			if got := r.header.Get("x-api-key"); got != testKey {
+				t.Errorf("x-api-key = %q", got)
+			}
+			if got := r.header.Get("anthropic-version"); got != "2023-06-01" {
+				t.Errorf("anthropic-version = %q", got)
+			}
+			if got := r.header.Get("Authorization"); got != "" {
+				t.Errorf("Authorization = %q, want none", got)
+			}
+			if got := r.header.Get("Content-Type"); got != "application/json" {
+				t.Errorf("Content-Type = %q", got)
+			}
+			tc.check(t, r.body)
+		})
+	}
+}
+
+func TestThinkingOnTheWire(t *testing.T) {
+	t.Parallel()
+	noThinking := sonnetCaps()
+	noThinking.SupportsThinking = false
+	noBase := sonnetCaps()
+	noBase.MaxThinkingTokens = 0
+	unknownMax := sonnetCaps()
+	unknownMax.MaxOutputTokens = 0
+	smallMax := sonnetCaps()
+	smallMax.MaxOutputTokens = 4096
+	tinyMax := sonnetCaps()
+	tinyMax.MaxOutputTokens = 1500
+	tests := []struct {
+		name          string
+		caps          *providers.Capabilities
+		mode          string
+		wantMaxTokens int
+		wantBudget    int // 0: no thinking field
+	}{
+		{"minimal raised to 1024", sonnetCaps(), "minimal", 64000, 1024}, // int(32000×0.005)=160
+		{"low", sonnetCaps(), "low", 64000, 2560},
+		{"medium", sonnetCaps(), "medium", 64000, 10560},
+		{"high", sonnetCaps(), "high", 64000, 21440},
+		{"max", sonnetCaps(), "max", 64000, 32000},
+		{"no mode", sonnetCaps(), "", 64000, 0},
+		{"model without thinking", noThinking, "high", 64000, 0},
+		{"no max_thinking_tokens", noBase, "high", 64000, 0},
+		{"no max_output_tokens: default plus budget", unknownMax, "high", 21440 + DefaultMaxTokens, 21440},
+		{"no max_output_tokens, no thinking: default", unknownMax, "", DefaultMaxTokens, 0},
+		{"budget lowered below max_tokens", smallMax, "max", 4096, 4096 - 1024},
+		{"too little room: thinking off", tinyMax, "max", 1500, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeAPI(t, reply{status: 200, body: okBody})
+			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			req := providers.Request{Model: "claude-sonnet-4-5", Prompt: "think", ThinkingMode: tc.mode}
+			if _, err := p.Generate(context.Background(), tc.caps, req); err != nil {
+				t.Fatalf("Generate: %v", err)
+			}
+			body := f.requests()[0].body
+			if got := mustPath(t, body, "max_tokens"); got != float64(tc.wantMaxTokens) {
+				t.Errorf("max_tokens = %v, want %d", got, tc.wantMaxTokens)
+			}
+			if tc.wantBudget == 0 {
+				if v, ok := path(body, "thinking"); ok {
+					t.Fatalf("thinking sent: %v", v)
+				}
+				return
+			}
+			if got := mustPath(t, body, "thinking", "type"); got != "enabled" {
+				t.Errorf("thinking.type = %v", got)
+			}
+			got := mustPath(t, body, "thinking", "budget_tokens")
+			if got != float64(tc.wantBudget) {
+				t.Errorf("budget_tokens = %v, want %d", got, tc.wantBudget)
+			}
+			if b := got.(float64); b < MinThinkingBudget || b >= mustPath(t, body, "max_tokens").(float64) {
+				t.Errorf("budget %v breaks the API's rules (>=1024, < max_tokens)", b)
+			}
+		})
+	}
+}
+
+func TestResponseParsing(t *testing.T) {
+	t.Parallel()
+	thinkingBody := `{"id":"msg_01T","type":"message","role":"assistant","model":"claude-opus-4-5-20251101",
+	  "content":[
+	    {"type":"thinking","thinking":"The user wants a greeting. I must not leak this.","signature":"EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"},
+	    {"type":"redacted_thinking","data":"EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP"},
+	    {"type":"text","text":"Hi "},
+	    {"type":"text","text":"there.","citations":null}],
+	  "stop_reason":"end_turn","stop_sequence":null,
+	  "usage":{"input_tokens":20,"cache_creation_input_tokens":5,"cache_read_input_tokens":7,"output_tokens":300}}`
+	lengthBody := `{"id":"msg_01L","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",
+	  "content":[{"type":"text","text":"Partial answ"}],"stop_reason":"max_tokens","stop_sequence":null,
+	  "usage":{"input_tokens":7,"output_tokens":100}}`
+	stopSeqBody := `{"id":"msg_01S","type":"message","role":"assistant","model":"",
+	  "content":[{"type":"text","text":"Done"}],"stop_reason":"stop_sequence","stop_sequence":"END",
+	  "usage":{"input_tokens":1,"output_tokens":1}}`
+	tests := []struct {
+		name string
+		body string
+		want providers.Response
+	}{
+		{"end_turn with usage", okBody, providers.Response{
+			Content: "Hello from Claude.", Model: "claude-sonnet-4-5-20250929", Provider: providers.Anthropic, FinishReason: "stop",
+			Usage: providers.Usage{InputTokens: 12, OutputTokens: 6, TotalTokens: 18},
+		}},
+		{"thinking blocks left out, cache tokens counted as input", thinkingBody, providers.Response{
+			Content: "Hi there.", Model: "claude-opus-4-5-20251101", Provider: providers.Anthropic, FinishReason: "stop",
+			Usage: providers.Usage{InputTokens: 32, OutputTokens: 300, TotalTokens: 332},
+		}},
+		{"max_tokens is length", lengthBody, providers.Response{
+			Content: "Partial answ", Model: "claude-sonnet-4-5-20250929", Provider: providers.Anthropic, FinishReason: "length",
+			Usage: providers.Usage{InputTokens: 7, OutputTokens: 100, TotalTokens: 107},
+		}},
+		{"stop_sequence is stop; model falls back to the request's", stopSeqBody, providers.Response{
+			Content: "Done", Model: "claude-sonnet-4-5", Provider: providers.Anthropic, FinishReason: "stop",
+			Usage: providers.Usage{InputTokens: 1, OutputTokens: 1, TotalTokens: 2},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeAPI(t, reply{status: 200, body: tc.body})
+			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			got, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
+			if err != nil {
+				t.Fatalf("Generate: %v", err)
+			}
+			if !reflect.DeepEqual(*got, tc.want) {
+				t.Fatalf("response = %+v\nwant %+v", *got, tc.want)
+			}
+		})
+	}
+}
+
+func TestEmptyEndTurnAskedAgainOnce(t *testing.T) {
+	t.Parallel()
+	t.Run("second answer has text", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeAPI(t, reply{status: 200, body: emptyEndTurnBody}, reply{status: 200, body: okBody})
+		p := newTestProvider(t, f, &sleepRecorder{}, nil)
+		got, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
+		if err != nil {
+			t.Fatalf("Generate: %v", err)
+		}
+		if got.Content != "Hello from Claude." || len(f.requests()) != 2 {
+			t.Fatalf("content %q after %d requests", got.Content, len(f.requests()))
+		}
+	})
+	t.Run("two empty answers are ErrBlocked", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeAPI(t, reply{status: 200, body: emptyEndTurnBody})
+		p := newTestProvider(t, f, &sleepRecorder{}, nil)
+		_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
+		if !errors.Is(err, providers.ErrBlocked) || len(f.requests()) != 2 {
+			t.Fatalf("err = %v after %d requests; want ErrBlocked after 2", err, len(f.requests()))
+		}
+	})
+}
+
+func TestBlockedAnswers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body string
+		wantIn     []string
+	}{
+		{"refusal", `{"id":"msg_01R","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",
+			"content":[{"type":"text","text":"I can't help with that."}],"stop_reason":"refusal","stop_sequence":null,
+			"stop_details":{"type":"refusal","category":"cyber","explanation":"Request for malware."},
+			"usage":{"input_tokens":10,"output_tokens":8}}`, []string{"refused", "cyber", "Request for malware."}},
+		{"refusal without details", `{"id":"msg_01R","type":"message","role":"assistant","model":"m","content":[],
+			"stop_reason":"refusal","usage":{"input_tokens":10,"output_tokens":0}}`, []string{"refused"}},
+		{"max_tokens spent on thinking", `{"id":"msg_01M","type":"message","role":"assistant","model":"m",
+			"content":[{"type":"thinking","thinking":"long...","signature":"x"}],"stop_reason":"max_tokens",
+			"usage":{"input_tokens":10,"output_tokens":64000}}`, []string{"max_tokens"}},
+		{"tool use without text", `{"id":"msg_01U","type":"message","role":"assistant","model":"m",
+			"content":[{"type":"tool_use","id":"toolu_01","name":"x","input":{}}],"stop_reason":"tool_use",
+			"usage":{"input_tokens":10,"output_tokens":5}}`, []string{"tool_use"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeAPI(t, reply{status: 200, body: tc.body})
+			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
+			if !errors.Is(err, providers.ErrBlocked) {
+				t.Fatalf("err = %v, want ErrBlocked", err)
+			}
+			for _, w := range tc.wantIn {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if n := len(f.requests()); n != 1 {
+				t.Errorf("requests = %d, want 1", n)
+			}
+		})
+	}
+}
+
+func TestRetryDecisions(t *testing.T) {
+	t.Parallel()
+	second := time.Second
+	tests := []struct {
+		name       string
+		replies    []reply
+		wantErr    bool
+		kind       providers.ErrorKind
+		retryable  bool
+		wantCalls  int
+		wantDelays []time.Duration
+	}{
+		{"429 rate_limit_error is retried", []reply{
+			{status: 429, body: errBody("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit. Please try again later.")},
+			{status: 200, body: okBody},
+		}, false, 0, false, 2, []time.Duration{second}},
+		{"529 overloaded_error is retried", []reply{
+			{status: 529, body: errBody("overloaded_error", "Overloaded")},
+			{status: 200, body: okBody},
+		}, false, 0, false, 2, []time.Duration{second}},
+		{"500 api_error every time uses all four attempts", []reply{
+			{status: 500, body: errBody("api_error", "Internal server error")},
+		}, true, providers.KindTransient, true, 4, []time.Duration{second, 3 * second, 5 * second}},
+		{"504 timeout_error is retried", []reply{
+			{status: 504, body: errBody("timeout_error", "Request timed out")},
+			{status: 200, body: okBody},
+		}, false, 0, false, 2, []time.Duration{second}},
+		{"502 html page is retried", []reply{
+			{status: 502, body: "<html><body>Bad Gateway</body></html>", ctype: "text/html"},
+			{status: 200, body: okBody},
+		}, false, 0, false, 2, []time.Duration{second}},
+		{"400 prompt too long is context length", []reply{
+			{status: 400, body: errBody("invalid_request_error", "prompt is too long: 208310 tokens > 200000 maximum")},
+		}, true, providers.KindContextLength, false, 1, nil},
+		{"400 context limit is context length", []reply{
+			{status: 400, body: errBody("invalid_request_error", "input length and `max_tokens` exceed context limit: 187254 + 20000 > 200000, decrease input length or `max_tokens` and try again")},
+		}, true, providers.KindContextLength, false, 1, nil},
+		{"400 other is invalid", []reply{
+			{status: 400, body: errBody("invalid_request_error", "temperature: range: 0..1")},
+		}, true, providers.KindInvalid, false, 1, nil},
+		{"401 authentication_error", []reply{
+			{status: 401, body: errBody("authentication_error", "invalid x-api-key")},
+		}, true, providers.KindAuth, false, 1, nil},
+		{"403 permission_error", []reply{
+			{status: 403, body: errBody("permission_error", "Your API key does not have permission to use the specified resource.")},
+		}, true, providers.KindAuth, false, 1, nil},
+		{"402 billing_error", []reply{
+			{status: 402, body: errBody("billing_error", "Your credit balance is too low.")},
+		}, true, providers.KindQuota, false, 1, nil},
+		{"404 not_found_error", []reply{
+			{status: 404, body: errBody("not_found_error", "model: claude-9")},
+		}, true, providers.KindInvalid, false, 1, nil},
+		{"413 request_too_large", []reply{
+			{status: 413, body: errBody("request_too_large", "Request exceeds the maximum allowed number of bytes.")},
+		}, true, providers.KindInvalid, false, 1, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeAPI(t, tc.replies...)
+			rec := &sleepRecorder{}
+			p := newTestProvider(t, f, rec, nil)
+			_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
+			if got := len(f.requests()); got != tc.wantCalls {
+				t.Errorf("calls = %d, want %d (the SDK must not retry on its own)", got, tc.wantCalls)
+			}
+			if got := rec.recorded(); !reflect.DeepEqual(got, tc.wantDelays) {
+				t.Errorf("delays = %v, want %v", got, tc.wantDelays)
+			}
+			for i, r := range f.requests() {
+				if got := r.header.Get("X-Stainless-Retry-Count"); got != "0" {
+					t.Errorf("request %d: X-Stainless-Retry-Count = %q, want 0", i, got)
+				}
+			}
+			if !tc.wantErr {
+				if err != nil {
+					t.Fatalf("Generate: %v", err)
+				}
+				return
+			}
+			var apiErr *providers.APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("err = %v, want *APIError", err)
+			}
+			if apiErr.Kind != tc.kind || apiErr.Retryable != tc.retryable {
+				t.Errorf("kind %v retryable %v, want %v %v", apiErr.Kind, apiErr.Retryable, tc.kind, tc.retryable)
+			}
+			if !errors.Is(err, providers.ErrUpstream) {
+				t.Errorf("err %v does not wrap ErrUpstream", err)
+			}
+			if strings.Contains(apiErr.Message, f.srv.URL) {
+				t.Errorf("error repeats the URL: %q", apiErr.Message)
+			}
+		})
+	}
+}
+
+func TestErrorMessageKeepsTypeAndRequestID(t *testing.T) {
+	t.Parallel()
+	f := newFakeAPI(t, reply{status: 400, body: errBody("invalid_request_error", "messages: at least one message is required")})
+	p := newTestProvider(t, f, &sleepRecorder{}, nil)
+	_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
+	want := "invalid_request_error: messages: at least one message is required (request-id req_011CSHoEeqs5C35K2UUqR7Fy)"
+	var apiErr *providers.APIError
+	if !errors.As(err, &apiErr) || apiErr.Message != want || apiErr.StatusCode != 400 {
+		t.Fatalf("err = %v\nwant message %q", err, want)
+	}
+}
+
+func TestConnectionFailureIsRetried(t *testing.T) {
+	t.Parallel()
+	f := newFakeAPI(t)
+	f.srv.Close()
+	rec := &sleepRecorder{}
+	p := newTestProvider(t, f, rec, nil)
+	_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
+	var apiErr *providers.APIError
+	if !errors.As(err, &apiErr) || apiErr.Kind != providers.KindTransient || !apiErr.Retryable {
+		t.Fatalf("err = %v, want a retryable transient APIError", err)
+	}
+	if got := len(rec.recorded()); got != 3 {
+		t.Errorf("waited %d times, want 3", got)
+	}
+	if strings.Contains(apiErr.Message, f.srv.URL) {
+		t.Errorf("error repeats the URL: %q", apiErr.Message)
+	}
+}
+
+func TestCancelStopsRetriesAtOnce(t *testing.T) {
+	t.Parallel()
+	t.Run("cancelled while waiting to retry", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeAPI(t, reply{status: 529, body: errBody("overloaded_error", "Overloaded")})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		rec := &sleepRecorder{hook: cancel}
+		p := newTestProvider(t, f, rec, nil)
+		_, err := p.Generate(ctx, sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		if n := len(f.requests()); n != 1 {
+			t.Fatalf("requests = %d, want 1", n)
+		}
+	})
+	t.Run("cancelled during the request", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeAPI(t, reply{status: 529, body: errBody("overloaded_error", "Overloaded")})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		f.onRequest = func(r *http.Request) {
+			cancel()
+			<-r.Context().Done()
+		}
+		rec := &sleepRecorder{}
+		p := newTestProvider(t, f, rec, nil)
+		_, err := p.Generate(ctx, sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		if n := len(f.requests()); n != 1 || len(rec.recorded()) != 0 {
+			t.Fatalf("requests = %d, waits = %d; want 1 and 0", n, len(rec.recorded()))
+		}
+	})
+}
+
+func TestKeyNeverLeaks(t *testing.T) {
+	t.Parallel()
+	echo := "invalid x-api-key " + testKey + " (sent to https://api.anthropic.com/v1/messages?api_key=" + testKey + ")"
+	tests := []struct {
+		name    string
+		replies []reply
+	}{
+		{"success", []reply{{status: 200, body: okBody}}},
+		{"401 echoing the key", []reply{{status: 401, body: errBody("authentication_error", echo)}}},
+		{"400 echoing the key", []reply{{status: 400, body: errBody("invalid_request_error", echo)}}},
+		{"529 echoing the key", []reply{{status: 529, body: errBody("overloaded_error", echo)}}},
+		{"plain-text 403 echoing the key", []reply{{status: 403, body: echo, ctype: "text/plain"}}},
+		{"429 echoing the key, then success", []reply{{status: 429, body: errBody("rate_limit_error", echo)}, {status: 200, body: okBody}}},
+		{"refusal echoing the key", []reply{{status: 200, body: `{"id":"m","type":"message","role":"assistant","model":"m","content":[],
+			"stop_reason":"refusal","stop_details":{"type":"refusal","category":"cyber","explanation":"` + echo + `"},"usage":{"input_tokens":1,"output_tokens":0}}`}}},
+		{"odd stop reason echoing the key", []reply{{status: 200, body: `{"id":"m","type":"message","role":"assistant","model":"m","content":[],
+			"stop_reason":"` + testKey + `","usage":{"input_tokens":1,"output_tokens":0}}`}}},
+		{"non-JSON success echoing the key", []reply{{status: 200, body: "not json " + echo}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var logs bytes.Buffer
+			f := newFakeAPI(t, tc.replies...)
+			p := newTestProvider(t, f, &sleepRecorder{}, &logs)
+			_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", ThinkingMode: "low"})
+			if err != nil && strings.Contains(err.Error(), testKey) {
+				t.Errorf("error carries the key: %v", err)
+			}
+			if logs.Len() == 0 {
+				t.Error("no debug log written; the check below would be empty")
+			}
+			if strings.Contains(logs.String(), testKey) {
+				t.Errorf("log carries the key:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+func TestNewRefusesBadSettings(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		s    providers.Settings
+	}{
+		{"no key", providers.Settings{Type: providers.Anthropic}},
+		{"blank key", providers.Settings{Type: providers.Anthropic, APIKey: " \t"}},
+		{"placeholder key", providers.Settings{Type: providers.Anthropic, APIKey: "your_anthropic_api_key_here"}},
+		{"wrong type", providers.Settings{Type: providers.Google, APIKey: testKey}},
+		{"ftp base URL", providers.Settings{APIKey: testKey, BaseURL: "ftp://example.com/"}},
+		{"no host", providers.Settings{APIKey: testKey, BaseURL: "https:///v1"}},
+		{"port out of range", providers.Settings{APIKey: testKey, BaseURL: "https://example.com:70000/"}},
+		{"key in query", providers.Settings{APIKey: testKey, BaseURL: "https://example.com/?x-api-key=" + testKey}},
+		{"user info", providers.Settings{APIKey: testKey, BaseURL: "https://" + testKey + "@example.com/"}},
+		{"fragment", providers.Settings{APIKey: testKey, BaseURL: "https://example.com/#" + testKey}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := New(tc.s)
+			if err == nil || p != nil {
+				t.Fatalf("New accepted %s", tc.name)
+			}
+			if !errors.Is(err, providers.ErrNotConfigured) {
+				t.Errorf("err = %v, want ErrNotConfigured", err)
+			}
+			if strings.Contains(err.Error(), testKey) {
+				t.Errorf("error carries the key: %v", err)
+			}
+		})
+	}
+}
+
+func TestBadRequestsAreNotSent(t *testing.T) {
+	t.Parallel()
+	noImages := sonnetCaps()
+	noImages.SupportsImages = false
+	img := []providers.Image{{MIMEType: "image/png", Data: pngBytes}}
+	tests := []struct {
+		name string
+		caps *providers.Capabilities
+		req  providers.Request
+	}{
+		{"no capabilities", nil, providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"}},
+		{"no model name", &providers.Capabilities{}, providers.Request{Prompt: "p"}},
+		{"model name with a newline", sonnetCaps(), providers.Request{Model: "claude\nx", Prompt: "p"}},
+		{"model name too long", sonnetCaps(), providers.Request{Model: strings.Repeat("c", 200), Prompt: "p"}},
+		{"images for a text-only model", noImages, providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Images: img}},
+		{"unknown image type", sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Images: []providers.Image{{MIMEType: "image/svg+xml", Data: []byte("<svg/>")}}}},
+		{"image bytes are not the claimed type", sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Images: []providers.Image{{MIMEType: "image/jpeg", Data: pngBytes}}}},
+		{"unknown thinking mode", sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", ThinkingMode: "ultra"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeAPI(t, reply{status: 200, body: okBody})
+			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			_, err := p.Generate(context.Background(), tc.caps, tc.req)
+			if !errors.Is(err, providers.ErrInvalidRequest) {
+				t.Fatalf("err = %v, want ErrInvalidRequest", err)
+			}
+			if n := len(f.requests()); n != 0 {
+				t.Fatalf("%d requests sent", n)
+			}
+		})
+	}
+}
+
+func TestRedirectIsNotFollowed(t *testing.T) {
+	t.Parallel()
+	target := newFakeAPI(t, reply{status: 200, body: okBody})
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.srv.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(redirector.Close)
+	p, err := New(providers.Settings{Type: providers.Anthropic, APIKey: testKey, BaseURL: redirector.URL, Retry: palPolicy(&sleepRecorder{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
+	var apiErr *providers.APIError
+	if !errors.As(err, &apiErr) || apiErr.Kind != providers.KindInvalid || apiErr.Retryable || !strings.Contains(apiErr.Message, "redirect") {
+		t.Fatalf("err = %v, want a non-retryable redirect APIError", err)
+	}
+	if n := len(target.requests()); n != 0 {
+		t.Fatalf("redirect target got %d requests", n)
+	}
+}
+
+// TestEnvironmentIsIgnored: the SDK's defaults read ANTHROPIC_BASE_URL, ANTHROPIC_API_KEY,
+// ANTHROPIC_AUTH_TOKEN and ANTHROPIC_CUSTOM_HEADERS; the provider takes only Settings.
+func TestEnvironmentIsIgnored(t *testing.T) {
+	elsewhere := newFakeAPI(t, reply{status: 200, body: okBody})
+	t.Setenv("ANTHROPIC_BASE_URL", elsewhere.srv.URL)
+	t.Setenv("ANTHROPIC_API_KEY", "env-key")
+	t.Setenv("ANTHROPIC_AUTH_TOKEN", "env-token")
+	t.Setenv("ANTHROPIC_CUSTOM_HEADERS", "X-Injected: yes")
+	f := newFakeAPI(t, reply{status: 200, body: okBody})
+	p := newTestProvider(t, f, &sleepRecorder{}, nil)
+	if _, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(elsewhere.requests()) != 0 || len(f.requests()) != 1 {
+		t.Fatalf("requests: configured %d, environment's %d", len(f.requests()), len(elsewhere.requests()))
+	}
+	h := f.requests()[0].header
+	if h.Get("x-api-key") != testKey || h.Get("Authorization") != "" || h.Get("X-Injected") != "" {
+		t.Fatalf("headers = %v", h)
+	}
+}
+
+func TestExtraHeadersCannotReplaceAuth(t *testing.T) {
+	t.Parallel()
+	f := newFakeAPI(t, reply{status: 200, body: okBody})
+	p, err := New(providers.Settings{
+		APIKey: testKey, BaseURL: f.srv.URL + "/proxy", HTTPClient: f.srv.Client(), Retry: palPolicy(&sleepRecorder{}),
+		Headers: map[string]string{"X-Api-Key": "other", "Anthropic-Version": "1999-01-01", "Authorization": "Bearer x", "X-Trace": "t1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	r := f.requests()[0]
+	if r.path != "/proxy/v1/messages" {
+		t.Errorf("path = %q", r.path)
+	}
+	if r.header.Get("x-api-key") != testKey || r.header.Get("anthropic-version") != "2023-06-01" ||
+		r.header.Get("Authorization") != "" || r.header.Get("X-Trace") != "t1" {
+		t.Errorf("headers = %v", r.header)
+	}
+	if p.Type() != providers.Anthropic {
+		t.Errorf("Type = %q", p.Type())
+	}
+}
+
+// TestConcurrentUse runs generations side by side on one provider (meaningful under -race).
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	f := newFakeAPI(t, reply{status: 200, body: okBody})
+	var logs bytes.Buffer
+	p := newTestProvider(t, f, &sleepRecorder{}, &logs)
+	const n = 8
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", ThinkingMode: "high"})
+			errs <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(f.requests()); got != n {
+		t.Fatalf("requests = %d, want %d", got, n)
+	}
+}
