@@ -167,8 +167,10 @@ func readSettings(t providers.Type, e env, pc ProviderConfig) (settingsFor, erro
 		s.version = sp.defaultVersion
 	}
 
-	if len(pc.AllowedModels) > 0 {
-		s.allow, s.allowSource = normaliseList(pc.AllowedModels), fmt.Sprintf("pal.toml providers.%s.allowed_models", t)
+	// A pal.toml list with nothing but blanks restricts nothing, so it must not replace (and
+	// thereby lift) an allowlist set in the environment.
+	if allow := normaliseList(pc.AllowedModels); len(allow) > 0 {
+		s.allow, s.allowSource = allow, fmt.Sprintf("pal.toml providers.%s.allowed_models", t)
 	} else {
 		for _, v := range sp.allowVars {
 			if raw := e.str(v); raw != "" {

@@ -534,6 +534,9 @@ func (r *Registry) Generate(ctx context.Context, res *Resolved, req providers.Re
 	if err != nil {
 		return nil, redactError(err, r.secrets)
 	}
+	if resp == nil {
+		return nil, fmt.Errorf("%w: %s returned no response for %s", providers.ErrUpstream, res.Type, caps.ModelName)
+	}
 	return resp, nil
 }
 

@@ -171,6 +171,26 @@ func TestSettingsFromEnvironmentAndPalToml(t *testing.T) {
 	if s := f2.get(providers.OpenAI).settings; s.APIKey != "toml-key-1234" || s.BaseURL != "https://proxy.example.com/v1" {
 		t.Errorf("pal.toml did not override: %q %q", s.APIKey, s.BaseURL)
 	}
+	r2, err := New(Config{Getenv: envOf(merge(oai, map[string]string{"OPENAI_ALLOWED_MODELS": "o3"})), Constructors: newFakes().table(),
+		Providers: map[providers.Type]ProviderConfig{providers.OpenAI: {AllowedModels: []string{"gpt-5.2"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r2.Resolve("o3", ""); !errors.Is(err, providers.ErrRestricted) {
+		t.Errorf("pal.toml allowlist did not replace the environment's: %v", err)
+	}
+	if _, err := r2.Resolve("gpt-5.2", ""); err != nil {
+		t.Errorf("pal.toml allowlist: %v", err)
+	}
+	// A blank pal.toml list does not lift the environment's allowlist.
+	r3, err := New(Config{Getenv: envOf(merge(oai, map[string]string{"OPENAI_ALLOWED_MODELS": "o3"})), Constructors: newFakes().table(),
+		Providers: map[providers.Type]ProviderConfig{providers.OpenAI: {AllowedModels: []string{" ", ""}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r3.Resolve("gpt-5.2", ""); !errors.Is(err, providers.ErrRestricted) {
+		t.Errorf("blank pal.toml allowlist lifted the environment's: %v", err)
+	}
 }
 
 func TestConfigurationErrors(t *testing.T) {
@@ -809,5 +829,24 @@ func TestRedactingHandlerGroupsAndAttrs(t *testing.T) {
 	}
 	if !strings.Contains(out, `"n":3`) || !strings.Contains(out, "x stays") {
 		t.Errorf("log lost data: %s", out)
+	}
+}
+
+type nilProvider struct{}
+
+func (nilProvider) Type() providers.Type { return providers.OpenAI }
+func (nilProvider) Generate(context.Context, *providers.Capabilities, providers.Request) (*providers.Response, error) {
+	return nil, nil
+}
+
+func TestGenerateNilResponse(t *testing.T) {
+	ctors := map[providers.Type]Constructor{providers.OpenAI: func(providers.Settings) (providers.Provider, error) { return nilProvider{}, nil }}
+	r, err := New(Config{Getenv: envOf(oai), Constructors: ctors})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := r.Resolve("o3", "")
+	if _, err := r.Generate(context.Background(), res, providers.Request{}); !errors.Is(err, providers.ErrUpstream) {
+		t.Errorf("nil response: %v", err)
 	}
 }
