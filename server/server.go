@@ -145,7 +145,7 @@ func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 			attrs = append(attrs, "log_lines_dropped", out.LogDropped)
 		}
 		if err != nil {
-			s.logger.Warn("tool call failed", append(attrs, "err", err, "stderr", out.Stderr)...)
+			s.logger.Warn("tool call failed", append(attrs, "err", err, "stderr_tail", tail(out.Stderr, 2048))...)
 			s.auditCall(callID, t.spec.Name, "error", err.Error())
 			return errorResult(t.spec.Name, err.Error()), nil
 		}
@@ -244,4 +244,12 @@ func grantFor(p *policy.Config, spec abi.ToolSpec, builtin bool) policy.CapSet {
 	}
 	slices.Sort(declared)
 	return p.Grant(spec.Name, declared, builtin)
+}
+
+// tail returns the last n bytes of s, marked when cut.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
 }

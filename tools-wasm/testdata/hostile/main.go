@@ -120,7 +120,7 @@ func handle(ptr, n uint32) uint64 {
 			hoard = append(hoard, b)
 		}
 	case "outbomb":
-		return out(make([]byte, 64<<20)) // never filled: the host must refuse it by length
+		return out(make([]byte, 8<<20)) // never filled: the host must refuse it by length
 	case "stderrbomb":
 		line := []byte(strings.Repeat("e", 1023) + "\n")
 		for i := 0; i < 10*1024; i++ {
