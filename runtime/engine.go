@@ -86,6 +86,26 @@ type Engine struct {
 
 	mu      sync.Mutex
 	modules []*Module
+
+	closing bool           // set by Close under mu: no more background work
+	bg      sync.WaitGroup // background compiles and pool refills in flight
+}
+
+// track registers background work; it reports false once the engine is closing.
+func (e *Engine) track() (done func(), ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closing {
+		return nil, false
+	}
+	e.bg.Add(1)
+	return e.bg.Done, true
+}
+
+func (e *Engine) isClosing() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closing
 }
 
 // New creates an engine: a compiler runtime that closes modules when a call's context is
@@ -129,6 +149,10 @@ func (e *Engine) Config() Config { return e.cfg }
 
 // Close releases every module and the runtime.
 func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	e.closing = true
+	e.mu.Unlock()
+	e.bg.Wait()
 	e.mu.Lock()
 	mods := e.modules
 	e.modules = nil

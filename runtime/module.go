@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -190,7 +191,12 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		if mem.hit.Load() {
 			return nil, fmt.Errorf("%w: %s while initialising", ErrMemoryCap, m.name)
 		}
-		if ictx.Err() != nil && ctx.Err() == nil {
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return nil, fmt.Errorf("%w while the module was starting; the call was stopped", ErrDeadline)
+		case ctx.Err() != nil:
+			return nil, ErrCancelled
+		case ictx.Err() != nil:
 			return nil, fmt.Errorf("%w: %s did not finish initialising within %v", ErrBadModule, m.name, cfg.InitTimeout)
 		}
 		return nil, fmt.Errorf("%w: %s failed to initialise: %v%s", ErrBadModule, m.name, err, stderr.tail())
@@ -218,8 +224,23 @@ func (m *Module) take(ctx context.Context) (*instance, error) {
 			return nil, err
 		}
 	}
-	go m.refill()
+	m.startRefill()
 	return inst, nil
+}
+
+// startRefill tops up the pool in the background, unless the engine is closing.
+func (m *Module) startRefill() {
+	if m.pool == nil {
+		return
+	}
+	done, ok := m.engine.track()
+	if !ok {
+		return
+	}
+	go func() {
+		defer done()
+		m.refill()
+	}()
 }
 
 // refill tops up the pool. Errors are dropped: the next take reports them.
@@ -228,7 +249,7 @@ func (m *Module) refill() {
 		return
 	}
 	defer m.fill.Unlock()
-	for len(m.pool) < cap(m.pool) {
+	for len(m.pool) < cap(m.pool) && !m.engine.isClosing() {
 		inst, err := m.newInstance(context.Background())
 		if err != nil {
 			return
@@ -242,8 +263,14 @@ func (m *Module) refill() {
 	}
 }
 
-// Warm compiles the module and fills its instance pool.
+// Warm compiles the module and fills its instance pool. It is a no-op once the engine is
+// closing; Close waits for a Warm in progress.
 func (m *Module) Warm(ctx context.Context) error {
+	done, ok := m.engine.track()
+	if !ok {
+		return nil
+	}
+	defer done()
 	if err := m.Compile(ctx); err != nil {
 		return err
 	}

@@ -166,7 +166,7 @@ func TestSpinIsStoppedAtDeadline(t *testing.T) {
 	e := newEngine(t, Config{})
 	m := loadHostile(t, e)
 	start := time.Now()
-	_, _, err := invoke(t, m, "spin", nil, 300*time.Millisecond)
+	_, _, err := invoke(t, m, "spin", nil, time.Second)
 	if !errors.Is(err, ErrDeadline) {
 		t.Fatalf("want ErrDeadline, got %v", err)
 	}
