@@ -43,7 +43,8 @@ test: build vet fmt-check
 	$(GO) test -race -count=1 ./...
 
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./runtime/ ./server/ | tee out/bench.txt
+	mkdir -p out
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./runtime/ ./test/bench/ | tee out/bench.txt
 
 clean:
 	rm -rf bin out $(BUILTIN)

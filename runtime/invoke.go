@@ -50,6 +50,7 @@ func (m *Module) Invoke(ctx context.Context, c Call) (_ *abi.Result, out Outcome
 	if err != nil {
 		return nil, out, err
 	}
+	defer m.startRefill()
 	defer inst.mod.Close(context.Background())
 	st := &callState{host: c.Host, inst: inst}
 	cctx := context.WithValue(ctx, callStateKey{}, st)

@@ -210,8 +210,9 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 	}, nil
 }
 
-// take returns a ready instance: from the pool when one is waiting, else a new one. It then
-// refills the pool in the background.
+// take returns a ready instance: from the pool when one is waiting, else a new one. The
+// caller refills the pool (startRefill) when its call is over, so that a call does not share
+// the CPU with the instance that replaces it.
 func (m *Module) take(ctx context.Context) (*instance, error) {
 	var inst *instance
 	select {
@@ -224,7 +225,6 @@ func (m *Module) take(ctx context.Context) (*instance, error) {
 			return nil, err
 		}
 	}
-	m.startRefill()
 	return inst, nil
 }
 
@@ -239,13 +239,19 @@ func (m *Module) startRefill() {
 	}
 	go func() {
 		defer done()
-		m.refill()
+		m.refill(false)
 	}()
 }
 
-// refill tops up the pool. Errors are dropped: the next take reports them.
-func (m *Module) refill() {
-	if m.pool == nil || !m.fill.TryLock() {
+// refill tops up the pool. Errors are dropped: the next take reports them. With wait, it
+// waits for a refill in progress; without, it leaves the work to that one.
+func (m *Module) refill(wait bool) {
+	if m.pool == nil {
+		return
+	}
+	if wait {
+		m.fill.Lock()
+	} else if !m.fill.TryLock() {
 		return
 	}
 	defer m.fill.Unlock()
@@ -263,8 +269,8 @@ func (m *Module) refill() {
 	}
 }
 
-// Warm compiles the module and fills its instance pool. It is a no-op once the engine is
-// closing; Close waits for a Warm in progress.
+// Warm compiles the module and fills its instance pool, waiting for a refill in progress. It
+// is a no-op once the engine is closing; Close waits for a Warm in progress.
 func (m *Module) Warm(ctx context.Context) error {
 	done, ok := m.engine.track()
 	if !ok {
@@ -274,7 +280,7 @@ func (m *Module) Warm(ctx context.Context) error {
 	if err := m.Compile(ctx); err != nil {
 		return err
 	}
-	m.refill()
+	m.refill(true)
 	return nil
 }
 

@@ -4,6 +4,7 @@
 package testwasm
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,4 +79,26 @@ func Load(t testing.TB, pkg string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// BuildPal builds the built-in module where the host embeds it, then the pal binary into dir,
+// and returns the binary's path. It is for TestMain functions, which have no testing.T.
+func BuildPal(dir string) (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", err
+	}
+	top := filepath.Dir(strings.TrimSpace(string(out)))
+	wasm := exec.Command("go", "build", "-buildmode=c-shared", "-o", "internal/builtinwasm/modules/builtin.wasm", "./tools-wasm/builtin")
+	wasm.Dir, wasm.Env = top, append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if b, err := wasm.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the built-in module: %v\n%s", err, b)
+	}
+	bin := filepath.Join(dir, "pal")
+	host := exec.Command("go", "build", "-o", bin, "./cmd/pal")
+	host.Dir = top
+	if b, err := host.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building pal: %v\n%s", err, b)
+	}
+	return bin, nil
 }

@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		cacheDir = filepath.Join(dir, "cache")
-		if palBin, err = buildPal(dir); err != nil {
+		if palBin, err = testwasm.BuildPal(dir); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -50,27 +50,6 @@ func TestMain(m *testing.M) {
 	}()
 	testwasm.Cleanup()
 	os.Exit(code)
-}
-
-// buildPal builds the built-in module where the host embeds it, then the binary.
-func buildPal(dir string) (string, error) {
-	root, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", err
-	}
-	top := filepath.Dir(strings.TrimSpace(string(root)))
-	wasm := exec.Command("go", "build", "-buildmode=c-shared", "-o", "internal/builtinwasm/modules/builtin.wasm", "./tools-wasm/builtin")
-	wasm.Dir, wasm.Env = top, append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if out, err := wasm.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the built-in module: %v\n%s", err, out)
-	}
-	bin := filepath.Join(dir, "pal")
-	host := exec.Command("go", "build", "-o", bin, "./cmd/pal")
-	host.Dir = top
-	if out, err := host.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building pal: %v\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // provider is a loopback OpenAI chat-completions endpoint that records what it receives.

@@ -1,0 +1,183 @@
+// Package bench measures what a user of pal waits for: starting the server until it answers
+// tools/list, and the overhead one chat call adds on top of the model provider. Run it with
+// `make bench`; the figures go in docs/benchmarks.md.
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pal-mcp/pal/internal/app"
+	"github.com/pal-mcp/pal/internal/testwasm"
+	"github.com/pal-mcp/pal/providers"
+	"github.com/pal-mcp/pal/providers/registry"
+)
+
+var palBin string
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		dir, err := os.MkdirTemp("", "pal-bench-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		if palBin, err = testwasm.BuildPal(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return m.Run()
+	}()
+	testwasm.Cleanup()
+	os.Exit(code)
+}
+
+// loopbackOpenAI answers every chat completion at once.
+func loopbackOpenAI(tb testing.TB) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"c","object":"chat.completion","created":1,"model":"gpt-5.2","choices":[{"index":0,"message":{"role":"assistant","content":"fine"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":1,"total_tokens":11}}`)
+	}))
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+// startAndList starts pal, sends initialize and tools/list on stdin, and returns when the
+// tools/list reply arrives.
+func startAndList(b *testing.B, cacheHome, workDir string) {
+	cmd := exec.Command(palBin, "serve")
+	cmd.Dir = workDir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + filepath.Dir(cacheHome), "XDG_CACHE_HOME=" + cacheHome,
+		"XDG_STATE_HOME=" + filepath.Join(workDir, "state"), "OPENAI_API_KEY=sk-bench-000000000000", "LOG_LEVEL=ERROR"}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	io.WriteString(stdin, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}`+"\n")
+	io.WriteString(stdin, `{"jsonrpc":"2.0","method":"notifications/initialized"}`+"\n")
+	io.WriteString(stdin, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`+"\n")
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var msg struct {
+			ID     int             `json:"id"`
+			Result json.RawMessage `json:"result"`
+		}
+		if json.Unmarshal(sc.Bytes(), &msg) == nil && msg.ID == 2 {
+			if !strings.Contains(string(msg.Result), `"chat"`) {
+				b.Fatalf("tools/list: %s", msg.Result)
+			}
+			return
+		}
+	}
+	b.Fatalf("no tools/list reply: %v\n%s", sc.Err(), stderr.String())
+}
+
+// BenchmarkStartToToolsList is the time from exec to the first tools/list reply: with an empty
+// cache (the built-in module is compiled and described) and with a warm one (the manifest
+// comes from the cache; nothing is compiled before the reply).
+func BenchmarkStartToToolsList(b *testing.B) {
+	base := b.TempDir()
+	work := filepath.Join(base, "project")
+	if err := os.Mkdir(work, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("cold-cache", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			cache, err := os.MkdirTemp(base, "cache-")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			startAndList(b, cache, work)
+			b.StopTimer()
+			os.RemoveAll(cache)
+			b.StartTimer()
+		}
+	})
+	b.Run("warm-cache", func(b *testing.B) {
+		cache := filepath.Join(base, "warm")
+		startAndList(b, cache, work) // fill the cache
+		b.ResetTimer()
+		for b.Loop() {
+			startAndList(b, cache, work)
+		}
+	})
+}
+
+// BenchmarkChatCall runs one chat tools/call in process (MCP message in, result out) against
+// a provider that answers at once, beside a bare provider round trip on the same loopback
+// server: the difference is what pal adds to a call (schema check, instance, guest logic,
+// host calls, thread writes, result conversion).
+func BenchmarkChatCall(b *testing.B) {
+	srv := loopbackOpenAI(b)
+	work := b.TempDir()
+	if err := os.WriteFile(filepath.Join(work, "main.go"), []byte(strings.Repeat("package main // a line of code\n", 200)), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	env := map[string]string{"OPENAI_API_KEY": "sk-bench-000000000000", "OPENAI_BASE_URL": srv.URL + "/v1", "DEFAULT_MODEL": "gpt-5.2"}
+	getenv := func(k string) string { return env[k] }
+
+	b.Run("provider-only", func(b *testing.B) {
+		r, err := registry.New(registry.Config{Getenv: getenv})
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := r.Resolve("gpt-5.2", providers.CategoryFast)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if _, err := r.Generate(context.Background(), res, providers.Request{Model: res.Caps.ModelName, Prompt: "hi"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+
+	for _, tc := range []struct{ name, args string }{
+		{"chat", `{"prompt":"Is this fine?","model":"gpt-5.2"}`},
+		{"chat-with-file", fmt.Sprintf(`{"prompt":"Is this fine?","model":"gpt-5.2","absolute_file_paths":[%q]}`, filepath.Join(work, "main.go"))},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			env["XDG_CACHE_HOME"] = filepath.Join(work, "cache")
+			env["XDG_STATE_HOME"] = filepath.Join(work, "state")
+			a, err := app.Build(context.Background(), app.Options{Getenv: getenv, WorkDir: work, LogOutput: io.Discard})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer a.Close()
+			a.Warm(context.Background())
+			msg := []byte(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"chat","arguments":` + tc.args + `}}`)
+			for b.Loop() {
+				// Calls from a client are seconds apart, so the instance pool is full when
+				// one arrives; refill it outside the timer to measure that case.
+				b.StopTimer()
+				a.Warm(context.Background())
+				b.StartTimer()
+				resp := a.Server.MCP().HandleMessage(context.Background(), msg)
+				out, _ := json.Marshal(resp)
+				if !strings.Contains(string(out), "continuation_available") {
+					b.Fatalf("chat: %s", out)
+				}
+			}
+		})
+	}
+}
