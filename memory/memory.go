@@ -158,9 +158,7 @@ func (s *Store) Append(id string, turns ...Turn) (int, error) {
 		return len(e.t.Turns), fmt.Errorf("%w (cap %d bytes)", ErrTooLarge, s.cfg.MaxThreadBytes)
 	}
 	for _, t := range turns {
-		if t.Timestamp.IsZero() {
-			t.Timestamp = now
-		}
+		t.Timestamp = now // the host's clock, never the caller's: turns cannot be back-dated
 		e.t.Turns = append(e.t.Turns, t)
 	}
 	e.bytes += add

@@ -18,8 +18,12 @@ func TestThreadLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.Append(id, Turn{Role: "user", Content: "q"}, Turn{Role: "assistant", Content: "a", Model: "m"}); err != nil || n != 2 {
+	backdated := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	if n, err := s.Append(id, Turn{Role: "user", Content: "q", Timestamp: backdated}, Turn{Role: "assistant", Content: "a", Model: "m"}); err != nil || n != 2 {
 		t.Fatalf("append: %d %v", n, err)
+	}
+	if th, _ := s.Get(id); !th.Turns[0].Timestamp.Equal(c.t) {
+		t.Fatalf("turn kept the caller's timestamp %v; the host stamps turns", th.Turns[0].Timestamp)
 	}
 	th, err := s.Get(strings.ToUpper(id))
 	if err != nil || len(th.Turns) != 2 || th.Turns[1].Model != "m" || th.Tool != "chat" || th.MaxTurns != 4 {

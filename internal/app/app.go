@@ -104,6 +104,10 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 	}
 	a.Paths, err = policy.NewPaths(roots, cfg.Paths.DenyGlobs(), cfg.Paths.Caps())
 	if err != nil {
+		if len(cfg.Paths.Roots) == 0 {
+			return nil, fmt.Errorf("pal was started in %s, which cannot be the root tools read from (%w); "+
+				"start pal in your project directory (most clients have a cwd setting) or set [paths] roots in pal.toml", workDir, err)
+		}
 		return nil, fmt.Errorf("paths.roots: %w", err)
 	}
 	if a.Audit, err = cfg.Audit.OpenAuditor(redact); err != nil {
