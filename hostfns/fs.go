@@ -2,7 +2,6 @@ package hostfns
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -10,25 +9,8 @@ import (
 	"github.com/pal-mcp/pal/runtime/abi"
 )
 
-type fsReadRequest struct {
-	Op       string `json:"op"`
-	Path     string `json:"path"`
-	MaxBytes int64  `json:"max_bytes,omitempty"`
-}
-
-type fsReadResult struct {
-	Path      string `json:"path"`
-	Size      int64  `json:"size"`
-	Modified  string `json:"modified"`
-	Truncated bool   `json:"truncated"`
-}
-
 // fsRead returns a file's bytes as the reply body, under the path policy.
-func fsRead(_ context.Context, c *Call, header json.RawMessage, _ []byte) (outcome, error) {
-	var req fsReadRequest
-	if err := decode(header, &req); err != nil {
-		return outcome{}, err
-	}
+func fsRead(_ context.Context, c *Call, req abi.FSReadRequest, _ []byte) (outcome, error) {
 	if req.Path == "" {
 		return outcome{}, fail(abi.CodeInvalid, "fs.read needs a path")
 	}
@@ -46,7 +28,7 @@ func fsRead(_ context.Context, c *Call, header json.RawMessage, _ []byte) (outco
 		data = []byte{}
 	}
 	return outcome{
-		result: fsReadResult{Path: info.Path, Size: info.Size, Modified: info.Modified.UTC().Format(time.RFC3339), Truncated: info.Truncated},
+		result: abi.FSReadResult{Path: info.Path, Size: info.Size, Modified: info.Modified.UTC().Truncate(time.Second), Truncated: info.Truncated},
 		body:   data,
 		root:   info.Root,
 		path:   info.Rel,
@@ -54,25 +36,8 @@ func fsRead(_ context.Context, c *Call, header json.RawMessage, _ []byte) (outco
 	}, nil
 }
 
-type fsListRequest struct {
-	Op         string `json:"op"`
-	Path       string `json:"path"`
-	MaxDepth   int    `json:"max_depth,omitempty"`
-	MaxEntries int    `json:"max_entries,omitempty"`
-}
-
-type fsListResult struct {
-	Path      string         `json:"path"`
-	Entries   []policy.Entry `json:"entries"`
-	Truncated bool           `json:"truncated"`
-}
-
 // fsList walks a directory under the path policy.
-func fsList(_ context.Context, c *Call, header json.RawMessage, _ []byte) (outcome, error) {
-	var req fsListRequest
-	if err := decode(header, &req); err != nil {
-		return outcome{}, err
-	}
+func fsList(_ context.Context, c *Call, req abi.FSListRequest, _ []byte) (outcome, error) {
 	if req.Path == "" {
 		return outcome{}, fail(abi.CodeInvalid, "fs.list needs a path")
 	}
@@ -83,11 +48,12 @@ func fsList(_ context.Context, c *Call, header json.RawMessage, _ []byte) (outco
 	if err != nil {
 		return outcome{path: req.Path}, pathError(err)
 	}
-	if entries == nil {
-		entries = []policy.Entry{}
+	listed := make([]abi.DirEntry, 0, len(entries))
+	for _, e := range entries {
+		listed = append(listed, abi.DirEntry{Path: e.Path, Kind: e.Kind, Size: e.Size})
 	}
 	return outcome{
-		result: fsListResult{Path: req.Path, Entries: entries, Truncated: truncated},
+		result: abi.FSListResult{Path: req.Path, Entries: listed, Truncated: truncated},
 		path:   req.Path,
 		bytes:  int64(len(entries)),
 	}, nil

@@ -31,31 +31,15 @@ type Env struct {
 	Info Info
 }
 
-// Info is what host.info reports besides the client.
-type Info struct {
-	Name           string `json:"name"`
-	Version        string `json:"version"`
-	ABI            int    `json:"abi"`
-	ModelSelection string `json:"model_selection"` // auto or fixed
-	DefaultModel   string `json:"default_model"`
-	Platform       string `json:"platform"`
-	GoVersion      string `json:"go_version"`
-	Limits         Limits `json:"limits"`
-}
+// Info is host.info's reply. Env.Info holds its static part; each call fills in the ABI
+// version, the configured providers, the count of available models and the client.
+type Info = abi.HostInfoResult
 
 // Limits are the numbers a tool needs to stay inside the host's limits.
-type Limits struct {
-	PromptChars  int    `json:"prompt_chars"`
-	MaxTurns     int    `json:"max_turns"`
-	MaxFileBytes int64  `json:"max_file_bytes"`
-	Locale       string `json:"locale"`
-}
+type Limits = abi.Limits
 
 // Client names the MCP client of the session.
-type Client struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-}
+type Client = abi.Client
 
 // ProgressFunc forwards a progress notification to the client; nil drops them.
 type ProgressFunc func(progress, total float64, message string)
@@ -111,26 +95,34 @@ type outcome struct {
 
 type handler func(ctx context.Context, c *Call, header json.RawMessage, body []byte) (outcome, error)
 
-type op struct {
-	caps    []policy.Capability // any one of them grants the op
-	body    bool                // the request may carry a body
-	handler handler
+// typed adapts an op function to a handler: it decodes the request header strictly into
+// the op's request type first.
+func typed[R any](f func(ctx context.Context, c *Call, req R, body []byte) (outcome, error)) handler {
+	return func(ctx context.Context, c *Call, header json.RawMessage, body []byte) (outcome, error) {
+		var req R
+		if err := decode(header, &req); err != nil {
+			return outcome{}, err
+		}
+		return f(ctx, c, req, body)
+	}
 }
 
-var ops map[string]op
+// handlers serves the ops of ABI 1; the capability each needs and whether it takes a body
+// come from package abi.
+var handlers map[string]handler
 
 func init() {
-	ops = map[string]op{
-		"fs.read":        {caps: []policy.Capability{abi.CapFSRead}, handler: fsRead},
-		"fs.list":        {caps: []policy.Capability{abi.CapFSList}, handler: fsList},
-		"model.resolve":  {caps: []policy.Capability{abi.CapModelGenerate}, handler: modelResolve},
-		"model.generate": {caps: []policy.Capability{abi.CapModelGenerate}, body: true, handler: modelGenerate},
-		"model.list":     {caps: []policy.Capability{abi.CapModelList}, handler: modelList},
-		"thread.create":  {caps: []policy.Capability{abi.CapThreadWrite}, handler: threadCreate},
-		"thread.read":    {caps: []policy.Capability{abi.CapThreadRead}, handler: threadRead},
-		"thread.append":  {caps: []policy.Capability{abi.CapThreadWrite}, handler: threadAppend},
-		"progress":       {caps: []policy.Capability{abi.CapProgress}, handler: progressOp},
-		"host.info":      {caps: []policy.Capability{abi.CapHostInfo}, handler: hostInfo},
+	handlers = map[string]handler{
+		abi.OpFSRead:        typed(fsRead),
+		abi.OpFSList:        typed(fsList),
+		abi.OpModelResolve:  typed(modelResolve),
+		abi.OpModelGenerate: typed(modelGenerate),
+		abi.OpModelList:     typed(modelList),
+		abi.OpThreadCreate:  typed(threadCreate),
+		abi.OpThreadRead:    typed(threadRead),
+		abi.OpThreadAppend:  typed(threadAppend),
+		abi.OpProgress:      typed(progressOp),
+		abi.OpHostInfo:      typed(hostInfo),
 	}
 }
 
@@ -144,17 +136,18 @@ func (c *Call) Call(ctx context.Context, request []byte) []byte {
 	if err := json.Unmarshal(header, &head); err != nil || head.Op == "" {
 		return c.refuse("", abi.CodeInvalid, "request has no \"op\"")
 	}
-	o, ok := ops[head.Op]
+	h, ok := handlers[head.Op]
+	capability, _ := abi.OpCapability(head.Op)
 	if !ok {
 		return c.refuse(head.Op, abi.CodeUnknownOp, fmt.Sprintf("unknown op %q in ABI %d", head.Op, abi.Version))
 	}
-	if !c.granted(o.caps) {
-		return c.refuse(head.Op, abi.CodeDenied, fmt.Sprintf("tool %q has no %q capability in this call (granted: %s)", c.tool, o.caps[0], c.grant))
+	if !c.grant.Has(policy.Capability(capability)) {
+		return c.refuse(head.Op, abi.CodeDenied, fmt.Sprintf("tool %q has no %q capability in this call (granted: %s)", c.tool, capability, c.grant))
 	}
-	if body != nil && !o.body {
+	if body != nil && !abi.OpTakesBody(head.Op) {
 		return c.refuse(head.Op, abi.CodeInvalid, fmt.Sprintf("op %q takes no body", head.Op))
 	}
-	out, err := o.handler(ctx, c, header, body)
+	out, err := h(ctx, c, header, body)
 	if err != nil {
 		var oe *opError
 		if !errors.As(err, &oe) {
@@ -175,15 +168,6 @@ func decision(code abi.Code) string {
 		return "deny"
 	}
 	return "error"
-}
-
-func (c *Call) granted(caps []policy.Capability) bool {
-	for _, cp := range caps {
-		if c.grant.Has(cp) {
-			return true
-		}
-	}
-	return false
 }
 
 func (c *Call) refuse(op string, code abi.Code, reason string) []byte {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pal-mcp/pal/memory"
 	"github.com/pal-mcp/pal/policy"
@@ -341,4 +342,61 @@ func FuzzCall(f *testing.F) {
 		}
 		_ = body
 	})
+}
+
+// TestRepliesFitTheABITypes decodes every op's result strictly into its abi result type:
+// the host sends no field the guest's vocabulary lacks.
+func TestRepliesFitTheABITypes(t *testing.T) {
+	f := newFixture(t)
+	c := f.env.NewCall(CallSpec{Tool: "t", CallID: "c1", Grant: policy.NewCapSet(policy.AllCapabilities...), Category: "fast"})
+	id := ""
+	cases := []struct {
+		name string
+		req  func() any
+		body []byte
+		into func() any
+	}{
+		{"fs.read", func() any { return abi.FSReadRequest{Op: abi.OpFSRead, Path: filepath.Join(f.root, "src", "main.go")} }, nil, func() any { return &abi.FSReadResult{} }},
+		{"fs.list", func() any { return abi.FSListRequest{Op: abi.OpFSList, Path: f.root, MaxDepth: 2} }, nil, func() any { return &abi.FSListResult{} }},
+		{"model.resolve", func() any { return abi.ModelResolveRequest{Op: abi.OpModelResolve, Model: "auto"} }, nil, func() any { return &abi.ModelResolveResult{} }},
+		{"model.generate", func() any { return abi.ModelGenerateRequest{Op: abi.OpModelGenerate} }, []byte("p"), func() any { return &abi.ModelGenerateResult{} }},
+		{"thread.create", func() any { return abi.ThreadCreateRequest{Op: abi.OpThreadCreate, Tool: "chat"} }, nil, func() any { return &abi.ThreadCreateResult{} }},
+		{"thread.read, no turns", func() any { return abi.ThreadReadRequest{Op: abi.OpThreadRead, ID: id} }, nil, func() any { return &abi.ThreadReadResult{} }},
+		{"thread.append", func() any {
+			return abi.ThreadAppendRequest{Op: abi.OpThreadAppend, ID: id, Turns: []abi.Turn{{Role: "user", Content: "q"}}}
+		}, nil, func() any { return &abi.ThreadAppendResult{} }},
+		{"progress", func() any { return abi.ProgressRequest{Op: abi.OpProgress, Progress: 1} }, nil, func() any { return &struct{}{} }},
+		{"host.info", func() any { return abi.HostInfoRequest{Op: abi.OpHostInfo} }, nil, func() any { return &abi.HostInfoResult{} }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h, _ := json.Marshal(tc.req())
+			head, _, err := abi.Split(c.Call(context.Background(), abi.Join(h, tc.body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r abi.Reply
+			if err := json.Unmarshal(head, &r); err != nil || r.Error != nil {
+				t.Fatalf("reply %s", head)
+			}
+			dec := json.NewDecoder(strings.NewReader(string(r.Result)))
+			dec.DisallowUnknownFields()
+			out := tc.into()
+			if err := dec.Decode(out); err != nil {
+				t.Fatalf("result %s does not fit %T: %v", r.Result, out, err)
+			}
+			switch v := out.(type) {
+			case *abi.ThreadCreateResult:
+				id = v.ID
+			case *abi.ThreadReadResult:
+				if v.Turns == nil || v.Created.IsZero() {
+					t.Fatalf("thread.read: %s", r.Result)
+				}
+			case *abi.FSReadResult:
+				if v.Modified.IsZero() || v.Modified.Nanosecond() != 0 || v.Modified.Location() != time.UTC {
+					t.Fatalf("modified should be UTC whole seconds: %s", r.Result)
+				}
+			}
+		})
+	}
 }

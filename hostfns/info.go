@@ -2,26 +2,14 @@ package hostfns
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/pal-mcp/pal/runtime/abi"
 )
 
-type progressRequest struct {
-	Op       string  `json:"op"`
-	Progress float64 `json:"progress"`
-	Total    float64 `json:"total,omitempty"`
-	Message  string  `json:"message,omitempty"`
-}
-
 // maxProgressMessage caps a progress message (bytes).
 const maxProgressMessage = 1024
 
-func progressOp(_ context.Context, c *Call, header json.RawMessage, _ []byte) (outcome, error) {
-	var req progressRequest
-	if err := decode(header, &req); err != nil {
-		return outcome{}, err
-	}
+func progressOp(_ context.Context, c *Call, req abi.ProgressRequest, _ []byte) (outcome, error) {
 	if req.Progress < 0 || req.Total < 0 {
 		return outcome{}, fail(abi.CodeInvalid, "progress and total must not be negative")
 	}
@@ -34,24 +22,9 @@ func progressOp(_ context.Context, c *Call, header json.RawMessage, _ []byte) (o
 	return outcome{result: struct{}{}}, nil
 }
 
-type hostInfoRequest struct {
-	Op string `json:"op"`
-}
-
-type hostInfoResult struct {
-	Info
-	Providers       []string `json:"providers"`
-	ModelsAvailable int      `json:"models_available"`
-	Client          Client   `json:"client"`
-}
-
-func hostInfo(_ context.Context, c *Call, header json.RawMessage, _ []byte) (outcome, error) {
-	var req hostInfoRequest
-	if err := decode(header, &req); err != nil {
-		return outcome{}, err
-	}
-	res := hostInfoResult{Info: c.env.Info, Client: c.client, Providers: []string{}}
-	res.ABI = abi.Version
+func hostInfo(_ context.Context, c *Call, _ abi.HostInfoRequest, _ []byte) (outcome, error) {
+	res := c.env.Info
+	res.ABI, res.Client, res.Providers, res.ModelsAvailable = abi.Version, c.client, []string{}, 0
 	if c.env.Models != nil {
 		res.Providers, res.ModelsAvailable = c.env.Models.Summary()
 	}

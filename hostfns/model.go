@@ -3,7 +3,6 @@ package hostfns
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,24 +29,7 @@ type Models interface {
 }
 
 // ModelInfo is a resolved model as model.resolve reports it.
-type ModelInfo struct {
-	Model               string  `json:"model"`
-	Provider            string  `json:"provider"`
-	FriendlyName        string  `json:"friendly_name"`
-	ContextWindow       int     `json:"context_window"`
-	MaxOutputTokens     int     `json:"max_output_tokens"`
-	SupportsImages      bool    `json:"supports_images"`
-	MaxImageSizeMB      float64 `json:"max_image_size_mb"`
-	SupportsTemperature bool    `json:"supports_temperature"`
-	SupportsThinking    bool    `json:"supports_thinking"`
-	AllowCodeGeneration bool    `json:"allow_code_generation"`
-}
-
-type modelResolveRequest struct {
-	Op       string `json:"op"`
-	Model    string `json:"model"`
-	Category string `json:"category,omitempty"`
-}
+type ModelInfo = abi.ModelResolveResult
 
 func (c *Call) categoryOr(asked string) (providers.Category, error) {
 	if asked == "" {
@@ -62,11 +44,7 @@ func (c *Call) categoryOr(asked string) (providers.Category, error) {
 	return "", fail(abi.CodeInvalid, "unknown category %q (want fast, balanced or extended)", asked)
 }
 
-func modelResolve(_ context.Context, c *Call, header json.RawMessage, _ []byte) (outcome, error) {
-	var req modelResolveRequest
-	if err := decode(header, &req); err != nil {
-		return outcome{}, err
-	}
+func modelResolve(_ context.Context, c *Call, req abi.ModelResolveRequest, _ []byte) (outcome, error) {
 	cat, err := c.categoryOr(req.Category)
 	if err != nil {
 		return outcome{}, err
@@ -81,24 +59,6 @@ func modelResolve(_ context.Context, c *Call, header json.RawMessage, _ []byte) 
 	return outcome{result: info, path: info.Provider + "/" + info.Model}, nil
 }
 
-type modelGenerateRequest struct {
-	Op           string   `json:"op"`
-	Model        string   `json:"model"`
-	Category     string   `json:"category,omitempty"`
-	System       string   `json:"system,omitempty"`
-	Temperature  *float64 `json:"temperature,omitempty"`
-	ThinkingMode string   `json:"thinking_mode,omitempty"`
-	Images       []string `json:"images,omitempty"`
-}
-
-type modelGenerateResult struct {
-	Content      string          `json:"content"`
-	Model        string          `json:"model"`
-	Provider     string          `json:"provider"`
-	FinishReason string          `json:"finish_reason"`
-	Usage        providers.Usage `json:"usage"`
-}
-
 // Caps of model.generate requests.
 const (
 	maxImagesPerRequest = 5
@@ -107,11 +67,7 @@ const (
 
 var thinkingModes = map[string]bool{"": true, "minimal": true, "low": true, "medium": true, "high": true, "max": true}
 
-func modelGenerate(ctx context.Context, c *Call, header json.RawMessage, body []byte) (outcome, error) {
-	var req modelGenerateRequest
-	if err := decode(header, &req); err != nil {
-		return outcome{}, err
-	}
+func modelGenerate(ctx context.Context, c *Call, req abi.ModelGenerateRequest, body []byte) (outcome, error) {
 	cat, err := c.categoryOr(req.Category)
 	if err != nil {
 		return outcome{}, err
@@ -151,7 +107,7 @@ func modelGenerate(ctx context.Context, c *Call, header json.RawMessage, body []
 		model = info.Model
 	}
 	return outcome{
-		result: modelGenerateResult{Content: resp.Content, Model: model, Provider: info.Provider, FinishReason: resp.FinishReason, Usage: resp.Usage},
+		result: abi.ModelGenerateResult{Content: resp.Content, Model: model, Provider: info.Provider, FinishReason: resp.FinishReason, Usage: abi.Usage(resp.Usage)},
 		path:   info.Provider + "/" + info.Model,
 		bytes:  int64(len(body)),
 	}, nil
@@ -239,17 +195,9 @@ func (c *Call) modelError(err error) error {
 	return &opError{code: code, msg: msg}
 }
 
-type modelListRequest struct {
-	Op string `json:"op"`
-}
-
-func modelList(_ context.Context, c *Call, header json.RawMessage, _ []byte) (outcome, error) {
-	var req modelListRequest
-	if err := decode(header, &req); err != nil {
-		return outcome{}, err
-	}
+func modelList(_ context.Context, c *Call, _ abi.ModelListRequest, _ []byte) (outcome, error) {
 	if c.env.Models == nil {
-		return outcome{result: map[string]any{"providers": []any{}}}, nil
+		return outcome{result: abi.ModelListResult{Providers: []abi.ProviderModels{}}}, nil
 	}
 	return outcome{result: c.env.Models.List()}, nil
 }

@@ -2,24 +2,13 @@ package hostfns
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/pal-mcp/pal/memory"
 	"github.com/pal-mcp/pal/runtime/abi"
 )
 
-type threadCreateRequest struct {
-	Op             string         `json:"op"`
-	Tool           string         `json:"tool"`
-	InitialContext map[string]any `json:"initial_context,omitempty"`
-}
-
-func threadCreate(_ context.Context, c *Call, header json.RawMessage, _ []byte) (outcome, error) {
-	var req threadCreateRequest
-	if err := decode(header, &req); err != nil {
-		return outcome{}, err
-	}
+func threadCreate(_ context.Context, c *Call, req abi.ThreadCreateRequest, _ []byte) (outcome, error) {
 	if req.Tool == "" {
 		req.Tool = c.tool
 	}
@@ -27,47 +16,35 @@ func threadCreate(_ context.Context, c *Call, header json.RawMessage, _ []byte) 
 	if err != nil {
 		return outcome{}, err
 	}
-	return outcome{result: map[string]string{"id": id}, path: id}, nil
+	return outcome{result: abi.ThreadCreateResult{ID: id}, path: id}, nil
 }
 
-type threadReadRequest struct {
-	Op string `json:"op"`
-	ID string `json:"id"`
-}
-
-func threadRead(_ context.Context, c *Call, header json.RawMessage, _ []byte) (outcome, error) {
-	var req threadReadRequest
-	if err := decode(header, &req); err != nil {
-		return outcome{}, err
-	}
+func threadRead(_ context.Context, c *Call, req abi.ThreadReadRequest, _ []byte) (outcome, error) {
 	t, err := c.env.Threads.Get(req.ID)
 	if err != nil {
 		return outcome{}, threadError(req.ID, err)
 	}
-	return outcome{result: t, path: t.ID}, nil
-}
-
-type threadAppendRequest struct {
-	Op    string        `json:"op"`
-	ID    string        `json:"id"`
-	Turns []memory.Turn `json:"turns"`
-}
-
-func threadAppend(_ context.Context, c *Call, header json.RawMessage, _ []byte) (outcome, error) {
-	var req threadAppendRequest
-	if err := decode(header, &req); err != nil {
-		return outcome{}, err
+	res := abi.ThreadReadResult{ID: t.ID, Tool: t.Tool, Created: t.Created, Updated: t.Updated, MaxTurns: t.MaxTurns,
+		InitialContext: t.InitialContext, Turns: make([]abi.Turn, 0, len(t.Turns))}
+	for _, turn := range t.Turns {
+		res.Turns = append(res.Turns, abi.Turn(turn))
 	}
+	return outcome{result: res, path: t.ID}, nil
+}
+
+func threadAppend(_ context.Context, c *Call, req abi.ThreadAppendRequest, _ []byte) (outcome, error) {
+	turns := make([]memory.Turn, 0, len(req.Turns))
 	for _, t := range req.Turns {
 		if t.Role != "user" && t.Role != "assistant" {
 			return outcome{}, fail(abi.CodeInvalid, "turn role must be \"user\" or \"assistant\", not %q", t.Role)
 		}
+		turns = append(turns, memory.Turn(t))
 	}
-	n, err := c.env.Threads.Append(req.ID, req.Turns...)
+	n, err := c.env.Threads.Append(req.ID, turns...)
 	if err != nil {
 		return outcome{}, threadError(req.ID, err)
 	}
-	return outcome{result: map[string]int{"turns": n, "remaining": c.env.Threads.MaxTurns() - n}, path: req.ID}, nil
+	return outcome{result: abi.ThreadAppendResult{Turns: n, Remaining: c.env.Threads.MaxTurns() - n}, path: req.ID}, nil
 }
 
 func threadError(id string, err error) error {
