@@ -23,12 +23,6 @@ func encodeRequest(header any, body []byte) ([]byte, error) {
 	return msg, nil
 }
 
-// wireError is the error half of a reply header.
-type wireError struct {
-	Code    Code   `json:"code"`
-	Message string `json:"message"`
-}
-
 // decodeReply parses a reply message. On success it returns the result object and the
 // body (nil when the reply has none). A reply carrying an error becomes a *HostError; any
 // other defect wraps ErrBadReply. A nil msg means the host could not place its reply.
@@ -40,10 +34,7 @@ func decodeReply(msg []byte) (result json.RawMessage, body []byte, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrBadReply, err)
 	}
-	var r struct {
-		Result json.RawMessage `json:"result"`
-		Error  *wireError      `json:"error"`
-	}
+	var r abi.Reply
 	if err := json.Unmarshal(header, &r); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrBadReply, err)
 	}
