@@ -130,18 +130,7 @@ type thread struct {
 	created  time.Time
 	updated  time.Time
 	initial  map[string]any
-	turns    []wireTurn
-}
-
-type wireTurn struct {
-	Role      string   `json:"role"`
-	Content   string   `json:"content"`
-	Timestamp string   `json:"timestamp,omitempty"`
-	Files     []string `json:"files,omitempty"`
-	Images    []string `json:"images,omitempty"`
-	Tool      string   `json:"tool,omitempty"`
-	Model     string   `json:"model,omitempty"`
-	Provider  string   `json:"provider,omitempty"`
+	turns    []abi.Turn
 }
 
 // now is the fake's clock: fixed, so tests stay deterministic.
@@ -166,56 +155,58 @@ func (h *Host) Call(request []byte) []byte {
 	if err := json.Unmarshal(header, &op); err != nil || op.Op == "" {
 		return h.fail("?", "", &pal.HostError{Code: pal.CodeInvalid, Message: "request has no op"})
 	}
-	capability, known := opCapability[op.Op]
+	handle, known := handlers[op.Op]
+	capability, _ := abi.OpCapability(op.Op)
 	if !known {
 		return h.fail(op.Op, "", &pal.HostError{Code: pal.CodeUnknownOp, Message: fmt.Sprintf("no op %q in ABI 1", op.Op)})
 	}
 	if h.grant != nil && !h.grant[capability] {
 		return h.fail(op.Op, "", &pal.HostError{Code: pal.CodeDenied, Message: fmt.Sprintf("op %s needs capability %s, which this call was not granted", op.Op, capability)})
 	}
-	if body != nil && op.Op != "model.generate" {
+	if body != nil && !abi.OpTakesBody(op.Op) {
 		return h.fail(op.Op, "", &pal.HostError{Code: pal.CodeInvalid, Message: op.Op + " takes no body"})
 	}
-	var (
-		result  any
-		outBody []byte
-		target  string
-	)
-	switch op.Op {
-	case "fs.read":
-		target, result, outBody, err = h.fsRead(header)
-	case "fs.list":
-		target, result, err = h.fsList(header)
-	case "model.resolve":
-		result, err = h.modelResolve(header)
-	case "model.generate":
-		result, err = h.modelGenerate(header, body)
-	case "model.list":
-		result, err = h.modelList(header)
-	case "thread.create":
-		result, err = h.threadCreate(header)
-	case "thread.read":
-		result, err = h.threadRead(header)
-	case "thread.append":
-		result, err = h.threadAppend(header)
-	case "progress":
-		result, err = h.progress(header)
-	case "host.info":
-		result, err = h.hostInfo(header)
-	}
+	out, err := handle(h, header, body)
 	if err != nil {
-		return h.fail(op.Op, target, err)
+		return h.fail(op.Op, out.target, err)
 	}
-	h.record(op.Op, target, "ok")
-	return abi.OK(result, outBody)
+	h.record(op.Op, out.target, "ok")
+	return abi.OK(out.result, out.body)
 }
 
-var opCapability = map[string]string{
-	"fs.read": pal.CapFSRead, "fs.list": pal.CapFSList,
-	"model.resolve": pal.CapModelGenerate, "model.generate": pal.CapModelGenerate,
-	"model.list":    pal.CapModelList,
-	"thread.create": pal.CapThreadWrite, "thread.append": pal.CapThreadWrite, "thread.read": pal.CapThreadRead,
-	"progress": pal.CapProgress, "host.info": pal.CapHostInfo,
+// reply is what an op returns: the result, an optional body, and the path it concerned
+// (for the request record).
+type reply struct {
+	result any
+	body   []byte
+	target string
+}
+
+type handler func(h *Host, header, body []byte) (reply, error)
+
+// typed adapts an op method to a handler that first decodes the request strictly.
+func typed[R any](op func(h *Host, req R, body []byte) (reply, error)) handler {
+	return func(h *Host, header, body []byte) (reply, error) {
+		var req R
+		if err := decodeStrict(header, &req); err != nil {
+			return reply{}, err
+		}
+		return op(h, req, body)
+	}
+}
+
+// handlers serves every op of ABI 1; package abi says which capability grants each.
+var handlers = map[string]handler{
+	abi.OpFSRead:        typed((*Host).fsRead),
+	abi.OpFSList:        typed((*Host).fsList),
+	abi.OpModelResolve:  typed((*Host).modelResolve),
+	abi.OpModelGenerate: typed((*Host).modelGenerate),
+	abi.OpModelList:     typed((*Host).modelList),
+	abi.OpThreadCreate:  typed((*Host).threadCreate),
+	abi.OpThreadRead:    typed((*Host).threadRead),
+	abi.OpThreadAppend:  typed((*Host).threadAppend),
+	abi.OpProgress:      typed((*Host).progress),
+	abi.OpHostInfo:      typed((*Host).hostInfo),
 }
 
 func (h *Host) record(op, target, decision string) {
@@ -322,12 +313,13 @@ func (h *Host) Thread(id string) (pal.Thread, bool) {
 	if !ok {
 		return pal.Thread{}, false
 	}
-	out := pal.Thread{ID: th.id, Tool: th.tool, Created: th.created, Updated: th.updated, MaxTurns: h.maxTurns(), InitialContext: th.initial}
-	for _, w := range th.turns {
-		ts, _ := time.Parse(time.RFC3339Nano, w.Timestamp)
-		out.Turns = append(out.Turns, pal.Turn{Role: w.Role, Content: w.Content, Timestamp: ts, Files: w.Files, Images: w.Images, Tool: w.Tool, Model: w.Model, Provider: w.Provider})
-	}
-	return out, true
+	return h.snapshot(th), true
+}
+
+// snapshot copies a thread as thread.read returns it.
+func (h *Host) snapshot(th *thread) pal.Thread {
+	return pal.Thread{ID: th.id, Tool: th.tool, Created: th.created, Updated: th.updated, MaxTurns: h.maxTurns(),
+		InitialContext: th.initial, Turns: append([]abi.Turn{}, th.turns...)}
 }
 
 // AddThread stores a thread built by the test and returns its id: a conversation to
@@ -337,7 +329,8 @@ func (h *Host) AddThread(tool string, initial map[string]any, turns ...pal.Turn)
 	defer h.mu.Unlock()
 	th := h.newThread(tool, initial)
 	for _, t := range turns {
-		th.turns = append(th.turns, wireTurn{Role: t.Role, Content: t.Content, Timestamp: now.Format(time.RFC3339Nano), Files: t.Files, Images: t.Images, Tool: t.Tool, Model: t.Model, Provider: t.Provider})
+		t.Timestamp = now
+		th.turns = append(th.turns, t)
 	}
 	return th.id
 }
@@ -418,84 +411,69 @@ func (h *Host) isDir(p string) bool {
 	return false
 }
 
-func (h *Host) fsRead(header []byte) (string, any, []byte, error) {
-	var req struct {
-		Op       string `json:"op"`
-		Path     string `json:"path"`
-		MaxBytes *int64 `json:"max_bytes"`
-	}
-	if err := decodeStrict(header, &req); err != nil {
-		return "", nil, nil, err
-	}
+func (h *Host) fsRead(req abi.FSReadRequest, _ []byte) (reply, error) {
+	out := reply{target: req.Path}
 	if err := h.checkPath(req.Path); err != nil {
-		return req.Path, nil, nil, err
+		return out, err
 	}
 	limit := h.maxFileBytes()
-	given := req.MaxBytes != nil
-	if given && (*req.MaxBytes <= 0 || *req.MaxBytes > limit) {
-		return req.Path, nil, nil, invalid("max_bytes must be between 1 and %d", limit)
+	if req.MaxBytes < 0 || req.MaxBytes > limit {
+		return out, invalid("max_bytes must be between 1 and %d, or 0 for the cap", limit)
 	}
 	p := path.Clean(req.Path)
 	f, ok := h.Files[p]
 	if !ok {
 		if h.isDir(p) {
-			return req.Path, nil, nil, invalid("is a directory")
+			return out, invalid("is a directory")
 		}
-		return req.Path, nil, nil, &pal.HostError{Code: pal.CodeNotFound, Message: "no such file: " + req.Path}
+		return out, &pal.HostError{Code: pal.CodeNotFound, Message: "no such file: " + req.Path}
 	}
 	size := int64(len(f.Content))
-	if size > limit && !given {
-		return req.Path, nil, nil, &pal.HostError{Code: pal.CodeTooLarge, Message: fmt.Sprintf("%s is %d bytes; the cap is %d", req.Path, size, limit)}
+	if size > limit && req.MaxBytes == 0 {
+		return out, &pal.HostError{Code: pal.CodeTooLarge, Message: fmt.Sprintf("%s is %d bytes; the cap is %d", req.Path, size, limit)}
 	}
 	n := min(size, limit)
-	if given {
-		n = min(n, *req.MaxBytes)
+	if req.MaxBytes > 0 {
+		n = min(n, req.MaxBytes)
 	}
 	mod := f.Modified
 	if mod.IsZero() {
 		mod = now
 	}
-	return req.Path, map[string]any{"path": p, "size": size, "modified": mod.UTC().Format(time.RFC3339), "truncated": n < size},
-		append([]byte{}, f.Content[:n]...), nil
+	out.result = abi.FSReadResult{Path: p, Size: size, Modified: mod.UTC().Truncate(time.Second), Truncated: n < size}
+	out.body = append([]byte{}, f.Content[:n]...)
+	return out, nil
 }
 
 // skippedDirs are directory names fs.list leaves out, like the real host's walk.
 var skippedDirs = map[string]bool{"node_modules": true, "vendor": true, "build": true, "dist": true, "target": true, "__pycache__": true}
 
-func (h *Host) fsList(header []byte) (string, any, error) {
-	var req struct {
-		Op         string `json:"op"`
-		Path       string `json:"path"`
-		MaxDepth   *int   `json:"max_depth"`
-		MaxEntries *int   `json:"max_entries"`
-	}
-	if err := decodeStrict(header, &req); err != nil {
-		return "", nil, err
-	}
+func (h *Host) fsList(req abi.FSListRequest, _ []byte) (reply, error) {
+	out := reply{target: req.Path}
 	if err := h.checkPath(req.Path); err != nil {
-		return req.Path, nil, err
+		return out, err
 	}
 	depth, entries := 8, 2000
-	if req.MaxDepth != nil {
-		if *req.MaxDepth < 1 || *req.MaxDepth > 8 {
-			return req.Path, nil, invalid("max_depth must be between 1 and 8")
-		}
-		depth = *req.MaxDepth
+	if req.MaxDepth < 0 || req.MaxDepth > depth {
+		return out, invalid("max_depth must be between 1 and 8, or 0 for the default")
 	}
-	if req.MaxEntries != nil {
-		if *req.MaxEntries < 1 || *req.MaxEntries > 2000 {
-			return req.Path, nil, invalid("max_entries must be between 1 and 2000")
-		}
-		entries = *req.MaxEntries
+	if req.MaxEntries < 0 || req.MaxEntries > entries {
+		return out, invalid("max_entries must be between 1 and 2000, or 0 for the default")
+	}
+	if req.MaxDepth > 0 {
+		depth = req.MaxDepth
+	}
+	if req.MaxEntries > 0 {
+		entries = req.MaxEntries
 	}
 	dir := path.Clean(req.Path)
 	if _, isFile := h.Files[dir]; isFile {
-		return req.Path, nil, invalid("not a directory")
+		return out, invalid("not a directory")
 	}
 	if !h.isDir(dir) {
-		return req.Path, nil, &pal.HostError{Code: pal.CodeNotFound, Message: "no such directory: " + req.Path}
+		return out, &pal.HostError{Code: pal.CodeNotFound, Message: "no such directory: " + req.Path}
 	}
-	seen := map[string]pal.DirEntry{}
+	seen := map[string]abi.DirEntry{}
 	for f, file := range h.Files {
 		rel, ok := strings.CutPrefix(f, strings.TrimSuffix(dir, "/")+"/")
 		if !ok {
@@ -517,11 +495,11 @@ func (h *Host) fsList(header []byte) (string, any, error) {
 		}
 		for i := 1; i < len(parts); i++ {
 			d := strings.TrimSuffix(dir, "/") + "/" + strings.Join(parts[:i], "/")
-			seen[d] = pal.DirEntry{Path: d, Kind: "dir"}
+			seen[d] = abi.DirEntry{Path: d, Kind: "dir"}
 		}
-		seen[f] = pal.DirEntry{Path: f, Kind: "file", Size: int64(len(file.Content))}
+		seen[f] = abi.DirEntry{Path: f, Kind: "file", Size: int64(len(file.Content))}
 	}
-	list := make([]pal.DirEntry, 0, len(seen))
+	list := make([]abi.DirEntry, 0, len(seen))
 	for _, e := range seen {
 		list = append(list, e)
 	}
@@ -530,7 +508,8 @@ func (h *Host) fsList(header []byte) (string, any, error) {
 	if truncated {
 		list = list[:entries]
 	}
-	return req.Path, pal.Listing{Path: dir, Entries: list, Truncated: truncated}, nil
+	out.result = abi.FSListResult{Path: dir, Entries: list, Truncated: truncated}
+	return out, nil
 }
 
 // ---- models ----
@@ -557,12 +536,12 @@ func (h *Host) resolve(name string) (Model, error) {
 	return Model{}, &pal.HostError{Code: pal.CodeUnavailable, Message: fmt.Sprintf("model %q is not available; available models: %s", name, strings.Join(names, ", "))}
 }
 
-func (m Model) info() pal.ModelInfo {
+func (m Model) info() abi.ModelResolveResult {
 	cw := m.ContextWindow
 	if cw == 0 {
 		cw = 200_000
 	}
-	return pal.ModelInfo{Model: m.Name, Provider: m.Provider, ContextWindow: cw, MaxOutputTokens: m.MaxOutputTokens,
+	return abi.ModelResolveResult{Model: m.Name, Provider: m.Provider, ContextWindow: cw, MaxOutputTokens: m.MaxOutputTokens,
 		SupportsImages: m.SupportsImages, SupportsTemperature: m.SupportsTemperature, SupportsThinking: m.SupportsThinking,
 		AllowCodeGeneration: m.AllowCodeGeneration, FriendlyName: m.Name}
 }
@@ -575,65 +554,45 @@ func checkCategory(c string) error {
 	return invalid("unknown category %q", c)
 }
 
-func (h *Host) modelResolve(header []byte) (any, error) {
-	var req struct {
-		Op       string `json:"op"`
-		Model    string `json:"model"`
-		Category string `json:"category"`
-	}
-	if err := decodeStrict(header, &req); err != nil {
-		return nil, err
-	}
+func (h *Host) modelResolve(req abi.ModelResolveRequest, _ []byte) (reply, error) {
 	if req.Model == "" {
-		return nil, invalid("missing field model")
+		return reply{}, invalid("missing field model")
 	}
 	if err := checkCategory(req.Category); err != nil {
-		return nil, err
+		return reply{}, err
 	}
 	m, err := h.resolve(req.Model)
 	if err != nil {
-		return nil, err
+		return reply{}, err
 	}
-	return m.info(), nil
+	return reply{result: m.info()}, nil
 }
 
 var thinkingModes = map[string]bool{"": true, "minimal": true, "low": true, "medium": true, "high": true, "max": true}
 
-func (h *Host) modelGenerate(header, body []byte) (any, error) {
-	var req struct {
-		Op           string   `json:"op"`
-		Model        string   `json:"model"`
-		Category     string   `json:"category"`
-		System       string   `json:"system"`
-		Temperature  *float64 `json:"temperature"`
-		ThinkingMode string   `json:"thinking_mode"`
-		Images       []string `json:"images"`
-	}
-	if err := decodeStrict(header, &req); err != nil {
-		return nil, err
-	}
+func (h *Host) modelGenerate(req abi.ModelGenerateRequest, body []byte) (reply, error) {
 	if body == nil {
-		return nil, invalid("model.generate needs the prompt as the message body")
+		return reply{}, invalid("model.generate needs the prompt as the message body")
 	}
 	if err := checkCategory(req.Category); err != nil {
-		return nil, err
+		return reply{}, err
 	}
 	if !thinkingModes[req.ThinkingMode] {
-		return nil, invalid("unknown thinking_mode %q", req.ThinkingMode)
+		return reply{}, invalid("unknown thinking_mode %q", req.ThinkingMode)
 	}
 	m, err := h.resolve(req.Model)
 	if err != nil {
-		return nil, err
+		return reply{}, err
 	}
 	for _, img := range req.Images {
 		if strings.HasPrefix(img, "data:") {
 			continue
 		}
 		if err := h.checkPath(img); err != nil {
-			return nil, err
+			return reply{}, err
 		}
 		if _, ok := h.Files[path.Clean(img)]; !ok {
-			return nil, &pal.HostError{Code: pal.CodeNotFound, Message: "no such image: " + img}
+			return reply{}, &pal.HostError{Code: pal.CodeNotFound, Message: "no such image: " + img}
 		}
 	}
 	call := GenerateCall{Model: req.Model, Resolved: m.Name, Category: req.Category, System: req.System, Prompt: string(body),
@@ -647,9 +606,9 @@ func (h *Host) modelGenerate(header, body []byte) (any, error) {
 		h.mu.Lock()
 		if err != nil {
 			if he, ok := err.(*pal.HostError); ok {
-				return nil, he
+				return reply{}, he
 			}
-			return nil, &pal.HostError{Code: pal.CodeUpstream, Message: err.Error()}
+			return reply{}, &pal.HostError{Code: pal.CodeUpstream, Message: err.Error()}
 		}
 	} else {
 		resp = pal.GenerateResponse{Content: "fake reply", FinishReason: "stop"}
@@ -660,17 +619,11 @@ func (h *Host) modelGenerate(header, body []byte) (any, error) {
 	if resp.Provider == "" {
 		resp.Provider = m.Provider
 	}
-	return resp, nil
+	return reply{result: resp}, nil
 }
 
-func (h *Host) modelList(header []byte) (any, error) {
-	var req struct {
-		Op string `json:"op"`
-	}
-	if err := decodeStrict(header, &req); err != nil {
-		return nil, err
-	}
-	c := pal.Catalogue{Mode: h.Mode, DefaultModel: h.DefaultModel, Providers: []pal.ProviderModels{}}
+func (h *Host) modelList(abi.ModelListRequest, []byte) (reply, error) {
+	c := abi.ModelListResult{Mode: h.Mode, DefaultModel: h.DefaultModel, Providers: []abi.ProviderModels{}}
 	if c.Mode == "" {
 		c.Mode = "auto"
 	}
@@ -683,18 +636,18 @@ func (h *Host) modelList(header []byte) (any, error) {
 		if !ok {
 			i = len(c.Providers)
 			index[m.Provider] = i
-			c.Providers = append(c.Providers, pal.ProviderModels{ID: m.Provider, Name: h.providerName(m.Provider), Configured: true,
-				Restricted: slices.Contains(h.Restricted, m.Provider), Models: []pal.CatalogueModel{}})
+			c.Providers = append(c.Providers, abi.ProviderModels{ID: m.Provider, Name: h.providerName(m.Provider), Configured: true,
+				Restricted: slices.Contains(h.Restricted, m.Provider), Models: []abi.ListedModel{}})
 		}
 		cw := m.info().ContextWindow
-		c.Providers[i].Models = append(c.Providers[i].Models, pal.CatalogueModel{Name: m.Name, Aliases: m.Aliases, ContextWindow: cw,
+		c.Providers[i].Models = append(c.Providers[i].Models, abi.ListedModel{Name: m.Name, Aliases: m.Aliases, ContextWindow: cw,
 			Score: m.Score, Rank: m.Rank, Description: m.Description, SupportsThinking: m.SupportsThinking,
 			SupportsImages: m.SupportsImages, AllowCodeGeneration: m.AllowCodeGeneration})
 	}
 	for _, id := range h.Unconfigured {
-		c.Providers = append(c.Providers, pal.ProviderModels{ID: id, Name: h.providerName(id), Models: []pal.CatalogueModel{}})
+		c.Providers = append(c.Providers, abi.ProviderModels{ID: id, Name: h.providerName(id), Models: []abi.ListedModel{}})
 	}
-	return c, nil
+	return reply{result: c}, nil
 }
 
 func (h *Host) providerName(id string) string {
@@ -723,19 +676,11 @@ func (h *Host) newThread(tool string, initial map[string]any) *thread {
 	return th
 }
 
-func (h *Host) threadCreate(header []byte) (any, error) {
-	var req struct {
-		Op             string         `json:"op"`
-		Tool           string         `json:"tool"`
-		InitialContext map[string]any `json:"initial_context"`
-	}
-	if err := decodeStrict(header, &req); err != nil {
-		return nil, err
-	}
+func (h *Host) threadCreate(req abi.ThreadCreateRequest, _ []byte) (reply, error) {
 	if req.Tool == "" {
-		return nil, invalid("missing field tool")
+		return reply{}, invalid("missing field tool")
 	}
-	return map[string]string{"id": h.newThread(req.Tool, req.InitialContext).id}, nil
+	return reply{result: abi.ThreadCreateResult{ID: h.newThread(req.Tool, req.InitialContext).id}}, nil
 }
 
 func (h *Host) findThread(id string) (*thread, error) {
@@ -746,83 +691,48 @@ func (h *Host) findThread(id string) (*thread, error) {
 	return th, nil
 }
 
-func (h *Host) threadRead(header []byte) (any, error) {
-	var req struct {
-		Op string `json:"op"`
-		ID string `json:"id"`
-	}
-	if err := decodeStrict(header, &req); err != nil {
-		return nil, err
-	}
+func (h *Host) threadRead(req abi.ThreadReadRequest, _ []byte) (reply, error) {
 	th, err := h.findThread(req.ID)
 	if err != nil {
-		return nil, err
+		return reply{}, err
 	}
-	turns := th.turns
-	if turns == nil {
-		turns = []wireTurn{}
-	}
-	return map[string]any{"id": th.id, "tool": th.tool, "created": th.created.Format(time.RFC3339), "updated": th.updated.Format(time.RFC3339),
-		"max_turns": h.maxTurns(), "initial_context": th.initial, "turns": turns}, nil
+	return reply{result: h.snapshot(th)}, nil
 }
 
-func (h *Host) threadAppend(header []byte) (any, error) {
-	var req struct {
-		Op    string     `json:"op"`
-		ID    string     `json:"id"`
-		Turns []wireTurn `json:"turns"`
-	}
-	if err := decodeStrict(header, &req); err != nil {
-		return nil, err
-	}
+// threadAppend stamps every turn with the fake's clock, as the real host does: turns
+// cannot be back-dated.
+func (h *Host) threadAppend(req abi.ThreadAppendRequest, _ []byte) (reply, error) {
 	th, err := h.findThread(req.ID)
 	if err != nil {
-		return nil, err
+		return reply{}, err
 	}
 	if len(req.Turns) == 0 {
-		return nil, invalid("thread.append needs at least one turn")
+		return reply{}, invalid("thread.append needs at least one turn")
 	}
 	for _, t := range req.Turns {
 		if t.Role != "user" && t.Role != "assistant" {
-			return nil, invalid("turn role must be user or assistant, not %q", t.Role)
+			return reply{}, invalid("turn role must be user or assistant, not %q", t.Role)
 		}
 	}
 	if len(th.turns)+len(req.Turns) > h.maxTurns() {
-		return nil, &pal.HostError{Code: pal.CodeTooLarge, Message: fmt.Sprintf("the thread would pass its cap of %d turns", h.maxTurns())}
+		return reply{}, &pal.HostError{Code: pal.CodeTooLarge, Message: fmt.Sprintf("the thread would pass its cap of %d turns", h.maxTurns())}
 	}
 	for _, t := range req.Turns {
-		if t.Timestamp == "" {
-			t.Timestamp = now.Format(time.RFC3339Nano)
-		}
+		t.Timestamp = now
 		th.turns = append(th.turns, t)
 	}
 	th.updated = now
-	return pal.AppendResult{Turns: len(th.turns), Remaining: h.maxTurns() - len(th.turns)}, nil
+	return reply{result: abi.ThreadAppendResult{Turns: len(th.turns), Remaining: h.maxTurns() - len(th.turns)}}, nil
 }
 
 // ---- progress and host.info ----
 
-func (h *Host) progress(header []byte) (any, error) {
-	var req struct {
-		Op       string  `json:"op"`
-		Progress float64 `json:"progress"`
-		Total    float64 `json:"total"`
-		Message  string  `json:"message"`
-	}
-	if err := decodeStrict(header, &req); err != nil {
-		return nil, err
-	}
+func (h *Host) progress(req abi.ProgressRequest, _ []byte) (reply, error) {
 	h.Progress = append(h.Progress, ProgressEvent{Progress: req.Progress, Total: req.Total, Message: req.Message})
-	return struct{}{}, nil
+	return reply{result: struct{}{}}, nil
 }
 
-func (h *Host) hostInfo(header []byte) (any, error) {
-	var req struct {
-		Op string `json:"op"`
-	}
-	if err := decodeStrict(header, &req); err != nil {
-		return nil, err
-	}
+func (h *Host) hostInfo(abi.HostInfoRequest, []byte) (reply, error) {
 	info := h.Info
 	def := func(s *string, v string) {
 		if *s == "" {
@@ -858,5 +768,5 @@ func (h *Host) hostInfo(header []byte) (any, error) {
 	if info.Limits.MaxFileBytes == 0 {
 		info.Limits.MaxFileBytes = h.maxFileBytes()
 	}
-	return info, nil
+	return reply{result: info}, nil
 }
