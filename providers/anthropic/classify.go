@@ -6,17 +6,15 @@ import (
 	"errors"
 	"net"
 	"net/url"
-	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	sdk "github.com/anthropics/anthropic-sdk-go"
 
 	"github.com/pal-mcp/pal/providers"
 )
 
-// maxMessageBytes bounds the provider text kept in an error (an HTML error page can be large).
-const maxMessageBytes = 600
+// maxMessageRunes bounds the provider text kept in an error (an HTML error page can be large).
+const maxMessageRunes = 600
 
 // The error types of the Messages API ({"type":"error","error":{"type":…,"message":…}}).
 const (
@@ -84,13 +82,13 @@ func classify(err error, key string) *providers.APIError {
 		if ue.Timeout() {
 			return transient("request timed out")
 		}
-		return transient("connection failed: " + redact(ue.Err.Error(), key))
+		return transient("connection failed: " + scrub(ue.Err.Error(), key))
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {
-		return transient("connection failed: " + redact(ne.Error(), key))
+		return transient("connection failed: " + scrub(ne.Error(), key))
 	}
-	return &providers.APIError{Provider: providers.Anthropic, Kind: providers.KindUnknown, Message: redact(err.Error(), key)}
+	return &providers.APIError{Provider: providers.Anthropic, Kind: providers.KindUnknown, Message: scrub(err.Error(), key)}
 }
 
 // classifyStatus applies the retry rule: 429 rate_limit_error, 529 overloaded_error, 408 and
@@ -156,7 +154,7 @@ func describe(errType, message, requestID, key string) string {
 	if requestID != "" {
 		s += " (request-id " + requestID + ")"
 	}
-	return redact(s, key)
+	return scrub(s, key)
 }
 
 func containsAny(s string, needles []string) bool {
@@ -168,28 +166,6 @@ func containsAny(s string, needles []string) bool {
 	return false
 }
 
-// keyParam matches key-like query parameters (?key=…, &api_key=…) whatever their value.
-var keyParam = regexp.MustCompile(`(?i)([?&](?:key|api[_-]?key|access[_-]?token)=)[^&\s"'<>]*`)
-
-// redact removes key and any key-like query parameter from s and bounds its length.
-func redact(s, key string) string {
-	if key != "" {
-		s = strings.ReplaceAll(s, key, "[redacted]")
-	}
-	s = keyParam.ReplaceAllString(s, "${1}[redacted]")
-	return clip(s)
-}
-
-// clip bounds s to maxMessageBytes, cutting on a rune boundary and marking the cut, and
-// replaces invalid UTF-8.
-func clip(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) <= maxMessageBytes {
-		return s
-	}
-	cut := maxMessageBytes
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+// scrub makes provider text safe for an error: key and anything credential-like removed,
+// cut to maxMessageRunes.
+func scrub(s, key string) string { return providers.ScrubErrorText(s, key, maxMessageRunes) }

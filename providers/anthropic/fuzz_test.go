@@ -83,7 +83,7 @@ func FuzzClassifyErrorBody(f *testing.F) {
 		if strings.Contains(e.Error(), testKey) {
 			t.Fatalf("key in %q", e.Error())
 		}
-		if !utf8.ValidString(e.Message) || len(e.Message) > maxMessageBytes+len("…") {
+		if !utf8.ValidString(e.Message) || utf8.RuneCountInString(e.Message) > maxMessageRunes+1 {
 			t.Fatalf("message not bounded or not UTF-8: %d bytes", len(e.Message))
 		}
 	})

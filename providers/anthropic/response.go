@@ -41,7 +41,7 @@ func interpret(msg *sdk.Message, key string) (*answer, error) {
 		if d := msg.StopDetails; d.Category != "" || d.Explanation != "" {
 			detail = " (" + strings.TrimSpace(string(d.Category)+" "+d.Explanation) + ")"
 		}
-		return nil, fmt.Errorf("%w: the model refused to answer%s", providers.ErrBlocked, redact(detail, key))
+		return nil, fmt.Errorf("%w: the model refused to answer%s", providers.ErrBlocked, scrub(detail, key))
 	case strings.TrimSpace(a.text) != "":
 		return a, nil
 	case msg.StopReason == sdk.StopReasonEndTurn:
@@ -53,7 +53,7 @@ func interpret(msg *sdk.Message, key string) (*answer, error) {
 		if reason == "" {
 			reason = "none"
 		}
-		return nil, fmt.Errorf("%w: no text (stop reason %s)", providers.ErrBlocked, redact(reason, key))
+		return nil, fmt.Errorf("%w: no text (stop reason %s)", providers.ErrBlocked, scrub(reason, key))
 	}
 }
 

@@ -5,17 +5,15 @@ import (
 	"errors"
 	"net"
 	"net/url"
-	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"google.golang.org/genai"
 
 	"github.com/pal-mcp/pal/providers"
 )
 
-// maxMessageBytes bounds the provider text kept in an error (an HTML error page can be large).
-const maxMessageBytes = 600
+// maxMessageRunes bounds the provider text kept in an error (an HTML error page can be large).
+const maxMessageRunes = 600
 
 // Indicators searched in the lower-cased error message (underscores read as spaces) of a 429
 // or 400. PAL retries a 429 unless one of them is present. The status field is deliberately not
@@ -73,13 +71,13 @@ func classify(err error, key string) *providers.APIError {
 		if ue.Timeout() {
 			return transient("request timed out")
 		}
-		return transient("connection failed: " + redact(ue.Err.Error(), key))
+		return transient("connection failed: " + scrub(ue.Err.Error(), key))
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {
-		return transient("connection failed: " + redact(ne.Error(), key))
+		return transient("connection failed: " + scrub(ne.Error(), key))
 	}
-	return &providers.APIError{Provider: providers.Google, Kind: providers.KindUnknown, Message: redact(err.Error(), key)}
+	return &providers.APIError{Provider: providers.Google, Kind: providers.KindUnknown, Message: scrub(err.Error(), key)}
 }
 
 // classifyStatus applies PAL's Gemini retry rule to an HTTP status (or, when code is 0, the
@@ -125,11 +123,11 @@ func describe(status, message, key string) string {
 	case status == "" && message == "":
 		return "no error details"
 	case status == "":
-		return redact(message, key)
+		return scrub(message, key)
 	case message == "":
-		return redact(status, key)
+		return scrub(status, key)
 	}
-	return redact(status+": "+message, key)
+	return scrub(status+": "+message, key)
 }
 
 func containsAny(s string, needles []string) bool {
@@ -141,28 +139,6 @@ func containsAny(s string, needles []string) bool {
 	return false
 }
 
-// keyParam matches key-like query parameters (?key=…, &api_key=…) whatever their value.
-var keyParam = regexp.MustCompile(`(?i)([?&](?:key|api[_-]?key|access[_-]?token)=)[^&\s"'<>]*`)
-
-// redact removes key and any key-like query parameter from s and bounds its length.
-func redact(s, key string) string {
-	if key != "" {
-		s = strings.ReplaceAll(s, key, "[redacted]")
-	}
-	s = keyParam.ReplaceAllString(s, "${1}[redacted]")
-	return clip(s)
-}
-
-// clip bounds s to maxMessageBytes, cutting on a rune boundary and marking the cut, and
-// replaces invalid UTF-8.
-func clip(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) <= maxMessageBytes {
-		return s
-	}
-	cut := maxMessageBytes
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+// scrub makes provider text safe for an error: key and anything credential-like removed,
+// cut to maxMessageRunes.
+func scrub(s, key string) string { return providers.ScrubErrorText(s, key, maxMessageRunes) }

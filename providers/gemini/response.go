@@ -46,7 +46,7 @@ func interpret(resp *genai.GenerateContentResponse, key string) (*answer, error)
 		if fb.BlockReasonMessage != "" {
 			detail = ": " + fb.BlockReasonMessage
 		}
-		return nil, fmt.Errorf("%w: the prompt was blocked (%s)%s", providers.ErrBlocked, redact(string(fb.BlockReason), key), redact(detail, key))
+		return nil, fmt.Errorf("%w: the prompt was blocked (%s)%s", providers.ErrBlocked, scrub(string(fb.BlockReason), key), scrub(detail, key))
 	}
 	var cand *genai.Candidate
 	if len(resp.Candidates) > 0 {
@@ -81,7 +81,7 @@ func interpret(resp *genai.GenerateContentResponse, key string) (*answer, error)
 		if reason == "" {
 			reason = "none"
 		}
-		return nil, fmt.Errorf("%w: no text (finish reason %s)", providers.ErrBlocked, redact(reason, key))
+		return nil, fmt.Errorf("%w: no text (finish reason %s)", providers.ErrBlocked, scrub(reason, key))
 	}
 }
 
@@ -100,7 +100,7 @@ func blockedError(cand *genai.Candidate, key string) error {
 	if cand.FinishMessage != "" {
 		detail += "; " + cand.FinishMessage
 	}
-	return fmt.Errorf("%w: the answer was blocked (finish reason %s%s)", providers.ErrBlocked, cand.FinishReason, redact(detail, key))
+	return fmt.Errorf("%w: the answer was blocked (finish reason %s%s)", providers.ErrBlocked, cand.FinishReason, scrub(detail, key))
 }
 
 // normaliseFinish maps Gemini's finish reasons onto the lower-case vocabulary of

@@ -10,11 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	openai "github.com/sashabaranov/go-openai"
 
@@ -24,67 +21,10 @@ import (
 // MaxErrorMessageRunes caps the provider text kept in an APIError message.
 const MaxErrorMessageRunes = 1000
 
-const redacted = "[redacted]"
-
-// keyLike matches things that look like credentials whatever key is configured: bearer tokens,
-// "api-key: …" / "api_key=…" pairs, and the common key prefixes (OpenAI and OpenRouter sk-…,
-// X.AI xai-…), including OpenAI's partly masked echo "sk-proj-****abcd".
-var keyLike = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)(bearer\s+)[^\s"',;]+`),
-	regexp.MustCompile(`(?i)((?:x-)?api[-_ ]?key["']?\s*[:=]\s*["']?)[^\s"',;}&]+`),
-	regexp.MustCompile(`\b(?:sk|xai)-[A-Za-z0-9_*.\-]{6,}`),
-}
-
-// redactor removes one configured key, in its literal and URL-escaped forms, and anything
-// key-like from text that may reach an error or a log line.
-type redactor struct {
-	secrets []string
-}
-
-func newRedactor(key string) redactor {
-	var r redactor
-	if key == "" {
-		return r
-	}
-	r.secrets = append(r.secrets, key)
-	for _, v := range []string{url.QueryEscape(key), url.PathEscape(key)} {
-		if v != key {
-			r.secrets = append(r.secrets, v)
-		}
-	}
-	return r
-}
-
-// clean returns s without secrets, with control characters replaced by spaces, as valid
-// UTF-8, cut to MaxErrorMessageRunes.
-func (r redactor) clean(s string) string {
-	s = strings.ToValidUTF8(s, "?")
-	for _, k := range r.secrets {
-		s = strings.ReplaceAll(s, k, redacted)
-	}
-	for i, re := range keyLike {
-		if i == 2 {
-			s = re.ReplaceAllString(s, redacted)
-		} else {
-			s = re.ReplaceAllString(s, "${1}"+redacted)
-		}
-	}
-	s = strings.Map(func(c rune) rune {
-		if unicode.IsControl(c) {
-			return ' '
-		}
-		return c
-	}, s)
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > MaxErrorMessageRunes {
-		s = string([]rune(s)[:MaxErrorMessageRunes]) + "…"
-	}
-	// Cutting can split a secret only after it was already removed; run the literal pass
-	// once more in case redaction joined pieces into one.
-	for _, k := range r.secrets {
-		s = strings.ReplaceAll(s, k, redacted)
-	}
-	return s
+// scrub makes provider text safe for an error or a log line: the configured key and anything
+// credential-like removed, cut to MaxErrorMessageRunes.
+func (p *provider) scrub(text string) string {
+	return providers.ScrubErrorText(text, p.key, MaxErrorMessageRunes)
 }
 
 // errorInfo is what an error body says, in the fields that matter for classification.
@@ -246,7 +186,7 @@ func (p *provider) classify(err error) error {
 		return p.transportError(err)
 	}
 	kind, retry := kindOf(status, info)
-	msg := p.redact.clean(info.Message)
+	msg := p.scrub(info.Message)
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
@@ -264,7 +204,7 @@ func isTimeout(err error) bool {
 
 // transportError classifies failures that never produced an HTTP status.
 func (p *provider) transportError(err error) error {
-	e := &providers.APIError{Provider: p.typ, Message: p.redact.clean(err.Error())}
+	e := &providers.APIError{Provider: p.typ, Message: p.scrub(err.Error())}
 	var (
 		syntaxErr *json.SyntaxError
 		typeErr   *json.UnmarshalTypeError

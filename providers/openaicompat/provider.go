@@ -43,7 +43,7 @@ type provider struct {
 	store      bool // Responses API store:true (false for OpenRouter)
 	retry      providers.RetryPolicy
 	log        *slog.Logger
-	redact     redactor
+	key        string // kept only to scrub it from error texts
 }
 
 // New builds the provider for s.Type, one of OpenAI, Azure, XAI, DIAL, OpenRouter and Custom.
@@ -106,7 +106,7 @@ func New(s providers.Settings) (providers.Provider, error) {
 		store:      s.Type != providers.OpenRouter,
 		retry:      s.RetryOrDefault(),
 		log:        log,
-		redact:     newRedactor(s.APIKey),
+		key:        s.APIKey,
 	}, nil
 }
 
@@ -182,7 +182,7 @@ func (p *provider) Generate(ctx context.Context, caps *providers.Capabilities, r
 			}
 			if strings.TrimSpace(res.content) == "" {
 				if res.refusal != "" {
-					return nil, p.blocked(req.Model, "the model refused: "+p.redact.clean(res.refusal))
+					return nil, p.blocked(req.Model, "the model refused: "+p.scrub(res.refusal))
 				}
 				if res.finishReason == string(openai.FinishReasonStop) && !emptyRetried {
 					emptyRetried = true
@@ -239,7 +239,7 @@ func (p *provider) sendResponses(ctx context.Context, body openai.CreateResponse
 	res, failure := responsesResult(&resp)
 	if failure != nil {
 		kind, retry := responsesFailure(*failure)
-		msg := p.redact.clean(failure.Message)
+		msg := p.scrub(failure.Message)
 		if msg == "" {
 			msg = "response failed"
 		}
