@@ -9,8 +9,10 @@ import (
 )
 
 // ValidateBaseURL checks an endpoint given by the user: scheme http or https, a host name, a
-// port (when given) in 1..65535, and no user:password part (credentials belong in the key
-// variable, where they are kept out of logs). The error quotes neither the URL nor its query.
+// port (when given) in 1..65535, no user:password part (credentials belong in the key
+// variable, where they are kept out of logs) and no query or fragment (a key placed there
+// would end up in request logs, and SDKs append paths to the base URL as a string). The error
+// quotes neither the URL nor its query.
 func ValidateBaseURL(raw string) error {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
@@ -25,6 +27,9 @@ func ValidateBaseURL(raw string) error {
 	}
 	if u.User != nil {
 		return fmt.Errorf("%w: credentials in the URL are not accepted; use the API key setting", ErrInvalidBaseURL)
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return fmt.Errorf("%w: a query or fragment is not accepted", ErrInvalidBaseURL)
 	}
 	if u.Hostname() == "" {
 		return fmt.Errorf("%w: no host name", ErrInvalidBaseURL)

@@ -308,6 +308,9 @@ func TestValidateBaseURL(t *testing.T) {
 		{"http://host:abc", false},
 		{"https://user:secret-pass@host/v1", false},
 		{"javascript:alert(1)", false},
+		{"https://host/v1?key=secret-pass", false},
+		{"https://host/v1?", false},
+		{"https://host/v1#secret-pass", false},
 	}
 	for _, tt := range tests {
 		err := ValidateBaseURL(tt.url)
@@ -332,7 +335,7 @@ func FuzzValidateBaseURL(f *testing.F) {
 	// Every error is one of a few fixed texts, so nothing of the input (a password, a query
 	// with a key) can reach a log line through it.
 	fixed := map[string]bool{}
-	for _, s := range []string{"", "%", "ftp://x", "http://u:p@h", "http://", "http://h:0", "http://h:/"} {
+	for _, s := range []string{"", "%", "ftp://x", "http://u:p@h", "http://h/?q", "http://", "http://h:0", "http://h:/"} {
 		if err := ValidateBaseURL(s); err != nil {
 			fixed[err.Error()] = true
 		}

@@ -60,7 +60,7 @@ func New(s providers.Settings) (providers.Provider, error) {
 	}
 	base := DefaultBaseURL
 	if strings.TrimSpace(s.BaseURL) != "" {
-		if err := checkBaseURL(s.BaseURL); err != nil {
+		if err := providers.ValidateBaseURL(s.BaseURL); err != nil {
 			return nil, fmt.Errorf("%w: anthropic: %w", providers.ErrNotConfigured, err)
 		}
 		base = strings.TrimSpace(s.BaseURL)
@@ -71,7 +71,7 @@ func New(s providers.Settings) (providers.Provider, error) {
 	}
 	read := s.ReadTimeout
 	if read <= 0 {
-		read = DefaultReadTimeout
+		read = providers.DefaultReadTimeout
 	}
 	opts := []option.RequestOption{
 		option.WithoutEnvironmentDefaults(),

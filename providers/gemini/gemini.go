@@ -56,7 +56,7 @@ func New(s providers.Settings) (providers.Provider, error) {
 	}
 	base := DefaultBaseURL
 	if strings.TrimSpace(s.BaseURL) != "" {
-		if err := checkBaseURL(s.BaseURL); err != nil {
+		if err := providers.ValidateBaseURL(s.BaseURL); err != nil {
 			return nil, fmt.Errorf("%w: google: %w", providers.ErrNotConfigured, err)
 		}
 		base = strings.TrimSpace(s.BaseURL)
@@ -70,7 +70,7 @@ func New(s providers.Settings) (providers.Provider, error) {
 	}
 	hc := s.HTTPClient
 	if hc == nil {
-		hc = newHTTPClient(s.ConnectTimeout, s.ReadTimeout)
+		hc = providers.NewHTTPClient(s.ConnectTimeout, s.ReadTimeout)
 	}
 	// Backend and BaseURL are set explicitly so that GOOGLE_GENAI_USE_VERTEXAI and
 	// GOOGLE_GEMINI_BASE_URL in the environment cannot redirect the key elsewhere.

@@ -1,12 +1,10 @@
 package openaicompat
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -24,15 +22,14 @@ const (
 	DefaultDIALAPIVersion  = "2024-12-01-preview"
 )
 
-// Timeouts. Connect bounds dialling plus the TLS handshake; read bounds a whole exchange
+// Timeouts beyond providers.DefaultConnectTimeout and providers.DefaultReadTimeout (hosted
+// APIs). Connect bounds dialling plus the TLS handshake; read bounds a whole exchange
 // (request sent, response fully read). PAL's values.
 const (
-	DefaultConnectTimeout = 30 * time.Second  // hosted APIs
-	DefaultReadTimeout    = 600 * time.Second // hosted APIs
-	RemoteConnectTimeout  = 45 * time.Second  // custom server on a remote host
-	RemoteReadTimeout     = 900 * time.Second // custom server on a remote host
-	LocalConnectTimeout   = 60 * time.Second  // any server on localhost or a private address
-	LocalReadTimeout      = 1800 * time.Second
+	RemoteConnectTimeout = 45 * time.Second  // custom server on a remote host
+	RemoteReadTimeout    = 900 * time.Second // custom server on a remote host
+	LocalConnectTimeout  = 60 * time.Second  // any server on localhost or a private address
+	LocalReadTimeout     = 1800 * time.Second
 )
 
 // endpoint is the resolved wire configuration of one provider instance.
@@ -99,46 +96,17 @@ func orDefault(v, def string) string {
 	return v
 }
 
-// Errors from base URL validation. They never quote the URL, which may carry credentials.
-var (
-	errURLSyntax   = errors.New("not a valid URL")
-	errURLScheme   = errors.New("scheme must be http or https")
-	errURLHost     = errors.New("host name required")
-	errURLPort     = errors.New("port must be 1-65535")
-	errURLUserinfo = errors.New("credentials in the URL are not allowed; use the API key setting")
-	errURLQuery    = errors.New("query or fragment not allowed")
-)
-
-// parseBaseURL checks an OpenAI-compatible base URL as PAL does (http or https, a host name,
-// a port in 1-65535) and also refuses user info, query and fragment, which go-openai's string
-// concatenation of paths would mangle or leak.
+// parseBaseURL checks an OpenAI-compatible base URL with providers.ValidateBaseURL (http or
+// https, a host name, a port in 1-65535, no user info, query or fragment, which go-openai's
+// string concatenation of paths would mangle or leak) and returns it with the path's trailing
+// slashes removed.
 func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
+	if err := providers.ValidateBaseURL(raw); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, errURLSyntax
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "http", "https":
-		u.Scheme = strings.ToLower(u.Scheme)
-	default:
-		return nil, errURLScheme
-	}
-	if u.User != nil {
-		return nil, errURLUserinfo
-	}
-	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return nil, errURLQuery
-	}
-	if u.Hostname() == "" {
-		return nil, errURLHost
-	}
-	if p := u.Port(); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > 65535 {
-			return nil, errURLPort
-		}
-	} else if strings.HasSuffix(u.Host, ":") {
-		return nil, errURLPort
+		return nil, fmt.Errorf("%w: not a URL", providers.ErrInvalidBaseURL)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
@@ -170,7 +138,7 @@ func timeouts(s providers.Settings, base *url.URL) (connect, read time.Duration)
 	case s.Type == providers.Custom:
 		connect, read = RemoteConnectTimeout, RemoteReadTimeout
 	default:
-		connect, read = DefaultConnectTimeout, DefaultReadTimeout
+		connect, read = providers.DefaultConnectTimeout, providers.DefaultReadTimeout
 	}
 	if s.ConnectTimeout > 0 {
 		connect = s.ConnectTimeout

@@ -160,28 +160,29 @@ func TestParseBaseURL(t *testing.T) {
 			t.Errorf("parseBaseURL(%q) = %v, %v; want %s", in, u, err, want)
 		}
 	}
-	bad := map[string]error{
-		"":                       errURLScheme,
-		"ftp://h":                errURLScheme,
-		"//h/v1":                 errURLScheme,
-		"http://":                errURLHost,
-		"http://h:0":             errURLPort,
-		"http://h:65536":         errURLPort,
-		"http://h:":              errURLPort,
-		"http://u:p@h":           errURLUserinfo,
-		"http://h/v1?x=1":        errURLQuery,
-		"http://h/v1?":           errURLQuery,
-		"http://h/v1#f":          errURLQuery,
-		"http://h/%zz":           errURLSyntax,
-		"http://[::1":            errURLSyntax,
-		"javascript:alert(1)":    errURLScheme,
-		"http://h:port/v1":       errURLSyntax,
-		"https://h:-1/v1":        errURLSyntax,
-		"http://h\n.example.com": errURLSyntax,
+	// Every refusal wraps providers.ErrInvalidBaseURL and names the reason.
+	bad := map[string]string{
+		"":                       "empty URL",
+		"ftp://h":                "scheme",
+		"//h/v1":                 "scheme",
+		"http://":                "host",
+		"http://h:0":             "port",
+		"http://h:65536":         "port",
+		"http://h:":              "port",
+		"http://u:p@h":           "credentials",
+		"http://h/v1?x=1":        "query or fragment",
+		"http://h/v1?":           "query or fragment",
+		"http://h/v1#f":          "query or fragment",
+		"http://h/%zz":           "not a URL",
+		"http://[::1":            "not a URL",
+		"javascript:alert(1)":    "scheme",
+		"http://h:port/v1":       "not a URL",
+		"https://h:-1/v1":        "not a URL",
+		"http://h\n.example.com": "not a URL",
 	}
-	for in, want := range bad {
-		if _, err := parseBaseURL(in); !errors.Is(err, want) {
-			t.Errorf("parseBaseURL(%q) err = %v, want %v", in, err, want)
+	for in, reason := range bad {
+		if _, err := parseBaseURL(in); !errors.Is(err, providers.ErrInvalidBaseURL) || !strings.Contains(err.Error(), reason) {
+			t.Errorf("parseBaseURL(%q) err = %v, want ErrInvalidBaseURL for %q", in, err, reason)
 		}
 	}
 }

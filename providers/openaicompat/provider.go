@@ -75,7 +75,7 @@ func New(s providers.Settings) (providers.Provider, error) {
 		httpClient = newHTTPClient(connect, read)
 		log.Debug("openaicompat timeouts", "connect", connect, "read", read)
 	}
-	httpClient.CheckRedirect = noRedirects
+	httpClient.CheckRedirect = providers.NoRedirects
 
 	if s.APIKey != "" && ep.baseURL.Scheme == "http" && !isLocalHost(ep.baseURL.Hostname()) {
 		log.Warn("openaicompat: API key will be sent over plain http to a non-local host", "host", ep.baseURL.Hostname())

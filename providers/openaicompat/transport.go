@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
+
+	"github.com/pal-mcp/pal/providers"
 )
 
 // Body limits. An error body is cut at MaxErrorBodyBytes (enough for any real error message);
@@ -22,27 +23,13 @@ var (
 	errRedirect     = errors.New("the server answered with a redirect; redirects are not followed so the key stays with the configured host")
 )
 
-// newHTTPClient builds the client used when Settings.HTTPClient is nil. Proxy variables are
-// ignored, as PAL suppresses them while building its OpenAI clients.
+// newHTTPClient is providers.NewHTTPClient without proxies: PAL ignores the proxy variables
+// while building its OpenAI clients.
 func newHTTPClient(connect, read time.Duration) *http.Client {
-	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
-	return &http.Client{
-		Timeout: read,
-		Transport: &http.Transport{
-			Proxy:                 nil,
-			DialContext:           dialer.DialContext,
-			TLSHandshakeTimeout:   connect,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          16,
-			IdleConnTimeout:       90 * time.Second,
-			ExpectContinueTimeout: time.Second,
-		},
-	}
+	c := providers.NewHTTPClient(connect, read)
+	c.Transport.(*http.Transport).Proxy = nil
+	return c
 }
-
-// noRedirects keeps a redirect response as the final one, so headers carrying the key (the
-// api-key header in particular, which net/http forwards across hosts) never follow it.
-func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // doer is the go-openai HTTPDoer. It adds the configured extra headers, removes an
 // Authorization header where the provider must not get one (DIAL), refuses redirects, bounds
