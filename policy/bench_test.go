@@ -3,6 +3,7 @@ package policy
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -60,4 +61,23 @@ func BenchmarkList1000(b *testing.B) {
 			b.Fatal(len(entries), err)
 		}
 	}
+}
+
+// BenchmarkRedactorString: a 4 KiB log line without secrets, and one with two, against eight
+// configured keys.
+func BenchmarkRedactorString(b *testing.B) {
+	r := NewRedactor("sk-proj-AAAAAAAAAAAAAAAA", "AIzaSyBBBBBBBBBBBBBBBBBB", "xai-CCCCCCCCCCCCCCCCCCCC", "sk-or-v1-DDDDDDDDDDDDDDDD",
+		"sk-ant-EEEEEEEEEEEEEEEE", "dial-FFFFFFFFFFFFFFFFFFFF", "az-GGGGGGGGGGGGGGGGGGGG", "custom-HHHHHHHHHHHHHHHH")
+	clean := strings.Repeat("request to https://api.example.com/v1/chat/completions failed: status 500. ", 55)
+	dirty := clean[:1000] + "sk-proj-AAAAAAAAAAAAAAAA" + clean[1000:3000] + "AIzaSyBBBBBBBBBBBBBBBBBB"
+	b.Run("clean", func(b *testing.B) {
+		for b.Loop() {
+			_ = r.String(clean)
+		}
+	})
+	b.Run("two secrets", func(b *testing.B) {
+		for b.Loop() {
+			_ = r.String(dirty)
+		}
+	})
 }

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,12 +17,15 @@ const Redacted = "[REDACTED]"
 // words.
 const MinSecretLen = 8
 
-// Redactor hides known secret values (API keys) in text. It is safe for concurrent use; add the
-// secrets before anything that may contain them is logged.
+// Redactor hides known secret values (API keys) in text. Secrets are matched with ASCII
+// letters in any case (an allowlist or a model name may have been lower-cased on its way into a
+// message), and matches that overlap (a secret containing another, a secret repeating itself)
+// become one Redacted. It is safe for concurrent use; add the secrets before anything that may
+// contain them is logged.
 type Redactor struct {
-	mu       sync.RWMutex
-	secrets  []string // longest first, so that a secret containing another is hidden whole
-	replacer *strings.Replacer
+	mu      sync.RWMutex
+	secrets []string // as added, trimmed, each once
+	folded  []string // secrets with ASCII letters lower-cased, same order
 }
 
 // NewRedactor returns a Redactor that hides secrets (values shorter than MinSecretLen are
@@ -39,24 +41,14 @@ func NewRedactor(secrets ...string) *Redactor {
 func (r *Redactor) Add(secrets ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	changed := false
 	for _, s := range secrets {
 		s = strings.TrimSpace(s)
 		if len(s) < MinSecretLen || slices.Contains(r.secrets, s) {
 			continue
 		}
 		r.secrets = append(r.secrets, s)
-		changed = true
+		r.folded = append(r.folded, foldASCII(s))
 	}
-	if !changed {
-		return
-	}
-	slices.SortStableFunc(r.secrets, func(a, b string) int { return len(b) - len(a) })
-	pairs := make([]string, 0, 2*len(r.secrets))
-	for _, s := range r.secrets {
-		pairs = append(pairs, s, Redacted)
-	}
-	r.replacer = strings.NewReplacer(pairs...)
 }
 
 // Len is the number of secrets held.
@@ -71,35 +63,26 @@ func (r *Redactor) Len() int {
 
 // String returns s with every secret replaced by Redacted. A nil Redactor returns s.
 func (r *Redactor) String(s string) string {
-	if r == nil {
+	spans := r.find(s)
+	if spans == nil {
 		return s
 	}
-	r.mu.RLock()
-	rep := r.replacer
-	r.mu.RUnlock()
-	if rep == nil {
-		return s
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for _, sp := range spans {
+		b.WriteString(s[last:sp.start])
+		b.WriteString(Redacted)
+		last = sp.end
 	}
-	return rep.Replace(s)
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // Bytes returns b with every secret replaced by Redacted. b itself is not modified; when it
 // holds no secret it is returned as it is.
 func (r *Redactor) Bytes(b []byte) []byte {
-	if r == nil {
-		return b
-	}
-	r.mu.RLock()
-	secrets := r.secrets
-	r.mu.RUnlock()
-	found := false
-	for _, s := range secrets {
-		if bytes.Contains(b, []byte(s)) {
-			found = true
-			break
-		}
-	}
-	if !found {
+	if !r.Contains(string(b)) {
 		return b
 	}
 	return []byte(r.String(string(b)))
@@ -107,17 +90,107 @@ func (r *Redactor) Bytes(b []byte) []byte {
 
 // Contains reports whether s holds any secret.
 func (r *Redactor) Contains(s string) bool {
-	if r == nil {
+	folded := r.foldedSecrets()
+	if len(folded) == 0 {
 		return false
 	}
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	for _, sec := range r.secrets {
-		if strings.Contains(s, sec) {
+	fs := foldASCII(s)
+	for _, sec := range folded {
+		if strings.Contains(fs, sec) {
 			return true
 		}
 	}
 	return false
+}
+
+// Error returns err with every secret in its text replaced by Redacted, nil for nil, and err
+// itself when its text holds no secret. errors.Is and errors.As still see err and everything it
+// wraps; what errors.As extracts is the original value, so print the returned error, not the
+// fields of what As finds.
+func (r *Redactor) Error(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	clean := r.String(msg)
+	if clean == msg {
+		return err
+	}
+	return &redactedError{msg: clean, err: err}
+}
+
+// redactedError is an error whose text has the secrets replaced; it unwraps to the original.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+func (r *Redactor) foldedSecrets() []string {
+	if r == nil {
+		return nil
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.folded
+}
+
+// span is a byte range [start, end) of a text.
+type span struct{ start, end int }
+
+// find returns where the secrets stand in s, in order, overlapping matches merged; nil when
+// none does. Matching runs on s only, so a secret that reads like Redacted never matches a
+// marker.
+func (r *Redactor) find(s string) []span {
+	folded := r.foldedSecrets()
+	if len(folded) == 0 {
+		return nil
+	}
+	fs := foldASCII(s)
+	var found []span
+	for _, sec := range folded {
+		for off := 0; ; {
+			i := strings.Index(fs[off:], sec)
+			if i < 0 {
+				break
+			}
+			found = append(found, span{off + i, off + i + len(sec)})
+			off += i + 1
+		}
+	}
+	if found == nil {
+		return nil
+	}
+	slices.SortFunc(found, func(a, b span) int { return a.start - b.start })
+	merged := found[:1]
+	for _, sp := range found[1:] {
+		cur := &merged[len(merged)-1]
+		if sp.start < cur.end {
+			cur.end = max(cur.end, sp.end)
+			continue
+		}
+		merged = append(merged, sp)
+	}
+	return merged
+}
+
+// foldASCII lower-cases the ASCII letters of s and leaves every other byte as it is, so byte
+// offsets in the result are offsets in s. s comes back unchanged when it has no upper-case
+// ASCII letter.
+func foldASCII(s string) string {
+	i := strings.IndexFunc(s, func(c rune) bool { return c >= 'A' && c <= 'Z' })
+	if i < 0 {
+		return s
+	}
+	b := []byte(s)
+	for j := i; j < len(b); j++ {
+		if c := b[j]; c >= 'A' && c <= 'Z' {
+			b[j] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
 }
 
 // NewRedactingHandler wraps h so that every log record passes through r first: the message,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"strings"
 	"testing"
@@ -56,6 +57,87 @@ func TestRedactor(t *testing.T) {
 	if empty.String(keyA) != Redacted {
 		t.Error("Add did not take effect")
 	}
+}
+
+// TestRedactorMatching: ASCII case folding, overlapping matches as one marker, adjacent ones
+// as two, and matching on the original text only.
+func TestRedactorMatching(t *testing.T) {
+	r := NewRedactor("sk-ABCD-1234", "redacted", " sk-ABCD-1234 ", "sk-ABCD-1234-longer", "abababab", "ünïcode-key")
+	tests := []struct{ in, want string }{
+		{"key sk-ABCD-1234 here", "key [REDACTED] here"},
+		{"lower sk-abcd-1234 too", "lower [REDACTED] too"},
+		{"UPPER SK-ABCD-1234 too", "UPPER [REDACTED] too"},
+		{"longer sk-ABCD-1234-longer wins", "longer [REDACTED] wins"},
+		{"twice sk-ABCD-1234 sk-ABCD-1234", "twice [REDACTED] [REDACTED]"},
+		{"adjacent sk-ABCD-1234sk-ABCD-1234", "adjacent [REDACTED][REDACTED]"},
+		{"overlapping ababababab", "overlapping [REDACTED]"},
+		{"the word redacted", "the word [REDACTED]"},
+		{"ünïcode sk-ABCD-1234", "ünïcode [REDACTED]"},
+		{"ünïcode-key, but only ASCII folds: ÜNÏCODE-KEY", "[REDACTED], but only ASCII folds: ÜNÏCODE-KEY"},
+		{"bad \xff sk-abcd-1234", "bad \xff [REDACTED]"},
+		{"nothing", "nothing"},
+	}
+	for _, tc := range tests {
+		if got := r.String(tc.in); got != tc.want {
+			t.Errorf("String(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if got := r.Contains(tc.in); got != (tc.in != tc.want) {
+			t.Errorf("Contains(%q) = %v", tc.in, got)
+		}
+	}
+}
+
+func TestRedactorError(t *testing.T) {
+	r := NewRedactor(keyA)
+	sentinel := errors.New("upstream failed")
+	err := fmt.Errorf("%w: key %s refused", sentinel, keyA)
+	got := r.Error(err)
+	if got.Error() != "upstream failed: key [REDACTED] refused" {
+		t.Errorf("Error text = %q", got)
+	}
+	if !errors.Is(got, sentinel) {
+		t.Error("errors.Is lost the sentinel")
+	}
+	var pe *fs.PathError
+	wrapped := r.Error(fmt.Errorf("open: %w", &fs.PathError{Op: "open", Path: keyA, Err: fs.ErrNotExist}))
+	if !errors.As(wrapped, &pe) || !errors.Is(wrapped, fs.ErrNotExist) || strings.Contains(wrapped.Error(), keyA) {
+		t.Errorf("wrapped error %v: As %v", wrapped, pe)
+	}
+	clean := errors.New("nothing secret")
+	if r.Error(clean) != clean {
+		t.Error("an error without secrets is not returned as it is")
+	}
+	if r.Error(nil) != nil {
+		t.Error("Error(nil) is not nil")
+	}
+	var nilR *Redactor
+	if nilR.Error(err) != err {
+		t.Error("nil Redactor changed the error")
+	}
+}
+
+// FuzzRedactor: a secret planted anywhere in any text never survives, in any ASCII case.
+func FuzzRedactor(f *testing.F) {
+	f.Add("prefix ", " suffix", "sk-ABCD-1234")
+	f.Add("[REDACTED]", "redacted", "redacted")
+	f.Add("ÄÖÜ", "", "äöü-x-key")
+	f.Add("abab", "abab", "abababab")
+	f.Fuzz(func(t *testing.T, before, after, secret string) {
+		r := NewRedactor(secret)
+		secret = strings.TrimSpace(secret)
+		out := r.String(before + secret + after)
+		// A secret inside the marker, or one with a bracket that a marker can complete,
+		// may be rebuilt from what String writes.
+		if r.Len() == 0 || strings.Contains(foldASCII(Redacted), foldASCII(secret)) || strings.ContainsAny(secret, "[]") {
+			return
+		}
+		if strings.Contains(foldASCII(out), foldASCII(secret)) {
+			t.Fatalf("secret %q survives in %q", secret, out)
+		}
+		if !r.Contains(before + secret + after) {
+			t.Fatal("Contains misses the planted secret")
+		}
+	})
 }
 
 type secretStringer struct{}
