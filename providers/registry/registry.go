@@ -12,9 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/pal-mcp/pal/policy"
 	"github.com/pal-mcp/pal/providers"
 	"github.com/pal-mcp/pal/providers/catalog"
 )
@@ -32,9 +34,10 @@ var (
 type Registry struct {
 	log          *slog.Logger
 	defaultModel string
-	all          []*state // every provider type, in providers.Priority order
-	active       []*state // the configured ones, same order
-	secrets      []string
+	all          []*state         // every provider type, in providers.Priority order
+	active       []*state         // the configured ones, same order
+	secrets      []string         // every key read, trimmed, each once
+	redact       *policy.Redactor // hides them in errors, logs and listings
 }
 
 // state is one provider type: configured or not, its catalogue and its allowlist.
@@ -86,8 +89,9 @@ func New(cfg Config) (*Registry, error) {
 			r.secrets = append(r.secrets, s.key)
 		}
 	}
-	r.secrets = normaliseSecrets(r.secrets)
-	r.log = slog.New(newRedactingHandler(base.Handler(), r.secrets)).With("component", "providers")
+	r.secrets = uniqueSecrets(r.secrets)
+	r.redact = policy.NewRedactor(r.secrets...)
+	r.log = slog.New(policy.NewRedactingHandler(base.Handler(), r.redact)).With("component", "providers")
 
 	connect, err := e.seconds("CUSTOM_CONNECT_TIMEOUT")
 	if err != nil {
@@ -155,13 +159,13 @@ func New(cfg Config) (*Registry, error) {
 		}
 		p, err := ctor(ps)
 		if err != nil {
-			return nil, fmt.Errorf("provider %s: %w", t, redactError(err, r.secrets))
+			return nil, fmt.Errorf("provider %s: %w", t, r.redact.Error(err))
 		}
 		if p == nil {
 			return nil, fmt.Errorf("provider %s: constructor returned no provider", t)
 		}
 		st.provider, st.configured = p, true
-		st.restrict(s.allow, s.allowSource, r.log, r.secrets)
+		st.restrict(s.allow, s.allowSource, r.log, r.redact)
 		r.active = append(r.active, st)
 		r.log.Info("provider configured", "provider", t, "catalogue", source, "models", len(models), "restricted", st.restricted)
 	}
@@ -254,13 +258,17 @@ func (st *state) index() {
 // restrict installs an allowlist (already normalised). Entries that name no known model are
 // reported; for OpenRouter a "vendor/model" entry outside the catalogue becomes a model with
 // generic capabilities.
-func (st *state) restrict(allow []string, source string, log *slog.Logger, secrets []string) {
+func (st *state) restrict(allow []string, source string, log *slog.Logger, redact *policy.Redactor) {
 	if len(allow) == 0 {
 		return
 	}
 	// allowList is shown in listings and messages: a key pasted into an allowlist by mistake
 	// is blanked there.
-	st.restricted, st.allowList = true, redactList(allow, secrets)
+	st.restricted = true
+	st.allowList = make([]string, len(allow))
+	for i, a := range allow {
+		st.allowList[i] = redact.String(a)
+	}
 	st.allowNames = map[string]bool{}
 	st.allowCanon = map[string]bool{}
 	var unknown []string
@@ -385,7 +393,8 @@ func (r *Registry) AutoMode() bool {
 }
 
 // SecretValues is every API key the registry read (configured providers or not), for the host
-// to redact from anything it outputs.
+// to redact from anything it outputs. Keys shorter than policy.MinSecretLen are listed too,
+// though a policy.Redactor does not hide them.
 func (r *Registry) SecretValues() []string { return append([]string(nil), r.secrets...) }
 
 // Configured lists the configured provider types in priority order.
@@ -462,14 +471,14 @@ func (r *Registry) resolveName(requested string) (*Resolved, error) {
 		return newResolved(st, m, requested, option), nil
 	}
 	if len(refused) > 0 {
-		re := &RestrictedError{Requested: redactString(refusedName, r.secrets), Allowed: map[providers.Type][]string{}}
+		re := &RestrictedError{Requested: r.redact.String(refusedName), Allowed: map[providers.Type][]string{}}
 		for _, st := range refused {
 			re.Providers = append(re.Providers, st.typ)
 			re.Allowed[st.typ] = st.allowList
 		}
 		return nil, re
 	}
-	return nil, &UnavailableError{Requested: redactString(model, r.secrets), Available: r.availableNames()}
+	return nil, &UnavailableError{Requested: r.redact.String(model), Available: r.availableNames()}
 }
 
 func (r *Registry) resolveAuto(cat providers.Category) (*Resolved, error) {
@@ -532,7 +541,7 @@ func (r *Registry) Generate(ctx context.Context, res *Resolved, req providers.Re
 	}
 	resp, err := res.Provider.Generate(ctx, caps, req)
 	if err != nil {
-		return nil, redactError(err, r.secrets)
+		return nil, r.redact.Error(err)
 	}
 	if resp == nil {
 		return nil, fmt.Errorf("%w: %s returned no response for %s", providers.ErrUpstream, res.Type, caps.ModelName)
@@ -550,3 +559,14 @@ func (r *Registry) allowedModels() []*providers.Capabilities {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// uniqueSecrets trims the keys and drops empties and repeats.
+func uniqueSecrets(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if s = strings.TrimSpace(s); s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
