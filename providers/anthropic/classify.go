@@ -1,11 +1,8 @@
 package anthropic
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"net"
-	"net/url"
 	"strings"
 
 	sdk "github.com/anthropics/anthropic-sdk-go"
@@ -71,22 +68,8 @@ func classify(err error, key string) *providers.APIError {
 	if errors.Is(err, errRedirectRefused) {
 		return &providers.APIError{Provider: providers.Anthropic, Kind: providers.KindInvalid, Message: errRedirectRefused.Error()}
 	}
-	transient := func(msg string) *providers.APIError {
-		return &providers.APIError{Provider: providers.Anthropic, Kind: providers.KindTransient, Message: msg, Retryable: true}
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return transient("request timed out")
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if ue.Timeout() {
-			return transient("request timed out")
-		}
-		return transient("connection failed: " + scrub(ue.Err.Error(), key))
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return transient("connection failed: " + scrub(ne.Error(), key))
+	if e := providers.ClassifyNetworkError(providers.Anthropic, err, key, maxMessageRunes); e != nil {
+		return e
 	}
 	return &providers.APIError{Provider: providers.Anthropic, Kind: providers.KindUnknown, Message: scrub(err.Error(), key)}
 }

@@ -1,10 +1,7 @@
 package gemini
 
 import (
-	"context"
 	"errors"
-	"net"
-	"net/url"
 	"strings"
 
 	"google.golang.org/genai"
@@ -59,23 +56,8 @@ func classify(err error, key string) *providers.APIError {
 	if errors.As(err, &aep) && aep != nil {
 		return classifyStatus(aep.Code, aep.Status, aep.Message, key)
 	}
-	transient := func(msg string) *providers.APIError {
-		return &providers.APIError{Provider: providers.Google, Kind: providers.KindTransient, Message: msg, Retryable: true}
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return transient("request timed out")
-	}
-	// A *url.Error prints the request URL; keep only what went wrong underneath.
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if ue.Timeout() {
-			return transient("request timed out")
-		}
-		return transient("connection failed: " + scrub(ue.Err.Error(), key))
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return transient("connection failed: " + scrub(ne.Error(), key))
+	if e := providers.ClassifyNetworkError(providers.Google, err, key, maxMessageRunes); e != nil {
+		return e
 	}
 	return &providers.APIError{Provider: providers.Google, Kind: providers.KindUnknown, Message: scrub(err.Error(), key)}
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -202,27 +201,27 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// transportError classifies failures that never produced an HTTP status.
+// transportError classifies failures that never produced an HTTP status: the transport's own
+// refusals, then network failures (providers.ClassifyNetworkError), then what go-openai's
+// decoding and request checks return.
 func (p *provider) transportError(err error) error {
+	if errors.Is(err, errBodyTooLarge) || errors.Is(err, errRedirect) {
+		return &providers.APIError{Provider: p.typ, Kind: providers.KindInvalid, Message: p.scrub(err.Error())}
+	}
+	if e := providers.ClassifyNetworkError(p.typ, err, p.key, MaxErrorMessageRunes); e != nil {
+		return e
+	}
 	e := &providers.APIError{Provider: p.typ, Message: p.scrub(err.Error())}
 	var (
 		syntaxErr *json.SyntaxError
 		typeErr   *json.UnmarshalTypeError
-		urlErr    *url.Error
 	)
 	switch {
-	case errors.Is(err, errBodyTooLarge):
-		e.Kind = providers.KindInvalid
-	case errors.Is(err, errRedirect):
-		e.Kind = providers.KindInvalid
-	case isTimeout(err):
-		e.Kind, e.Retryable = providers.KindTransient, true
-		e.Message = "timeout: " + e.Message
 	case errors.As(err, &syntaxErr), errors.As(err, &typeErr):
 		e.Kind = providers.KindUnknown
 		e.Message = "malformed response: " + e.Message
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.As(err, &urlErr):
-		// Connection refused or reset, TLS failures, a body cut short: worth another try.
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		// A body cut short: worth another try.
 		e.Kind, e.Retryable = providers.KindTransient, true
 	default:
 		// go-openai's own request checks (e.g. its reasoning-model parameter rules).
