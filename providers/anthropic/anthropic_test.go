@@ -1,7 +1,6 @@
 package anthropic
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -13,48 +12,15 @@ import (
 	"time"
 
 	"github.com/pal-mcp/pal/providers"
+	"github.com/pal-mcp/pal/providers/internal/providertest"
 )
-
-func ptr[T any](v T) *T { return &v }
-
-// path walks a decoded JSON body: keys for objects, ints for arrays.
-func path(v any, steps ...any) (any, bool) {
-	for _, s := range steps {
-		switch k := s.(type) {
-		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil, false
-			}
-			if v, ok = m[k]; !ok {
-				return nil, false
-			}
-		case int:
-			a, ok := v.([]any)
-			if !ok || k >= len(a) {
-				return nil, false
-			}
-			v = a[k]
-		}
-	}
-	return v, true
-}
-
-func mustPath(t *testing.T, v any, steps ...any) any {
-	t.Helper()
-	got, ok := path(v, steps...)
-	if !ok {
-		t.Fatalf("body has no %v: %v", steps, v)
-	}
-	return got
-}
 
 var pngBytes = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
 
 func TestRequestWireFormat(t *testing.T) {
 	t.Parallel()
 	noTemp := sonnetCaps()
-	noTemp.SupportsTemperature = ptr(false)
+	noTemp.SupportsTemperature = providertest.Ptr(false)
 	tests := []struct {
 		name  string
 		caps  *providers.Capabilities
@@ -66,29 +32,29 @@ func TestRequestWireFormat(t *testing.T) {
 			caps: sonnetCaps(),
 			req:  providers.Request{Model: "claude-sonnet-4-5", SystemPrompt: "You are terse.", Prompt: "Say hi"},
 			check: func(t *testing.T, body map[string]any) {
-				if got := mustPath(t, body, "model"); got != "claude-sonnet-4-5" {
+				if got := providertest.MustPath(t, body, "model"); got != "claude-sonnet-4-5" {
 					t.Errorf("model = %v", got)
 				}
-				if got := mustPath(t, body, "max_tokens"); got != float64(64000) {
+				if got := providertest.MustPath(t, body, "max_tokens"); got != float64(64000) {
 					t.Errorf("max_tokens = %v", got)
 				}
-				if got := mustPath(t, body, "system", 0, "text"); got != "You are terse." {
+				if got := providertest.MustPath(t, body, "system", 0, "text"); got != "You are terse." {
 					t.Errorf("system = %v", got)
 				}
-				if got := mustPath(t, body, "system", 0, "type"); got != "text" {
+				if got := providertest.MustPath(t, body, "system", 0, "type"); got != "text" {
 					t.Errorf("system block type = %v", got)
 				}
-				if got := mustPath(t, body, "messages", 0, "role"); got != "user" {
+				if got := providertest.MustPath(t, body, "messages", 0, "role"); got != "user" {
 					t.Errorf("role = %v", got)
 				}
-				if got := mustPath(t, body, "messages", 0, "content", 0, "type"); got != "text" {
+				if got := providertest.MustPath(t, body, "messages", 0, "content", 0, "type"); got != "text" {
 					t.Errorf("content type = %v", got)
 				}
-				if got := mustPath(t, body, "messages", 0, "content", 0, "text"); got != "Say hi" {
+				if got := providertest.MustPath(t, body, "messages", 0, "content", 0, "text"); got != "Say hi" {
 					t.Errorf("text = %v", got)
 				}
 				for _, absent := range []string{"temperature", "thinking", "stream", "top_p", "top_k"} {
-					if _, ok := path(body, absent); ok {
+					if _, ok := providertest.Path(body, absent); ok {
 						t.Errorf("%s sent", absent)
 					}
 				}
@@ -97,12 +63,12 @@ func TestRequestWireFormat(t *testing.T) {
 		{
 			name: "temperature present",
 			caps: sonnetCaps(),
-			req:  providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Temperature: ptr(0.3)},
+			req:  providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Temperature: providertest.Ptr(0.3)},
 			check: func(t *testing.T, body map[string]any) {
-				if got := mustPath(t, body, "temperature"); got != 0.3 {
+				if got := providertest.MustPath(t, body, "temperature"); got != 0.3 {
 					t.Errorf("temperature = %v", got)
 				}
-				if _, ok := path(body, "system"); ok {
+				if _, ok := providertest.Path(body, "system"); ok {
 					t.Error("system sent without a system prompt")
 				}
 			},
@@ -110,9 +76,9 @@ func TestRequestWireFormat(t *testing.T) {
 		{
 			name: "temperature clamped to the API's 0..1",
 			caps: sonnetCaps(),
-			req:  providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Temperature: ptr(1.5)},
+			req:  providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Temperature: providertest.Ptr(1.5)},
 			check: func(t *testing.T, body map[string]any) {
-				if got := mustPath(t, body, "temperature"); got != 1.0 {
+				if got := providertest.MustPath(t, body, "temperature"); got != 1.0 {
 					t.Errorf("temperature = %v", got)
 				}
 			},
@@ -120,9 +86,9 @@ func TestRequestWireFormat(t *testing.T) {
 		{
 			name: "temperature dropped for a model that takes none",
 			caps: noTemp,
-			req:  providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Temperature: ptr(0.5)},
+			req:  providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Temperature: providertest.Ptr(0.5)},
 			check: func(t *testing.T, body map[string]any) {
-				if _, ok := path(body, "temperature"); ok {
+				if _, ok := providertest.Path(body, "temperature"); ok {
 					t.Error("temperature sent")
 				}
 			},
@@ -130,12 +96,12 @@ func TestRequestWireFormat(t *testing.T) {
 		{
 			name: "thinking drops the temperature",
 			caps: sonnetCaps(),
-			req:  providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Temperature: ptr(0.3), ThinkingMode: "high"},
+			req:  providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Temperature: providertest.Ptr(0.3), ThinkingMode: "high"},
 			check: func(t *testing.T, body map[string]any) {
-				if _, ok := path(body, "temperature"); ok {
+				if _, ok := providertest.Path(body, "temperature"); ok {
 					t.Error("temperature sent with thinking")
 				}
-				if got := mustPath(t, body, "thinking", "type"); got != "enabled" {
+				if got := providertest.MustPath(t, body, "thinking", "type"); got != "enabled" {
 					t.Errorf("thinking.type = %v", got)
 				}
 			},
@@ -148,7 +114,7 @@ func TestRequestWireFormat(t *testing.T) {
 				{MIMEType: "image/jpeg", Data: []byte{0xff, 0xd8, 0xff, 0xe0}},
 			}},
 			check: func(t *testing.T, body map[string]any) {
-				content := mustPath(t, body, "messages", 0, "content").([]any)
+				content := providertest.MustPath(t, body, "messages", 0, "content").([]any)
 				if len(content) != 3 {
 					t.Fatalf("content blocks = %d, want 3", len(content))
 				}
@@ -157,20 +123,20 @@ func TestRequestWireFormat(t *testing.T) {
 					{"image/jpeg", base64.StdEncoding.EncodeToString([]byte{0xff, 0xd8, 0xff, 0xe0})},
 				}
 				for i, w := range want {
-					if got := mustPath(t, content[i], "type"); got != "image" {
+					if got := providertest.MustPath(t, content[i], "type"); got != "image" {
 						t.Errorf("block %d type = %v", i, got)
 					}
-					if got := mustPath(t, content[i], "source", "type"); got != "base64" {
+					if got := providertest.MustPath(t, content[i], "source", "type"); got != "base64" {
 						t.Errorf("block %d source.type = %v", i, got)
 					}
-					if got := mustPath(t, content[i], "source", "media_type"); got != w.media {
+					if got := providertest.MustPath(t, content[i], "source", "media_type"); got != w.media {
 						t.Errorf("block %d media_type = %v", i, got)
 					}
-					if got := mustPath(t, content[i], "source", "data"); got != w.data {
+					if got := providertest.MustPath(t, content[i], "source", "data"); got != w.data {
 						t.Errorf("block %d data = %v", i, got)
 					}
 				}
-				if got := mustPath(t, content[2], "text"); got != "describe" {
+				if got := providertest.MustPath(t, content[2], "text"); got != "describe" {
 					t.Errorf("last block text = %v", got)
 				}
 			},
@@ -179,32 +145,32 @@ func TestRequestWireFormat(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeAPI(t, reply{status: 200, body: okBody})
-			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			f := newFakeAPI(t, reply{Status: 200, Body: okBody})
+			p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
 			if _, err := p.Generate(context.Background(), tc.caps, tc.req); err != nil {
 				t.Fatalf("Generate: %v", err)
 			}
-			reqs := f.requests()
+			reqs := f.Requests()
 			if len(reqs) != 1 {
 				t.Fatalf("requests = %d, want 1", len(reqs))
 			}
 			r := reqs[0]
-			if r.method != http.MethodPost || r.path != "/v1/messages" || r.rawQuery != "" {
-				t.Errorf("request line = %s %s ?%s", r.method, r.path, r.rawQuery)
+			if r.Method != http.MethodPost || r.Path != "/v1/messages" || r.RawQuery != "" {
+				t.Errorf("request line = %s %s ?%s", r.Method, r.Path, r.RawQuery)
 			}
-			if got := r.header.Get("x-api-key"); got != testKey {
+			if got := r.Header.Get("x-api-key"); got != testKey {
 				t.Errorf("x-api-key = %q", got)
 			}
-			if got := r.header.Get("anthropic-version"); got != "2023-06-01" {
+			if got := r.Header.Get("anthropic-version"); got != "2023-06-01" {
 				t.Errorf("anthropic-version = %q", got)
 			}
-			if got := r.header.Get("Authorization"); got != "" {
+			if got := r.Header.Get("Authorization"); got != "" {
 				t.Errorf("Authorization = %q, want none", got)
 			}
-			if got := r.header.Get("Content-Type"); got != "application/json" {
+			if got := r.Header.Get("Content-Type"); got != "application/json" {
 				t.Errorf("Content-Type = %q", got)
 			}
-			tc.check(t, r.body)
+			tc.check(t, r.Body)
 		})
 	}
 }
@@ -244,30 +210,30 @@ func TestThinkingOnTheWire(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeAPI(t, reply{status: 200, body: okBody})
-			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			f := newFakeAPI(t, reply{Status: 200, Body: okBody})
+			p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
 			req := providers.Request{Model: "claude-sonnet-4-5", Prompt: "think", ThinkingMode: tc.mode}
 			if _, err := p.Generate(context.Background(), tc.caps, req); err != nil {
 				t.Fatalf("Generate: %v", err)
 			}
-			body := f.requests()[0].body
-			if got := mustPath(t, body, "max_tokens"); got != float64(tc.wantMaxTokens) {
+			body := f.Requests()[0].Body
+			if got := providertest.MustPath(t, body, "max_tokens"); got != float64(tc.wantMaxTokens) {
 				t.Errorf("max_tokens = %v, want %d", got, tc.wantMaxTokens)
 			}
 			if tc.wantBudget == 0 {
-				if v, ok := path(body, "thinking"); ok {
+				if v, ok := providertest.Path(body, "thinking"); ok {
 					t.Fatalf("thinking sent: %v", v)
 				}
 				return
 			}
-			if got := mustPath(t, body, "thinking", "type"); got != "enabled" {
+			if got := providertest.MustPath(t, body, "thinking", "type"); got != "enabled" {
 				t.Errorf("thinking.type = %v", got)
 			}
-			got := mustPath(t, body, "thinking", "budget_tokens")
+			got := providertest.MustPath(t, body, "thinking", "budget_tokens")
 			if got != float64(tc.wantBudget) {
 				t.Errorf("budget_tokens = %v, want %d", got, tc.wantBudget)
 			}
-			if b := got.(float64); b < MinThinkingBudget || b >= mustPath(t, body, "max_tokens").(float64) {
+			if b := got.(float64); b < MinThinkingBudget || b >= providertest.MustPath(t, body, "max_tokens").(float64) {
 				t.Errorf("budget %v breaks the API's rules (>=1024, < max_tokens)", b)
 			}
 		})
@@ -315,8 +281,8 @@ func TestResponseParsing(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeAPI(t, reply{status: 200, body: tc.body})
-			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			f := newFakeAPI(t, reply{Status: 200, Body: tc.body})
+			p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
 			got, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
 			if err != nil {
 				t.Fatalf("Generate: %v", err)
@@ -332,23 +298,23 @@ func TestEmptyEndTurnAskedAgainOnce(t *testing.T) {
 	t.Parallel()
 	t.Run("second answer has text", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeAPI(t, reply{status: 200, body: emptyEndTurnBody}, reply{status: 200, body: okBody})
-		p := newTestProvider(t, f, &sleepRecorder{}, nil)
+		f := newFakeAPI(t, reply{Status: 200, Body: emptyEndTurnBody}, reply{Status: 200, Body: okBody})
+		p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
 		got, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
 		if err != nil {
 			t.Fatalf("Generate: %v", err)
 		}
-		if got.Content != "Hello from Claude." || len(f.requests()) != 2 {
-			t.Fatalf("content %q after %d requests", got.Content, len(f.requests()))
+		if got.Content != "Hello from Claude." || len(f.Requests()) != 2 {
+			t.Fatalf("content %q after %d requests", got.Content, len(f.Requests()))
 		}
 	})
 	t.Run("two empty answers are ErrBlocked", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeAPI(t, reply{status: 200, body: emptyEndTurnBody})
-		p := newTestProvider(t, f, &sleepRecorder{}, nil)
+		f := newFakeAPI(t, reply{Status: 200, Body: emptyEndTurnBody})
+		p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
 		_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
-		if !errors.Is(err, providers.ErrBlocked) || len(f.requests()) != 2 {
-			t.Fatalf("err = %v after %d requests; want ErrBlocked after 2", err, len(f.requests()))
+		if !errors.Is(err, providers.ErrBlocked) || len(f.Requests()) != 2 {
+			t.Fatalf("err = %v after %d requests; want ErrBlocked after 2", err, len(f.Requests()))
 		}
 	})
 }
@@ -375,8 +341,8 @@ func TestBlockedAnswers(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeAPI(t, reply{status: 200, body: tc.body})
-			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			f := newFakeAPI(t, reply{Status: 200, Body: tc.body})
+			p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
 			_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
 			if !errors.Is(err, providers.ErrBlocked) {
 				t.Fatalf("err = %v, want ErrBlocked", err)
@@ -386,7 +352,7 @@ func TestBlockedAnswers(t *testing.T) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
 			}
-			if n := len(f.requests()); n != 1 {
+			if n := len(f.Requests()); n != 1 {
 				t.Errorf("requests = %d, want 1", n)
 			}
 		})
@@ -406,64 +372,64 @@ func TestRetryDecisions(t *testing.T) {
 		wantDelays []time.Duration
 	}{
 		{"429 rate_limit_error is retried", []reply{
-			{status: 429, body: errBody("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit. Please try again later.")},
-			{status: 200, body: okBody},
+			{Status: 429, Body: errBody("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit. Please try again later.")},
+			{Status: 200, Body: okBody},
 		}, false, 0, false, 2, []time.Duration{second}},
 		{"529 overloaded_error is retried", []reply{
-			{status: 529, body: errBody("overloaded_error", "Overloaded")},
-			{status: 200, body: okBody},
+			{Status: 529, Body: errBody("overloaded_error", "Overloaded")},
+			{Status: 200, Body: okBody},
 		}, false, 0, false, 2, []time.Duration{second}},
 		{"500 api_error every time uses all four attempts", []reply{
-			{status: 500, body: errBody("api_error", "Internal server error")},
+			{Status: 500, Body: errBody("api_error", "Internal server error")},
 		}, true, providers.KindTransient, true, 4, []time.Duration{second, 3 * second, 5 * second}},
 		{"504 timeout_error is retried", []reply{
-			{status: 504, body: errBody("timeout_error", "Request timed out")},
-			{status: 200, body: okBody},
+			{Status: 504, Body: errBody("timeout_error", "Request timed out")},
+			{Status: 200, Body: okBody},
 		}, false, 0, false, 2, []time.Duration{second}},
 		{"502 html page is retried", []reply{
-			{status: 502, body: "<html><body>Bad Gateway</body></html>", ctype: "text/html"},
-			{status: 200, body: okBody},
+			{Status: 502, Body: "<html><body>Bad Gateway</body></html>", ContentType: "text/html"},
+			{Status: 200, Body: okBody},
 		}, false, 0, false, 2, []time.Duration{second}},
 		{"400 prompt too long is context length", []reply{
-			{status: 400, body: errBody("invalid_request_error", "prompt is too long: 208310 tokens > 200000 maximum")},
+			{Status: 400, Body: errBody("invalid_request_error", "prompt is too long: 208310 tokens > 200000 maximum")},
 		}, true, providers.KindContextLength, false, 1, nil},
 		{"400 context limit is context length", []reply{
-			{status: 400, body: errBody("invalid_request_error", "input length and `max_tokens` exceed context limit: 187254 + 20000 > 200000, decrease input length or `max_tokens` and try again")},
+			{Status: 400, Body: errBody("invalid_request_error", "input length and `max_tokens` exceed context limit: 187254 + 20000 > 200000, decrease input length or `max_tokens` and try again")},
 		}, true, providers.KindContextLength, false, 1, nil},
 		{"400 other is invalid", []reply{
-			{status: 400, body: errBody("invalid_request_error", "temperature: range: 0..1")},
+			{Status: 400, Body: errBody("invalid_request_error", "temperature: range: 0..1")},
 		}, true, providers.KindInvalid, false, 1, nil},
 		{"401 authentication_error", []reply{
-			{status: 401, body: errBody("authentication_error", "invalid x-api-key")},
+			{Status: 401, Body: errBody("authentication_error", "invalid x-api-key")},
 		}, true, providers.KindAuth, false, 1, nil},
 		{"403 permission_error", []reply{
-			{status: 403, body: errBody("permission_error", "Your API key does not have permission to use the specified resource.")},
+			{Status: 403, Body: errBody("permission_error", "Your API key does not have permission to use the specified resource.")},
 		}, true, providers.KindAuth, false, 1, nil},
 		{"402 billing_error", []reply{
-			{status: 402, body: errBody("billing_error", "Your credit balance is too low.")},
+			{Status: 402, Body: errBody("billing_error", "Your credit balance is too low.")},
 		}, true, providers.KindQuota, false, 1, nil},
 		{"404 not_found_error", []reply{
-			{status: 404, body: errBody("not_found_error", "model: claude-9")},
+			{Status: 404, Body: errBody("not_found_error", "model: claude-9")},
 		}, true, providers.KindInvalid, false, 1, nil},
 		{"413 request_too_large", []reply{
-			{status: 413, body: errBody("request_too_large", "Request exceeds the maximum allowed number of bytes.")},
+			{Status: 413, Body: errBody("request_too_large", "Request exceeds the maximum allowed number of bytes.")},
 		}, true, providers.KindInvalid, false, 1, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeAPI(t, tc.replies...)
-			rec := &sleepRecorder{}
+			rec := &providertest.Sleeps{}
 			p := newTestProvider(t, f, rec, nil)
 			_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
-			if got := len(f.requests()); got != tc.wantCalls {
+			if got := len(f.Requests()); got != tc.wantCalls {
 				t.Errorf("calls = %d, want %d (the SDK must not retry on its own)", got, tc.wantCalls)
 			}
-			if got := rec.recorded(); !reflect.DeepEqual(got, tc.wantDelays) {
+			if got := rec.Recorded(); !reflect.DeepEqual(got, tc.wantDelays) {
 				t.Errorf("delays = %v, want %v", got, tc.wantDelays)
 			}
-			for i, r := range f.requests() {
-				if got := r.header.Get("X-Stainless-Retry-Count"); got != "0" {
+			for i, r := range f.Requests() {
+				if got := r.Header.Get("X-Stainless-Retry-Count"); got != "0" {
 					t.Errorf("request %d: X-Stainless-Retry-Count = %q, want 0", i, got)
 				}
 			}
@@ -483,7 +449,7 @@ func TestRetryDecisions(t *testing.T) {
 			if !errors.Is(err, providers.ErrUpstream) {
 				t.Errorf("err %v does not wrap ErrUpstream", err)
 			}
-			if strings.Contains(apiErr.Message, f.srv.URL) {
+			if strings.Contains(apiErr.Message, f.Server.URL) {
 				t.Errorf("error repeats the URL: %q", apiErr.Message)
 			}
 		})
@@ -492,8 +458,8 @@ func TestRetryDecisions(t *testing.T) {
 
 func TestErrorMessageKeepsTypeAndRequestID(t *testing.T) {
 	t.Parallel()
-	f := newFakeAPI(t, reply{status: 400, body: errBody("invalid_request_error", "messages: at least one message is required")})
-	p := newTestProvider(t, f, &sleepRecorder{}, nil)
+	f := newFakeAPI(t, reply{Status: 400, Body: errBody("invalid_request_error", "messages: at least one message is required")})
+	p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
 	_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
 	want := "invalid_request_error: messages: at least one message is required (request-id req_011CSHoEeqs5C35K2UUqR7Fy)"
 	var apiErr *providers.APIError
@@ -505,18 +471,18 @@ func TestErrorMessageKeepsTypeAndRequestID(t *testing.T) {
 func TestConnectionFailureIsRetried(t *testing.T) {
 	t.Parallel()
 	f := newFakeAPI(t)
-	f.srv.Close()
-	rec := &sleepRecorder{}
+	f.Server.Close()
+	rec := &providertest.Sleeps{}
 	p := newTestProvider(t, f, rec, nil)
 	_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
 	var apiErr *providers.APIError
 	if !errors.As(err, &apiErr) || apiErr.Kind != providers.KindTransient || !apiErr.Retryable {
 		t.Fatalf("err = %v, want a retryable transient APIError", err)
 	}
-	if got := len(rec.recorded()); got != 3 {
+	if got := len(rec.Recorded()); got != 3 {
 		t.Errorf("waited %d times, want 3", got)
 	}
-	if strings.Contains(apiErr.Message, f.srv.URL) {
+	if strings.Contains(apiErr.Message, f.Server.URL) {
 		t.Errorf("error repeats the URL: %q", apiErr.Message)
 	}
 }
@@ -525,36 +491,36 @@ func TestCancelStopsRetriesAtOnce(t *testing.T) {
 	t.Parallel()
 	t.Run("cancelled while waiting to retry", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeAPI(t, reply{status: 529, body: errBody("overloaded_error", "Overloaded")})
+		f := newFakeAPI(t, reply{Status: 529, Body: errBody("overloaded_error", "Overloaded")})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		rec := &sleepRecorder{hook: cancel}
+		rec := &providertest.Sleeps{Hook: cancel}
 		p := newTestProvider(t, f, rec, nil)
 		_, err := p.Generate(ctx, sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want context.Canceled", err)
 		}
-		if n := len(f.requests()); n != 1 {
+		if n := len(f.Requests()); n != 1 {
 			t.Fatalf("requests = %d, want 1", n)
 		}
 	})
 	t.Run("cancelled during the request", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeAPI(t, reply{status: 529, body: errBody("overloaded_error", "Overloaded")})
+		f := newFakeAPI(t, reply{Status: 529, Body: errBody("overloaded_error", "Overloaded")})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		f.onRequest = func(r *http.Request) {
+		f.OnRequest = func(r *http.Request) {
 			cancel()
 			<-r.Context().Done()
 		}
-		rec := &sleepRecorder{}
+		rec := &providertest.Sleeps{}
 		p := newTestProvider(t, f, rec, nil)
 		_, err := p.Generate(ctx, sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want context.Canceled", err)
 		}
-		if n := len(f.requests()); n != 1 || len(rec.recorded()) != 0 {
-			t.Fatalf("requests = %d, waits = %d; want 1 and 0", n, len(rec.recorded()))
+		if n := len(f.Requests()); n != 1 || len(rec.Recorded()) != 0 {
+			t.Fatalf("requests = %d, waits = %d; want 1 and 0", n, len(rec.Recorded()))
 		}
 	})
 }
@@ -566,24 +532,24 @@ func TestKeyNeverLeaks(t *testing.T) {
 		name    string
 		replies []reply
 	}{
-		{"success", []reply{{status: 200, body: okBody}}},
-		{"401 echoing the key", []reply{{status: 401, body: errBody("authentication_error", echo)}}},
-		{"400 echoing the key", []reply{{status: 400, body: errBody("invalid_request_error", echo)}}},
-		{"529 echoing the key", []reply{{status: 529, body: errBody("overloaded_error", echo)}}},
-		{"plain-text 403 echoing the key", []reply{{status: 403, body: echo, ctype: "text/plain"}}},
-		{"429 echoing the key, then success", []reply{{status: 429, body: errBody("rate_limit_error", echo)}, {status: 200, body: okBody}}},
-		{"refusal echoing the key", []reply{{status: 200, body: `{"id":"m","type":"message","role":"assistant","model":"m","content":[],
+		{"success", []reply{{Status: 200, Body: okBody}}},
+		{"401 echoing the key", []reply{{Status: 401, Body: errBody("authentication_error", echo)}}},
+		{"400 echoing the key", []reply{{Status: 400, Body: errBody("invalid_request_error", echo)}}},
+		{"529 echoing the key", []reply{{Status: 529, Body: errBody("overloaded_error", echo)}}},
+		{"plain-text 403 echoing the key", []reply{{Status: 403, Body: echo, ContentType: "text/plain"}}},
+		{"429 echoing the key, then success", []reply{{Status: 429, Body: errBody("rate_limit_error", echo)}, {Status: 200, Body: okBody}}},
+		{"refusal echoing the key", []reply{{Status: 200, Body: `{"id":"m","type":"message","role":"assistant","model":"m","content":[],
 			"stop_reason":"refusal","stop_details":{"type":"refusal","category":"cyber","explanation":"` + echo + `"},"usage":{"input_tokens":1,"output_tokens":0}}`}}},
-		{"odd stop reason echoing the key", []reply{{status: 200, body: `{"id":"m","type":"message","role":"assistant","model":"m","content":[],
+		{"odd stop reason echoing the key", []reply{{Status: 200, Body: `{"id":"m","type":"message","role":"assistant","model":"m","content":[],
 			"stop_reason":"` + testKey + `","usage":{"input_tokens":1,"output_tokens":0}}`}}},
-		{"non-JSON success echoing the key", []reply{{status: 200, body: "not json " + echo}}},
+		{"non-JSON success echoing the key", []reply{{Status: 200, Body: "not json " + echo}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var logs bytes.Buffer
+			var logs providertest.SyncBuffer
 			f := newFakeAPI(t, tc.replies...)
-			p := newTestProvider(t, f, &sleepRecorder{}, &logs)
+			p := newTestProvider(t, f, &providertest.Sleeps{}, &logs)
 			_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", ThinkingMode: "low"})
 			if err != nil && strings.Contains(err.Error(), testKey) {
 				t.Errorf("error carries the key: %v", err)
@@ -654,13 +620,13 @@ func TestBadRequestsAreNotSent(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeAPI(t, reply{status: 200, body: okBody})
-			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			f := newFakeAPI(t, reply{Status: 200, Body: okBody})
+			p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
 			_, err := p.Generate(context.Background(), tc.caps, tc.req)
 			if !errors.Is(err, providers.ErrInvalidRequest) {
 				t.Fatalf("err = %v, want ErrInvalidRequest", err)
 			}
-			if n := len(f.requests()); n != 0 {
+			if n := len(f.Requests()); n != 0 {
 				t.Fatalf("%d requests sent", n)
 			}
 		})
@@ -669,12 +635,12 @@ func TestBadRequestsAreNotSent(t *testing.T) {
 
 func TestRedirectIsNotFollowed(t *testing.T) {
 	t.Parallel()
-	target := newFakeAPI(t, reply{status: 200, body: okBody})
+	target := newFakeAPI(t, reply{Status: 200, Body: okBody})
 	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, target.srv.URL+r.URL.Path, http.StatusTemporaryRedirect)
+		http.Redirect(w, r, target.Server.URL+r.URL.Path, http.StatusTemporaryRedirect)
 	}))
 	t.Cleanup(redirector.Close)
-	p, err := New(providers.Settings{Type: providers.Anthropic, APIKey: testKey, BaseURL: redirector.URL, Retry: palPolicy(&sleepRecorder{})})
+	p, err := New(providers.Settings{Type: providers.Anthropic, APIKey: testKey, BaseURL: redirector.URL, Retry: providertest.PALRetry(&providertest.Sleeps{})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -683,7 +649,7 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.Kind != providers.KindInvalid || apiErr.Retryable || !strings.Contains(apiErr.Message, "redirect") {
 		t.Fatalf("err = %v, want a non-retryable redirect APIError", err)
 	}
-	if n := len(target.requests()); n != 0 {
+	if n := len(target.Requests()); n != 0 {
 		t.Fatalf("redirect target got %d requests", n)
 	}
 }
@@ -691,20 +657,20 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 // TestEnvironmentIsIgnored: the SDK's defaults read ANTHROPIC_BASE_URL, ANTHROPIC_API_KEY,
 // ANTHROPIC_AUTH_TOKEN and ANTHROPIC_CUSTOM_HEADERS; the provider takes only Settings.
 func TestEnvironmentIsIgnored(t *testing.T) {
-	elsewhere := newFakeAPI(t, reply{status: 200, body: okBody})
-	t.Setenv("ANTHROPIC_BASE_URL", elsewhere.srv.URL)
+	elsewhere := newFakeAPI(t, reply{Status: 200, Body: okBody})
+	t.Setenv("ANTHROPIC_BASE_URL", elsewhere.Server.URL)
 	t.Setenv("ANTHROPIC_API_KEY", "env-key")
 	t.Setenv("ANTHROPIC_AUTH_TOKEN", "env-token")
 	t.Setenv("ANTHROPIC_CUSTOM_HEADERS", "X-Injected: yes")
-	f := newFakeAPI(t, reply{status: 200, body: okBody})
-	p := newTestProvider(t, f, &sleepRecorder{}, nil)
+	f := newFakeAPI(t, reply{Status: 200, Body: okBody})
+	p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
 	if _, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"}); err != nil {
 		t.Fatal(err)
 	}
-	if len(elsewhere.requests()) != 0 || len(f.requests()) != 1 {
-		t.Fatalf("requests: configured %d, environment's %d", len(f.requests()), len(elsewhere.requests()))
+	if len(elsewhere.Requests()) != 0 || len(f.Requests()) != 1 {
+		t.Fatalf("requests: configured %d, environment's %d", len(f.Requests()), len(elsewhere.Requests()))
 	}
-	h := f.requests()[0].header
+	h := f.Requests()[0].Header
 	if h.Get("x-api-key") != testKey || h.Get("Authorization") != "" || h.Get("X-Injected") != "" {
 		t.Fatalf("headers = %v", h)
 	}
@@ -712,9 +678,9 @@ func TestEnvironmentIsIgnored(t *testing.T) {
 
 func TestExtraHeadersCannotReplaceAuth(t *testing.T) {
 	t.Parallel()
-	f := newFakeAPI(t, reply{status: 200, body: okBody})
+	f := newFakeAPI(t, reply{Status: 200, Body: okBody})
 	p, err := New(providers.Settings{
-		APIKey: testKey, BaseURL: f.srv.URL + "/proxy", HTTPClient: f.srv.Client(), Retry: palPolicy(&sleepRecorder{}),
+		APIKey: testKey, BaseURL: f.Server.URL + "/proxy", HTTPClient: f.Server.Client(), Retry: providertest.PALRetry(&providertest.Sleeps{}),
 		Headers: map[string]string{"X-Api-Key": "other", "Anthropic-Version": "1999-01-01", "Authorization": "Bearer x", "X-Trace": "t1"},
 	})
 	if err != nil {
@@ -723,13 +689,13 @@ func TestExtraHeadersCannotReplaceAuth(t *testing.T) {
 	if _, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"}); err != nil {
 		t.Fatal(err)
 	}
-	r := f.requests()[0]
-	if r.path != "/proxy/v1/messages" {
-		t.Errorf("path = %q", r.path)
+	r := f.Requests()[0]
+	if r.Path != "/proxy/v1/messages" {
+		t.Errorf("path = %q", r.Path)
 	}
-	if r.header.Get("x-api-key") != testKey || r.header.Get("anthropic-version") != "2023-06-01" ||
-		r.header.Get("Authorization") != "" || r.header.Get("X-Trace") != "t1" {
-		t.Errorf("headers = %v", r.header)
+	if r.Header.Get("x-api-key") != testKey || r.Header.Get("anthropic-version") != "2023-06-01" ||
+		r.Header.Get("Authorization") != "" || r.Header.Get("X-Trace") != "t1" {
+		t.Errorf("headers = %v", r.Header)
 	}
 	if p.Type() != providers.Anthropic {
 		t.Errorf("Type = %q", p.Type())
@@ -739,9 +705,9 @@ func TestExtraHeadersCannotReplaceAuth(t *testing.T) {
 // TestConcurrentUse runs generations side by side on one provider (meaningful under -race).
 func TestConcurrentUse(t *testing.T) {
 	t.Parallel()
-	f := newFakeAPI(t, reply{status: 200, body: okBody})
-	var logs bytes.Buffer
-	p := newTestProvider(t, f, &sleepRecorder{}, &logs)
+	f := newFakeAPI(t, reply{Status: 200, Body: okBody})
+	var logs providertest.SyncBuffer
+	p := newTestProvider(t, f, &providertest.Sleeps{}, &logs)
 	const n = 8
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {
@@ -755,7 +721,7 @@ func TestConcurrentUse(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := len(f.requests()); got != n {
+	if got := len(f.Requests()); got != n {
 		t.Fatalf("requests = %d, want %d", got, n)
 	}
 }

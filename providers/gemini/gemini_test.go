@@ -1,7 +1,6 @@
 package gemini
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -13,49 +12,16 @@ import (
 	"time"
 
 	"github.com/pal-mcp/pal/providers"
+	"github.com/pal-mcp/pal/providers/internal/providertest"
 )
-
-func ptr[T any](v T) *T { return &v }
-
-// path walks a decoded JSON body: keys for objects, ints for arrays.
-func path(v any, steps ...any) (any, bool) {
-	for _, s := range steps {
-		switch k := s.(type) {
-		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil, false
-			}
-			if v, ok = m[k]; !ok {
-				return nil, false
-			}
-		case int:
-			a, ok := v.([]any)
-			if !ok || k >= len(a) {
-				return nil, false
-			}
-			v = a[k]
-		}
-	}
-	return v, true
-}
-
-func mustPath(t *testing.T, v any, steps ...any) any {
-	t.Helper()
-	got, ok := path(v, steps...)
-	if !ok {
-		t.Fatalf("body has no %v: %v", steps, v)
-	}
-	return got
-}
 
 func TestRequestWireFormat(t *testing.T) {
 	t.Parallel()
 	png := []byte{0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3}
 	noSystem := flashCaps()
-	noSystem.SupportsSystemPrompts = ptr(false)
+	noSystem.SupportsSystemPrompts = providertest.Ptr(false)
 	noTemp := flashCaps()
-	noTemp.SupportsTemperature = ptr(false)
+	noTemp.SupportsTemperature = providertest.Ptr(false)
 
 	tests := []struct {
 		name  string
@@ -68,22 +34,22 @@ func TestRequestWireFormat(t *testing.T) {
 			caps: flashCaps(),
 			req:  providers.Request{Model: "gemini-2.5-flash", SystemPrompt: "You are terse.", Prompt: "Say hi"},
 			check: func(t *testing.T, body map[string]any) {
-				if got := mustPath(t, body, "contents", 0, "role"); got != "user" {
+				if got := providertest.MustPath(t, body, "contents", 0, "role"); got != "user" {
 					t.Errorf("role = %v", got)
 				}
-				if got := mustPath(t, body, "contents", 0, "parts", 0, "text"); got != "Say hi" {
+				if got := providertest.MustPath(t, body, "contents", 0, "parts", 0, "text"); got != "Say hi" {
 					t.Errorf("user text = %q", got)
 				}
-				if got := mustPath(t, body, "systemInstruction", "parts", 0, "text"); got != "You are terse." {
+				if got := providertest.MustPath(t, body, "systemInstruction", "parts", 0, "text"); got != "You are terse." {
 					t.Errorf("system instruction = %q", got)
 				}
-				if got := mustPath(t, body, "generationConfig", "candidateCount"); got != float64(1) {
+				if got := providertest.MustPath(t, body, "generationConfig", "candidateCount"); got != float64(1) {
 					t.Errorf("candidateCount = %v", got)
 				}
-				if _, ok := path(body, "generationConfig", "temperature"); ok {
+				if _, ok := providertest.Path(body, "generationConfig", "temperature"); ok {
 					t.Error("temperature sent although the request has none")
 				}
-				if _, ok := path(body, "generationConfig", "thinkingConfig"); ok {
+				if _, ok := providertest.Path(body, "generationConfig", "thinkingConfig"); ok {
 					t.Error("thinkingConfig sent without a thinking mode")
 				}
 			},
@@ -91,13 +57,13 @@ func TestRequestWireFormat(t *testing.T) {
 		{
 			name: "temperature present",
 			caps: flashCaps(),
-			req:  providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Temperature: ptr(0.3)},
+			req:  providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Temperature: providertest.Ptr(0.3)},
 			check: func(t *testing.T, body map[string]any) {
-				got, ok := mustPath(t, body, "generationConfig", "temperature").(float64)
+				got, ok := providertest.MustPath(t, body, "generationConfig", "temperature").(float64)
 				if !ok || float32(got) != float32(0.3) {
 					t.Errorf("temperature = %v, want 0.3", got)
 				}
-				if _, ok := path(body, "systemInstruction"); ok {
+				if _, ok := providertest.Path(body, "systemInstruction"); ok {
 					t.Error("systemInstruction sent without a system prompt")
 				}
 			},
@@ -105,9 +71,9 @@ func TestRequestWireFormat(t *testing.T) {
 		{
 			name: "temperature dropped for a model that takes none",
 			caps: noTemp,
-			req:  providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Temperature: ptr(0.7)},
+			req:  providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Temperature: providertest.Ptr(0.7)},
 			check: func(t *testing.T, body map[string]any) {
-				if _, ok := path(body, "generationConfig", "temperature"); ok {
+				if _, ok := providertest.Path(body, "generationConfig", "temperature"); ok {
 					t.Error("temperature sent to a model without temperature support")
 				}
 			},
@@ -117,10 +83,10 @@ func TestRequestWireFormat(t *testing.T) {
 			caps: noSystem,
 			req:  providers.Request{Model: "gemini-2.5-flash", SystemPrompt: "SYS", Prompt: "USER"},
 			check: func(t *testing.T, body map[string]any) {
-				if got := mustPath(t, body, "contents", 0, "parts", 0, "text"); got != "SYS\n\nUSER" {
+				if got := providertest.MustPath(t, body, "contents", 0, "parts", 0, "text"); got != "SYS\n\nUSER" {
 					t.Errorf("user text = %q", got)
 				}
-				if _, ok := path(body, "systemInstruction"); ok {
+				if _, ok := providertest.Path(body, "systemInstruction"); ok {
 					t.Error("systemInstruction sent to a model without system prompts")
 				}
 			},
@@ -132,17 +98,17 @@ func TestRequestWireFormat(t *testing.T) {
 				{MIMEType: "image/png", Data: png}, {MIMEType: "image/jpeg", Data: []byte{0xff, 0xd8, 0xff}},
 			}},
 			check: func(t *testing.T, body map[string]any) {
-				parts := mustPath(t, body, "contents", 0, "parts").([]any)
+				parts := providertest.MustPath(t, body, "contents", 0, "parts").([]any)
 				if len(parts) != 3 {
 					t.Fatalf("parts = %d, want 3", len(parts))
 				}
-				if got := mustPath(t, parts[1], "inlineData", "mimeType"); got != "image/png" {
+				if got := providertest.MustPath(t, parts[1], "inlineData", "mimeType"); got != "image/png" {
 					t.Errorf("mimeType = %v", got)
 				}
-				if got := mustPath(t, parts[1], "inlineData", "data"); got != base64.StdEncoding.EncodeToString(png) {
+				if got := providertest.MustPath(t, parts[1], "inlineData", "data"); got != base64.StdEncoding.EncodeToString(png) {
 					t.Errorf("data = %v", got)
 				}
-				if got := mustPath(t, parts[2], "inlineData", "mimeType"); got != "image/jpeg" {
+				if got := providertest.MustPath(t, parts[2], "inlineData", "mimeType"); got != "image/jpeg" {
 					t.Errorf("second mimeType = %v", got)
 				}
 			},
@@ -151,35 +117,35 @@ func TestRequestWireFormat(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeAPI(t, reply{status: 200, body: okBody})
-			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			f := newFakeAPI(t, reply{Status: 200, Body: okBody})
+			p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
 			if _, err := p.Generate(context.Background(), tc.caps, tc.req); err != nil {
 				t.Fatalf("Generate: %v", err)
 			}
-			reqs := f.requests()
+			reqs := f.Requests()
 			if len(reqs) != 1 {
 				t.Fatalf("requests = %d, want 1", len(reqs))
 			}
 			r := reqs[0]
-			if r.method != http.MethodPost {
-				t.Errorf("method = %s", r.method)
+			if r.Method != http.MethodPost {
+				t.Errorf("method = %s", r.Method)
 			}
-			if r.path != "/v1beta/models/gemini-2.5-flash:generateContent" {
-				t.Errorf("path = %q", r.path)
+			if r.Path != "/v1beta/models/gemini-2.5-flash:generateContent" {
+				t.Errorf("path = %q", r.Path)
 			}
-			if r.rawQuery != "" {
-				t.Errorf("query = %q, want none (the key belongs in a header)", r.rawQuery)
+			if r.RawQuery != "" {
+				t.Errorf("query = %q, want none (the key belongs in a header)", r.RawQuery)
 			}
-			if got := r.header.Get("x-goog-api-key"); got != testKey {
+			if got := r.Header.Get("x-goog-api-key"); got != testKey {
 				t.Errorf("x-goog-api-key = %q", got)
 			}
-			if got := r.header.Get("Authorization"); got != "" {
+			if got := r.Header.Get("Authorization"); got != "" {
 				t.Errorf("Authorization = %q, want none", got)
 			}
-			if got := r.header.Get("Content-Type"); got != "application/json" {
+			if got := r.Header.Get("Content-Type"); got != "application/json" {
 				t.Errorf("Content-Type = %q", got)
 			}
-			tc.check(t, r.body)
+			tc.check(t, r.Body)
 		})
 	}
 }
@@ -215,16 +181,16 @@ func TestThinkingBudgetOnTheWire(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.caps.ModelName+"/"+tc.mode, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeAPI(t, reply{status: 200, body: okBody})
-			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			f := newFakeAPI(t, reply{Status: 200, Body: okBody})
+			p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
 			req := providers.Request{Model: tc.caps.ModelName, Prompt: "think", ThinkingMode: tc.mode}
 			if _, err := p.Generate(context.Background(), tc.caps, req); err != nil {
 				t.Fatalf("Generate: %v", err)
 			}
-			body := f.requests()[0].body
-			got, ok := path(body, "generationConfig", "thinkingConfig", "thinkingBudget")
+			body := f.Requests()[0].Body
+			got, ok := providertest.Path(body, "generationConfig", "thinkingConfig", "thinkingBudget")
 			if tc.want == 0 {
-				if _, present := path(body, "generationConfig", "thinkingConfig"); present {
+				if _, present := providertest.Path(body, "generationConfig", "thinkingConfig"); present {
 					t.Fatalf("thinkingConfig sent: %v", got)
 				}
 				return
@@ -266,8 +232,8 @@ func TestResponseParsing(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeAPI(t, reply{status: 200, body: tc.body})
-			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			f := newFakeAPI(t, reply{Status: 200, Body: tc.body})
+			p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
 			got, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
 			if err != nil {
 				t.Fatalf("Generate: %v", err)
@@ -283,26 +249,26 @@ func TestEmptyStopAskedAgainOnce(t *testing.T) {
 	t.Parallel()
 	t.Run("second answer has text", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeAPI(t, reply{status: 200, body: emptyStopBody}, reply{status: 200, body: okBody})
-		rec := &sleepRecorder{}
+		f := newFakeAPI(t, reply{Status: 200, Body: emptyStopBody}, reply{Status: 200, Body: okBody})
+		rec := &providertest.Sleeps{}
 		p := newTestProvider(t, f, rec, nil)
 		got, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
 		if err != nil {
 			t.Fatalf("Generate: %v", err)
 		}
-		if got.Content != "Hello from Gemini." || len(f.requests()) != 2 {
-			t.Fatalf("content %q after %d requests", got.Content, len(f.requests()))
+		if got.Content != "Hello from Gemini." || len(f.Requests()) != 2 {
+			t.Fatalf("content %q after %d requests", got.Content, len(f.Requests()))
 		}
 	})
 	t.Run("two empty answers are ErrBlocked", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeAPI(t, reply{status: 200, body: emptyStopBody})
-		p := newTestProvider(t, f, &sleepRecorder{}, nil)
+		f := newFakeAPI(t, reply{Status: 200, Body: emptyStopBody})
+		p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
 		_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
 		if !errors.Is(err, providers.ErrBlocked) {
 			t.Fatalf("err = %v, want ErrBlocked", err)
 		}
-		if n := len(f.requests()); n != 2 {
+		if n := len(f.Requests()); n != 2 {
 			t.Fatalf("requests = %d, want 2", n)
 		}
 	})
@@ -330,8 +296,8 @@ func TestBlockedAnswers(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeAPI(t, reply{status: 200, body: tc.body})
-			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			f := newFakeAPI(t, reply{Status: 200, Body: tc.body})
+			p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
 			_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
 			if !errors.Is(err, providers.ErrBlocked) {
 				t.Fatalf("err = %v, want ErrBlocked", err)
@@ -341,7 +307,7 @@ func TestBlockedAnswers(t *testing.T) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
 			}
-			if n := len(f.requests()); n != 1 {
+			if n := len(f.Requests()); n != 1 {
 				t.Errorf("requests = %d, want 1 (a block is not retried)", n)
 			}
 		})
@@ -361,60 +327,60 @@ func TestRetryDecisions(t *testing.T) {
 		wantDelays []time.Duration
 	}{
 		{"429 rate limit is retried", []reply{
-			{status: 429, body: errBody(429, "RESOURCE_EXHAUSTED", "Too many requests, please slow down.")},
-			{status: 200, body: okBody},
+			{Status: 429, Body: errBody(429, "RESOURCE_EXHAUSTED", "Too many requests, please slow down.")},
+			{Status: 200, Body: okBody},
 		}, false, 0, false, 2, []time.Duration{second}},
 		{"429 quota is not retried", []reply{
-			{status: 429, body: errBody(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota, please check your plan and billing details.")},
+			{Status: 429, Body: errBody(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota, please check your plan and billing details.")},
 		}, true, providers.KindQuota, false, 1, nil},
 		{"429 resource exhausted is not retried", []reply{
-			{status: 429, body: errBody(429, "RESOURCE_EXHAUSTED", "Resource exhausted for this project.")},
+			{Status: 429, Body: errBody(429, "RESOURCE_EXHAUSTED", "Resource exhausted for this project.")},
 		}, true, providers.KindQuota, false, 1, nil},
 		{"429 token limit is not retried", []reply{
-			{status: 429, body: errBody(429, "RESOURCE_EXHAUSTED", "Request exceeds the token limit for this model.")},
+			{Status: 429, Body: errBody(429, "RESOURCE_EXHAUSTED", "Request exceeds the token limit for this model.")},
 		}, true, providers.KindContextLength, false, 1, nil},
 		{"400 input token count is context length", []reply{
-			{status: 400, body: errBody(400, "INVALID_ARGUMENT", "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).")},
+			{Status: 400, Body: errBody(400, "INVALID_ARGUMENT", "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).")},
 		}, true, providers.KindContextLength, false, 1, nil},
 		{"400 other is invalid", []reply{
-			{status: 400, body: errBody(400, "INVALID_ARGUMENT", "Invalid value at 'generation_config.temperature'.")},
+			{Status: 400, Body: errBody(400, "INVALID_ARGUMENT", "Invalid value at 'generation_config.temperature'.")},
 		}, true, providers.KindInvalid, false, 1, nil},
 		{"401 is auth", []reply{
-			{status: 401, body: errBody(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")},
+			{Status: 401, Body: errBody(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")},
 		}, true, providers.KindAuth, false, 1, nil},
 		{"403 is auth", []reply{
-			{status: 403, body: errBody(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.")},
+			{Status: 403, Body: errBody(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.")},
 		}, true, providers.KindAuth, false, 1, nil},
 		{"404 is invalid", []reply{
-			{status: 404, body: errBody(404, "NOT_FOUND", "models/gemini-9 is not found for API version v1beta.")},
+			{Status: 404, Body: errBody(404, "NOT_FOUND", "models/gemini-9 is not found for API version v1beta.")},
 		}, true, providers.KindInvalid, false, 1, nil},
 		{"503 then success", []reply{
-			{status: 503, body: errBody(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")},
-			{status: 200, body: okBody},
+			{Status: 503, Body: errBody(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")},
+			{Status: 200, Body: okBody},
 		}, false, 0, false, 2, []time.Duration{second}},
 		{"500 every time uses all four attempts", []reply{
-			{status: 500, body: errBody(500, "INTERNAL", "An internal error has occurred.")},
+			{Status: 500, Body: errBody(500, "INTERNAL", "An internal error has occurred.")},
 		}, true, providers.KindTransient, true, 4, []time.Duration{second, 3 * second, 5 * second}},
 		{"502 html page is retried", []reply{
-			{status: 502, body: "<html><body>Bad Gateway</body></html>", ctype: "text/html"},
-			{status: 200, body: okBody},
+			{Status: 502, Body: "<html><body>Bad Gateway</body></html>", ContentType: "text/html"},
+			{Status: 200, Body: okBody},
 		}, false, 0, false, 2, []time.Duration{second}},
 		{"504 deadline is retried", []reply{
-			{status: 504, body: errBody(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete.")},
-			{status: 200, body: okBody},
+			{Status: 504, Body: errBody(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete.")},
+			{Status: 200, Body: okBody},
 		}, false, 0, false, 2, []time.Duration{second}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeAPI(t, tc.replies...)
-			rec := &sleepRecorder{}
+			rec := &providertest.Sleeps{}
 			p := newTestProvider(t, f, rec, nil)
 			_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
-			if got := len(f.requests()); got != tc.wantCalls {
+			if got := len(f.Requests()); got != tc.wantCalls {
 				t.Errorf("calls = %d, want %d", got, tc.wantCalls)
 			}
-			if got := rec.recorded(); !reflect.DeepEqual(got, tc.wantDelays) {
+			if got := rec.Recorded(); !reflect.DeepEqual(got, tc.wantDelays) {
 				t.Errorf("delays = %v, want %v", got, tc.wantDelays)
 			}
 			if !tc.wantErr {
@@ -440,18 +406,18 @@ func TestRetryDecisions(t *testing.T) {
 func TestConnectionFailureIsRetried(t *testing.T) {
 	t.Parallel()
 	f := newFakeAPI(t)
-	f.srv.Close() // nothing listens any more
-	rec := &sleepRecorder{}
+	f.Server.Close() // nothing listens any more
+	rec := &providertest.Sleeps{}
 	p := newTestProvider(t, f, rec, nil)
 	_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
 	var apiErr *providers.APIError
 	if !errors.As(err, &apiErr) || apiErr.Kind != providers.KindTransient || !apiErr.Retryable {
 		t.Fatalf("err = %v, want a retryable transient APIError", err)
 	}
-	if got := len(rec.recorded()); got != 3 {
+	if got := len(rec.Recorded()); got != 3 {
 		t.Errorf("waited %d times, want 3", got)
 	}
-	if strings.Contains(apiErr.Message, f.srv.URL) {
+	if strings.Contains(apiErr.Message, f.Server.URL) {
 		t.Errorf("error repeats the URL: %q", apiErr.Message)
 	}
 }
@@ -460,36 +426,36 @@ func TestCancelStopsRetriesAtOnce(t *testing.T) {
 	t.Parallel()
 	t.Run("cancelled while waiting to retry", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeAPI(t, reply{status: 503, body: errBody(503, "UNAVAILABLE", "overloaded")})
+		f := newFakeAPI(t, reply{Status: 503, Body: errBody(503, "UNAVAILABLE", "overloaded")})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		rec := &sleepRecorder{hook: cancel}
+		rec := &providertest.Sleeps{Hook: cancel}
 		p := newTestProvider(t, f, rec, nil)
 		_, err := p.Generate(ctx, flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want context.Canceled", err)
 		}
-		if n := len(f.requests()); n != 1 {
+		if n := len(f.Requests()); n != 1 {
 			t.Fatalf("requests = %d, want 1", n)
 		}
 	})
 	t.Run("cancelled during the request", func(t *testing.T) {
 		t.Parallel()
-		f := newFakeAPI(t, reply{status: 503, body: errBody(503, "UNAVAILABLE", "overloaded")})
+		f := newFakeAPI(t, reply{Status: 503, Body: errBody(503, "UNAVAILABLE", "overloaded")})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		f.onRequest = func(r *http.Request) {
+		f.OnRequest = func(r *http.Request) {
 			cancel()
 			<-r.Context().Done() // the client gives up on the in-flight request
 		}
-		rec := &sleepRecorder{}
+		rec := &providertest.Sleeps{}
 		p := newTestProvider(t, f, rec, nil)
 		_, err := p.Generate(ctx, flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want context.Canceled", err)
 		}
-		if n := len(f.requests()); n != 1 || len(rec.recorded()) != 0 {
-			t.Fatalf("requests = %d, waits = %d; want 1 and 0", n, len(rec.recorded()))
+		if n := len(f.Requests()); n != 1 || len(rec.Recorded()) != 0 {
+			t.Fatalf("requests = %d, waits = %d; want 1 and 0", n, len(rec.Recorded()))
 		}
 	})
 }
@@ -501,21 +467,21 @@ func TestKeyNeverLeaks(t *testing.T) {
 		name    string
 		replies []reply
 	}{
-		{"success", []reply{{status: 200, body: okBody}}},
-		{"400 echoing the key", []reply{{status: 400, body: errBody(400, "INVALID_ARGUMENT", echo)}}},
-		{"500 echoing the key", []reply{{status: 500, body: errBody(500, "INTERNAL", echo)}}},
-		{"plain-text 401 echoing the key", []reply{{status: 401, body: echo, ctype: "text/plain"}}},
-		{"429 echoing the key", []reply{{status: 429, body: errBody(429, "RESOURCE_EXHAUSTED", echo)}, {status: 200, body: okBody}}},
-		{"blocked answer echoing the key", []reply{{status: 200, body: `{"candidates":[{"finishReason":"SAFETY","finishMessage":"` + echo + `"}]}`}}},
-		{"prompt block echoing the key", []reply{{status: 200, body: `{"promptFeedback":{"blockReason":"OTHER","blockReasonMessage":"` + echo + `"}}`}}},
-		{"non-JSON success echoing the key", []reply{{status: 200, body: "not json " + echo}}},
+		{"success", []reply{{Status: 200, Body: okBody}}},
+		{"400 echoing the key", []reply{{Status: 400, Body: errBody(400, "INVALID_ARGUMENT", echo)}}},
+		{"500 echoing the key", []reply{{Status: 500, Body: errBody(500, "INTERNAL", echo)}}},
+		{"plain-text 401 echoing the key", []reply{{Status: 401, Body: echo, ContentType: "text/plain"}}},
+		{"429 echoing the key", []reply{{Status: 429, Body: errBody(429, "RESOURCE_EXHAUSTED", echo)}, {Status: 200, Body: okBody}}},
+		{"blocked answer echoing the key", []reply{{Status: 200, Body: `{"candidates":[{"finishReason":"SAFETY","finishMessage":"` + echo + `"}]}`}}},
+		{"prompt block echoing the key", []reply{{Status: 200, Body: `{"promptFeedback":{"blockReason":"OTHER","blockReasonMessage":"` + echo + `"}}`}}},
+		{"non-JSON success echoing the key", []reply{{Status: 200, Body: "not json " + echo}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var logs bytes.Buffer
+			var logs providertest.SyncBuffer
 			f := newFakeAPI(t, tc.replies...)
-			p := newTestProvider(t, f, &sleepRecorder{}, &logs)
+			p := newTestProvider(t, f, &providertest.Sleeps{}, &logs)
 			_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p", ThinkingMode: "low"})
 			if err != nil && strings.Contains(err.Error(), testKey) {
 				t.Errorf("error carries the key: %v", err)
@@ -590,13 +556,13 @@ func TestBadRequestsAreNotSent(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeAPI(t, reply{status: 200, body: okBody})
-			p := newTestProvider(t, f, &sleepRecorder{}, nil)
+			f := newFakeAPI(t, reply{Status: 200, Body: okBody})
+			p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
 			_, err := p.Generate(context.Background(), tc.caps, tc.req)
 			if !errors.Is(err, providers.ErrInvalidRequest) {
 				t.Fatalf("err = %v, want ErrInvalidRequest", err)
 			}
-			if n := len(f.requests()); n != 0 {
+			if n := len(f.Requests()); n != 0 {
 				t.Fatalf("%d requests sent", n)
 			}
 		})
@@ -607,12 +573,12 @@ func TestBadRequestsAreNotSent(t *testing.T) {
 // the key header never reaches the redirect target.
 func TestRedirectIsNotFollowed(t *testing.T) {
 	t.Parallel()
-	target := newFakeAPI(t, reply{status: 200, body: okBody})
+	target := newFakeAPI(t, reply{Status: 200, Body: okBody})
 	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, target.srv.URL+r.URL.Path, http.StatusTemporaryRedirect)
+		http.Redirect(w, r, target.Server.URL+r.URL.Path, http.StatusTemporaryRedirect)
 	}))
 	t.Cleanup(redirector.Close)
-	p, err := New(providers.Settings{Type: providers.Google, APIKey: testKey, BaseURL: redirector.URL, Retry: palPolicy(&sleepRecorder{})})
+	p, err := New(providers.Settings{Type: providers.Google, APIKey: testKey, BaseURL: redirector.URL, Retry: providertest.PALRetry(&providertest.Sleeps{})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -621,7 +587,7 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTemporaryRedirect || apiErr.Retryable {
 		t.Fatalf("err = %v, want a non-retryable 307 APIError", err)
 	}
-	if n := len(target.requests()); n != 0 {
+	if n := len(target.Requests()); n != 0 {
 		t.Fatalf("redirect target got %d requests", n)
 	}
 }
@@ -629,19 +595,19 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 // TestEnvironmentCannotRedirect: the genai SDK reads GOOGLE_GEMINI_BASE_URL and
 // GOOGLE_GENAI_USE_VERTEXAI; the provider pins both so the key goes only to Settings.BaseURL.
 func TestEnvironmentCannotRedirect(t *testing.T) {
-	elsewhere := newFakeAPI(t, reply{status: 200, body: okBody})
-	t.Setenv("GOOGLE_GEMINI_BASE_URL", elsewhere.srv.URL)
+	elsewhere := newFakeAPI(t, reply{Status: 200, Body: okBody})
+	t.Setenv("GOOGLE_GEMINI_BASE_URL", elsewhere.Server.URL)
 	t.Setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
 	t.Setenv("GOOGLE_API_KEY", "other-key")
-	f := newFakeAPI(t, reply{status: 200, body: okBody})
-	p := newTestProvider(t, f, &sleepRecorder{}, nil)
+	f := newFakeAPI(t, reply{Status: 200, Body: okBody})
+	p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
 	if _, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"}); err != nil {
 		t.Fatal(err)
 	}
-	if len(elsewhere.requests()) != 0 || len(f.requests()) != 1 {
-		t.Fatalf("requests: configured %d, environment's %d", len(f.requests()), len(elsewhere.requests()))
+	if len(elsewhere.Requests()) != 0 || len(f.Requests()) != 1 {
+		t.Fatalf("requests: configured %d, environment's %d", len(f.Requests()), len(elsewhere.Requests()))
 	}
-	if got := f.requests()[0].header.Get("x-goog-api-key"); got != testKey {
+	if got := f.Requests()[0].Header.Get("x-goog-api-key"); got != testKey {
 		t.Fatalf("key header = %q", got)
 	}
 }
@@ -649,15 +615,15 @@ func TestEnvironmentCannotRedirect(t *testing.T) {
 func TestDefaultBaseURLPath(t *testing.T) {
 	t.Parallel()
 	// A base URL with a path prefix keeps it: <base>/v1beta/models/<m>:generateContent.
-	f := newFakeAPI(t, reply{status: 200, body: okBody})
-	p, err := New(providers.Settings{APIKey: testKey, BaseURL: f.srv.URL + "/proxy/gemini/", HTTPClient: f.srv.Client(), Retry: palPolicy(&sleepRecorder{})})
+	f := newFakeAPI(t, reply{Status: 200, Body: okBody})
+	p, err := New(providers.Settings{APIKey: testKey, BaseURL: f.Server.URL + "/proxy/gemini/", HTTPClient: f.Server.Client(), Retry: providertest.PALRetry(&providertest.Sleeps{})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.requests()[0].path; got != "/proxy/gemini/v1beta/models/gemini-2.5-flash:generateContent" {
+	if got := f.Requests()[0].Path; got != "/proxy/gemini/v1beta/models/gemini-2.5-flash:generateContent" {
 		t.Fatalf("path = %q", got)
 	}
 	if p.Type() != providers.Google {
@@ -668,14 +634,14 @@ func TestDefaultBaseURLPath(t *testing.T) {
 // TestConcurrentUse runs generations side by side on one provider (meaningful under -race).
 func TestConcurrentUse(t *testing.T) {
 	t.Parallel()
-	f := newFakeAPI(t, reply{status: 200, body: okBody})
-	var logs bytes.Buffer
-	p := newTestProvider(t, f, &sleepRecorder{}, &logs)
+	f := newFakeAPI(t, reply{Status: 200, Body: okBody})
+	var logs providertest.SyncBuffer
+	p := newTestProvider(t, f, &providertest.Sleeps{}, &logs)
 	const n = 8
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {
 		go func() {
-			_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Temperature: ptr(0.5), ThinkingMode: "high"})
+			_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Temperature: providertest.Ptr(0.5), ThinkingMode: "high"})
 			errs <- err
 		}()
 	}
@@ -684,16 +650,16 @@ func TestConcurrentUse(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := len(f.requests()); got != n {
+	if got := len(f.Requests()); got != n {
 		t.Fatalf("requests = %d, want %d", got, n)
 	}
 }
 
 func TestExtraHeadersCannotReplaceAuth(t *testing.T) {
 	t.Parallel()
-	f := newFakeAPI(t, reply{status: 200, body: okBody})
+	f := newFakeAPI(t, reply{Status: 200, Body: okBody})
 	p, err := New(providers.Settings{
-		APIKey: testKey, BaseURL: f.srv.URL, HTTPClient: f.srv.Client(), Retry: palPolicy(&sleepRecorder{}),
+		APIKey: testKey, BaseURL: f.Server.URL, HTTPClient: f.Server.Client(), Retry: providertest.PALRetry(&providertest.Sleeps{}),
 		Headers: map[string]string{"X-Goog-Api-Key": "other", "X-Trace": "t1"},
 	})
 	if err != nil {
@@ -702,7 +668,7 @@ func TestExtraHeadersCannotReplaceAuth(t *testing.T) {
 	if _, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"}); err != nil {
 		t.Fatal(err)
 	}
-	h := f.requests()[0].header
+	h := f.Requests()[0].Header
 	if got := h.Values("x-goog-api-key"); len(got) != 1 || got[0] != testKey || h.Get("X-Trace") != "t1" {
 		t.Fatalf("headers = %v", h)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pal-mcp/pal/providers"
+	"github.com/pal-mcp/pal/providers/internal/providertest"
 	"github.com/pal-mcp/pal/providers/openaicompat"
 )
 
@@ -54,8 +55,8 @@ func TestErrorClassificationAndRetries(t *testing.T) {
 				}
 				jsonReply(w, tc.status, tc.body)
 			})
-			s := &sleeps{}
-			p, err := openaicompat.New(providers.Settings{Type: providers.OpenAI, APIKey: testKey, HTTPClient: api.client(), Retry: fastRetry(s)})
+			s := &providertest.Sleeps{}
+			p, err := openaicompat.New(providers.Settings{Type: providers.OpenAI, APIKey: testKey, HTTPClient: api.client(), Retry: providertest.PALRetry(s)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,7 +78,7 @@ func TestErrorClassificationAndRetries(t *testing.T) {
 				t.Errorf("attempts = %d, want %d", got, tc.wantAttempts)
 			}
 			wantDelays := allDelays[:tc.wantAttempts-1]
-			if got := s.delays(); !reflect.DeepEqual(got, wantDelays) && !(len(got) == 0 && len(wantDelays) == 0) {
+			if got := s.Recorded(); !reflect.DeepEqual(got, wantDelays) && !(len(got) == 0 && len(wantDelays) == 0) {
 				t.Errorf("delays = %v, want %v", got, wantDelays)
 			}
 			msg := err.Error()
@@ -99,8 +100,8 @@ func TestRateLimitThenSuccess(t *testing.T) {
 		}
 		jsonReply(w, 200, openAIChatOK)
 	})
-	s := &sleeps{}
-	p, _ := openaicompat.New(providers.Settings{Type: providers.OpenAI, APIKey: testKey, HTTPClient: api.client(), Retry: fastRetry(s)})
+	s := &providertest.Sleeps{}
+	p, _ := openaicompat.New(providers.Settings{Type: providers.OpenAI, APIKey: testKey, HTTPClient: api.client(), Retry: providertest.PALRetry(s)})
 	got, err := p.Generate(context.Background(), &providers.Capabilities{}, providers.Request{Model: "gpt-4.1", Prompt: "p"})
 	if err != nil {
 		t.Fatal(err)
@@ -108,15 +109,15 @@ func TestRateLimitThenSuccess(t *testing.T) {
 	if got.Content == "" || api.count() != 3 {
 		t.Errorf("content %q after %d requests", got.Content, api.count())
 	}
-	if want := []time.Duration{time.Second, 3 * time.Second}; !reflect.DeepEqual(s.delays(), want) {
-		t.Errorf("delays = %v, want %v", s.delays(), want)
+	if want := []time.Duration{time.Second, 3 * time.Second}; !reflect.DeepEqual(s.Recorded(), want) {
+		t.Errorf("delays = %v, want %v", s.Recorded(), want)
 	}
 }
 
 func TestAzureContentFilterIsBlocked(t *testing.T) {
 	api := newFakeAPI(t, func(_ int, w http.ResponseWriter, _ *http.Request) { jsonReply(w, 400, errAzureCF) })
-	s := &sleeps{}
-	p, _ := openaicompat.New(providers.Settings{Type: providers.Azure, APIKey: testKey, BaseURL: "https://r.openai.azure.com", HTTPClient: api.client(), Retry: fastRetry(s)})
+	s := &providertest.Sleeps{}
+	p, _ := openaicompat.New(providers.Settings{Type: providers.Azure, APIKey: testKey, BaseURL: "https://r.openai.azure.com", HTTPClient: api.client(), Retry: providertest.PALRetry(s)})
 	_, err := p.Generate(context.Background(), &providers.Capabilities{Deployment: "d"}, providers.Request{Model: "gpt-4o", Prompt: "p"})
 	var apiErr *providers.APIError
 	if !errors.Is(err, providers.ErrBlocked) || !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Retryable {
@@ -148,8 +149,8 @@ func TestEmptyAndFilteredAnswers(t *testing.T) {
 			api := newFakeAPI(t, func(n int, w http.ResponseWriter, _ *http.Request) {
 				jsonReply(w, 200, tc.replies[min(n, len(tc.replies)-1)])
 			})
-			s := &sleeps{}
-			p, _ := openaicompat.New(providers.Settings{Type: providers.OpenAI, APIKey: testKey, HTTPClient: api.client(), Retry: fastRetry(s)})
+			s := &providertest.Sleeps{}
+			p, _ := openaicompat.New(providers.Settings{Type: providers.OpenAI, APIKey: testKey, HTTPClient: api.client(), Retry: providertest.PALRetry(s)})
 			got, err := p.Generate(context.Background(), &providers.Capabilities{}, providers.Request{Model: "gpt-4.1", Prompt: "p"})
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {
@@ -166,7 +167,7 @@ func TestEmptyAndFilteredAnswers(t *testing.T) {
 			if api.count() != tc.wantReqs {
 				t.Errorf("requests = %d, want %d", api.count(), tc.wantReqs)
 			}
-			if d := s.delays(); len(d) != 0 {
+			if d := s.Recorded(); len(d) != 0 {
 				t.Errorf("retry schedule used (%v); the empty-answer retry must not count against it", d)
 			}
 		})
@@ -181,8 +182,8 @@ func TestNoChoicesIsRetried(t *testing.T) {
 		}
 		jsonReply(w, 200, openRouterChatOK)
 	})
-	s := &sleeps{}
-	p, _ := openaicompat.New(providers.Settings{Type: providers.OpenRouter, APIKey: testKey, HTTPClient: api.client(), Retry: fastRetry(s)})
+	s := &providertest.Sleeps{}
+	p, _ := openaicompat.New(providers.Settings{Type: providers.OpenRouter, APIKey: testKey, HTTPClient: api.client(), Retry: providertest.PALRetry(s)})
 	got, err := p.Generate(context.Background(), &providers.Capabilities{}, providers.Request{Model: "x/y", Prompt: "p"})
 	if err != nil || got.Content != "Routed answer." || api.count() != 2 {
 		t.Fatalf("got %v, %v after %d requests", got, err, api.count())
@@ -194,8 +195,8 @@ func TestMalformedSuccessBodyIsNotRetried(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = w.Write([]byte("<html>captive portal</html>"))
 	})
-	s := &sleeps{}
-	p, _ := openaicompat.New(providers.Settings{Type: providers.OpenAI, APIKey: testKey, HTTPClient: api.client(), Retry: fastRetry(s)})
+	s := &providertest.Sleeps{}
+	p, _ := openaicompat.New(providers.Settings{Type: providers.OpenAI, APIKey: testKey, HTTPClient: api.client(), Retry: providertest.PALRetry(s)})
 	_, err := p.Generate(context.Background(), &providers.Capabilities{}, providers.Request{Model: "gpt-4.1", Prompt: "p"})
 	var apiErr *providers.APIError
 	if !errors.As(err, &apiErr) || apiErr.Retryable || !strings.Contains(apiErr.Message, "malformed response") {
@@ -247,8 +248,8 @@ func TestCancelDuringRequestStopsAtOnce(t *testing.T) {
 		}
 	})
 	defer close(release)
-	s := &sleeps{}
-	p, _ := openaicompat.New(providers.Settings{Type: providers.XAI, APIKey: testKey, HTTPClient: api.client(), Retry: fastRetry(s)})
+	s := &providertest.Sleeps{}
+	p, _ := openaicompat.New(providers.Settings{Type: providers.XAI, APIKey: testKey, HTTPClient: api.client(), Retry: providertest.PALRetry(s)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -261,8 +262,8 @@ func TestCancelDuringRequestStopsAtOnce(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	if api.count() != 1 || len(s.delays()) != 0 {
-		t.Errorf("requests %d, sleeps %v; want 1 request and no retry", api.count(), s.delays())
+	if api.count() != 1 || len(s.Recorded()) != 0 {
+		t.Errorf("requests %d, sleeps %v; want 1 request and no retry", api.count(), s.Recorded())
 	}
 }
 
@@ -281,10 +282,10 @@ func TestReadTimeoutIsTransientAndRetried(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	s := &sleeps{}
+	s := &providertest.Sleeps{}
 	p, err := openaicompat.New(providers.Settings{Type: providers.Custom, BaseURL: srv.URL + "/v1",
 		ConnectTimeout: time.Second, ReadTimeout: 50 * time.Millisecond,
-		Retry: providers.RetryPolicy{Delays: []time.Duration{time.Second}, Sleep: s.sleep}})
+		Retry: providers.RetryPolicy{Delays: []time.Duration{time.Second}, Sleep: s.Sleep}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,15 +305,15 @@ func TestConnectionRefusedIsTransient(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // nothing listens there now
-	s := &sleeps{}
-	p, _ := openaicompat.New(providers.Settings{Type: providers.Custom, BaseURL: url + "/v1", Retry: fastRetry(s)})
+	s := &providertest.Sleeps{}
+	p, _ := openaicompat.New(providers.Settings{Type: providers.Custom, BaseURL: url + "/v1", Retry: providertest.PALRetry(s)})
 	_, err := p.Generate(context.Background(), &providers.Capabilities{}, providers.Request{Model: "m", Prompt: "p"})
 	var apiErr *providers.APIError
 	if !errors.As(err, &apiErr) || apiErr.Kind != providers.KindTransient || !apiErr.Retryable || apiErr.StatusCode != 0 {
 		t.Fatalf("err = %v, want transient APIError without status", err)
 	}
-	if len(s.delays()) != 3 {
-		t.Errorf("delays = %v, want the full schedule", s.delays())
+	if len(s.Recorded()) != 3 {
+		t.Errorf("delays = %v, want the full schedule", s.Recorded())
 	}
 }
 
@@ -329,9 +330,9 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	api := newFakeAPI(t, func(_ int, w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, elsewhere.URL+"/steal", http.StatusTemporaryRedirect)
 	})
-	s := &sleeps{}
+	s := &providertest.Sleeps{}
 	p, _ := openaicompat.New(providers.Settings{Type: providers.Azure, APIKey: testKey, BaseURL: api.srv.URL,
-		HTTPClient: api.srv.Client(), Retry: fastRetry(s)})
+		HTTPClient: api.srv.Client(), Retry: providertest.PALRetry(s)})
 	_, err := p.Generate(context.Background(), &providers.Capabilities{Deployment: "d"}, providers.Request{Model: "gpt-4o", Prompt: "p"})
 	var apiErr *providers.APIError
 	if !errors.As(err, &apiErr) || apiErr.Retryable || apiErr.Kind != providers.KindInvalid {

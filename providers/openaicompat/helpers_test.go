@@ -1,19 +1,13 @@
 package openaicompat_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"sync"
 	"testing"
-	"time"
-
-	"github.com/pal-mcp/pal/providers"
 )
 
 const testKey = "sk-test-KEY-7f3a9c"
@@ -101,49 +95,6 @@ func jsonReply(w http.ResponseWriter, status int, body string) {
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
 }
-
-// sleeps records retry waits without waiting.
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	s.d = append(s.d, d)
-	s.mu.Unlock()
-	return ctx.Err()
-}
-
-func (s *sleeps) delays() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]time.Duration(nil), s.d...)
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func debugLogger(buf *syncBuffer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-func ptr[T any](v T) *T { return &v }
 
 // Recorded-shape responses.
 const (
@@ -242,7 +193,3 @@ const (
 	errOllama404 = `{"error":"model \"llama3.2\" not found, try pulling it first"}`
 	errAzureCF   = `{"error": {"message": "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.", "type": null, "param": "prompt", "code": "content_filter", "status": 400, "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": {"hate": {"filtered": false, "severity": "safe"}, "jailbreak": {"filtered": false, "detected": false}, "self_harm": {"filtered": false, "severity": "safe"}, "sexual": {"filtered": true, "severity": "medium"}, "violence": {"filtered": false, "severity": "safe"}}}}}`
 )
-
-func fastRetry(s *sleeps) providers.RetryPolicy {
-	return providers.RetryPolicy{Delays: []time.Duration{1 * time.Second, 3 * time.Second, 5 * time.Second}, Sleep: s.sleep}
-}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pal-mcp/pal/providers"
+	"github.com/pal-mcp/pal/providers/internal/providertest"
 	"github.com/pal-mcp/pal/providers/openaicompat"
 )
 
@@ -63,10 +64,10 @@ func TestKeyNeverInErrorsOrLogs(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			api := newFakeAPI(t, tc.reply)
-			var logs syncBuffer
-			s := &sleeps{}
+			var logs providertest.SyncBuffer
+			s := &providertest.Sleeps{}
 			p, err := openaicompat.New(providers.Settings{Type: tc.typ, APIKey: testKey, BaseURL: tc.base, HTTPClient: api.client(),
-				Logger: debugLogger(&logs), Retry: fastRetry(s)})
+				Logger: providertest.DebugLogger(&logs), Retry: providertest.PALRetry(s)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,9 +100,9 @@ func TestKeyNeverInTransportErrors(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	base := srv.URL
 	srv.Close()
-	var logs syncBuffer
-	s := &sleeps{}
-	p, _ := openaicompat.New(providers.Settings{Type: providers.Custom, APIKey: testKey, BaseURL: base + "/v1", Logger: debugLogger(&logs), Retry: fastRetry(s)})
+	var logs providertest.SyncBuffer
+	s := &providertest.Sleeps{}
+	p, _ := openaicompat.New(providers.Settings{Type: providers.Custom, APIKey: testKey, BaseURL: base + "/v1", Logger: providertest.DebugLogger(&logs), Retry: providertest.PALRetry(s)})
 	_, err := p.Generate(context.Background(), &providers.Capabilities{}, providers.Request{Model: "m", Prompt: "p"})
 	if err == nil {
 		t.Fatal("want an error")
@@ -112,8 +113,8 @@ func TestKeyNeverInTransportErrors(t *testing.T) {
 }
 
 func TestPrintingTheProviderShowsNoKey(t *testing.T) {
-	var logs syncBuffer
-	p, err := openaicompat.New(providers.Settings{Type: providers.Azure, APIKey: testKey, BaseURL: "https://r.openai.azure.com", Logger: debugLogger(&logs)})
+	var logs providertest.SyncBuffer
+	p, err := openaicompat.New(providers.Settings{Type: providers.Azure, APIKey: testKey, BaseURL: "https://r.openai.azure.com", Logger: providertest.DebugLogger(&logs)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func TestPrintingTheProviderShowsNoKey(t *testing.T) {
 			t.Errorf("%s prints the key: %s", verb, out)
 		}
 	}
-	debugLogger(&logs).Info("provider", "p", p)
+	providertest.DebugLogger(&logs).Info("provider", "p", p)
 	if strings.Contains(logs.String(), testKey) {
 		t.Errorf("slog prints the key: %s", logs.String())
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pal-mcp/pal/providers"
+	"github.com/pal-mcp/pal/providers/internal/providertest"
 	"github.com/pal-mcp/pal/providers/openaicompat"
 )
 
@@ -33,7 +34,7 @@ type wireCase struct {
 
 func TestChatCompletionsWire(t *testing.T) {
 	sys, prompt := "You are a careful reviewer.", "Review this function."
-	base := providers.Request{Model: "gpt-4.1", SystemPrompt: sys, Prompt: prompt, Temperature: ptr(0.7)}
+	base := providers.Request{Model: "gpt-4.1", SystemPrompt: sys, Prompt: prompt, Temperature: providertest.Ptr(0.7)}
 	cases := []wireCase{
 		{
 			name:       "openai default endpoint with temperature",
@@ -44,15 +45,15 @@ func TestChatCompletionsWire(t *testing.T) {
 			wantURL:    "https://api.openai.com/v1/chat/completions",
 			authHeader: "Authorization", authValue: "Bearer " + testKey,
 			absent:    []string{"Api-Key"},
-			wantModel: "gpt-4.1", wantTemp: ptr(0.7),
+			wantModel: "gpt-4.1", wantTemp: providertest.Ptr(0.7),
 			wantResponse: providers.Response{Content: "The function leaks a file handle.", Model: "gpt-4.1-2025-04-14", Provider: providers.OpenAI,
 				FinishReason: "stop", Usage: providers.Usage{InputTokens: 1117, OutputTokens: 46, TotalTokens: 1163}},
 		},
 		{
 			name:       "openai model without temperature support omits it",
 			settings:   providers.Settings{Type: providers.OpenAI, APIKey: testKey},
-			caps:       providers.Capabilities{ModelName: "o3", SupportsTemperature: ptr(false)},
-			req:        providers.Request{Model: "o3", SystemPrompt: sys, Prompt: prompt, Temperature: ptr(0.7)},
+			caps:       providers.Capabilities{ModelName: "o3", SupportsTemperature: providertest.Ptr(false)},
+			req:        providers.Request{Model: "o3", SystemPrompt: sys, Prompt: prompt, Temperature: providertest.Ptr(0.7)},
 			reply:      openAIChatOK,
 			wantURL:    "https://api.openai.com/v1/chat/completions",
 			authHeader: "Authorization", authValue: "Bearer " + testKey,
@@ -65,12 +66,12 @@ func TestChatCompletionsWire(t *testing.T) {
 			name:       "openai explicit zero temperature is sent",
 			settings:   providers.Settings{Type: providers.OpenAI, APIKey: testKey, BaseURL: "https://proxy.example.com/v1/"},
 			caps:       providers.Capabilities{ModelName: "gpt-4.1"},
-			req:        providers.Request{Model: "gpt-4.1", SystemPrompt: sys, Prompt: prompt, Temperature: ptr(0.0)},
+			req:        providers.Request{Model: "gpt-4.1", SystemPrompt: sys, Prompt: prompt, Temperature: providertest.Ptr(0.0)},
 			reply:      openAIChatOK,
 			wantURL:    "https://proxy.example.com/v1/chat/completions",
 			authHeader: "Authorization", authValue: "Bearer " + testKey,
 			absent:    []string{"Api-Key"},
-			wantModel: "gpt-4.1", wantTemp: ptr(0.0),
+			wantModel: "gpt-4.1", wantTemp: providertest.Ptr(0.0),
 			wantResponse: providers.Response{Content: "The function leaks a file handle.", Model: "gpt-4.1-2025-04-14", Provider: providers.OpenAI,
 				FinishReason: "stop", Usage: providers.Usage{InputTokens: 1117, OutputTokens: 46, TotalTokens: 1163}},
 		},
@@ -78,12 +79,12 @@ func TestChatCompletionsWire(t *testing.T) {
 			name:       "xai default endpoint",
 			settings:   providers.Settings{Type: providers.XAI, APIKey: testKey},
 			caps:       providers.Capabilities{ModelName: "grok-4"},
-			req:        providers.Request{Model: "grok-4", SystemPrompt: sys, Prompt: prompt, Temperature: ptr(0.3)},
+			req:        providers.Request{Model: "grok-4", SystemPrompt: sys, Prompt: prompt, Temperature: providertest.Ptr(0.3)},
 			reply:      xaiChatOK,
 			wantURL:    "https://api.x.ai/v1/chat/completions",
 			authHeader: "Authorization", authValue: "Bearer " + testKey,
 			absent:    []string{"Api-Key"},
-			wantModel: "grok-4", wantTemp: ptr(0.3),
+			wantModel: "grok-4", wantTemp: providertest.Ptr(0.3),
 			wantResponse: providers.Response{Content: "Grok answer.", Model: "grok-4-0709", Provider: providers.XAI,
 				FinishReason: "stop", Usage: providers.Usage{InputTokens: 32, OutputTokens: 3, TotalTokens: 135}},
 		},
@@ -92,13 +93,13 @@ func TestChatCompletionsWire(t *testing.T) {
 			settings: providers.Settings{Type: providers.OpenRouter, APIKey: testKey,
 				Headers: map[string]string{"HTTP-Referer": "https://github.com/pal-mcp/pal", "X-Title": "PAL MCP Server"}},
 			caps:       providers.Capabilities{ModelName: "anthropic/claude-sonnet-4.5"},
-			req:        providers.Request{Model: "anthropic/claude-sonnet-4.5", SystemPrompt: sys, Prompt: prompt, Temperature: ptr(1.0)},
+			req:        providers.Request{Model: "anthropic/claude-sonnet-4.5", SystemPrompt: sys, Prompt: prompt, Temperature: providertest.Ptr(1.0)},
 			reply:      openRouterChatOK,
 			wantURL:    "https://openrouter.ai/api/v1/chat/completions",
 			authHeader: "Authorization", authValue: "Bearer " + testKey,
 			absent:       []string{"Api-Key"},
 			extraHeaders: map[string]string{"HTTP-Referer": "https://github.com/pal-mcp/pal", "X-Title": "PAL MCP Server"},
-			wantModel:    "anthropic/claude-sonnet-4.5", wantTemp: ptr(1.0),
+			wantModel:    "anthropic/claude-sonnet-4.5", wantTemp: providertest.Ptr(1.0),
 			wantResponse: providers.Response{Content: "Routed answer.", Model: "anthropic/claude-sonnet-4.5", Provider: providers.OpenRouter,
 				FinishReason: "stop", Usage: providers.Usage{InputTokens: 14, OutputTokens: 4, TotalTokens: 18}},
 		},
@@ -106,12 +107,12 @@ func TestChatCompletionsWire(t *testing.T) {
 			name:       "azure deployment path, api-key header, default api-version",
 			settings:   providers.Settings{Type: providers.Azure, APIKey: testKey, BaseURL: "https://myres.openai.azure.com/"},
 			caps:       providers.Capabilities{ModelName: "gpt-4o", Deployment: "gpt4o-prod"},
-			req:        providers.Request{Model: "gpt-4o", SystemPrompt: sys, Prompt: prompt, Temperature: ptr(0.5)},
+			req:        providers.Request{Model: "gpt-4o", SystemPrompt: sys, Prompt: prompt, Temperature: providertest.Ptr(0.5)},
 			reply:      azureChatOK,
 			wantURL:    "https://myres.openai.azure.com/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-02-15-preview",
 			authHeader: "Api-Key", authValue: testKey,
 			absent:    []string{"Authorization"},
-			wantModel: "gpt4o-prod", wantTemp: ptr(0.5),
+			wantModel: "gpt4o-prod", wantTemp: providertest.Ptr(0.5),
 			wantResponse: providers.Response{Content: "Azure says hello.", Model: "gpt-4o-2024-11-20", Provider: providers.Azure,
 				FinishReason: "stop", Usage: providers.Usage{InputTokens: 20, OutputTokens: 5, TotalTokens: 25}},
 		},
@@ -132,7 +133,7 @@ func TestChatCompletionsWire(t *testing.T) {
 		{
 			name:       "dial default host, Api-Key and no Authorization",
 			settings:   providers.Settings{Type: providers.DIAL, APIKey: testKey},
-			caps:       providers.Capabilities{ModelName: "o3-2025-04-16", SupportsTemperature: ptr(false)},
+			caps:       providers.Capabilities{ModelName: "o3-2025-04-16", SupportsTemperature: providertest.Ptr(false)},
 			req:        providers.Request{Model: "o3-2025-04-16", SystemPrompt: sys, Prompt: prompt},
 			reply:      dialChatOK,
 			wantURL:    "https://core.dialx.ai/openai/deployments/o3-2025-04-16/chat/completions?api-version=2024-12-01-preview",
@@ -146,12 +147,12 @@ func TestChatCompletionsWire(t *testing.T) {
 			name:       "dial host and version override, host given with /openai",
 			settings:   providers.Settings{Type: providers.DIAL, APIKey: testKey, BaseURL: "https://dial.example.com/openai/", APIVersion: "2025-01-01-preview"},
 			caps:       providers.Capabilities{ModelName: "anthropic.claude-opus-4.1-20250805-v1:0"},
-			req:        providers.Request{Model: "anthropic.claude-opus-4.1-20250805-v1:0", SystemPrompt: sys, Prompt: prompt, Temperature: ptr(0.2)},
+			req:        providers.Request{Model: "anthropic.claude-opus-4.1-20250805-v1:0", SystemPrompt: sys, Prompt: prompt, Temperature: providertest.Ptr(0.2)},
 			reply:      dialChatOK,
 			wantURL:    "https://dial.example.com/openai/deployments/anthropic.claude-opus-4.1-20250805-v1:0/chat/completions?api-version=2025-01-01-preview",
 			authHeader: "Api-Key", authValue: testKey,
 			absent:    []string{"Authorization"},
-			wantModel: "anthropic.claude-opus-4.1-20250805-v1:0", wantTemp: ptr(0.2),
+			wantModel: "anthropic.claude-opus-4.1-20250805-v1:0", wantTemp: providertest.Ptr(0.2),
 			wantResponse: providers.Response{Content: "DIAL answer.", Model: "o3-2025-04-16", Provider: providers.DIAL,
 				FinishReason: "stop", Usage: providers.Usage{InputTokens: 11, OutputTokens: 2, TotalTokens: 13}},
 		},
@@ -159,11 +160,11 @@ func TestChatCompletionsWire(t *testing.T) {
 			name:      "custom ollama without key sends no auth header",
 			settings:  providers.Settings{Type: providers.Custom, BaseURL: "http://localhost:11434/v1"},
 			caps:      providers.Capabilities{ModelName: "llama3.2"},
-			req:       providers.Request{Model: "llama3.2", SystemPrompt: sys, Prompt: prompt, Temperature: ptr(0.3)},
+			req:       providers.Request{Model: "llama3.2", SystemPrompt: sys, Prompt: prompt, Temperature: providertest.Ptr(0.3)},
 			reply:     ollamaChatOK,
 			wantURL:   "http://localhost:11434/v1/chat/completions",
 			absent:    []string{"Authorization", "Api-Key"},
-			wantModel: "llama3.2", wantTemp: ptr(0.3),
+			wantModel: "llama3.2", wantTemp: providertest.Ptr(0.3),
 			wantResponse: providers.Response{Content: "Local answer.", Model: "llama3.2", Provider: providers.Custom,
 				FinishReason: "stop", Usage: providers.Usage{InputTokens: 26, OutputTokens: 3, TotalTokens: 29}},
 		},
@@ -366,7 +367,7 @@ func TestResponsesAPIWire(t *testing.T) {
 				SupportsImages: true, TemperatureConstraint: providers.TemperatureFixed, Deployment: "codex-prod"}
 			png := []byte("png-bytes")
 			got, err := p.Generate(context.Background(), caps, providers.Request{Model: "gpt-5-codex", SystemPrompt: "sys", Prompt: "user prompt",
-				Temperature: ptr(1.0), Images: []providers.Image{{MIMEType: "image/png", Data: png}}})
+				Temperature: providertest.Ptr(1.0), Images: []providers.Image{{MIMEType: "image/png", Data: png}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -443,8 +444,8 @@ func TestResponsesAPIOutcomes(t *testing.T) {
 	for name, body := range map[string]string{"incomplete content_filter": incompleteFilter, "refusal": refusal} {
 		t.Run(name+" is blocked", func(t *testing.T) {
 			api := newFakeAPI(t, func(_ int, w http.ResponseWriter, _ *http.Request) { jsonReply(w, 200, body) })
-			s := &sleeps{}
-			p, _ := openaicompat.New(providers.Settings{Type: providers.OpenAI, APIKey: testKey, HTTPClient: api.client(), Retry: fastRetry(s)})
+			s := &providertest.Sleeps{}
+			p, _ := openaicompat.New(providers.Settings{Type: providers.OpenAI, APIKey: testKey, HTTPClient: api.client(), Retry: providertest.PALRetry(s)})
 			_, err := p.Generate(context.Background(), caps, req)
 			if !errors.Is(err, providers.ErrBlocked) {
 				t.Fatalf("err = %v, want ErrBlocked", err)
@@ -462,14 +463,14 @@ func TestResponsesAPIOutcomes(t *testing.T) {
 			}
 			jsonReply(w, 200, responsesOK)
 		})
-		s := &sleeps{}
-		p, _ := openaicompat.New(providers.Settings{Type: providers.OpenAI, APIKey: testKey, HTTPClient: api.client(), Retry: fastRetry(s)})
+		s := &providertest.Sleeps{}
+		p, _ := openaicompat.New(providers.Settings{Type: providers.OpenAI, APIKey: testKey, HTTPClient: api.client(), Retry: providertest.PALRetry(s)})
 		got, err := p.Generate(context.Background(), caps, req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Content != "Codex answer." || api.count() != 2 || len(s.delays()) != 1 {
-			t.Errorf("content %q, requests %d, sleeps %v", got.Content, api.count(), s.delays())
+		if got.Content != "Codex answer." || api.count() != 2 || len(s.Recorded()) != 1 {
+			t.Errorf("content %q, requests %d, sleeps %v", got.Content, api.count(), s.Recorded())
 		}
 	})
 }
