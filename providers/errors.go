@@ -3,6 +3,7 @@ package providers
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors. Provider errors wrap one of them (errors.Is) so callers can tell a missing
@@ -70,3 +71,15 @@ func (e *APIError) Error() string {
 
 // Unwrap makes every APIError an ErrUpstream.
 func (e *APIError) Unwrap() error { return ErrUpstream }
+
+// ContainsAnyPhrase reports whether text contains one of phrases, for classifying an error
+// message by indicator phrases ("context window", "quota"). Matching is exact; callers
+// lower-case text when their phrases are lower case.
+func ContainsAnyPhrase(text string, phrases []string) bool {
+	for _, p := range phrases {
+		if strings.Contains(text, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -2,7 +2,9 @@ package providers
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
@@ -345,4 +347,58 @@ func FuzzValidateBaseURL(f *testing.F) {
 			t.Fatalf("unexpected error text %q", err)
 		}
 	})
+}
+
+func TestSettingsBaseURLOr(t *testing.T) {
+	tests := []struct {
+		base, want string
+		ok         bool
+	}{
+		{"", "https://default.example.com/", true},
+		{"  \t", "https://default.example.com/", true},
+		{" https://proxy.example.com/v1 ", "https://proxy.example.com/v1", true},
+		{"https://proxy.example.com/?key=secret-pass", "", false},
+		{"ftp://proxy.example.com", "", false},
+	}
+	for _, tt := range tests {
+		got, err := Settings{BaseURL: tt.base}.BaseURLOr("https://default.example.com/")
+		if got != tt.want || (err == nil) != tt.ok {
+			t.Errorf("BaseURLOr with %q = %q, %v; want %q, ok %v", tt.base, got, err, tt.want, tt.ok)
+		}
+		if err != nil && (!errors.Is(err, ErrInvalidBaseURL) || strings.Contains(err.Error(), "secret-pass")) {
+			t.Errorf("BaseURLOr with %q: error %v", tt.base, err)
+		}
+	}
+}
+
+func TestSettingsLoggerOrDiscard(t *testing.T) {
+	if l := (Settings{}).LoggerOrDiscard(); l == nil || l.Enabled(context.Background(), slog.LevelError) {
+		t.Error("nil Logger does not give a discarding logger")
+	}
+	var buf bytes.Buffer
+	own := slog.New(slog.NewTextHandler(&buf, nil))
+	if (Settings{Logger: own}).LoggerOrDiscard() != own {
+		t.Error("the configured logger is not used")
+	}
+}
+
+func TestContainsAnyPhrase(t *testing.T) {
+	phrases := []string{"context window", "quota"}
+	tests := []struct {
+		text string
+		want bool
+	}{
+		{"over the context window by 5 tokens", true},
+		{"quota", true},
+		{"Context Window", false}, // exact match: callers lower-case
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := ContainsAnyPhrase(tt.text, phrases); got != tt.want {
+			t.Errorf("ContainsAnyPhrase(%q) = %v", tt.text, got)
+		}
+	}
+	if ContainsAnyPhrase("anything", nil) {
+		t.Error("no phrases matched")
+	}
 }

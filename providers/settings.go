@@ -3,6 +3,7 @@ package providers
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -40,4 +41,26 @@ func (s Settings) RetryOrDefault() RetryPolicy {
 		return DefaultRetry
 	}
 	return s.Retry
+}
+
+// LoggerOrDiscard returns s.Logger, or a logger that discards everything when it is nil.
+func (s Settings) LoggerOrDiscard() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+// BaseURLOr returns s.BaseURL without surrounding white space, or def when it is blank. A
+// BaseURL that is set must pass ValidateBaseURL; the error wraps ErrInvalidBaseURL and does not
+// quote the URL.
+func (s Settings) BaseURLOr(def string) (string, error) {
+	base := strings.TrimSpace(s.BaseURL)
+	if base == "" {
+		return def, nil
+	}
+	if err := ValidateBaseURL(base); err != nil {
+		return "", err
+	}
+	return base, nil
 }

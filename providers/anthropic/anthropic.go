@@ -58,12 +58,9 @@ func New(s providers.Settings) (providers.Provider, error) {
 	if providers.IsPlaceholderKey(s.APIKey) {
 		return nil, fmt.Errorf("%w: anthropic: ANTHROPIC_API_KEY is empty or a placeholder", providers.ErrNotConfigured)
 	}
-	base := DefaultBaseURL
-	if strings.TrimSpace(s.BaseURL) != "" {
-		if err := providers.ValidateBaseURL(s.BaseURL); err != nil {
-			return nil, fmt.Errorf("%w: anthropic: %w", providers.ErrNotConfigured, err)
-		}
-		base = strings.TrimSpace(s.BaseURL)
+	base, err := s.BaseURLOr(DefaultBaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: anthropic: %w", providers.ErrNotConfigured, err)
 	}
 	hc := s.HTTPClient
 	if hc == nil {
@@ -89,11 +86,7 @@ func New(s providers.Settings) (providers.Provider, error) {
 		opts = append(opts, option.WithHeader(k, v))
 	}
 	opts = append(opts, option.WithAPIKey(s.APIKey))
-	log := s.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &provider{client: sdk.NewClient(opts...), key: s.APIKey, retry: s.RetryOrDefault(), log: log}, nil
+	return &provider{client: sdk.NewClient(opts...), key: s.APIKey, retry: s.RetryOrDefault(), log: s.LoggerOrDiscard()}, nil
 }
 
 func (p *provider) Type() providers.Type { return providers.Anthropic }

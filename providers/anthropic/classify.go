@@ -91,7 +91,7 @@ func classifyStatus(status int, errType, message, requestID, key string) *provid
 		e.Kind = providers.KindAuth
 	case status == 402:
 		e.Kind = providers.KindQuota
-	case (status == 400 || status == 413) && containsAny(lower, contextIndicators):
+	case (status == 400 || status == 413) && providers.ContainsAnyPhrase(lower, contextIndicators):
 		e.Kind = providers.KindContextLength
 	case status >= 400:
 		e.Kind = providers.KindInvalid
@@ -113,7 +113,7 @@ func kindOfType(errType, lowerMessage string) (providers.ErrorKind, bool) {
 	case typeBilling:
 		return providers.KindQuota, false
 	case typeInvalidRequest, typeRequestTooBig, typeNotFound:
-		if containsAny(lowerMessage, contextIndicators) {
+		if providers.ContainsAnyPhrase(lowerMessage, contextIndicators) {
 			return providers.KindContextLength, false
 		}
 		return providers.KindInvalid, false
@@ -138,15 +138,6 @@ func describe(errType, message, requestID, key string) string {
 		s += " (request-id " + requestID + ")"
 	}
 	return scrub(s, key)
-}
-
-func containsAny(s string, needles []string) bool {
-	for _, n := range needles {
-		if strings.Contains(s, n) {
-			return true
-		}
-	}
-	return false
 }
 
 // scrub makes provider text safe for an error: key and anything credential-like removed,

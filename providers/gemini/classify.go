@@ -75,9 +75,9 @@ func classifyStatus(code int, status, message, key string) *providers.APIError {
 	switch {
 	case code == 429:
 		switch {
-		case containsAny(text, contextIndicators):
+		case providers.ContainsAnyPhrase(text, contextIndicators):
 			e.Kind = providers.KindContextLength
-		case containsAny(text, quotaIndicators):
+		case providers.ContainsAnyPhrase(text, quotaIndicators):
 			e.Kind = providers.KindQuota
 		default:
 			e.Kind, e.Retryable = providers.KindRateLimit, true
@@ -86,7 +86,7 @@ func classifyStatus(code int, status, message, key string) *providers.APIError {
 		e.Kind, e.Retryable = providers.KindTransient, true
 	case code == 401 || code == 403:
 		e.Kind = providers.KindAuth
-	case (code == 400 || code == 413) && containsAny(text, contextIndicators):
+	case (code == 400 || code == 413) && providers.ContainsAnyPhrase(text, contextIndicators):
 		e.Kind = providers.KindContextLength
 	case code >= 300 && code < 400:
 		e.Kind = providers.KindInvalid
@@ -110,15 +110,6 @@ func describe(status, message, key string) string {
 		return scrub(status, key)
 	}
 	return scrub(status+": "+message, key)
-}
-
-func containsAny(s string, needles []string) bool {
-	for _, n := range needles {
-		if strings.Contains(s, n) {
-			return true
-		}
-	}
-	return false
 }
 
 // scrub makes provider text safe for an error: key and anything credential-like removed,

@@ -54,12 +54,9 @@ func New(s providers.Settings) (providers.Provider, error) {
 	if providers.IsPlaceholderKey(s.APIKey) {
 		return nil, fmt.Errorf("%w: google: GEMINI_API_KEY is empty or a placeholder", providers.ErrNotConfigured)
 	}
-	base := DefaultBaseURL
-	if strings.TrimSpace(s.BaseURL) != "" {
-		if err := providers.ValidateBaseURL(s.BaseURL); err != nil {
-			return nil, fmt.Errorf("%w: google: %w", providers.ErrNotConfigured, err)
-		}
-		base = strings.TrimSpace(s.BaseURL)
+	base, err := s.BaseURLOr(DefaultBaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: google: %w", providers.ErrNotConfigured, err)
 	}
 	headers := http.Header{}
 	for k, v := range s.Headers {
@@ -88,11 +85,7 @@ func New(s providers.Settings) (providers.Provider, error) {
 		// The SDK's construction errors print the whole config, key included: never wrap them.
 		return nil, fmt.Errorf("%w: google: cannot build the Gemini client", providers.ErrNotConfigured)
 	}
-	log := s.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &provider{client: client, key: s.APIKey, retry: s.RetryOrDefault(), log: log}, nil
+	return &provider{client: client, key: s.APIKey, retry: s.RetryOrDefault(), log: s.LoggerOrDiscard()}, nil
 }
 
 func (p *provider) Type() providers.Type { return providers.Google }

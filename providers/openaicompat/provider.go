@@ -60,11 +60,7 @@ func New(s providers.Settings) (providers.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := s.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	log = log.With("provider", string(s.Type))
+	log := s.LoggerOrDiscard().With("provider", string(s.Type))
 
 	var httpClient *http.Client
 	if s.HTTPClient != nil {
