@@ -56,6 +56,9 @@ type Server struct {
 	audit  policy.Auditor
 	tools  []*tool
 	calls  atomic.Int64
+
+	// maxMessageBytes caps one message read from stdin; 0 means MaxMessageBytes. Tests lower it.
+	maxMessageBytes int
 }
 
 // New builds the server and publishes every enabled tool of every module. Two modules

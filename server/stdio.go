@@ -30,8 +30,9 @@ const MaxConcurrentRequests = 16
 // before that request's response, always. mcp-go queues notifications on a channel that
 // another goroutine drains, so the response usually overtook them.
 type stdioTransport struct {
-	mcp    *mcpserver.MCPServer
-	logger *slog.Logger
+	mcp        *mcpserver.MCPServer
+	logger     *slog.Logger
+	maxMessage int // bytes
 
 	wmu sync.Mutex
 	w   *bufio.Writer
@@ -44,6 +45,39 @@ type stdioTransport struct {
 
 type inflightRequest struct {
 	cancelled atomic.Bool
+	gone      chan struct{}      // closed when the client cancels the request
+	cancel    context.CancelFunc // ends the request's context
+}
+
+// cancelByClient marks the request cancelled by the client and ends its context, whether it
+// runs already or still waits for a slot.
+func (r *inflightRequest) cancelByClient() {
+	if r.cancelled.CompareAndSwap(false, true) {
+		close(r.gone)
+		r.cancel()
+	}
+}
+
+// readResult is one line read from stdin, or the error that ended reading.
+type readResult struct {
+	line []byte
+	err  error
+}
+
+// readLines reads lines until an error other than errLineTooLong, handing each to out, and
+// gives up when stop is closed.
+func readLines(r *bufio.Reader, limit int, out chan<- readResult, stop <-chan struct{}) {
+	for {
+		line, err := readLine(r, limit)
+		select {
+		case out <- readResult{line, err}:
+		case <-stop:
+			return
+		}
+		if err != nil && !errors.Is(err, errLineTooLong) {
+			return
+		}
+	}
 }
 
 // notifierKey carries a function that writes a notification now, in order, to the client of
@@ -69,15 +103,22 @@ func Notify(ctx context.Context, method string, params any) bool {
 	return false
 }
 
-// ServeStdio runs the session until in reaches EOF or ctx is done. In-flight requests are
-// cancelled when it returns.
+// ServeStdio runs the session until in reaches EOF (it returns nil) or ctx is done (it returns
+// ctx's error). In-flight requests are then cancelled, and every request read is answered
+// before it returns, except those the client cancelled. When ctx ends first, one goroutine
+// stays blocked reading in until in returns.
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
+	maxMessage := s.maxMessageBytes
+	if maxMessage <= 0 {
+		maxMessage = MaxMessageBytes
+	}
 	t := &stdioTransport{
-		mcp:      s.mcp,
-		logger:   s.logger,
-		w:        bufio.NewWriter(out),
-		session:  newStdioSession(),
-		inflight: map[string]*inflightRequest{},
+		mcp:        s.mcp,
+		logger:     s.logger,
+		maxMessage: maxMessage,
+		w:          bufio.NewWriter(out),
+		session:    newStdioSession(),
+		inflight:   map[string]*inflightRequest{},
 	}
 	return t.serve(ctx, in)
 }
@@ -108,20 +149,32 @@ func (t *stdioTransport) serve(ctx context.Context, in io.Reader) error {
 
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, MaxConcurrentRequests)
-	r := bufio.NewReaderSize(in, 64<<10)
+	// Lines are read on their own goroutine so that the end of ctx (a signal) ends the session
+	// even while stdin stays open.
+	lines := make(chan readResult)
+	stop := make(chan struct{})
+	defer close(stop)
+	go readLines(bufio.NewReaderSize(in, 64<<10), t.maxMessage, lines, stop)
 	var readErr error
+read:
 	for {
-		line, err := readLine(r, MaxMessageBytes)
-		if len(bytes.TrimSpace(line)) > 0 || errors.Is(err, errLineTooLong) {
-			if errors.Is(err, errLineTooLong) {
-				t.write(errorResponse(nil, mcp.PARSE_ERROR, fmt.Sprintf("message longer than %d bytes", MaxMessageBytes)))
-			} else {
-				t.dispatch(ctx, line, &wg, sem)
-			}
+		var rr readResult
+		select {
+		case <-ctx.Done():
+			readErr = ctx.Err()
+			break read
+		case rr = <-lines:
 		}
-		if err != nil && !errors.Is(err, errLineTooLong) {
-			if !errors.Is(err, io.EOF) {
-				readErr = err
+		if errors.Is(rr.err, errLineTooLong) {
+			t.write(errorResponse(nil, mcp.PARSE_ERROR, fmt.Sprintf("message longer than %d bytes", t.maxMessage)))
+			continue
+		}
+		if len(bytes.TrimSpace(rr.line)) > 0 {
+			t.dispatch(ctx, rr.line, &wg, sem)
+		}
+		if rr.err != nil {
+			if !errors.Is(rr.err, io.EOF) {
+				readErr = rr.err
 			}
 			break
 		}
@@ -154,31 +207,42 @@ func (t *stdioTransport) dispatch(ctx context.Context, line []byte, wg *sync.Wai
 		if head.Method == "" {
 			return // a response to a server request; none are sent yet
 		}
+		// JSON-RPC forbids answering a notification, even one mcp-go could not parse.
 		if resp := t.mcp.HandleMessage(ctx, msg); resp != nil {
-			t.write(resp)
+			t.logger.Debug("notification not answered", "method", head.Method)
 		}
 		return
 	}
 	key := string(head.ID)
-	req := &inflightRequest{}
+	rctx, rcancel := context.WithCancel(ctx)
+	req := &inflightRequest{gone: make(chan struct{}), cancel: rcancel}
 	t.mu.Lock()
 	t.inflight[key] = req
 	t.mu.Unlock()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		defer rcancel()
+		defer func() {
+			t.mu.Lock()
+			if t.inflight[key] == req {
+				delete(t.inflight, key)
+			}
+			t.mu.Unlock()
+		}()
+		// Wait for a slot. A request the client cancels while it waits never runs. At the end
+		// of the session a waiting request still runs, with its context done, so that every
+		// request read is answered.
 		select {
 		case sem <- struct{}{}:
-		case <-ctx.Done():
+		case <-req.gone:
 			return
 		}
 		defer func() { <-sem }()
-		defer func() {
-			t.mu.Lock()
-			delete(t.inflight, key)
-			t.mu.Unlock()
-		}()
-		rctx := context.WithValue(ctx, notifierKey{}, func(method string, params any) error {
+		if req.cancelled.Load() {
+			return
+		}
+		rctx := context.WithValue(rctx, notifierKey{}, func(method string, params any) error {
 			return t.write(mcp.JSONRPCNotification{
 				JSONRPC:      mcp.JSONRPC_VERSION,
 				Notification: mcp.Notification{Method: method, Params: notificationParams(params)},
@@ -215,7 +279,7 @@ func (t *stdioTransport) markCancelled(params json.RawMessage) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if r, ok := t.inflight[string(p.RequestID)]; ok {
-		r.cancelled.Store(true)
+		r.cancelByClient()
 	}
 }
 
@@ -280,13 +344,13 @@ func errorResponse(id json.RawMessage, code int, message string) rpcError {
 
 var errLineTooLong = errors.New("line too long")
 
-// readLine reads up to and without the next '\n'. A line longer than limit is consumed and
-// reported as errLineTooLong.
+// readLine reads up to and without the next '\n'. A line longer than limit bytes (the '\n' not
+// counted) is consumed and reported as errLineTooLong.
 func readLine(r *bufio.Reader, limit int) ([]byte, error) {
 	var buf []byte
 	for {
 		chunk, err := r.ReadSlice('\n')
-		if len(buf)+len(chunk) > limit {
+		if len(buf)+len(bytes.TrimSuffix(chunk, []byte("\n"))) > limit {
 			// Discard the rest of the line.
 			for errors.Is(err, bufio.ErrBufferFull) {
 				_, err = r.ReadSlice('\n')
