@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/pal-mcp/pal/internal/app"
@@ -27,7 +28,7 @@ func main() {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") || args[0] == "-h" || args[0] == "--help") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -60,24 +61,32 @@ flags of serve and tools:
 `)
 }
 
-func flags(name string, args []string, stderr io.Writer) (string, bool) {
+// flags parses the flags of serve and tools. When it returns ok false, the command exits with
+// code: 0 after -h, 2 after a bad flag or argument.
+func flags(name string, args []string, stdout, stderr io.Writer) (config string, ok bool, code int) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", "", "pal.toml to load")
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&config, "config", "", "pal.toml to load")
 	if err := fs.Parse(args); err != nil {
-		return "", false
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
+			return "", false, 0
+		}
+		fmt.Fprintf(stderr, "pal %s: %v\n", name, err)
+		usage(stderr)
+		return "", false, 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "pal %s: unexpected argument %q\n", name, fs.Arg(0))
-		return "", false
+		return "", false, 2
 	}
-	return *config, true
+	return config, true, 0
 }
 
 func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	config, ok := flags("serve", args, stderr)
+	config, ok, code := flags("serve", args, stdout, stderr)
 	if !ok {
-		return 2
+		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -97,9 +106,9 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func tools(args []string, stdout, stderr io.Writer) int {
-	config, ok := flags("tools", args, stderr)
+	config, ok, code := flags("tools", args, stdout, stderr)
 	if !ok {
-		return 2
+		return code
 	}
 	a, err := app.Build(context.Background(), app.Options{ConfigPath: config, LogOutput: io.Discard})
 	if err != nil {
