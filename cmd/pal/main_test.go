@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pal-mcp/pal/internal/app"
+)
+
+// isolate gives run an empty environment of pal's variables, a working directory without
+// pal.toml, and private state and cache directories.
+func isolate(t *testing.T) string {
+	t.Helper()
+	for _, v := range []string{
+		"PAL_CONFIG", "DEFAULT_MODEL", "DISABLED_TOOLS", "LOG_LEVEL",
+		"GEMINI_API_KEY", "OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "XAI_API_KEY",
+		"ANTHROPIC_API_KEY", "DIAL_API_KEY", "OPENROUTER_API_KEY", "CUSTOM_API_URL", "CUSTOM_API_KEY",
+	} {
+		t.Setenv(v, "")
+	}
+	dir := t.TempDir()
+	t.Setenv("HOME", dir)
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	work := filepath.Join(dir, "work")
+	if err := os.Mkdir(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(work)
+	return work
+}
+
+// invoke runs pal with args and returns its exit code, stdout and stderr.
+func invoke(args ...string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := run(args, strings.NewReader(""), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestVersionCommand(t *testing.T) {
+	code, out, errOut := invoke("version")
+	if code != 0 || out != "pal "+app.Version+"\n" || errOut != "" {
+		t.Fatalf("version: %d %q %q", code, out, errOut)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"serve", "-h"}, {"tools", "--help"}} {
+		code, out, errOut := invoke(args...)
+		if code != 0 || !strings.Contains(out, "usage: pal") || errOut != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+}
+
+func TestBadCommandLines(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string // in stderr
+	}{
+		{[]string{"frobnicate"}, []string{`unknown command "frobnicate"`, "usage: pal"}},
+		{[]string{"serve", "extra"}, []string{`unexpected argument "extra"`}},
+		{[]string{"tools", "extra"}, []string{`unexpected argument "extra"`}},
+		{[]string{"--bogus"}, []string{"bogus", "usage: pal"}},
+		{[]string{"serve", "-config"}, []string{"config"}},
+	}
+	for _, tc := range cases {
+		code, out, errOut := invoke(tc.args...)
+		if code != 2 {
+			t.Errorf("%v: exit %d, want 2", tc.args, code)
+		}
+		if out != "" {
+			t.Errorf("%v: wrote to stdout (the MCP channel): %q", tc.args, out)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%v: stderr lacks %q: %s", tc.args, w, errOut)
+			}
+		}
+	}
+}
+
+func TestServeWithoutProviderKey(t *testing.T) {
+	isolate(t)
+	for _, cmd := range []string{"serve", "tools"} {
+		code, out, errOut := invoke(cmd)
+		if code != 1 {
+			t.Fatalf("%s without a key: exit %d, want 1\n%s", cmd, code, errOut)
+		}
+		if out != "" {
+			t.Errorf("%s wrote to stdout: %q", cmd, out)
+		}
+		for _, v := range []string{"GEMINI_API_KEY", "OPENAI_API_KEY", "OPENROUTER_API_KEY", "CUSTOM_API_URL"} {
+			if !strings.Contains(errOut, v) {
+				t.Errorf("%s: stderr does not name %s: %s", cmd, v, errOut)
+			}
+		}
+	}
+}
+
+func TestBadConfigFile(t *testing.T) {
+	work := isolate(t)
+	t.Setenv("OPENAI_API_KEY", "sk-test-cmd-0123456789")
+	const secret = "sk-live-do-not-print-9f8e7d"
+	cases := []struct {
+		name, toml string
+		want       []string
+		absent     string
+	}{
+		{"unknown key", "[paths]\nroots_typo = [\"/tmp\"]\n", []string{"paths.roots_typo", "unknown key"}, ""},
+		{"unknown table", "[pathz]\nroots = []\n", []string{"pathz", "unknown key"}, ""},
+		{"key literal", "[providers.openai]\napi_key = \"" + secret + "\"\n", []string{"providers.openai.api_key"}, secret},
+		{"syntax error", "[paths\n", []string{".toml:2:", "table name"}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "custom.toml")
+			if err := os.WriteFile(path, []byte(tc.toml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// The file can come from -config, from PAL_CONFIG, or from ./pal.toml.
+			local := filepath.Join(work, "pal.toml")
+			if err := os.WriteFile(local, []byte(tc.toml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			defer os.Remove(local)
+			for _, how := range []struct {
+				args []string
+				env  string
+				file string
+			}{
+				{[]string{"serve", "-config", path}, "", path},
+				{[]string{"tools", "-config", path}, "", path},
+				{[]string{"serve"}, path, path},
+				{[]string{"serve"}, "", "pal.toml"},
+			} {
+				t.Setenv("PAL_CONFIG", how.env)
+				code, out, errOut := invoke(how.args...)
+				if code != 1 || out != "" {
+					t.Errorf("%v (PAL_CONFIG=%q): exit %d, stdout %q", how.args, how.env, code, out)
+				}
+				for _, w := range append([]string{how.file}, tc.want...) {
+					if !strings.Contains(errOut, w) {
+						t.Errorf("%v (PAL_CONFIG=%q): stderr lacks %q: %s", how.args, how.env, w, errOut)
+					}
+				}
+				if tc.absent != "" && strings.Contains(errOut, tc.absent) {
+					t.Errorf("the key written in the file was printed: %s", errOut)
+				}
+			}
+		})
+	}
+}
+
+func TestMissingConfigFile(t *testing.T) {
+	isolate(t)
+	missing := filepath.Join(t.TempDir(), "nope.toml")
+	code, _, errOut := invoke("serve", "-config", missing)
+	if code != 1 || !strings.Contains(errOut, missing) {
+		t.Fatalf("exit %d, stderr %s", code, errOut)
+	}
+}
