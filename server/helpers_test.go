@@ -1,0 +1,408 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pal-mcp/pal/hostfns"
+	"github.com/pal-mcp/pal/internal/testwasm"
+	"github.com/pal-mcp/pal/memory"
+	"github.com/pal-mcp/pal/policy"
+	"github.com/pal-mcp/pal/providers"
+	"github.com/pal-mcp/pal/runtime"
+)
+
+// sharedCache is one compilation cache for every engine the package's tests make. Entries are
+// keyed by the module's hash, wazero's version and the CPU, so the cache is kept between runs
+// (in the user's cache directory): compiling the built-in module takes over a minute under
+// -race, where wazero's compiler runs instrumented.
+var sharedCache string
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		dir, cleanup, err := testCacheDir()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer cleanup()
+		sharedCache = dir
+		return m.Run()
+	}()
+	testwasm.Cleanup()
+	os.Exit(code)
+}
+
+// testCacheDir returns $XDG_CACHE_HOME/pal-test/wazero (or the platform's equivalent), or a
+// temporary directory removed by cleanup when there is no user cache directory.
+func testCacheDir() (dir string, cleanup func(), err error) {
+	if base, err := os.UserCacheDir(); err == nil {
+		dir := filepath.Join(base, "pal-test", "wazero")
+		if os.MkdirAll(dir, 0o700) == nil {
+			return dir, func() {}, nil
+		}
+	}
+	dir, err = os.MkdirTemp("", "pal-server-cache-")
+	return dir, func() { os.RemoveAll(dir) }, err
+}
+
+// Packages of the modules the tests load.
+const (
+	builtinPkg = "tools-wasm/builtin"
+	hostilePkg = "tools-wasm/testdata/hostile"
+)
+
+// newEngine returns an engine on the shared cache with the default limits (a 10-minute call
+// timeout, so a call that ends early was stopped by something else).
+func newEngine(t *testing.T) *runtime.Engine {
+	t.Helper()
+	e, err := runtime.New(context.Background(), runtime.Config{CacheDir: sharedCache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close(context.Background()) })
+	return e
+}
+
+// load builds pkg and loads it into e under name.
+func load(t *testing.T, e *runtime.Engine, name, pkg string, builtin bool) LoadedModule {
+	t.Helper()
+	m, err := e.LoadModule(context.Background(), name, testwasm.Load(t, pkg), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return LoadedModule{Module: m, Builtin: builtin}
+}
+
+// fakeModels is a model registry with one model that answers every prompt at once.
+type fakeModels struct {
+	mu    sync.Mutex
+	calls int
+}
+
+var _ hostfns.Models = (*fakeModels)(nil)
+
+func (f *fakeModels) info() hostfns.ModelInfo {
+	return hostfns.ModelInfo{Model: "fake-model", Provider: "openai", FriendlyName: "Fake", ContextWindow: 200_000,
+		MaxOutputTokens: 8192, SupportsTemperature: true, AllowCodeGeneration: false}
+}
+
+func (f *fakeModels) Resolve(string, providers.Category) (hostfns.ModelInfo, error) {
+	return f.info(), nil
+}
+
+func (f *fakeModels) Generate(context.Context, string, providers.Category, providers.Request) (*providers.Response, hostfns.ModelInfo, error) {
+	f.mu.Lock()
+	f.calls++
+	n := f.calls
+	f.mu.Unlock()
+	return &providers.Response{Content: fmt.Sprintf("fake reply %d", n), Model: "fake-model", Provider: providers.OpenAI, FinishReason: "stop"}, f.info(), nil
+}
+
+func (f *fakeModels) List() any                { return map[string]any{"mode": "fixed", "providers": []any{}} }
+func (f *fakeModels) Summary() ([]string, int) { return []string{"openai"}, 1 }
+
+func (f *fakeModels) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// fakeDescriber is a ModelDescriber with a recognisable description.
+type fakeDescriber struct{ auto bool }
+
+const fakeDescription = "FAKE-MODEL-FIELD: pick one of fake-model, other-model"
+
+func (d fakeDescriber) ModelFieldDescription() string { return fakeDescription }
+func (d fakeDescriber) AutoMode() bool                { return d.auto }
+
+// chanAuditor hands every audit record to a channel, so a test can wait for a call to end.
+type chanAuditor struct{ ch chan policy.Record }
+
+func newChanAuditor() *chanAuditor { return &chanAuditor{ch: make(chan policy.Record, 1024)} }
+
+func (a *chanAuditor) Audit(r policy.Record) error { a.ch <- r; return nil }
+func (a *chanAuditor) Close() error                { return nil }
+
+// waitCall waits for the tools/call audit record of tool: it is written when the call ends.
+func (a *chanAuditor) waitCall(t *testing.T, tool string) policy.Record {
+	t.Helper()
+	for {
+		select {
+		case r := <-a.ch:
+			if r.Op == "tools/call" && r.Tool == tool {
+				return r
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("no tools/call record for %s within a minute", tool)
+		}
+	}
+}
+
+// testEnv is a hostfns.Env with fake models, real threads and the limits chat needs.
+func testEnv(models hostfns.Models, audit policy.Auditor) *hostfns.Env {
+	if audit == nil {
+		audit = policy.DiscardAuditor{}
+	}
+	return &hostfns.Env{
+		Models:  models,
+		Threads: memory.New(memory.Config{}),
+		Audit:   audit,
+		Redact:  policy.NewRedactor(),
+		Info: hostfns.Info{Name: "pal", Version: "test", ModelSelection: "fixed", DefaultModel: "fake-model",
+			Limits: hostfns.Limits{PromptChars: 60_000, MaxTurns: 50, MaxFileBytes: 1_000_000}},
+	}
+}
+
+func newServer(t *testing.T, opts Options) *Server {
+	t.Helper()
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// rpc sends one request straight to mcp-go, as the transport would, and returns the response
+// as generic JSON.
+func rpc(t *testing.T, s *Server, method string, params any) map[string]any {
+	t.Helper()
+	msg, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := s.MCP().HandleMessage(context.Background(), msg)
+	raw, err := json.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// listTools returns tools/list's tools by name, as raw JSON objects.
+func listTools(t *testing.T, s *Server) map[string]map[string]any {
+	t.Helper()
+	resp := rpc(t, s, "tools/list", map[string]any{})
+	result, ok := resp["result"].(map[string]any)
+	if !ok {
+		t.Fatalf("tools/list: %v", resp)
+	}
+	tools := map[string]map[string]any{}
+	for _, v := range result["tools"].([]any) {
+		tl := v.(map[string]any)
+		tools[tl["name"].(string)] = tl
+	}
+	return tools
+}
+
+// message is one JSON-RPC message read from the server, kept raw and half-decoded.
+type message struct {
+	Raw    string
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params"`
+	Result json.RawMessage `json:"result"`
+	Error  *struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// isResponse reports whether m answers the request with id (a JSON value such as `7`).
+func (m message) isResponse(id string) bool {
+	return m.Method == "" && string(m.ID) == id
+}
+
+// wire is a stdio session with a server, spoken raw over pipes.
+type wire struct {
+	t     *testing.T
+	in    *io.PipeWriter
+	lines chan message
+	done  chan error // ServeStdio's result
+	seen  []message  // every message read so far, in order
+	// skipped holds messages read by until that were not the response it waited for; next
+	// and until return them first.
+	skipped []message
+}
+
+// serve starts ServeStdio over pipes. The session ends at t's cleanup if the test did not end it.
+func serve(t *testing.T, s *Server) *wire {
+	return serveCtx(t, context.Background(), s)
+}
+
+func serveCtx(t *testing.T, ctx context.Context, s *Server) *wire {
+	t.Helper()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	w := &wire{t: t, in: inW, lines: make(chan message, 1<<14), done: make(chan error, 1)}
+	go func() {
+		err := s.ServeStdio(ctx, inR, outW)
+		outW.Close()
+		inR.Close()
+		w.done <- err
+	}()
+	go func() {
+		defer close(w.lines)
+		sc := bufio.NewScanner(outR)
+		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		for sc.Scan() {
+			var m message
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				m.Method = "<not JSON>"
+			}
+			m.Raw = sc.Text()
+			w.lines <- m
+		}
+	}()
+	t.Cleanup(func() {
+		inW.Close()
+		for range w.lines {
+		}
+	})
+	return w
+}
+
+// sendRaw writes one line.
+func (w *wire) sendRaw(line string) {
+	w.t.Helper()
+	if _, err := io.WriteString(w.in, line+"\n"); err != nil {
+		w.t.Fatalf("write to server: %v", err)
+	}
+}
+
+// send writes a message as one line.
+func (w *wire) send(v any) {
+	w.t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.sendRaw(string(b))
+}
+
+func (w *wire) request(id any, method string, params any) {
+	w.t.Helper()
+	w.send(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+}
+
+func (w *wire) notify(method string, params any) {
+	w.t.Helper()
+	w.send(map[string]any{"jsonrpc": "2.0", "method": method, "params": params})
+}
+
+// next returns the next message the server writes.
+func (w *wire) next() message {
+	w.t.Helper()
+	if len(w.skipped) > 0 {
+		m := w.skipped[0]
+		w.skipped = w.skipped[1:]
+		return m
+	}
+	return w.read()
+}
+
+func (w *wire) read() message {
+	w.t.Helper()
+	select {
+	case m, ok := <-w.lines:
+		if !ok {
+			w.t.Fatal("the server closed its output")
+		}
+		w.seen = append(w.seen, m)
+		return m
+	case <-time.After(2 * time.Minute):
+		w.t.Fatal("the server wrote nothing for two minutes")
+	}
+	panic("unreachable")
+}
+
+// until returns the response to id (a JSON value such as `7` or `"a"`), reading until it
+// comes. Other messages are kept for next and until.
+func (w *wire) until(id string) message {
+	w.t.Helper()
+	for i, m := range w.skipped {
+		if m.isResponse(id) {
+			w.skipped = append(w.skipped[:i:i], w.skipped[i+1:]...)
+			return m
+		}
+	}
+	for {
+		m := w.read()
+		if m.isResponse(id) {
+			return m
+		}
+		w.skipped = append(w.skipped, m)
+	}
+}
+
+// initialize performs the handshake as client name/version.
+func (w *wire) initialize(name, version string) {
+	w.t.Helper()
+	w.request("init", "initialize", map[string]any{
+		"protocolVersion": "2025-06-18",
+		"capabilities":    map[string]any{},
+		"clientInfo":      map[string]any{"name": name, "version": version},
+	})
+	if m := w.until(`"init"`); m.Error != nil {
+		w.t.Fatalf("initialize: %s", m.Raw)
+	}
+	w.notify("notifications/initialized", map[string]any{})
+}
+
+// close ends stdin, waits for ServeStdio, and returns its error after reading what is left.
+func (w *wire) close() error {
+	w.t.Helper()
+	w.in.Close()
+	return w.wait()
+}
+
+// wait waits for ServeStdio to return, reads what is left of its output, and returns its error.
+func (w *wire) wait() error {
+	w.t.Helper()
+	var err error
+	select {
+	case err = <-w.done:
+	case <-time.After(2 * time.Minute):
+		w.t.Fatal("ServeStdio did not return within two minutes")
+	}
+	for m := range w.lines {
+		w.seen = append(w.seen, m)
+	}
+	return err
+}
+
+// toolText returns the text of a tools/call result and whether it is an error.
+func toolText(t *testing.T, m message) (string, bool) {
+	t.Helper()
+	if m.Error != nil {
+		t.Fatalf("JSON-RPC error: %s", m.Raw)
+	}
+	var res struct {
+		Content []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		} `json:"content"`
+		IsError bool `json:"isError"`
+	}
+	if err := json.Unmarshal(m.Result, &res); err != nil {
+		t.Fatalf("result: %v: %s", err, m.Raw)
+	}
+	var b strings.Builder
+	for _, c := range res.Content {
+		b.WriteString(c.Text)
+	}
+	return b.String(), res.IsError
+}
