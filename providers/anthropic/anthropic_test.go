@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -362,98 +361,56 @@ func TestBlockedAnswers(t *testing.T) {
 func TestRetryDecisions(t *testing.T) {
 	t.Parallel()
 	second := time.Second
-	tests := []struct {
-		name       string
-		replies    []reply
-		wantErr    bool
-		kind       providers.ErrorKind
-		retryable  bool
-		wantCalls  int
-		wantDelays []time.Duration
-	}{
-		{"429 rate_limit_error is retried", []reply{
+	tests := []providertest.RetryCase{
+		{Name: "429 rate_limit_error is retried", Replies: []reply{
 			{Status: 429, Body: errBody("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit. Please try again later.")},
 			{Status: 200, Body: okBody},
-		}, false, 0, false, 2, []time.Duration{second}},
-		{"529 overloaded_error is retried", []reply{
+		}, WantCalls: 2, WantDelays: []time.Duration{second}},
+		{Name: "529 overloaded_error is retried", Replies: []reply{
 			{Status: 529, Body: errBody("overloaded_error", "Overloaded")},
 			{Status: 200, Body: okBody},
-		}, false, 0, false, 2, []time.Duration{second}},
-		{"500 api_error every time uses all four attempts", []reply{
+		}, WantCalls: 2, WantDelays: []time.Duration{second}},
+		{Name: "500 api_error every time uses all four attempts", Replies: []reply{
 			{Status: 500, Body: errBody("api_error", "Internal server error")},
-		}, true, providers.KindTransient, true, 4, []time.Duration{second, 3 * second, 5 * second}},
-		{"504 timeout_error is retried", []reply{
+		}, WantErr: true, Kind: providers.KindTransient, Retryable: true, WantCalls: 4, WantDelays: []time.Duration{second, 3 * second, 5 * second}},
+		{Name: "504 timeout_error is retried", Replies: []reply{
 			{Status: 504, Body: errBody("timeout_error", "Request timed out")},
 			{Status: 200, Body: okBody},
-		}, false, 0, false, 2, []time.Duration{second}},
-		{"502 html page is retried", []reply{
+		}, WantCalls: 2, WantDelays: []time.Duration{second}},
+		{Name: "502 html page is retried", Replies: []reply{
 			{Status: 502, Body: "<html><body>Bad Gateway</body></html>", ContentType: "text/html"},
 			{Status: 200, Body: okBody},
-		}, false, 0, false, 2, []time.Duration{second}},
-		{"400 prompt too long is context length", []reply{
+		}, WantCalls: 2, WantDelays: []time.Duration{second}},
+		{Name: "400 prompt too long is context length", Replies: []reply{
 			{Status: 400, Body: errBody("invalid_request_error", "prompt is too long: 208310 tokens > 200000 maximum")},
-		}, true, providers.KindContextLength, false, 1, nil},
-		{"400 context limit is context length", []reply{
+		}, WantErr: true, Kind: providers.KindContextLength, WantCalls: 1},
+		{Name: "400 context limit is context length", Replies: []reply{
 			{Status: 400, Body: errBody("invalid_request_error", "input length and `max_tokens` exceed context limit: 187254 + 20000 > 200000, decrease input length or `max_tokens` and try again")},
-		}, true, providers.KindContextLength, false, 1, nil},
-		{"400 other is invalid", []reply{
+		}, WantErr: true, Kind: providers.KindContextLength, WantCalls: 1},
+		{Name: "400 other is invalid", Replies: []reply{
 			{Status: 400, Body: errBody("invalid_request_error", "temperature: range: 0..1")},
-		}, true, providers.KindInvalid, false, 1, nil},
-		{"401 authentication_error", []reply{
+		}, WantErr: true, Kind: providers.KindInvalid, WantCalls: 1},
+		{Name: "401 authentication_error", Replies: []reply{
 			{Status: 401, Body: errBody("authentication_error", "invalid x-api-key")},
-		}, true, providers.KindAuth, false, 1, nil},
-		{"403 permission_error", []reply{
+		}, WantErr: true, Kind: providers.KindAuth, WantCalls: 1},
+		{Name: "403 permission_error", Replies: []reply{
 			{Status: 403, Body: errBody("permission_error", "Your API key does not have permission to use the specified resource.")},
-		}, true, providers.KindAuth, false, 1, nil},
-		{"402 billing_error", []reply{
+		}, WantErr: true, Kind: providers.KindAuth, WantCalls: 1},
+		{Name: "402 billing_error", Replies: []reply{
 			{Status: 402, Body: errBody("billing_error", "Your credit balance is too low.")},
-		}, true, providers.KindQuota, false, 1, nil},
-		{"404 not_found_error", []reply{
+		}, WantErr: true, Kind: providers.KindQuota, WantCalls: 1},
+		{Name: "404 not_found_error", Replies: []reply{
 			{Status: 404, Body: errBody("not_found_error", "model: claude-9")},
-		}, true, providers.KindInvalid, false, 1, nil},
-		{"413 request_too_large", []reply{
+		}, WantErr: true, Kind: providers.KindInvalid, WantCalls: 1},
+		{Name: "413 request_too_large", Replies: []reply{
 			{Status: 413, Body: errBody("request_too_large", "Request exceeds the maximum allowed number of bytes.")},
-		}, true, providers.KindInvalid, false, 1, nil},
+		}, WantErr: true, Kind: providers.KindInvalid, WantCalls: 1},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			f := newFakeAPI(t, tc.replies...)
-			rec := &providertest.Sleeps{}
-			p := newTestProvider(t, f, rec, nil)
-			_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
-			if got := len(f.Requests()); got != tc.wantCalls {
-				t.Errorf("calls = %d, want %d (the SDK must not retry on its own)", got, tc.wantCalls)
-			}
-			if got := rec.Recorded(); !reflect.DeepEqual(got, tc.wantDelays) {
-				t.Errorf("delays = %v, want %v", got, tc.wantDelays)
-			}
-			for i, r := range f.Requests() {
-				if got := r.Header.Get("X-Stainless-Retry-Count"); got != "0" {
-					t.Errorf("request %d: X-Stainless-Retry-Count = %q, want 0", i, got)
-				}
-			}
-			if !tc.wantErr {
-				if err != nil {
-					t.Fatalf("Generate: %v", err)
-				}
-				return
-			}
-			var apiErr *providers.APIError
-			if !errors.As(err, &apiErr) {
-				t.Fatalf("err = %v, want *APIError", err)
-			}
-			if apiErr.Kind != tc.kind || apiErr.Retryable != tc.retryable {
-				t.Errorf("kind %v retryable %v, want %v %v", apiErr.Kind, apiErr.Retryable, tc.kind, tc.retryable)
-			}
-			if !errors.Is(err, providers.ErrUpstream) {
-				t.Errorf("err %v does not wrap ErrUpstream", err)
-			}
-			if strings.Contains(apiErr.Message, f.Server.URL) {
-				t.Errorf("error repeats the URL: %q", apiErr.Message)
-			}
-		})
-	}
+	harness.CheckRetryDecisions(t, tests, func(t *testing.T, i int, r providertest.Request) {
+		if got := r.Header.Get("X-Stainless-Retry-Count"); got != "0" {
+			t.Errorf("request %d: X-Stainless-Retry-Count = %q, want 0", i, got)
+		}
+	})
 }
 
 func TestErrorMessageKeepsTypeAndRequestID(t *testing.T) {
@@ -470,132 +427,48 @@ func TestErrorMessageKeepsTypeAndRequestID(t *testing.T) {
 
 func TestConnectionFailureIsRetried(t *testing.T) {
 	t.Parallel()
-	f := newFakeAPI(t)
-	f.Server.Close()
-	rec := &providertest.Sleeps{}
-	p := newTestProvider(t, f, rec, nil)
-	_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
-	var apiErr *providers.APIError
-	if !errors.As(err, &apiErr) || apiErr.Kind != providers.KindTransient || !apiErr.Retryable {
-		t.Fatalf("err = %v, want a retryable transient APIError", err)
-	}
-	if got := len(rec.Recorded()); got != 3 {
-		t.Errorf("waited %d times, want 3", got)
-	}
-	if strings.Contains(apiErr.Message, f.Server.URL) {
-		t.Errorf("error repeats the URL: %q", apiErr.Message)
-	}
+	harness.CheckConnectionFailureIsRetried(t)
 }
 
 func TestCancelStopsRetriesAtOnce(t *testing.T) {
 	t.Parallel()
-	t.Run("cancelled while waiting to retry", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeAPI(t, reply{Status: 529, Body: errBody("overloaded_error", "Overloaded")})
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		rec := &providertest.Sleeps{Hook: cancel}
-		p := newTestProvider(t, f, rec, nil)
-		_, err := p.Generate(ctx, sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("err = %v, want context.Canceled", err)
-		}
-		if n := len(f.Requests()); n != 1 {
-			t.Fatalf("requests = %d, want 1", n)
-		}
-	})
-	t.Run("cancelled during the request", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeAPI(t, reply{Status: 529, Body: errBody("overloaded_error", "Overloaded")})
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		f.OnRequest = func(r *http.Request) {
-			cancel()
-			<-r.Context().Done()
-		}
-		rec := &providertest.Sleeps{}
-		p := newTestProvider(t, f, rec, nil)
-		_, err := p.Generate(ctx, sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("err = %v, want context.Canceled", err)
-		}
-		if n := len(f.Requests()); n != 1 || len(rec.Recorded()) != 0 {
-			t.Fatalf("requests = %d, waits = %d; want 1 and 0", n, len(rec.Recorded()))
-		}
-	})
+	harness.CheckCancelStopsRetriesAtOnce(t, reply{Status: 529, Body: errBody("overloaded_error", "Overloaded")})
 }
 
 func TestKeyNeverLeaks(t *testing.T) {
 	t.Parallel()
 	echo := "invalid x-api-key " + testKey + " (sent to https://api.anthropic.com/v1/messages?api_key=" + testKey + ")"
-	tests := []struct {
-		name    string
-		replies []reply
-	}{
-		{"success", []reply{{Status: 200, Body: okBody}}},
-		{"401 echoing the key", []reply{{Status: 401, Body: errBody("authentication_error", echo)}}},
-		{"400 echoing the key", []reply{{Status: 400, Body: errBody("invalid_request_error", echo)}}},
-		{"529 echoing the key", []reply{{Status: 529, Body: errBody("overloaded_error", echo)}}},
-		{"plain-text 403 echoing the key", []reply{{Status: 403, Body: echo, ContentType: "text/plain"}}},
-		{"429 echoing the key, then success", []reply{{Status: 429, Body: errBody("rate_limit_error", echo)}, {Status: 200, Body: okBody}}},
-		{"refusal echoing the key", []reply{{Status: 200, Body: `{"id":"m","type":"message","role":"assistant","model":"m","content":[],
+	tests := []providertest.ReplyCase{
+		{Name: "success", Replies: []reply{{Status: 200, Body: okBody}}},
+		{Name: "401 echoing the key", Replies: []reply{{Status: 401, Body: errBody("authentication_error", echo)}}},
+		{Name: "400 echoing the key", Replies: []reply{{Status: 400, Body: errBody("invalid_request_error", echo)}}},
+		{Name: "529 echoing the key", Replies: []reply{{Status: 529, Body: errBody("overloaded_error", echo)}}},
+		{Name: "plain-text 403 echoing the key", Replies: []reply{{Status: 403, Body: echo, ContentType: "text/plain"}}},
+		{Name: "429 echoing the key, then success", Replies: []reply{{Status: 429, Body: errBody("rate_limit_error", echo)}, {Status: 200, Body: okBody}}},
+		{Name: "refusal echoing the key", Replies: []reply{{Status: 200, Body: `{"id":"m","type":"message","role":"assistant","model":"m","content":[],
 			"stop_reason":"refusal","stop_details":{"type":"refusal","category":"cyber","explanation":"` + echo + `"},"usage":{"input_tokens":1,"output_tokens":0}}`}}},
-		{"odd stop reason echoing the key", []reply{{Status: 200, Body: `{"id":"m","type":"message","role":"assistant","model":"m","content":[],
+		{Name: "odd stop reason echoing the key", Replies: []reply{{Status: 200, Body: `{"id":"m","type":"message","role":"assistant","model":"m","content":[],
 			"stop_reason":"` + testKey + `","usage":{"input_tokens":1,"output_tokens":0}}`}}},
-		{"non-JSON success echoing the key", []reply{{Status: 200, Body: "not json " + echo}}},
+		{Name: "non-JSON success echoing the key", Replies: []reply{{Status: 200, Body: "not json " + echo}}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			var logs providertest.SyncBuffer
-			f := newFakeAPI(t, tc.replies...)
-			p := newTestProvider(t, f, &providertest.Sleeps{}, &logs)
-			_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", ThinkingMode: "low"})
-			if err != nil && strings.Contains(err.Error(), testKey) {
-				t.Errorf("error carries the key: %v", err)
-			}
-			if logs.Len() == 0 {
-				t.Error("no debug log written; the check below would be empty")
-			}
-			if strings.Contains(logs.String(), testKey) {
-				t.Errorf("log carries the key:\n%s", logs.String())
-			}
-		})
-	}
+	harness.CheckKeyNeverLeaks(t, providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", ThinkingMode: "low"}, tests)
 }
 
 func TestNewRefusesBadSettings(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		s    providers.Settings
-	}{
-		{"no key", providers.Settings{Type: providers.Anthropic}},
-		{"blank key", providers.Settings{Type: providers.Anthropic, APIKey: " \t"}},
-		{"placeholder key", providers.Settings{Type: providers.Anthropic, APIKey: "your_anthropic_api_key_here"}},
-		{"wrong type", providers.Settings{Type: providers.Google, APIKey: testKey}},
-		{"ftp base URL", providers.Settings{APIKey: testKey, BaseURL: "ftp://example.com/"}},
-		{"no host", providers.Settings{APIKey: testKey, BaseURL: "https:///v1"}},
-		{"port out of range", providers.Settings{APIKey: testKey, BaseURL: "https://example.com:70000/"}},
-		{"key in query", providers.Settings{APIKey: testKey, BaseURL: "https://example.com/?x-api-key=" + testKey}},
-		{"user info", providers.Settings{APIKey: testKey, BaseURL: "https://" + testKey + "@example.com/"}},
-		{"fragment", providers.Settings{APIKey: testKey, BaseURL: "https://example.com/#" + testKey}},
+	tests := []providertest.SettingsCase{
+		{Name: "no key", Settings: providers.Settings{Type: providers.Anthropic}},
+		{Name: "blank key", Settings: providers.Settings{Type: providers.Anthropic, APIKey: " \t"}},
+		{Name: "placeholder key", Settings: providers.Settings{Type: providers.Anthropic, APIKey: "your_anthropic_api_key_here"}},
+		{Name: "wrong type", Settings: providers.Settings{Type: providers.Google, APIKey: testKey}},
+		{Name: "ftp base URL", Settings: providers.Settings{APIKey: testKey, BaseURL: "ftp://example.com/"}},
+		{Name: "no host", Settings: providers.Settings{APIKey: testKey, BaseURL: "https:///v1"}},
+		{Name: "port out of range", Settings: providers.Settings{APIKey: testKey, BaseURL: "https://example.com:70000/"}},
+		{Name: "key in query", Settings: providers.Settings{APIKey: testKey, BaseURL: "https://example.com/?x-api-key=" + testKey}},
+		{Name: "user info", Settings: providers.Settings{APIKey: testKey, BaseURL: "https://" + testKey + "@example.com/"}},
+		{Name: "fragment", Settings: providers.Settings{APIKey: testKey, BaseURL: "https://example.com/#" + testKey}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			p, err := New(tc.s)
-			if err == nil || p != nil {
-				t.Fatalf("New accepted %s", tc.name)
-			}
-			if !errors.Is(err, providers.ErrNotConfigured) {
-				t.Errorf("err = %v, want ErrNotConfigured", err)
-			}
-			if strings.Contains(err.Error(), testKey) {
-				t.Errorf("error carries the key: %v", err)
-			}
-		})
-	}
+	harness.CheckNewRefuses(t, tests)
 }
 
 func TestBadRequestsAreNotSent(t *testing.T) {
@@ -603,54 +476,25 @@ func TestBadRequestsAreNotSent(t *testing.T) {
 	noImages := sonnetCaps()
 	noImages.SupportsImages = false
 	img := []providers.Image{{MIMEType: "image/png", Data: pngBytes}}
-	tests := []struct {
-		name string
-		caps *providers.Capabilities
-		req  providers.Request
-	}{
-		{"no capabilities", nil, providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"}},
-		{"no model name", &providers.Capabilities{}, providers.Request{Prompt: "p"}},
-		{"model name with a newline", sonnetCaps(), providers.Request{Model: "claude\nx", Prompt: "p"}},
-		{"model name too long", sonnetCaps(), providers.Request{Model: strings.Repeat("c", 200), Prompt: "p"}},
-		{"images for a text-only model", noImages, providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Images: img}},
-		{"unknown image type", sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Images: []providers.Image{{MIMEType: "image/svg+xml", Data: []byte("<svg/>")}}}},
-		{"image bytes are not the claimed type", sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Images: []providers.Image{{MIMEType: "image/jpeg", Data: pngBytes}}}},
-		{"unknown thinking mode", sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", ThinkingMode: "ultra"}},
+	tests := []providertest.RequestCase{
+		{Name: "no capabilities", Request: providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"}},
+		{Name: "no model name", Caps: &providers.Capabilities{}, Request: providers.Request{Prompt: "p"}},
+		{Name: "model name with a newline", Caps: sonnetCaps(), Request: providers.Request{Model: "claude\nx", Prompt: "p"}},
+		{Name: "model name too long", Caps: sonnetCaps(), Request: providers.Request{Model: strings.Repeat("c", 200), Prompt: "p"}},
+		{Name: "images for a text-only model", Caps: noImages, Request: providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Images: img}},
+		{Name: "unknown image type", Caps: sonnetCaps(), Request: providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Images: []providers.Image{{MIMEType: "image/svg+xml", Data: []byte("<svg/>")}}}},
+		{Name: "image bytes are not the claimed type", Caps: sonnetCaps(), Request: providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", Images: []providers.Image{{MIMEType: "image/jpeg", Data: pngBytes}}}},
+		{Name: "unknown thinking mode", Caps: sonnetCaps(), Request: providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", ThinkingMode: "ultra"}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			f := newFakeAPI(t, reply{Status: 200, Body: okBody})
-			p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
-			_, err := p.Generate(context.Background(), tc.caps, tc.req)
-			if !errors.Is(err, providers.ErrInvalidRequest) {
-				t.Fatalf("err = %v, want ErrInvalidRequest", err)
-			}
-			if n := len(f.Requests()); n != 0 {
-				t.Fatalf("%d requests sent", n)
-			}
-		})
-	}
+	harness.CheckNotSent(t, reply{Status: 200, Body: okBody}, tests)
 }
 
 func TestRedirectIsNotFollowed(t *testing.T) {
 	t.Parallel()
-	target := newFakeAPI(t, reply{Status: 200, Body: okBody})
-	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, target.Server.URL+r.URL.Path, http.StatusTemporaryRedirect)
-	}))
-	t.Cleanup(redirector.Close)
-	p, err := New(providers.Settings{Type: providers.Anthropic, APIKey: testKey, BaseURL: redirector.URL, Retry: providertest.PALRetry(&providertest.Sleeps{})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
+	err := harness.GenerateThroughRedirect(t, reply{Status: 200, Body: okBody})
 	var apiErr *providers.APIError
 	if !errors.As(err, &apiErr) || apiErr.Kind != providers.KindInvalid || apiErr.Retryable || !strings.Contains(apiErr.Message, "redirect") {
 		t.Fatalf("err = %v, want a non-retryable redirect APIError", err)
-	}
-	if n := len(target.Requests()); n != 0 {
-		t.Fatalf("redirect target got %d requests", n)
 	}
 }
 
@@ -705,23 +549,5 @@ func TestExtraHeadersCannotReplaceAuth(t *testing.T) {
 // TestConcurrentUse runs generations side by side on one provider (meaningful under -race).
 func TestConcurrentUse(t *testing.T) {
 	t.Parallel()
-	f := newFakeAPI(t, reply{Status: 200, Body: okBody})
-	var logs providertest.SyncBuffer
-	p := newTestProvider(t, f, &providertest.Sleeps{}, &logs)
-	const n = 8
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		go func() {
-			_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", ThinkingMode: "high"})
-			errs <- err
-		}()
-	}
-	for i := 0; i < n; i++ {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := len(f.Requests()); got != n {
-		t.Fatalf("requests = %d, want %d", got, n)
-	}
+	harness.CheckConcurrentUse(t, reply{Status: 200, Body: okBody}, providers.Request{Model: "claude-sonnet-4-5", Prompt: "p", ThinkingMode: "high"})
 }

@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"encoding/json"
-	"testing"
 
 	"github.com/pal-mcp/pal/providers"
 	"github.com/pal-mcp/pal/providers/internal/providertest"
@@ -12,29 +11,22 @@ const testKey = "sk-test-KEY-7f3a9c"
 
 type reply = providertest.Reply
 
-// newFakeAPI starts a loopback Messages API (see providertest.FakeAPI).
-var newFakeAPI = providertest.API{
-	ContentType: "application/json",
-	NoReply:     reply{Status: 500, Body: errBody("api_error", "no reply queued")},
-}.Start
-
-// newTestProvider points a provider at f with PAL's retry spacing recorded by rec and, when
-// logs is not nil, a debug logger writing into logs.
-func newTestProvider(t *testing.T, f *providertest.FakeAPI, rec *providertest.Sleeps, logs *providertest.SyncBuffer) providers.Provider {
-	t.Helper()
-	p, err := New(providers.Settings{
-		Type:       providers.Anthropic,
-		APIKey:     testKey,
-		BaseURL:    f.Server.URL,
-		HTTPClient: f.Server.Client(),
-		Retry:      providertest.PALRetry(rec),
-		Logger:     providertest.DebugLogger(logs),
-	})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return p
+// harness is this package under the shared provider checks, with a loopback Messages API.
+var harness = providertest.Harness{
+	Type:  providers.Anthropic,
+	Build: New,
+	API: providertest.API{
+		ContentType: "application/json",
+		NoReply:     reply{Status: 500, Body: errBody("api_error", "no reply queued")},
+	},
+	Key:  testKey,
+	Caps: sonnetCaps,
 }
+
+var (
+	newFakeAPI      = harness.Start
+	newTestProvider = harness.Provider
+)
 
 // okBody is a recorded-shape successful Messages API answer.
 const okBody = `{

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -317,217 +316,95 @@ func TestBlockedAnswers(t *testing.T) {
 func TestRetryDecisions(t *testing.T) {
 	t.Parallel()
 	second := time.Second
-	tests := []struct {
-		name       string
-		replies    []reply
-		wantErr    bool
-		kind       providers.ErrorKind
-		retryable  bool
-		wantCalls  int
-		wantDelays []time.Duration
-	}{
-		{"429 rate limit is retried", []reply{
+	tests := []providertest.RetryCase{
+		{Name: "429 rate limit is retried", Replies: []reply{
 			{Status: 429, Body: errBody(429, "RESOURCE_EXHAUSTED", "Too many requests, please slow down.")},
 			{Status: 200, Body: okBody},
-		}, false, 0, false, 2, []time.Duration{second}},
-		{"429 quota is not retried", []reply{
+		}, WantCalls: 2, WantDelays: []time.Duration{second}},
+		{Name: "429 quota is not retried", Replies: []reply{
 			{Status: 429, Body: errBody(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota, please check your plan and billing details.")},
-		}, true, providers.KindQuota, false, 1, nil},
-		{"429 resource exhausted is not retried", []reply{
+		}, WantErr: true, Kind: providers.KindQuota, WantCalls: 1},
+		{Name: "429 resource exhausted is not retried", Replies: []reply{
 			{Status: 429, Body: errBody(429, "RESOURCE_EXHAUSTED", "Resource exhausted for this project.")},
-		}, true, providers.KindQuota, false, 1, nil},
-		{"429 token limit is not retried", []reply{
+		}, WantErr: true, Kind: providers.KindQuota, WantCalls: 1},
+		{Name: "429 token limit is not retried", Replies: []reply{
 			{Status: 429, Body: errBody(429, "RESOURCE_EXHAUSTED", "Request exceeds the token limit for this model.")},
-		}, true, providers.KindContextLength, false, 1, nil},
-		{"400 input token count is context length", []reply{
+		}, WantErr: true, Kind: providers.KindContextLength, WantCalls: 1},
+		{Name: "400 input token count is context length", Replies: []reply{
 			{Status: 400, Body: errBody(400, "INVALID_ARGUMENT", "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).")},
-		}, true, providers.KindContextLength, false, 1, nil},
-		{"400 other is invalid", []reply{
+		}, WantErr: true, Kind: providers.KindContextLength, WantCalls: 1},
+		{Name: "400 other is invalid", Replies: []reply{
 			{Status: 400, Body: errBody(400, "INVALID_ARGUMENT", "Invalid value at 'generation_config.temperature'.")},
-		}, true, providers.KindInvalid, false, 1, nil},
-		{"401 is auth", []reply{
+		}, WantErr: true, Kind: providers.KindInvalid, WantCalls: 1},
+		{Name: "401 is auth", Replies: []reply{
 			{Status: 401, Body: errBody(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")},
-		}, true, providers.KindAuth, false, 1, nil},
-		{"403 is auth", []reply{
+		}, WantErr: true, Kind: providers.KindAuth, WantCalls: 1},
+		{Name: "403 is auth", Replies: []reply{
 			{Status: 403, Body: errBody(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.")},
-		}, true, providers.KindAuth, false, 1, nil},
-		{"404 is invalid", []reply{
+		}, WantErr: true, Kind: providers.KindAuth, WantCalls: 1},
+		{Name: "404 is invalid", Replies: []reply{
 			{Status: 404, Body: errBody(404, "NOT_FOUND", "models/gemini-9 is not found for API version v1beta.")},
-		}, true, providers.KindInvalid, false, 1, nil},
-		{"503 then success", []reply{
+		}, WantErr: true, Kind: providers.KindInvalid, WantCalls: 1},
+		{Name: "503 then success", Replies: []reply{
 			{Status: 503, Body: errBody(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")},
 			{Status: 200, Body: okBody},
-		}, false, 0, false, 2, []time.Duration{second}},
-		{"500 every time uses all four attempts", []reply{
+		}, WantCalls: 2, WantDelays: []time.Duration{second}},
+		{Name: "500 every time uses all four attempts", Replies: []reply{
 			{Status: 500, Body: errBody(500, "INTERNAL", "An internal error has occurred.")},
-		}, true, providers.KindTransient, true, 4, []time.Duration{second, 3 * second, 5 * second}},
-		{"502 html page is retried", []reply{
+		}, WantErr: true, Kind: providers.KindTransient, Retryable: true, WantCalls: 4, WantDelays: []time.Duration{second, 3 * second, 5 * second}},
+		{Name: "502 html page is retried", Replies: []reply{
 			{Status: 502, Body: "<html><body>Bad Gateway</body></html>", ContentType: "text/html"},
 			{Status: 200, Body: okBody},
-		}, false, 0, false, 2, []time.Duration{second}},
-		{"504 deadline is retried", []reply{
+		}, WantCalls: 2, WantDelays: []time.Duration{second}},
+		{Name: "504 deadline is retried", Replies: []reply{
 			{Status: 504, Body: errBody(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete.")},
 			{Status: 200, Body: okBody},
-		}, false, 0, false, 2, []time.Duration{second}},
+		}, WantCalls: 2, WantDelays: []time.Duration{second}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			f := newFakeAPI(t, tc.replies...)
-			rec := &providertest.Sleeps{}
-			p := newTestProvider(t, f, rec, nil)
-			_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
-			if got := len(f.Requests()); got != tc.wantCalls {
-				t.Errorf("calls = %d, want %d", got, tc.wantCalls)
-			}
-			if got := rec.Recorded(); !reflect.DeepEqual(got, tc.wantDelays) {
-				t.Errorf("delays = %v, want %v", got, tc.wantDelays)
-			}
-			if !tc.wantErr {
-				if err != nil {
-					t.Fatalf("Generate: %v", err)
-				}
-				return
-			}
-			var apiErr *providers.APIError
-			if !errors.As(err, &apiErr) {
-				t.Fatalf("err = %v, want *APIError", err)
-			}
-			if apiErr.Kind != tc.kind || apiErr.Retryable != tc.retryable {
-				t.Errorf("kind %v retryable %v, want %v %v", apiErr.Kind, apiErr.Retryable, tc.kind, tc.retryable)
-			}
-			if !errors.Is(err, providers.ErrUpstream) {
-				t.Errorf("err %v does not wrap ErrUpstream", err)
-			}
-		})
-	}
+	harness.CheckRetryDecisions(t, tests, nil)
 }
 
 func TestConnectionFailureIsRetried(t *testing.T) {
 	t.Parallel()
-	f := newFakeAPI(t)
-	f.Server.Close() // nothing listens any more
-	rec := &providertest.Sleeps{}
-	p := newTestProvider(t, f, rec, nil)
-	_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
-	var apiErr *providers.APIError
-	if !errors.As(err, &apiErr) || apiErr.Kind != providers.KindTransient || !apiErr.Retryable {
-		t.Fatalf("err = %v, want a retryable transient APIError", err)
-	}
-	if got := len(rec.Recorded()); got != 3 {
-		t.Errorf("waited %d times, want 3", got)
-	}
-	if strings.Contains(apiErr.Message, f.Server.URL) {
-		t.Errorf("error repeats the URL: %q", apiErr.Message)
-	}
+	harness.CheckConnectionFailureIsRetried(t)
 }
 
 func TestCancelStopsRetriesAtOnce(t *testing.T) {
 	t.Parallel()
-	t.Run("cancelled while waiting to retry", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeAPI(t, reply{Status: 503, Body: errBody(503, "UNAVAILABLE", "overloaded")})
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		rec := &providertest.Sleeps{Hook: cancel}
-		p := newTestProvider(t, f, rec, nil)
-		_, err := p.Generate(ctx, flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("err = %v, want context.Canceled", err)
-		}
-		if n := len(f.Requests()); n != 1 {
-			t.Fatalf("requests = %d, want 1", n)
-		}
-	})
-	t.Run("cancelled during the request", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeAPI(t, reply{Status: 503, Body: errBody(503, "UNAVAILABLE", "overloaded")})
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		f.OnRequest = func(r *http.Request) {
-			cancel()
-			<-r.Context().Done() // the client gives up on the in-flight request
-		}
-		rec := &providertest.Sleeps{}
-		p := newTestProvider(t, f, rec, nil)
-		_, err := p.Generate(ctx, flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("err = %v, want context.Canceled", err)
-		}
-		if n := len(f.Requests()); n != 1 || len(rec.Recorded()) != 0 {
-			t.Fatalf("requests = %d, waits = %d; want 1 and 0", n, len(rec.Recorded()))
-		}
-	})
+	harness.CheckCancelStopsRetriesAtOnce(t, reply{Status: 503, Body: errBody(503, "UNAVAILABLE", "overloaded")})
 }
 
 func TestKeyNeverLeaks(t *testing.T) {
 	t.Parallel()
 	echo := "API key " + testKey + " not valid. Called https://generativelanguage.googleapis.com/v1beta/models/x:generateContent?key=" + testKey
-	tests := []struct {
-		name    string
-		replies []reply
-	}{
-		{"success", []reply{{Status: 200, Body: okBody}}},
-		{"400 echoing the key", []reply{{Status: 400, Body: errBody(400, "INVALID_ARGUMENT", echo)}}},
-		{"500 echoing the key", []reply{{Status: 500, Body: errBody(500, "INTERNAL", echo)}}},
-		{"plain-text 401 echoing the key", []reply{{Status: 401, Body: echo, ContentType: "text/plain"}}},
-		{"429 echoing the key", []reply{{Status: 429, Body: errBody(429, "RESOURCE_EXHAUSTED", echo)}, {Status: 200, Body: okBody}}},
-		{"blocked answer echoing the key", []reply{{Status: 200, Body: `{"candidates":[{"finishReason":"SAFETY","finishMessage":"` + echo + `"}]}`}}},
-		{"prompt block echoing the key", []reply{{Status: 200, Body: `{"promptFeedback":{"blockReason":"OTHER","blockReasonMessage":"` + echo + `"}}`}}},
-		{"non-JSON success echoing the key", []reply{{Status: 200, Body: "not json " + echo}}},
+	tests := []providertest.ReplyCase{
+		{Name: "success", Replies: []reply{{Status: 200, Body: okBody}}},
+		{Name: "400 echoing the key", Replies: []reply{{Status: 400, Body: errBody(400, "INVALID_ARGUMENT", echo)}}},
+		{Name: "500 echoing the key", Replies: []reply{{Status: 500, Body: errBody(500, "INTERNAL", echo)}}},
+		{Name: "plain-text 401 echoing the key", Replies: []reply{{Status: 401, Body: echo, ContentType: "text/plain"}}},
+		{Name: "429 echoing the key", Replies: []reply{{Status: 429, Body: errBody(429, "RESOURCE_EXHAUSTED", echo)}, {Status: 200, Body: okBody}}},
+		{Name: "blocked answer echoing the key", Replies: []reply{{Status: 200, Body: `{"candidates":[{"finishReason":"SAFETY","finishMessage":"` + echo + `"}]}`}}},
+		{Name: "prompt block echoing the key", Replies: []reply{{Status: 200, Body: `{"promptFeedback":{"blockReason":"OTHER","blockReasonMessage":"` + echo + `"}}`}}},
+		{Name: "non-JSON success echoing the key", Replies: []reply{{Status: 200, Body: "not json " + echo}}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			var logs providertest.SyncBuffer
-			f := newFakeAPI(t, tc.replies...)
-			p := newTestProvider(t, f, &providertest.Sleeps{}, &logs)
-			_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p", ThinkingMode: "low"})
-			if err != nil && strings.Contains(err.Error(), testKey) {
-				t.Errorf("error carries the key: %v", err)
-			}
-			if logs.Len() == 0 {
-				t.Error("no debug log written; the check below would be empty")
-			}
-			if strings.Contains(logs.String(), testKey) {
-				t.Errorf("log carries the key:\n%s", logs.String())
-			}
-		})
-	}
+	harness.CheckKeyNeverLeaks(t, providers.Request{Model: "gemini-2.5-flash", Prompt: "p", ThinkingMode: "low"}, tests)
 }
 
 func TestNewRefusesBadSettings(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		s    providers.Settings
-	}{
-		{"no key", providers.Settings{Type: providers.Google}},
-		{"blank key", providers.Settings{Type: providers.Google, APIKey: "  "}},
-		{"placeholder key", providers.Settings{Type: providers.Google, APIKey: "your_gemini_api_key_here"}},
-		{"wrong type", providers.Settings{Type: providers.OpenAI, APIKey: testKey}},
-		{"ftp base URL", providers.Settings{APIKey: testKey, BaseURL: "ftp://example.com/"}},
-		{"no host", providers.Settings{APIKey: testKey, BaseURL: "https:///v1"}},
-		{"port zero", providers.Settings{APIKey: testKey, BaseURL: "https://example.com:0/"}},
-		{"key in query", providers.Settings{APIKey: testKey, BaseURL: "https://example.com/?key=" + testKey}},
-		{"user info", providers.Settings{APIKey: testKey, BaseURL: "https://user:" + testKey + "@example.com/"}},
-		{"unparsable", providers.Settings{APIKey: testKey, BaseURL: "http://[::1" + testKey}},
+	tests := []providertest.SettingsCase{
+		{Name: "no key", Settings: providers.Settings{Type: providers.Google}},
+		{Name: "blank key", Settings: providers.Settings{Type: providers.Google, APIKey: "  "}},
+		{Name: "placeholder key", Settings: providers.Settings{Type: providers.Google, APIKey: "your_gemini_api_key_here"}},
+		{Name: "wrong type", Settings: providers.Settings{Type: providers.OpenAI, APIKey: testKey}},
+		{Name: "ftp base URL", Settings: providers.Settings{APIKey: testKey, BaseURL: "ftp://example.com/"}},
+		{Name: "no host", Settings: providers.Settings{APIKey: testKey, BaseURL: "https:///v1"}},
+		{Name: "port zero", Settings: providers.Settings{APIKey: testKey, BaseURL: "https://example.com:0/"}},
+		{Name: "key in query", Settings: providers.Settings{APIKey: testKey, BaseURL: "https://example.com/?key=" + testKey}},
+		{Name: "user info", Settings: providers.Settings{APIKey: testKey, BaseURL: "https://user:" + testKey + "@example.com/"}},
+		{Name: "unparsable", Settings: providers.Settings{APIKey: testKey, BaseURL: "http://[::1" + testKey}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			p, err := New(tc.s)
-			if err == nil || p != nil {
-				t.Fatalf("New accepted %+v", tc.name)
-			}
-			if !errors.Is(err, providers.ErrNotConfigured) {
-				t.Errorf("err = %v, want ErrNotConfigured", err)
-			}
-			if strings.Contains(err.Error(), testKey) {
-				t.Errorf("error carries the key: %v", err)
-			}
-		})
-	}
+	harness.CheckNewRefuses(t, tests)
 }
 
 func TestBadRequestsAreNotSent(t *testing.T) {
@@ -537,58 +414,29 @@ func TestBadRequestsAreNotSent(t *testing.T) {
 	small := flashCaps()
 	small.MaxImageSizeMB = 0.000001
 	img := []providers.Image{{MIMEType: "image/png", Data: []byte("\x89PNG\r\n\x1a\n0123")}}
-	tests := []struct {
-		name string
-		caps *providers.Capabilities
-		req  providers.Request
-	}{
-		{"no capabilities", nil, providers.Request{Model: "gemini-2.5-flash", Prompt: "p"}},
-		{"model with a slash", flashCaps(), providers.Request{Model: "../files/x", Prompt: "p"}},
-		{"model with a query", flashCaps(), providers.Request{Model: "gemini?alt=sse", Prompt: "p"}},
-		{"model with a colon", flashCaps(), providers.Request{Model: "gemini:streamGenerateContent", Prompt: "p"}},
-		{"images for a text-only model", noImages, providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Images: img}},
-		{"unknown image type", flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Images: []providers.Image{{MIMEType: "text/html", Data: []byte("<p>")}}}},
-		{"image bytes are not the claimed type", flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Images: []providers.Image{{MIMEType: "image/png", Data: []byte("GIF89a....")}}}},
-		{"empty image", flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Images: []providers.Image{{MIMEType: "image/png"}}}},
-		{"images over the size limit", small, providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Images: img}},
-		{"unknown thinking mode", flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p", ThinkingMode: "extreme"}},
+	tests := []providertest.RequestCase{
+		{Name: "no capabilities", Request: providers.Request{Model: "gemini-2.5-flash", Prompt: "p"}},
+		{Name: "model with a slash", Caps: flashCaps(), Request: providers.Request{Model: "../files/x", Prompt: "p"}},
+		{Name: "model with a query", Caps: flashCaps(), Request: providers.Request{Model: "gemini?alt=sse", Prompt: "p"}},
+		{Name: "model with a colon", Caps: flashCaps(), Request: providers.Request{Model: "gemini:streamGenerateContent", Prompt: "p"}},
+		{Name: "images for a text-only model", Caps: noImages, Request: providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Images: img}},
+		{Name: "unknown image type", Caps: flashCaps(), Request: providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Images: []providers.Image{{MIMEType: "text/html", Data: []byte("<p>")}}}},
+		{Name: "image bytes are not the claimed type", Caps: flashCaps(), Request: providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Images: []providers.Image{{MIMEType: "image/png", Data: []byte("GIF89a....")}}}},
+		{Name: "empty image", Caps: flashCaps(), Request: providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Images: []providers.Image{{MIMEType: "image/png"}}}},
+		{Name: "images over the size limit", Caps: small, Request: providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Images: img}},
+		{Name: "unknown thinking mode", Caps: flashCaps(), Request: providers.Request{Model: "gemini-2.5-flash", Prompt: "p", ThinkingMode: "extreme"}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			f := newFakeAPI(t, reply{Status: 200, Body: okBody})
-			p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
-			_, err := p.Generate(context.Background(), tc.caps, tc.req)
-			if !errors.Is(err, providers.ErrInvalidRequest) {
-				t.Fatalf("err = %v, want ErrInvalidRequest", err)
-			}
-			if n := len(f.Requests()); n != 0 {
-				t.Fatalf("%d requests sent", n)
-			}
-		})
-	}
+	harness.CheckNotSent(t, reply{Status: 200, Body: okBody}, tests)
 }
 
 // TestRedirectIsNotFollowed: with the provider's own HTTP client a redirect is an error, and
 // the key header never reaches the redirect target.
 func TestRedirectIsNotFollowed(t *testing.T) {
 	t.Parallel()
-	target := newFakeAPI(t, reply{Status: 200, Body: okBody})
-	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, target.Server.URL+r.URL.Path, http.StatusTemporaryRedirect)
-	}))
-	t.Cleanup(redirector.Close)
-	p, err := New(providers.Settings{Type: providers.Google, APIKey: testKey, BaseURL: redirector.URL, Retry: providertest.PALRetry(&providertest.Sleeps{})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
+	err := harness.GenerateThroughRedirect(t, reply{Status: 200, Body: okBody})
 	var apiErr *providers.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTemporaryRedirect || apiErr.Retryable {
 		t.Fatalf("err = %v, want a non-retryable 307 APIError", err)
-	}
-	if n := len(target.Requests()); n != 0 {
-		t.Fatalf("redirect target got %d requests", n)
 	}
 }
 
@@ -634,25 +482,7 @@ func TestDefaultBaseURLPath(t *testing.T) {
 // TestConcurrentUse runs generations side by side on one provider (meaningful under -race).
 func TestConcurrentUse(t *testing.T) {
 	t.Parallel()
-	f := newFakeAPI(t, reply{Status: 200, Body: okBody})
-	var logs providertest.SyncBuffer
-	p := newTestProvider(t, f, &providertest.Sleeps{}, &logs)
-	const n = 8
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		go func() {
-			_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Temperature: providertest.Ptr(0.5), ThinkingMode: "high"})
-			errs <- err
-		}()
-	}
-	for i := 0; i < n; i++ {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := len(f.Requests()); got != n {
-		t.Fatalf("requests = %d, want %d", got, n)
-	}
+	harness.CheckConcurrentUse(t, reply{Status: 200, Body: okBody}, providers.Request{Model: "gemini-2.5-flash", Prompt: "p", Temperature: providertest.Ptr(0.5), ThinkingMode: "high"})
 }
 
 func TestExtraHeadersCannotReplaceAuth(t *testing.T) {

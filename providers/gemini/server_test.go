@@ -2,7 +2,6 @@ package gemini
 
 import (
 	"encoding/json"
-	"testing"
 
 	"github.com/pal-mcp/pal/providers"
 	"github.com/pal-mcp/pal/providers/internal/providertest"
@@ -12,29 +11,22 @@ const testKey = "sk-test-KEY-7f3a9c"
 
 type reply = providertest.Reply
 
-// newFakeAPI starts a loopback Gemini API (see providertest.FakeAPI).
-var newFakeAPI = providertest.API{
-	ContentType: "application/json; charset=UTF-8",
-	NoReply:     reply{Status: 500, Body: `{"error":{"code":500,"message":"no reply queued","status":"INTERNAL"}}`},
-}.Start
-
-// newTestProvider points a provider at f with PAL's retry spacing recorded by rec and, when
-// logs is not nil, a debug logger writing into logs.
-func newTestProvider(t *testing.T, f *providertest.FakeAPI, rec *providertest.Sleeps, logs *providertest.SyncBuffer) providers.Provider {
-	t.Helper()
-	p, err := New(providers.Settings{
-		Type:       providers.Google,
-		APIKey:     testKey,
-		BaseURL:    f.Server.URL,
-		HTTPClient: f.Server.Client(),
-		Retry:      providertest.PALRetry(rec),
-		Logger:     providertest.DebugLogger(logs),
-	})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return p
+// harness is this package under the shared provider checks, with a loopback Gemini API.
+var harness = providertest.Harness{
+	Type:  providers.Google,
+	Build: New,
+	API: providertest.API{
+		ContentType: "application/json; charset=UTF-8",
+		NoReply:     reply{Status: 500, Body: `{"error":{"code":500,"message":"no reply queued","status":"INTERNAL"}}`},
+	},
+	Key:  testKey,
+	Caps: flashCaps,
 }
+
+var (
+	newFakeAPI      = harness.Start
+	newTestProvider = harness.Provider
+)
 
 // okBody is a recorded-shape successful generateContent answer.
 const okBody = `{
