@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -255,107 +254,49 @@ func TestResponseParsing(t *testing.T) {
 	stopSeqBody := `{"id":"msg_01S","type":"message","role":"assistant","model":"",
 	  "content":[{"type":"text","text":"Done"}],"stop_reason":"stop_sequence","stop_sequence":"END",
 	  "usage":{"input_tokens":1,"output_tokens":1}}`
-	tests := []struct {
-		name string
-		body string
-		want providers.Response
-	}{
-		{"end_turn with usage", okBody, providers.Response{
+	tests := []providertest.ResponseCase{
+		{Name: "end_turn with usage", Body: okBody, Want: providers.Response{
 			Content: "Hello from Claude.", Model: "claude-sonnet-4-5-20250929", Provider: providers.Anthropic, FinishReason: "stop",
 			Usage: providers.Usage{InputTokens: 12, OutputTokens: 6, TotalTokens: 18},
 		}},
-		{"thinking blocks left out, cache tokens counted as input", thinkingBody, providers.Response{
+		{Name: "thinking blocks left out, cache tokens counted as input", Body: thinkingBody, Want: providers.Response{
 			Content: "Hi there.", Model: "claude-opus-4-5-20251101", Provider: providers.Anthropic, FinishReason: "stop",
 			Usage: providers.Usage{InputTokens: 32, OutputTokens: 300, TotalTokens: 332},
 		}},
-		{"max_tokens is length", lengthBody, providers.Response{
+		{Name: "max_tokens is length", Body: lengthBody, Want: providers.Response{
 			Content: "Partial answ", Model: "claude-sonnet-4-5-20250929", Provider: providers.Anthropic, FinishReason: "length",
 			Usage: providers.Usage{InputTokens: 7, OutputTokens: 100, TotalTokens: 107},
 		}},
-		{"stop_sequence is stop; model falls back to the request's", stopSeqBody, providers.Response{
+		{Name: "stop_sequence is stop; model falls back to the request's", Body: stopSeqBody, Want: providers.Response{
 			Content: "Done", Model: "claude-sonnet-4-5", Provider: providers.Anthropic, FinishReason: "stop",
 			Usage: providers.Usage{InputTokens: 1, OutputTokens: 1, TotalTokens: 2},
 		}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			f := newFakeAPI(t, reply{Status: 200, Body: tc.body})
-			p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
-			got, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
-			if err != nil {
-				t.Fatalf("Generate: %v", err)
-			}
-			if !reflect.DeepEqual(*got, tc.want) {
-				t.Fatalf("response = %+v\nwant %+v", *got, tc.want)
-			}
-		})
-	}
+	harness.CheckResponses(t, tests)
 }
 
 func TestEmptyEndTurnAskedAgainOnce(t *testing.T) {
 	t.Parallel()
-	t.Run("second answer has text", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeAPI(t, reply{Status: 200, Body: emptyEndTurnBody}, reply{Status: 200, Body: okBody})
-		p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
-		got, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
-		if err != nil {
-			t.Fatalf("Generate: %v", err)
-		}
-		if got.Content != "Hello from Claude." || len(f.Requests()) != 2 {
-			t.Fatalf("content %q after %d requests", got.Content, len(f.Requests()))
-		}
-	})
-	t.Run("two empty answers are ErrBlocked", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeAPI(t, reply{Status: 200, Body: emptyEndTurnBody})
-		p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
-		_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
-		if !errors.Is(err, providers.ErrBlocked) || len(f.Requests()) != 2 {
-			t.Fatalf("err = %v after %d requests; want ErrBlocked after 2", err, len(f.Requests()))
-		}
-	})
+	harness.CheckEmptyAnswerAskedAgainOnce(t, reply{Status: 200, Body: emptyEndTurnBody}, reply{Status: 200, Body: okBody}, "Hello from Claude.")
 }
 
 func TestBlockedAnswers(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name, body string
-		wantIn     []string
-	}{
-		{"refusal", `{"id":"msg_01R","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",
+	tests := []providertest.BlockedCase{
+		{Name: "refusal", Body: `{"id":"msg_01R","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",
 			"content":[{"type":"text","text":"I can't help with that."}],"stop_reason":"refusal","stop_sequence":null,
 			"stop_details":{"type":"refusal","category":"cyber","explanation":"Request for malware."},
-			"usage":{"input_tokens":10,"output_tokens":8}}`, []string{"refused", "cyber", "Request for malware."}},
-		{"refusal without details", `{"id":"msg_01R","type":"message","role":"assistant","model":"m","content":[],
-			"stop_reason":"refusal","usage":{"input_tokens":10,"output_tokens":0}}`, []string{"refused"}},
-		{"max_tokens spent on thinking", `{"id":"msg_01M","type":"message","role":"assistant","model":"m",
+			"usage":{"input_tokens":10,"output_tokens":8}}`, WantIn: []string{"refused", "cyber", "Request for malware."}},
+		{Name: "refusal without details", Body: `{"id":"msg_01R","type":"message","role":"assistant","model":"m","content":[],
+			"stop_reason":"refusal","usage":{"input_tokens":10,"output_tokens":0}}`, WantIn: []string{"refused"}},
+		{Name: "max_tokens spent on thinking", Body: `{"id":"msg_01M","type":"message","role":"assistant","model":"m",
 			"content":[{"type":"thinking","thinking":"long...","signature":"x"}],"stop_reason":"max_tokens",
-			"usage":{"input_tokens":10,"output_tokens":64000}}`, []string{"max_tokens"}},
-		{"tool use without text", `{"id":"msg_01U","type":"message","role":"assistant","model":"m",
+			"usage":{"input_tokens":10,"output_tokens":64000}}`, WantIn: []string{"max_tokens"}},
+		{Name: "tool use without text", Body: `{"id":"msg_01U","type":"message","role":"assistant","model":"m",
 			"content":[{"type":"tool_use","id":"toolu_01","name":"x","input":{}}],"stop_reason":"tool_use",
-			"usage":{"input_tokens":10,"output_tokens":5}}`, []string{"tool_use"}},
+			"usage":{"input_tokens":10,"output_tokens":5}}`, WantIn: []string{"tool_use"}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			f := newFakeAPI(t, reply{Status: 200, Body: tc.body})
-			p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
-			_, err := p.Generate(context.Background(), sonnetCaps(), providers.Request{Model: "claude-sonnet-4-5", Prompt: "p"})
-			if !errors.Is(err, providers.ErrBlocked) {
-				t.Fatalf("err = %v, want ErrBlocked", err)
-			}
-			for _, w := range tc.wantIn {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
-				}
-			}
-			if n := len(f.Requests()); n != 1 {
-				t.Errorf("requests = %d, want 1", n)
-			}
-		})
-	}
+	harness.CheckBlocked(t, tests)
 }
 
 func TestRetryDecisions(t *testing.T) {

@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
-	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -210,107 +208,45 @@ func TestResponseParsing(t *testing.T) {
 	  "modelVersion":"gemini-2.5-pro"}`
 	lengthBody := `{"candidates":[{"content":{"role":"model","parts":[{"text":"Partial answ"}]},"finishReason":"MAX_TOKENS"}],
 	  "usageMetadata":{"promptTokenCount":7,"candidatesTokenCount":100,"totalTokenCount":107}}`
-	tests := []struct {
-		name string
-		body string
-		want providers.Response
-	}{
-		{"stop with usage", okBody, providers.Response{
+	tests := []providertest.ResponseCase{
+		{Name: "stop with usage", Body: okBody, Want: providers.Response{
 			Content: "Hello from Gemini.", Model: "gemini-2.5-flash", Provider: providers.Google, FinishReason: "stop",
 			Usage: providers.Usage{InputTokens: 12, OutputTokens: 5, TotalTokens: 40},
 		}},
-		{"thought parts skipped", thoughtBody, providers.Response{
+		{Name: "thought parts skipped", Body: thoughtBody, Want: providers.Response{
 			Content: "Hi there.", Model: "gemini-2.5-pro", Provider: providers.Google, FinishReason: "stop",
 			Usage: providers.Usage{InputTokens: 3, OutputTokens: 2, TotalTokens: 14},
 		}},
-		{"max tokens is length; model falls back to the request's", lengthBody, providers.Response{
+		{Name: "max tokens is length; model falls back to the request's", Body: lengthBody, Want: providers.Response{
 			Content: "Partial answ", Model: "gemini-2.5-flash", Provider: providers.Google, FinishReason: "length",
 			Usage: providers.Usage{InputTokens: 7, OutputTokens: 100, TotalTokens: 107},
 		}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			f := newFakeAPI(t, reply{Status: 200, Body: tc.body})
-			p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
-			got, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
-			if err != nil {
-				t.Fatalf("Generate: %v", err)
-			}
-			if !reflect.DeepEqual(*got, tc.want) {
-				t.Fatalf("response = %+v\nwant %+v", *got, tc.want)
-			}
-		})
-	}
+	harness.CheckResponses(t, tests)
 }
 
 func TestEmptyStopAskedAgainOnce(t *testing.T) {
 	t.Parallel()
-	t.Run("second answer has text", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeAPI(t, reply{Status: 200, Body: emptyStopBody}, reply{Status: 200, Body: okBody})
-		rec := &providertest.Sleeps{}
-		p := newTestProvider(t, f, rec, nil)
-		got, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
-		if err != nil {
-			t.Fatalf("Generate: %v", err)
-		}
-		if got.Content != "Hello from Gemini." || len(f.Requests()) != 2 {
-			t.Fatalf("content %q after %d requests", got.Content, len(f.Requests()))
-		}
-	})
-	t.Run("two empty answers are ErrBlocked", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeAPI(t, reply{Status: 200, Body: emptyStopBody})
-		p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
-		_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
-		if !errors.Is(err, providers.ErrBlocked) {
-			t.Fatalf("err = %v, want ErrBlocked", err)
-		}
-		if n := len(f.Requests()); n != 2 {
-			t.Fatalf("requests = %d, want 2", n)
-		}
-	})
+	harness.CheckEmptyAnswerAskedAgainOnce(t, reply{Status: 200, Body: emptyStopBody}, reply{Status: 200, Body: okBody}, "Hello from Gemini.")
 }
 
 func TestBlockedAnswers(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name, body string
-		wantIn     []string
-	}{
-		{"safety finish", `{"candidates":[{"content":{"role":"model","parts":[{"text":"I will expl"}]},"finishReason":"SAFETY","safetyRatings":[
+	tests := []providertest.BlockedCase{
+		{Name: "safety finish", Body: `{"candidates":[{"content":{"role":"model","parts":[{"text":"I will expl"}]},"finishReason":"SAFETY","safetyRatings":[
 			{"category":"HARM_CATEGORY_DANGEROUS_CONTENT","probability":"HIGH","blocked":true},
 			{"category":"HARM_CATEGORY_HARASSMENT","probability":"NEGLIGIBLE"}]}],
 			"usageMetadata":{"promptTokenCount":9,"totalTokenCount":9}}`,
-			[]string{"SAFETY", "HARM_CATEGORY_DANGEROUS_CONTENT=HIGH"}},
-		{"prohibited content", `{"candidates":[{"finishReason":"PROHIBITED_CONTENT"}]}`, []string{"PROHIBITED_CONTENT"}},
-		{"recitation", `{"candidates":[{"finishReason":"RECITATION"}]}`, []string{"RECITATION"}},
-		{"prompt blocked", `{"promptFeedback":{"blockReason":"SAFETY","safetyRatings":[{"category":"HARM_CATEGORY_HATE_SPEECH","probability":"HIGH"}]},
-			"usageMetadata":{"promptTokenCount":8,"totalTokenCount":8}}`, []string{"prompt was blocked", "SAFETY"}},
-		{"no candidates", `{"usageMetadata":{"promptTokenCount":8}}`, []string{"no candidate"}},
-		{"max tokens without text", `{"candidates":[{"content":{"role":"model"},"finishReason":"MAX_TOKENS"}]}`, []string{"output token limit"}},
-		{"other without text", `{"candidates":[{"finishReason":"MALFORMED_FUNCTION_CALL"}]}`, []string{"MALFORMED_FUNCTION_CALL"}},
+			WantIn: []string{"SAFETY", "HARM_CATEGORY_DANGEROUS_CONTENT=HIGH"}},
+		{Name: "prohibited content", Body: `{"candidates":[{"finishReason":"PROHIBITED_CONTENT"}]}`, WantIn: []string{"PROHIBITED_CONTENT"}},
+		{Name: "recitation", Body: `{"candidates":[{"finishReason":"RECITATION"}]}`, WantIn: []string{"RECITATION"}},
+		{Name: "prompt blocked", Body: `{"promptFeedback":{"blockReason":"SAFETY","safetyRatings":[{"category":"HARM_CATEGORY_HATE_SPEECH","probability":"HIGH"}]},
+			"usageMetadata":{"promptTokenCount":8,"totalTokenCount":8}}`, WantIn: []string{"prompt was blocked", "SAFETY"}},
+		{Name: "no candidates", Body: `{"usageMetadata":{"promptTokenCount":8}}`, WantIn: []string{"no candidate"}},
+		{Name: "max tokens without text", Body: `{"candidates":[{"content":{"role":"model"},"finishReason":"MAX_TOKENS"}]}`, WantIn: []string{"output token limit"}},
+		{Name: "other without text", Body: `{"candidates":[{"finishReason":"MALFORMED_FUNCTION_CALL"}]}`, WantIn: []string{"MALFORMED_FUNCTION_CALL"}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			f := newFakeAPI(t, reply{Status: 200, Body: tc.body})
-			p := newTestProvider(t, f, &providertest.Sleeps{}, nil)
-			_, err := p.Generate(context.Background(), flashCaps(), providers.Request{Model: "gemini-2.5-flash", Prompt: "p"})
-			if !errors.Is(err, providers.ErrBlocked) {
-				t.Fatalf("err = %v, want ErrBlocked", err)
-			}
-			for _, w := range tc.wantIn {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
-				}
-			}
-			if n := len(f.Requests()); n != 1 {
-				t.Errorf("requests = %d, want 1 (a block is not retried)", n)
-			}
-		})
-	}
+	harness.CheckBlocked(t, tests)
 }
 
 func TestRetryDecisions(t *testing.T) {

@@ -296,3 +296,88 @@ func (h Harness) CheckConcurrentUse(t *testing.T, ok Reply, req providers.Reques
 		t.Fatalf("requests = %d, want %d", got, n)
 	}
 }
+
+// ResponseCase is one successful answer Body and the Response it must become.
+type ResponseCase struct {
+	Name string
+	Body string
+	Want providers.Response
+}
+
+// CheckResponses sends a plain request against each case's 200 answer and compares the
+// Response.
+func (h Harness) CheckResponses(t *testing.T, cases []ResponseCase) {
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			t.Parallel()
+			f := h.Start(t, Reply{Status: 200, Body: tc.Body})
+			p := h.Provider(t, f, &Sleeps{}, nil)
+			got, err := p.Generate(context.Background(), h.Caps(), h.Request())
+			if err != nil {
+				t.Fatalf("Generate: %v", err)
+			}
+			if !reflect.DeepEqual(*got, tc.Want) {
+				t.Fatalf("response = %+v\nwant %+v", *got, tc.Want)
+			}
+		})
+	}
+}
+
+// CheckEmptyAnswerAskedAgainOnce: an answer without text (empty) is asked for once more; a
+// second answer with text (ok, whose text is wantContent) is returned, a second empty one is
+// ErrBlocked. Either way after two requests.
+func (h Harness) CheckEmptyAnswerAskedAgainOnce(t *testing.T, empty, ok Reply, wantContent string) {
+	t.Run("second answer has text", func(t *testing.T) {
+		t.Parallel()
+		f := h.Start(t, empty, ok)
+		p := h.Provider(t, f, &Sleeps{}, nil)
+		got, err := p.Generate(context.Background(), h.Caps(), h.Request())
+		if err != nil {
+			t.Fatalf("Generate: %v", err)
+		}
+		if got.Content != wantContent || len(f.Requests()) != 2 {
+			t.Fatalf("content %q after %d requests", got.Content, len(f.Requests()))
+		}
+	})
+	t.Run("two empty answers are ErrBlocked", func(t *testing.T) {
+		t.Parallel()
+		f := h.Start(t, empty)
+		p := h.Provider(t, f, &Sleeps{}, nil)
+		_, err := p.Generate(context.Background(), h.Caps(), h.Request())
+		if !errors.Is(err, providers.ErrBlocked) || len(f.Requests()) != 2 {
+			t.Fatalf("err = %v after %d requests; want ErrBlocked after 2", err, len(f.Requests()))
+		}
+	})
+}
+
+// BlockedCase is a 200 answer Body the provider must report as blocked, with phrases the
+// error must mention.
+type BlockedCase struct {
+	Name   string
+	Body   string
+	WantIn []string
+}
+
+// CheckBlocked: each case's answer is an ErrBlocked error that mentions WantIn, after one
+// request (a block is not retried).
+func (h Harness) CheckBlocked(t *testing.T, cases []BlockedCase) {
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			t.Parallel()
+			f := h.Start(t, Reply{Status: 200, Body: tc.Body})
+			p := h.Provider(t, f, &Sleeps{}, nil)
+			_, err := p.Generate(context.Background(), h.Caps(), h.Request())
+			if !errors.Is(err, providers.ErrBlocked) {
+				t.Fatalf("err = %v, want ErrBlocked", err)
+			}
+			for _, w := range tc.WantIn {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if n := len(f.Requests()); n != 1 {
+				t.Errorf("requests = %d, want 1 (a block is not retried)", n)
+			}
+		})
+	}
+}
