@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -10,6 +9,7 @@ import (
 	sdk "github.com/anthropics/anthropic-sdk-go"
 
 	"github.com/pal-mcp/pal/providers"
+	"github.com/pal-mcp/pal/providers/internal/providertest"
 )
 
 // FuzzInterpret feeds arbitrary Messages API bodies to the response reader: no panic, either
@@ -31,26 +31,11 @@ func FuzzInterpret(f *testing.F) {
 			return
 		}
 		a, err := interpret(msg, testKey)
-		switch {
-		case err != nil && a != nil:
-			t.Fatalf("both an answer and an error: %v", err)
-		case err != nil:
-			if !errors.Is(err, providers.ErrBlocked) {
-				t.Fatalf("error %v is not ErrBlocked", err)
-			}
-			if strings.Contains(err.Error(), testKey) {
-				t.Fatalf("error quotes the key: %v", err)
-			}
-		case a == nil:
-			t.Fatal("neither answer nor error")
-		default:
-			if strings.TrimSpace(a.text) == "" {
-				t.Fatal("empty text reported as success")
-			}
-			if a.finish != strings.ToLower(a.finish) {
-				t.Fatalf("finish reason %q is not lower case", a.finish)
-			}
+		var text, finish string
+		if a != nil {
+			text, finish = a.text, a.finish
 		}
+		providertest.CheckInterpreted(t, a != nil, text, finish, err, testKey)
 	})
 }
 

@@ -381,3 +381,30 @@ func (h Harness) CheckBlocked(t *testing.T, cases []BlockedCase) {
 		})
 	}
 }
+
+// CheckInterpreted is the rule for reading a successful answer into text: either an answer
+// (answered, with text and finish reason) or an error, never both or neither; the error wraps
+// ErrBlocked and does not quote key; the text is not blank and the finish reason is lower case.
+func CheckInterpreted(t *testing.T, answered bool, text, finish string, err error, key string) {
+	t.Helper()
+	switch {
+	case err != nil && answered:
+		t.Fatalf("both an answer and an error: %v", err)
+	case err != nil:
+		if !errors.Is(err, providers.ErrBlocked) {
+			t.Fatalf("error %v is not ErrBlocked", err)
+		}
+		if strings.Contains(err.Error(), key) {
+			t.Fatalf("error quotes the key: %v", err)
+		}
+	case !answered:
+		t.Fatal("neither answer nor error")
+	default:
+		if strings.TrimSpace(text) == "" {
+			t.Fatal("empty text reported as success")
+		}
+		if finish != strings.ToLower(finish) {
+			t.Fatalf("finish reason %q is not lower case", finish)
+		}
+	}
+}
