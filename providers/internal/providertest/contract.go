@@ -206,9 +206,23 @@ type SettingsCase struct {
 	Settings providers.Settings
 }
 
-// CheckNewRefuses: New refuses each case with an error that wraps ErrNotConfigured and does
-// not carry h.Key.
+// CheckNewRefuses: New refuses each case, and every base URL that providers.ValidateBaseURL
+// refuses, with an error that wraps ErrNotConfigured and does not carry h.Key.
 func (h Harness) CheckNewRefuses(t *testing.T, cases []SettingsCase) {
+	for _, bad := range [][2]string{
+		{"ftp base URL", "ftp://example.com/"},
+		{"no host", "https:///v1"},
+		{"port zero", "https://example.com:0/"},
+		{"port out of range", "https://example.com:70000/"},
+		{"key in query", "https://example.com/?key=" + h.Key},
+		{"key in a header-named query parameter", "https://example.com/?x-api-key=" + h.Key},
+		{"user info", "https://user:" + h.Key + "@example.com/"},
+		{"key as user", "https://" + h.Key + "@example.com/"},
+		{"fragment", "https://example.com/#" + h.Key},
+		{"unparsable", "http://[::1" + h.Key},
+	} {
+		cases = append(cases, SettingsCase{Name: bad[0], Settings: providers.Settings{Type: h.Type, APIKey: h.Key, BaseURL: bad[1]}})
+	}
 	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			t.Parallel()
