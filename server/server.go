@@ -131,7 +131,9 @@ func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 			args = []byte("{}")
 		}
 		if err := t.validate(args); err != nil {
-			s.auditCall(callID, t.spec.Name, "deny", err.Error())
+			// The audit record names the refusal, not the arguments: validator messages may
+			// quote argument values, and audit records hold no client content.
+			s.auditCall(callID, t.spec.Name, "deny", "invalid arguments")
 			return errorResult(t.spec.Name, "invalid arguments: "+err.Error()), nil
 		}
 		host := s.env.NewCall(hostfns.CallSpec{

@@ -63,10 +63,11 @@ func TestAnnotationsDefaults(t *testing.T) {
 		in   abi.Annotations
 		want [4]bool // readOnly, destructive, idempotent, openWorld
 	}{
-		{"none stated", abi.Annotations{}, [4]bool{false, false, false, true}},
+		{"none stated", abi.Annotations{}, [4]bool{false, true, false, true}},
+		{"read-only only", abi.Annotations{ReadOnlyHint: &yes}, [4]bool{true, false, false, true}},
 		{"all true", abi.Annotations{ReadOnlyHint: &yes, DestructiveHint: &yes, IdempotentHint: &yes, OpenWorldHint: &yes}, [4]bool{true, true, true, true}},
 		{"all false", abi.Annotations{ReadOnlyHint: &no, DestructiveHint: &no, IdempotentHint: &no, OpenWorldHint: &no}, [4]bool{false, false, false, false}},
-		{"closed world only", abi.Annotations{OpenWorldHint: &no}, [4]bool{false, false, false, false}},
+		{"closed world only", abi.Annotations{OpenWorldHint: &no}, [4]bool{false, true, false, false}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

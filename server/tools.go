@@ -45,7 +45,8 @@ func newTool(lm LoadedModule, spec abi.ToolSpec, p *policy.Config, models ModelD
 	return &tool{module: lm.Module, spec: spec, grant: grantFor(p, spec, lm.Builtin), mcpTool: mt, schema: validator}, nil
 }
 
-// annotations publishes every hint explicitly; a hint the module left out gets its safe reading.
+// annotations publishes every hint explicitly; a hint the module left out gets MCP's cautious
+// default (not read-only, destructive unless read-only, not idempotent, open world).
 func annotations(spec abi.ToolSpec) mcp.ToolAnnotation {
 	pick := func(v *bool, def bool) *bool {
 		if v != nil {
@@ -55,10 +56,12 @@ func annotations(spec abi.ToolSpec) mcp.ToolAnnotation {
 		return &def
 	}
 	a := spec.Annotations
+	readOnly := pick(a.ReadOnlyHint, false)
 	return mcp.ToolAnnotation{
-		Title:           spec.Title,
-		ReadOnlyHint:    pick(a.ReadOnlyHint, false),
-		DestructiveHint: pick(a.DestructiveHint, false),
+		Title:        spec.Title,
+		ReadOnlyHint: readOnly,
+		// MCP's default: a tool that is not read-only may be destructive unless it says not.
+		DestructiveHint: pick(a.DestructiveHint, !*readOnly),
 		IdempotentHint:  pick(a.IdempotentHint, false),
 		OpenWorldHint:   pick(a.OpenWorldHint, true),
 	}
