@@ -44,7 +44,9 @@ func (f *fakeModels) Generate(ctx context.Context, name string, cat providers.Ca
 		ModelInfo{Model: "m1", Provider: "openai"}, nil
 }
 
-func (f *fakeModels) List() any                { return map[string]any{"providers": []string{"openai"}} }
+func (f *fakeModels) List() abi.ModelListResult {
+	return abi.ModelListResult{Providers: []abi.ProviderModels{{ID: "openai"}}}
+}
 func (f *fakeModels) Summary() ([]string, int) { return []string{"openai"}, 1 }
 
 type fixture struct {

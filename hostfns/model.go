@@ -23,7 +23,7 @@ type Models interface {
 	// req.Temperature is corrected to what the model accepts.
 	Generate(ctx context.Context, name string, category providers.Category, req providers.Request) (*providers.Response, ModelInfo, error)
 	// List describes every provider and model for model.list; it holds no secret.
-	List() any
+	List() abi.ModelListResult
 	// Summary names the configured providers and counts the models they allow.
 	Summary() (providers []string, models int)
 }

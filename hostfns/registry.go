@@ -36,7 +36,7 @@ func (m RegistryModels) Generate(ctx context.Context, name string, cat providers
 }
 
 // List implements Models.
-func (m RegistryModels) List() any {
+func (m RegistryModels) List() abi.ModelListResult {
 	l := m.R.List()
 	out := abi.ModelListResult{Mode: "fixed", DefaultModel: l.DefaultModel, Providers: []abi.ProviderModels{}}
 	if l.AutoMode {

@@ -19,6 +19,7 @@ import (
 	"github.com/pal-mcp/pal/policy"
 	"github.com/pal-mcp/pal/providers"
 	"github.com/pal-mcp/pal/runtime"
+	"github.com/pal-mcp/pal/runtime/abi"
 )
 
 // sharedCache is one compilation cache for every engine the package's tests make. Entries are
@@ -108,7 +109,9 @@ func (f *fakeModels) Generate(context.Context, string, providers.Category, provi
 	return &providers.Response{Content: fmt.Sprintf("fake reply %d", n), Model: "fake-model", Provider: providers.OpenAI, FinishReason: "stop"}, f.info(), nil
 }
 
-func (f *fakeModels) List() any                { return map[string]any{"mode": "fixed", "providers": []any{}} }
+func (f *fakeModels) List() abi.ModelListResult {
+	return abi.ModelListResult{Mode: "fixed", Providers: []abi.ProviderModels{}}
+}
 func (f *fakeModels) Summary() ([]string, int) { return []string{"openai"}, 1 }
 
 func (f *fakeModels) count() int {
