@@ -10,7 +10,7 @@ MODULES   := internal/builtinwasm/modules
 BUILTIN   := $(MODULES)/builtin.wasm
 WASM_ENV  := GOOS=wasip1 GOARCH=wasm
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -X github.com/pal-mcp/pal/internal/app.Version=$(VERSION)
+LDFLAGS   := -s -w -X github.com/pal-mcp/pal/internal/app.Version=$(VERSION)
 
 GUEST_SRC := $(shell find tools-wasm/builtin tools-wasm/sdk runtime/abi -name '*.go' -not -name '*_test.go')
 HOST_SRC  := $(shell find . -name '*.go' -not -path './tools-wasm/*' -not -name '*_test.go')
