@@ -3,28 +3,33 @@ package policy
 import (
 	"slices"
 	"strings"
+
+	"github.com/pal-mcp/pal/runtime/abi"
 )
 
 // Capability is an op class a tool may ask of the host (docs/abi.md).
 type Capability string
 
-// The capabilities of ABI 1.
+// The capabilities of ABI 1, named once in runtime/abi.
 const (
-	CapFSRead        Capability = "fs.read"        // read one file
-	CapFSList        Capability = "fs.list"        // walk a directory
-	CapModelGenerate Capability = "model.generate" // model.resolve and model.generate
-	CapModelList     Capability = "model.list"     // list configured models
-	CapThreadRead    Capability = "thread.read"    // read a conversation thread
-	CapThreadWrite   Capability = "thread.write"   // create and append to threads
-	CapProgress      Capability = "progress"       // send progress notifications
-	CapHostInfo      Capability = "host.info"      // read server, limits and client info
+	CapFSRead        Capability = abi.CapFSRead        // read one file
+	CapFSList        Capability = abi.CapFSList        // walk a directory
+	CapModelGenerate Capability = abi.CapModelGenerate // model.resolve and model.generate
+	CapModelList     Capability = abi.CapModelList     // list configured models
+	CapThreadRead    Capability = abi.CapThreadRead    // read a conversation thread
+	CapThreadWrite   Capability = abi.CapThreadWrite   // create and append to threads
+	CapProgress      Capability = abi.CapProgress      // send progress notifications
+	CapHostInfo      Capability = abi.CapHostInfo      // read server, limits and client info
 )
 
-// AllCapabilities lists every capability of ABI 1, in bit order.
-var AllCapabilities = []Capability{
-	CapFSRead, CapFSList, CapModelGenerate, CapModelList,
-	CapThreadRead, CapThreadWrite, CapProgress, CapHostInfo,
-}
+// AllCapabilities lists every capability of ABI 1, in bit order (abi.KnownCapabilities' order).
+var AllCapabilities = func() []Capability {
+	out := make([]Capability, len(abi.KnownCapabilities))
+	for i, c := range abi.KnownCapabilities {
+		out[i] = Capability(c)
+	}
+	return out
+}()
 
 // Known reports whether c is a capability of ABI 1.
 func (c Capability) Known() bool { return slices.Contains(AllCapabilities, c) }

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync/atomic"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -247,7 +246,6 @@ func grantFor(p *policy.Config, spec abi.ToolSpec, builtin bool) policy.CapSet {
 	for _, c := range spec.Capabilities {
 		declared = append(declared, policy.Capability(c))
 	}
-	slices.Sort(declared)
 	return p.Grant(spec.Name, declared, builtin)
 }
 
