@@ -132,21 +132,25 @@ func newWorkspace(t *testing.T) *workspace {
 	return w
 }
 
-// start runs pal serve in the workspace and connects the go-sdk client.
+// start runs pal serve in the workspace and connects the go-sdk client. At cleanup it checks
+// that the API key never reached the server's log.
 func start(t *testing.T, w *workspace, p *provider, extraEnv ...string) *mcp.ClientSession {
+	t.Helper()
+	cs, stderr := startCapturing(t, w, p, extraEnv...)
+	t.Cleanup(func() {
+		if strings.Contains(stderr.String(), apiKey) {
+			t.Errorf("the API key appeared in the server log")
+		}
+	})
+	return cs
+}
+
+// startCapturing is start with the server's stderr handed back.
+func startCapturing(t *testing.T, w *workspace, p *provider, extraEnv ...string) (*mcp.ClientSession, *lockedBuffer) {
 	t.Helper()
 	cmd := exec.Command(palBin, "serve")
 	cmd.Dir = w.root
-	cmd.Env = append([]string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + w.stateDir,
-		"XDG_CACHE_HOME=" + cacheDir,
-		"XDG_STATE_HOME=" + filepath.Join(w.stateDir, "state"),
-		"OPENAI_API_KEY=" + apiKey,
-		"OPENAI_BASE_URL=" + p.srv.URL + "/v1",
-		"DEFAULT_MODEL=gpt-5.2",
-		"LOG_LEVEL=DEBUG",
-	}, extraEnv...)
+	cmd.Env = serverEnv(w, p, extraEnv...)
 	stderr := &lockedBuffer{}
 	cmd.Stderr = stderr
 	client := mcp.NewClient(&mcp.Implementation{Name: "pal-e2e", Version: "1"}, nil)
@@ -158,14 +162,11 @@ func start(t *testing.T, w *workspace, p *provider, extraEnv ...string) *mcp.Cli
 	}
 	t.Cleanup(func() {
 		cs.Close()
-		if strings.Contains(stderr.String(), apiKey) {
-			t.Errorf("the API key appeared in the server log")
-		}
 		if t.Failed() {
 			t.Logf("server stderr:\n%s", stderr.String())
 		}
 	})
-	return cs
+	return cs, stderr
 }
 
 type lockedBuffer struct {
@@ -346,8 +347,14 @@ func hash64(s string) string {
 	return fmt.Sprint(h)
 }
 
-// hostileConfig writes a pal.toml that loads the hostile module with tight limits.
-func hostileConfig(t *testing.T, w *workspace) string {
+// tightLimits are the limits the containment tests run the hostile module under.
+const tightLimits = `call_timeout = "3s"
+memory_mb = 64
+output_bytes = 1048576`
+
+// hostileConfig writes a pal.toml named name that loads the hostile module under limits (the
+// body of a [limits] table), grants keyhunt model.generate, and returns its path.
+func hostileConfig(t *testing.T, w *workspace, name, limits string) string {
 	t.Helper()
 	wasm := testwasm.Load(t, "tools-wasm/testdata/hostile")
 	path := filepath.Join(w.stateDir, "hostile.wasm")
@@ -358,20 +365,9 @@ func hostileConfig(t *testing.T, w *workspace) string {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(wasm)
-	cfg := fmt.Sprintf(`
-[limits]
-call_timeout = "3s"
-memory_mb = 64
-output_bytes = 1048576
-
-[tools.keyhunt]
-capabilities = ["model.generate"]
-
-[[modules]]
-path = %q
-sha256 = %q
-`, path, hex.EncodeToString(sum[:]))
-	cfgPath := filepath.Join(w.stateDir, "pal.toml")
+	cfg := fmt.Sprintf("[limits]\n%s\n\n[tools.keyhunt]\ncapabilities = [\"model.generate\"]\n\n[[modules]]\npath = %q\nsha256 = %q\n",
+		limits, path, hex.EncodeToString(sum[:]))
+	cfgPath := filepath.Join(w.stateDir, name)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -381,7 +377,7 @@ sha256 = %q
 func TestHostileModuleIsContained(t *testing.T) {
 	w := newWorkspace(t)
 	p := newProvider(t)
-	cs := start(t, w, p, "PAL_CONFIG="+hostileConfig(t, w))
+	cs := start(t, w, p, "PAL_CONFIG="+hostileConfig(t, w, "pal.toml", tightLimits))
 
 	cases := []struct{ tool, want string }{
 		{"spin", "time limit"},
@@ -411,7 +407,7 @@ func TestHostileModuleIsContained(t *testing.T) {
 func TestKeyNeverEntersGuestMemory(t *testing.T) {
 	w := newWorkspace(t)
 	p := newProvider(t)
-	cs := start(t, w, p, "PAL_CONFIG="+hostileConfig(t, w))
+	cs := start(t, w, p, "PAL_CONFIG="+hostileConfig(t, w, "pal.toml", tightLimits))
 	control := "answer number 1 from the loopback model" // the reply: it does enter guest memory
 	res, text := callTool(t, cs, "keyhunt", map[string]any{
 		"model":  "gpt-5.2",

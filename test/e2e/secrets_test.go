@@ -1,20 +1,15 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // failTrigger in a prompt makes leakyProvider answer 401 with the key echoed in the body, as
@@ -50,30 +45,6 @@ func leakyProvider(t *testing.T) *provider {
 	}))
 	t.Cleanup(p.srv.Close)
 	return p
-}
-
-// startCapturing is start with the server's stderr handed back.
-func startCapturing(t *testing.T, w *workspace, p *provider) (*mcp.ClientSession, *lockedBuffer) {
-	t.Helper()
-	cmd := exec.Command(palBin, "serve")
-	cmd.Dir = w.root
-	cmd.Env = serverEnv(w, p)
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
-	client := mcp.NewClient(&mcp.Implementation{Name: "pal-e2e-secrets", Version: "1"}, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
-	if err != nil {
-		t.Fatalf("connect: %v\nstderr:\n%s", err, stderr.String())
-	}
-	t.Cleanup(func() {
-		cs.Close()
-		if t.Failed() {
-			t.Logf("server stderr:\n%s", stderr.String())
-		}
-	})
-	return cs, stderr
 }
 
 // TestKeyNeverLeaks runs a successful chat with a file, a refused file and a chat whose

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/pal-mcp/pal/internal/testwasm"
 )
 
 // rawMsg is one JSON-RPC message the server wrote, kept raw and half-decoded.
@@ -296,25 +292,10 @@ func TestWireProgressOrdering(t *testing.T) {
 	t.Logf("raw wire: %d/%d calls had all their progress before their response", ordered, calls)
 }
 
-// slowHostileConfig writes a pal.toml that loads the hostile module with a 10-minute call
-// timeout, so a call that ends early was stopped by something else.
+// slowHostileConfig loads the hostile module with a 10-minute call timeout, so a call that
+// ends early was stopped by something else.
 func slowHostileConfig(t *testing.T, w *workspace) string {
-	t.Helper()
-	wasm := testwasm.Load(t, "tools-wasm/testdata/hostile")
-	path := filepath.Join(w.stateDir, "hostile.wasm")
-	if err := os.MkdirAll(w.stateDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, wasm, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(wasm)
-	cfg := fmt.Sprintf("[limits]\ncall_timeout = \"10m\"\n\n[[modules]]\npath = %q\nsha256 = %q\n", path, hex.EncodeToString(sum[:]))
-	cfgPath := filepath.Join(w.stateDir, "slow.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return cfgPath
+	return hostileConfig(t, w, "slow.toml", `call_timeout = "10m"`)
 }
 
 // auditRecords reads the audit log of the workspace's server.
