@@ -1,19 +1,18 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pal-mcp/pal/hostfns"
+	"github.com/pal-mcp/pal/internal/mcpwire"
 	"github.com/pal-mcp/pal/internal/testwasm"
 	"github.com/pal-mcp/pal/memory"
 	"github.com/pal-mcp/pal/policy"
@@ -211,34 +210,15 @@ func listTools(t *testing.T, s *Server) map[string]map[string]any {
 	return tools
 }
 
-// message is one JSON-RPC message read from the server, kept raw and half-decoded.
-type message struct {
-	Raw    string
-	ID     json.RawMessage `json:"id"`
-	Method string          `json:"method"`
-	Params json.RawMessage `json:"params"`
-	Result json.RawMessage `json:"result"`
-	Error  *struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
+// message is one JSON-RPC message read from the server.
+type message = mcpwire.Message
 
-// isResponse reports whether m answers the request with id (a JSON value such as `7`).
-func (m message) isResponse(id string) bool {
-	return m.Method == "" && string(m.ID) == id
-}
-
-// wire is a stdio session with a server, spoken raw over pipes.
+// wire is a stdio session with an in-process server, spoken raw over pipes.
 type wire struct {
-	t     *testing.T
-	in    *io.PipeWriter
-	lines chan message
-	done  chan error // ServeStdio's result
-	seen  []message  // every message read so far, in order
-	// skipped holds messages read by until that were not the response it waited for; next
-	// and until return them first.
-	skipped []message
+	*mcpwire.Conn
+	t    *testing.T
+	in   *io.PipeWriter
+	done chan error // ServeStdio's result
 }
 
 // serve starts ServeStdio over pipes. The session ends at t's cleanup if the test did not end it.
@@ -250,119 +230,18 @@ func serveCtx(t *testing.T, ctx context.Context, s *Server) *wire {
 	t.Helper()
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
-	w := &wire{t: t, in: inW, lines: make(chan message, 1<<14), done: make(chan error, 1)}
+	w := &wire{Conn: mcpwire.New(t, inW, outR), t: t, in: inW, done: make(chan error, 1)}
 	go func() {
 		err := s.ServeStdio(ctx, inR, outW)
 		outW.Close()
 		inR.Close()
 		w.done <- err
 	}()
-	go func() {
-		defer close(w.lines)
-		sc := bufio.NewScanner(outR)
-		sc.Buffer(make([]byte, 1<<20), 64<<20)
-		for sc.Scan() {
-			var m message
-			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-				m.Method = "<not JSON>"
-			}
-			m.Raw = sc.Text()
-			w.lines <- m
-		}
-	}()
 	t.Cleanup(func() {
 		inW.Close()
-		for range w.lines {
-		}
+		w.Drain()
 	})
 	return w
-}
-
-// sendRaw writes one line.
-func (w *wire) sendRaw(line string) {
-	w.t.Helper()
-	if _, err := io.WriteString(w.in, line+"\n"); err != nil {
-		w.t.Fatalf("write to server: %v", err)
-	}
-}
-
-// send writes a message as one line.
-func (w *wire) send(v any) {
-	w.t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	w.sendRaw(string(b))
-}
-
-func (w *wire) request(id any, method string, params any) {
-	w.t.Helper()
-	w.send(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
-}
-
-func (w *wire) notify(method string, params any) {
-	w.t.Helper()
-	w.send(map[string]any{"jsonrpc": "2.0", "method": method, "params": params})
-}
-
-// next returns the next message the server writes.
-func (w *wire) next() message {
-	w.t.Helper()
-	if len(w.skipped) > 0 {
-		m := w.skipped[0]
-		w.skipped = w.skipped[1:]
-		return m
-	}
-	return w.read()
-}
-
-func (w *wire) read() message {
-	w.t.Helper()
-	select {
-	case m, ok := <-w.lines:
-		if !ok {
-			w.t.Fatal("the server closed its output")
-		}
-		w.seen = append(w.seen, m)
-		return m
-	case <-time.After(2 * time.Minute):
-		w.t.Fatal("the server wrote nothing for two minutes")
-	}
-	panic("unreachable")
-}
-
-// until returns the response to id (a JSON value such as `7` or `"a"`), reading until it
-// comes. Other messages are kept for next and until.
-func (w *wire) until(id string) message {
-	w.t.Helper()
-	for i, m := range w.skipped {
-		if m.isResponse(id) {
-			w.skipped = append(w.skipped[:i:i], w.skipped[i+1:]...)
-			return m
-		}
-	}
-	for {
-		m := w.read()
-		if m.isResponse(id) {
-			return m
-		}
-		w.skipped = append(w.skipped, m)
-	}
-}
-
-// initialize performs the handshake as client name/version.
-func (w *wire) initialize(name, version string) {
-	w.t.Helper()
-	w.request("init", "initialize", map[string]any{
-		"protocolVersion": "2025-06-18",
-		"capabilities":    map[string]any{},
-		"clientInfo":      map[string]any{"name": name, "version": version},
-	})
-	if m := w.until(`"init"`); m.Error != nil {
-		w.t.Fatalf("initialize: %s", m.Raw)
-	}
-	w.notify("notifications/initialized", map[string]any{})
 }
 
 // close ends stdin, waits for ServeStdio, and returns its error after reading what is left.
@@ -381,31 +260,9 @@ func (w *wire) wait() error {
 	case <-time.After(2 * time.Minute):
 		w.t.Fatal("ServeStdio did not return within two minutes")
 	}
-	for m := range w.lines {
-		w.seen = append(w.seen, m)
-	}
+	w.Drain()
 	return err
 }
 
 // toolText returns the text of a tools/call result and whether it is an error.
-func toolText(t *testing.T, m message) (string, bool) {
-	t.Helper()
-	if m.Error != nil {
-		t.Fatalf("JSON-RPC error: %s", m.Raw)
-	}
-	var res struct {
-		Content []struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
-		} `json:"content"`
-		IsError bool `json:"isError"`
-	}
-	if err := json.Unmarshal(m.Result, &res); err != nil {
-		t.Fatalf("result: %v: %s", err, m.Raw)
-	}
-	var b strings.Builder
-	for _, c := range res.Content {
-		b.WriteString(c.Text)
-	}
-	return b.String(), res.IsError
-}
+func toolText(t *testing.T, m message) (string, bool) { return mcpwire.ToolText(t, m) }

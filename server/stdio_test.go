@@ -35,7 +35,7 @@ func TestProgressPrecedesResponse(t *testing.T) {
 	models := &fakeModels{}
 	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "builtin", builtinPkg, true)}, Env: testEnv(models, nil)})
 	w := serve(t, s)
-	w.initialize("ordering-test", "1")
+	w.Initialize("ordering-test", "1")
 
 	tokens := map[string]string{} // request id -> token, both as JSON
 	for i := 1; i <= calls; i++ {
@@ -45,7 +45,7 @@ func TestProgressPrecedesResponse(t *testing.T) {
 		}
 		tb, _ := json.Marshal(token)
 		tokens[fmt.Sprint(i)] = string(tb)
-		w.request(i, "tools/call", map[string]any{
+		w.Request(i, "tools/call", map[string]any{
 			"name":      "chat",
 			"arguments": map[string]any{"prompt": fmt.Sprintf("question %d", i), "model": "fake-model"},
 			"_meta":     map[string]any{"progressToken": token},
@@ -56,7 +56,7 @@ func TestProgressPrecedesResponse(t *testing.T) {
 	answered := map[string]bool{}           // token -> its response was written
 	ordered := 0
 	for len(answered) < calls {
-		m := w.next()
+		m := w.Next()
 		switch {
 		case m.Method == "notifications/progress":
 			var p progressParams
@@ -89,7 +89,7 @@ func TestProgressPrecedesResponse(t *testing.T) {
 	if err := w.close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range w.seen {
+	for _, m := range w.Seen {
 		if m.Method == "notifications/progress" {
 			var p progressParams
 			json.Unmarshal(m.Params, &p)
@@ -119,13 +119,13 @@ func TestNoProgressWithoutToken(t *testing.T) {
 	e := newEngine(t)
 	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "builtin", builtinPkg, true)}, Env: testEnv(&fakeModels{}, nil)})
 	w := serve(t, s)
-	w.initialize("t", "1")
-	w.request(1, "tools/call", map[string]any{"name": "chat", "arguments": map[string]any{"prompt": "q", "model": "fake-model"}})
-	w.until("1")
+	w.Initialize("t", "1")
+	w.Request(1, "tools/call", map[string]any{"name": "chat", "arguments": map[string]any{"prompt": "q", "model": "fake-model"}})
+	w.Until("1")
 	if err := w.close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range w.seen {
+	for _, m := range w.Seen {
 		if m.Method == "notifications/progress" {
 			t.Fatalf("progress without a token: %s", m.Raw)
 		}
@@ -139,13 +139,13 @@ func TestCancelledRequestGetsNoResponse(t *testing.T) {
 	audit := newChanAuditor()
 	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "hostile", hostilePkg, false)}, Env: testEnv(nil, audit)})
 	w := serve(t, s)
-	w.initialize("t", "1")
+	w.Initialize("t", "1")
 	cancelled := []any{7, "seven", 7.5}
 	for i, id := range cancelled {
-		w.request(id, "tools/call", map[string]any{"name": "spin", "arguments": map[string]any{}})
-		w.notify("notifications/cancelled", map[string]any{"requestId": id, "reason": "user gave up"})
-		w.request(100+i, "ping", map[string]any{})
-		if m := w.until(fmt.Sprint(100 + i)); m.Error != nil || string(m.Result) != "{}" {
+		w.Request(id, "tools/call", map[string]any{"name": "spin", "arguments": map[string]any{}})
+		w.Notify("notifications/cancelled", map[string]any{"requestId": id, "reason": "user gave up"})
+		w.Request(100+i, "ping", map[string]any{})
+		if m := w.Until(fmt.Sprint(100 + i)); m.Error != nil || string(m.Result) != "{}" {
 			t.Fatalf("ping after cancel: %s", m.Raw)
 		}
 	}
@@ -154,8 +154,8 @@ func TestCancelledRequestGetsNoResponse(t *testing.T) {
 	}
 	for _, id := range cancelled {
 		idJSON, _ := json.Marshal(id)
-		for _, m := range w.seen {
-			if m.isResponse(string(idJSON)) {
+		for _, m := range w.Seen {
+			if m.IsResponse(string(idJSON)) {
 				t.Fatalf("a response was written for cancelled request %s: %s", idJSON, m.Raw)
 			}
 		}
@@ -192,21 +192,21 @@ func TestCancelStopsRunningCall(t *testing.T) {
 	p.Tools.Tool["keyhunt"] = policy.ToolPolicy{Capabilities: []policy.Capability{policy.CapModelGenerate}}
 	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "hostile", hostilePkg, false)}, Policy: p, Env: testEnv(models, audit)})
 	w := serve(t, s)
-	w.initialize("t", "1")
-	w.request(5, "tools/call", map[string]any{"name": "keyhunt", "arguments": map[string]any{"model": "fake-model", "prompt": "slow", "needles": []any{}}})
+	w.Initialize("t", "1")
+	w.Request(5, "tools/call", map[string]any{"name": "keyhunt", "arguments": map[string]any{"model": "fake-model", "prompt": "slow", "needles": []any{}}})
 	<-models.started
-	w.notify("notifications/cancelled", map[string]any{"requestId": 5})
+	w.Notify("notifications/cancelled", map[string]any{"requestId": 5})
 	if err := <-models.stopped; !errors.Is(err, context.Canceled) {
 		t.Fatalf("model call ended with %v", err)
 	}
 	audit.waitCall(t, "keyhunt") // the call ended, before the session did
-	w.request(6, "ping", nil)
-	w.until("6")
+	w.Request(6, "ping", nil)
+	w.Until("6")
 	if err := w.close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range w.seen {
-		if m.isResponse("5") {
+	for _, m := range w.Seen {
+		if m.IsResponse("5") {
 			t.Fatalf("a response was written for the cancelled request: %s", m.Raw)
 		}
 	}
@@ -251,17 +251,17 @@ func TestCancellationGetsThroughWhenBusy(t *testing.T) {
 	s := newServer(t, Options{})
 	b := addBlockingTool(s)
 	w := serve(t, s)
-	w.initialize("t", "1")
+	w.Initialize("t", "1")
 	for i := 1; i <= MaxConcurrentRequests; i++ {
-		w.request(i, "tools/call", map[string]any{"name": "block", "arguments": map[string]any{"n": i}})
+		w.Request(i, "tools/call", map[string]any{"name": "block", "arguments": map[string]any{"n": i}})
 	}
 	b.waitStarted(t, MaxConcurrentRequests)
 	// Every slot is taken: this one waits. Cancel it before it gets a slot.
 	queued := MaxConcurrentRequests + 1
-	w.request(queued, "tools/call", map[string]any{"name": "block", "arguments": map[string]any{"n": queued}})
-	w.notify("notifications/cancelled", map[string]any{"requestId": queued})
+	w.Request(queued, "tools/call", map[string]any{"name": "block", "arguments": map[string]any{"n": queued}})
+	w.Notify("notifications/cancelled", map[string]any{"requestId": queued})
 	// Cancel a running one: its handler sees its context end.
-	w.notify("notifications/cancelled", map[string]any{"requestId": 3})
+	w.Notify("notifications/cancelled", map[string]any{"requestId": 3})
 	if n := <-b.stopped; n != 3 {
 		t.Fatalf("call %d stopped, want 3", n)
 	}
@@ -271,12 +271,12 @@ func TestCancellationGetsThroughWhenBusy(t *testing.T) {
 		if i == 3 {
 			continue
 		}
-		if text, _ := toolText(t, w.until(fmt.Sprint(i))); text != fmt.Sprint("released ", i) {
+		if text, _ := toolText(t, w.Until(fmt.Sprint(i))); text != fmt.Sprint("released ", i) {
 			t.Fatalf("call %d: %q", i, text)
 		}
 	}
-	w.request("p", "ping", nil)
-	w.until(`"p"`)
+	w.Request("p", "ping", nil)
+	w.Until(`"p"`)
 	if err := w.close(); err != nil {
 		t.Fatal(err)
 	}
@@ -286,8 +286,8 @@ func TestCancellationGetsThroughWhenBusy(t *testing.T) {
 			t.Fatal("a request cancelled while it waited for a slot was run anyway")
 		}
 	}
-	for _, m := range w.seen {
-		if m.isResponse("3") || m.isResponse(fmt.Sprint(queued)) {
+	for _, m := range w.Seen {
+		if m.IsResponse("3") || m.IsResponse(fmt.Sprint(queued)) {
 			t.Fatalf("response to a cancelled request: %s", m.Raw)
 		}
 	}
@@ -300,17 +300,17 @@ func TestManyConcurrentRequests(t *testing.T) {
 	e := newEngine(t)
 	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "hostile", hostilePkg, false)}})
 	w := serve(t, s)
-	w.initialize("t", "1")
+	w.Initialize("t", "1")
 	for i := range calls {
 		if i%2 == 0 {
-			w.request(i, "tools/call", map[string]any{"name": "ping", "arguments": map[string]any{}})
+			w.Request(i, "tools/call", map[string]any{"name": "ping", "arguments": map[string]any{}})
 		} else {
-			w.request(i, "ping", map[string]any{})
+			w.Request(i, "ping", map[string]any{})
 		}
 	}
 	got := map[string]bool{}
 	for len(got) < calls {
-		m := w.next()
+		m := w.Next()
 		if m.Method != "" {
 			continue
 		}
@@ -333,8 +333,8 @@ func TestManyConcurrentRequests(t *testing.T) {
 	if err := w.close(); err != nil {
 		t.Fatal(err)
 	}
-	if len(w.seen) != calls+1 { // and the initialize response
-		t.Fatalf("%d messages, want %d", len(w.seen), calls+1)
+	if len(w.Seen) != calls+1 { // and the initialize response
+		t.Fatalf("%d messages, want %d", len(w.Seen), calls+1)
 	}
 }
 
@@ -354,7 +354,7 @@ func TestOversizeLine(t *testing.T) {
 	s := newServer(t, Options{})
 	s.maxMessageBytes = limit
 	w := serve(t, s)
-	w.initialize("t", "1")
+	w.Initialize("t", "1")
 
 	// pingOf returns a ping request of exactly n bytes.
 	pingOf := func(id, n int) string {
@@ -363,22 +363,22 @@ func TestOversizeLine(t *testing.T) {
 		return head + strings.Repeat("x", n-len(head)-len(tail)) + tail
 	}
 	// A message of exactly the limit is served.
-	w.sendRaw(pingOf(1, limit))
-	if m := w.until("1"); m.Error != nil {
+	w.SendRaw(pingOf(1, limit))
+	if m := w.Until("1"); m.Error != nil {
 		t.Fatalf("message of exactly %d bytes: %s", limit, m.Raw)
 	}
 	// One byte more is refused with a parse error, and the session goes on.
-	w.sendRaw(pingOf(2, limit+1))
-	m := w.next()
+	w.SendRaw(pingOf(2, limit+1))
+	m := w.Next()
 	parseErrorNull(t, m)
 	if !strings.Contains(m.Error.Message, fmt.Sprint(limit)) {
 		t.Errorf("the error does not state the limit: %s", m.Raw)
 	}
 	// Far over the limit, in one write and in many: the same.
-	w.sendRaw(strings.Repeat("y", 10*limit))
-	parseErrorNull(t, w.next())
-	w.request(3, "ping", nil)
-	if m := w.next(); !m.isResponse("3") || m.Error != nil {
+	w.SendRaw(strings.Repeat("y", 10*limit))
+	parseErrorNull(t, w.Next())
+	w.Request(3, "ping", nil)
+	if m := w.Next(); !m.IsResponse("3") || m.Error != nil {
 		t.Fatalf("after oversize lines: %s", m.Raw)
 	}
 	if err := w.close(); err != nil {
@@ -393,10 +393,10 @@ func TestOversizeLineAtRealLimit(t *testing.T) {
 	}
 	s := newServer(t, Options{})
 	w := serve(t, s)
-	w.sendRaw(`{"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":{"pad":"` + strings.Repeat("z", MaxMessageBytes) + `"}}}`)
-	parseErrorNull(t, w.next())
-	w.request(2, "ping", nil)
-	if m := w.next(); !m.isResponse("2") || m.Error != nil {
+	w.SendRaw(`{"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":{"pad":"` + strings.Repeat("z", MaxMessageBytes) + `"}}}`)
+	parseErrorNull(t, w.Next())
+	w.Request(2, "ping", nil)
+	if m := w.Next(); !m.IsResponse("2") || m.Error != nil {
 		t.Fatalf("after an oversize line: %s", m.Raw)
 	}
 	if err := w.close(); err != nil {
@@ -407,7 +407,7 @@ func TestOversizeLineAtRealLimit(t *testing.T) {
 func TestMalformedMessages(t *testing.T) {
 	s := newServer(t, Options{})
 	w := serve(t, s)
-	w.initialize("t", "1")
+	w.Initialize("t", "1")
 	parseErrors := []string{
 		`{"jsonrpc":"2.0","id":1,"method":`,
 		`not json at all`,
@@ -417,10 +417,10 @@ func TestMalformedMessages(t *testing.T) {
 		`[1,2`,
 	}
 	for i, line := range parseErrors {
-		w.sendRaw(line)
-		parseErrorNull(t, w.next())
-		w.request(100+i, "ping", nil)
-		if m := w.next(); !m.isResponse(fmt.Sprint(100+i)) || m.Error != nil {
+		w.SendRaw(line)
+		parseErrorNull(t, w.Next())
+		w.Request(100+i, "ping", nil)
+		if m := w.Next(); !m.IsResponse(fmt.Sprint(100+i)) || m.Error != nil {
 			t.Fatalf("after %q: %s", line, m.Raw)
 		}
 	}
@@ -434,15 +434,15 @@ func TestMalformedMessages(t *testing.T) {
 		`{"jsonrpc":"2.0","id":55,"result":{}}`,
 		`{"jsonrpc":"2.0","id":56,"error":{"code":-1,"message":"x"}}`,
 	} {
-		w.sendRaw(line)
+		w.SendRaw(line)
 	}
-	w.request("last", "ping", nil)
-	if m := w.next(); !m.isResponse(`"last"`) {
+	w.Request("last", "ping", nil)
+	if m := w.Next(); !m.IsResponse(`"last"`) {
 		t.Fatalf("a line that needs no answer was answered: %s", m.Raw)
 	}
 	// An unknown method is a JSON-RPC error, not a parse error.
-	w.request(9, "no/such/method", nil)
-	if m := w.next(); !m.isResponse("9") || m.Error == nil || m.Error.Code != mcp.METHOD_NOT_FOUND {
+	w.Request(9, "no/such/method", nil)
+	if m := w.Next(); !m.IsResponse("9") || m.Error == nil || m.Error.Code != mcp.METHOD_NOT_FOUND {
 		t.Fatalf("unknown method: %s", m.Raw)
 	}
 	if err := w.close(); err != nil {
@@ -458,9 +458,9 @@ func TestEOFCancelsInFlightCalls(t *testing.T) {
 	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "hostile", hostilePkg, false)}, Env: testEnv(nil, audit)})
 	b := addBlockingTool(s)
 	w := serve(t, s)
-	w.initialize("t", "1")
-	w.request(1, "tools/call", map[string]any{"name": "spin", "arguments": map[string]any{}})
-	w.request(2, "tools/call", map[string]any{"name": "block", "arguments": map[string]any{"n": 2}})
+	w.Initialize("t", "1")
+	w.Request(1, "tools/call", map[string]any{"name": "spin", "arguments": map[string]any{}})
+	w.Request(2, "tools/call", map[string]any{"name": "block", "arguments": map[string]any{"n": 2}})
 	b.waitStarted(t, 1)
 	if err := w.close(); err != nil {
 		t.Fatalf("ServeStdio after EOF: %v", err)
@@ -480,8 +480,8 @@ func TestContextEndsSession(t *testing.T) {
 	b := addBlockingTool(s)
 	ctx, cancel := context.WithCancel(context.Background())
 	w := serveCtx(t, ctx, s)
-	w.initialize("t", "1")
-	w.request(1, "tools/call", map[string]any{"name": "block", "arguments": map[string]any{"n": 1}})
+	w.Initialize("t", "1")
+	w.Request(1, "tools/call", map[string]any{"name": "block", "arguments": map[string]any{"n": 1}})
 	b.waitStarted(t, 1)
 	cancel()
 	if err := w.wait(); err != nil && !errors.Is(err, context.Canceled) {
@@ -530,9 +530,9 @@ func TestClientInfoReachesTools(t *testing.T) {
 	e := newEngine(t)
 	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "builtin", builtinPkg, true)}, Env: testEnv(&fakeModels{}, nil)})
 	w := serve(t, s)
-	w.initialize("wire-client", "9.8.7")
-	w.request(1, "tools/call", map[string]any{"name": "version", "arguments": map[string]any{}})
-	text, isErr := toolText(t, w.until("1"))
+	w.Initialize("wire-client", "9.8.7")
+	w.Request(1, "tools/call", map[string]any{"name": "version", "arguments": map[string]any{}})
+	text, isErr := toolText(t, w.Until("1"))
 	if isErr || !strings.Contains(text, "wire-client 9.8.7") {
 		t.Fatalf("version does not name the client: %s", text)
 	}
@@ -548,16 +548,16 @@ func TestPanicInHandler(t *testing.T) {
 		panic("kaboom")
 	})
 	w := serve(t, s)
-	w.initialize("t", "1")
-	w.request(1, "tools/call", map[string]any{"name": "boom", "arguments": map[string]any{}})
-	m := w.until("1")
+	w.Initialize("t", "1")
+	w.Request(1, "tools/call", map[string]any{"name": "boom", "arguments": map[string]any{}})
+	m := w.Until("1")
 	if m.Error == nil {
 		if _, isErr := toolText(t, m); !isErr {
 			t.Fatalf("panic gave a successful result: %s", m.Raw)
 		}
 	}
-	w.request(2, "ping", nil)
-	if m := w.until("2"); m.Error != nil {
+	w.Request(2, "ping", nil)
+	if m := w.Until("2"); m.Error != nil {
 		t.Fatalf("after a panic: %s", m.Raw)
 	}
 	if err := w.close(); err != nil {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,34 +11,19 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pal-mcp/pal/internal/mcpwire"
 )
-
-// rawMsg is one JSON-RPC message the server wrote, kept raw and half-decoded.
-type rawMsg struct {
-	Raw    string
-	ID     json.RawMessage `json:"id"`
-	Method string          `json:"method"`
-	Params json.RawMessage `json:"params"`
-	Result json.RawMessage `json:"result"`
-	Error  *struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-func (m rawMsg) isResponse(id string) bool { return m.Method == "" && string(m.ID) == id }
 
 // rawSession drives pal serve with newline-delimited JSON written by hand, so the test sees
 // exactly what goes over the wire and in which order.
 type rawSession struct {
-	t       *testing.T
-	cmd     *exec.Cmd
-	stdin   io.WriteCloser
-	stderr  *lockedBuffer
-	lines   chan rawMsg
-	exited  chan error
-	seen    []rawMsg // every message read, in order
-	skipped []rawMsg // read by until but not what it waited for
+	*mcpwire.Conn
+	t      *testing.T
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr *lockedBuffer
+	exited chan error
 }
 
 // serverEnv is the environment start gives the server.
@@ -62,7 +46,7 @@ func startRaw(t *testing.T, w *workspace, p *provider, extraEnv ...string) *rawS
 	cmd := exec.Command(palBin, "serve")
 	cmd.Dir = w.root
 	cmd.Env = serverEnv(w, p, extraEnv...)
-	s := &rawSession{t: t, cmd: cmd, stderr: &lockedBuffer{}, lines: make(chan rawMsg, 1<<14), exited: make(chan error, 1)}
+	s := &rawSession{t: t, cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
 	cmd.Stderr = s.stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -76,18 +60,10 @@ func startRaw(t *testing.T, w *workspace, p *provider, extraEnv ...string) *rawS
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	s.Conn = mcpwire.New(t, stdin, stdout)
 	go func() {
-		defer close(s.lines)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 64<<20)
-		for sc.Scan() {
-			var m rawMsg
-			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-				m.Method = "<not JSON>"
-			}
-			m.Raw = sc.Text()
-			s.lines <- m
-		}
+		// Wait only once the reader has reached EOF: Wait closes stdout.
+		<-s.Conn.EOF()
 		s.exited <- cmd.Wait()
 	}()
 	t.Cleanup(func() {
@@ -105,89 +81,14 @@ func startRaw(t *testing.T, w *workspace, p *provider, extraEnv ...string) *rawS
 			t.Logf("server stderr:\n%s", s.stderr.String())
 		}
 	})
-	s.request("init", "initialize", map[string]any{
-		"protocolVersion": "2025-06-18",
-		"capabilities":    map[string]any{},
-		"clientInfo":      map[string]any{"name": "raw-wire", "version": "1"},
-	})
-	if m := s.until(`"init"`); m.Error != nil {
-		t.Fatalf("initialize: %s", m.Raw)
-	}
-	s.send(map[string]any{"jsonrpc": "2.0", "method": "notifications/initialized"})
+	s.Initialize("raw-wire", "1")
 	return s
-}
-
-func (s *rawSession) sendRaw(line string) {
-	s.t.Helper()
-	if _, err := io.WriteString(s.stdin, line+"\n"); err != nil {
-		s.t.Fatalf("write to pal: %v", err)
-	}
-}
-
-func (s *rawSession) send(v any) {
-	s.t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.sendRaw(string(b))
-}
-
-func (s *rawSession) request(id any, method string, params any) {
-	s.t.Helper()
-	s.send(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
-}
-
-func (s *rawSession) read() rawMsg {
-	s.t.Helper()
-	select {
-	case m, ok := <-s.lines:
-		if !ok {
-			s.t.Fatal("pal closed its output")
-		}
-		s.seen = append(s.seen, m)
-		return m
-	case <-time.After(2 * time.Minute):
-		s.t.Fatal("pal wrote nothing for two minutes")
-	}
-	panic("unreachable")
-}
-
-// next returns the next message, those skipped by until first.
-func (s *rawSession) next() rawMsg {
-	s.t.Helper()
-	if len(s.skipped) > 0 {
-		m := s.skipped[0]
-		s.skipped = s.skipped[1:]
-		return m
-	}
-	return s.read()
-}
-
-// until returns the response to id (JSON, such as `7`), keeping other messages for later.
-func (s *rawSession) until(id string) rawMsg {
-	s.t.Helper()
-	for i, m := range s.skipped {
-		if m.isResponse(id) {
-			s.skipped = append(s.skipped[:i:i], s.skipped[i+1:]...)
-			return m
-		}
-	}
-	for {
-		m := s.read()
-		if m.isResponse(id) {
-			return m
-		}
-		s.skipped = append(s.skipped, m)
-	}
 }
 
 // wait waits for pal to exit, reads what is left of its output, and returns the exit error.
 func (s *rawSession) wait() error {
 	s.t.Helper()
-	for m := range s.lines {
-		s.seen = append(s.seen, m)
-	}
+	s.Drain()
 	select {
 	case err := <-s.exited:
 		s.exited <- err // for the cleanup
@@ -205,27 +106,6 @@ func (s *rawSession) closeAndWait() error {
 	return s.wait()
 }
 
-func toolResultText(t *testing.T, m rawMsg) (string, bool) {
-	t.Helper()
-	if m.Error != nil {
-		t.Fatalf("JSON-RPC error: %s", m.Raw)
-	}
-	var res struct {
-		Content []struct {
-			Text string `json:"text"`
-		} `json:"content"`
-		IsError bool `json:"isError"`
-	}
-	if err := json.Unmarshal(m.Result, &res); err != nil {
-		t.Fatalf("%v: %s", err, m.Raw)
-	}
-	var b strings.Builder
-	for _, c := range res.Content {
-		b.WriteString(c.Text)
-	}
-	return b.String(), res.IsError
-}
-
 // TestWireProgressOrdering is the raw-wire ordering check: 50 chat calls at once, each with a
 // progress token; every progress notification of a call must come before its response.
 func TestWireProgressOrdering(t *testing.T) {
@@ -234,7 +114,7 @@ func TestWireProgressOrdering(t *testing.T) {
 	p := newProvider(t)
 	s := startRaw(t, w, p)
 	for i := 1; i <= calls; i++ {
-		s.request(i, "tools/call", map[string]any{
+		s.Request(i, "tools/call", map[string]any{
 			"name":      "chat",
 			"arguments": map[string]any{"prompt": fmt.Sprintf("question %d", i), "model": "gpt-5.2"},
 			"_meta":     map[string]any{"progressToken": fmt.Sprintf("t%d", i)},
@@ -244,7 +124,7 @@ func TestWireProgressOrdering(t *testing.T) {
 	answered := map[string]bool{}
 	ordered := 0
 	for len(answered) < calls {
-		m := s.next()
+		m := s.Next()
 		switch {
 		case m.Method == "notifications/progress":
 			var pp struct {
@@ -260,7 +140,7 @@ func TestWireProgressOrdering(t *testing.T) {
 			if err := json.Unmarshal(m.ID, &id); err != nil || id < 1 || id > calls {
 				t.Fatalf("unexpected response: %s", m.Raw)
 			}
-			if text, isErr := toolResultText(t, m); isErr {
+			if text, isErr := mcpwire.ToolText(t, m); isErr {
 				t.Fatalf("call %d failed: %s", id, text)
 			}
 			tok := fmt.Sprintf("t%d", id)
@@ -275,7 +155,7 @@ func TestWireProgressOrdering(t *testing.T) {
 	if err := s.closeAndWait(); err != nil {
 		t.Fatalf("pal exited with %v", err)
 	}
-	for _, m := range s.seen {
+	for _, m := range s.Seen {
 		if m.Method == "notifications/progress" {
 			var pp struct {
 				Token string `json:"progressToken"`
@@ -320,22 +200,22 @@ func TestWireCancelledCallGetsNoResponse(t *testing.T) {
 	w := newWorkspace(t)
 	p := newProvider(t)
 	s := startRaw(t, w, p, "PAL_CONFIG="+slowHostileConfig(t, w))
-	s.request(41, "tools/call", map[string]any{"name": "spin", "arguments": map[string]any{}})
-	s.send(map[string]any{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": map[string]any{"requestId": 41, "reason": "test"}})
-	s.request(42, "ping", nil)
-	if m := s.until("42"); m.Error != nil {
+	s.Request(41, "tools/call", map[string]any{"name": "spin", "arguments": map[string]any{}})
+	s.Send(map[string]any{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": map[string]any{"requestId": 41, "reason": "test"}})
+	s.Request(42, "ping", nil)
+	if m := s.Until("42"); m.Error != nil {
 		t.Fatalf("ping after cancel: %s", m.Raw)
 	}
 	// The session still serves tools.
-	s.request(43, "tools/call", map[string]any{"name": "ping", "arguments": map[string]any{}})
-	if text, _ := toolResultText(t, s.until("43")); text != "pong" {
+	s.Request(43, "tools/call", map[string]any{"name": "ping", "arguments": map[string]any{}})
+	if text, _ := mcpwire.ToolText(t, s.Until("43")); text != "pong" {
 		t.Fatalf("ping tool after cancel: %q", text)
 	}
 	if err := s.closeAndWait(); err != nil {
 		t.Fatalf("pal exited with %v", err)
 	}
-	for _, m := range s.seen {
-		if m.isResponse("41") {
+	for _, m := range s.Seen {
+		if m.IsResponse("41") {
 			t.Fatalf("a response was written for the cancelled request: %s", m.Raw)
 		}
 	}
@@ -356,13 +236,13 @@ func TestWireOversizeAndMalformedLines(t *testing.T) {
 		`not json`,
 	}
 	for i, line := range lines {
-		s.sendRaw(line)
-		m := s.next()
+		s.SendRaw(line)
+		m := s.Next()
 		if m.Error == nil || m.Error.Code != -32700 || string(m.ID) != "null" {
 			t.Fatalf("line %d: want a parse error with id null, got %.300s", i, m.Raw)
 		}
-		s.request(100+i, "ping", nil)
-		if m := s.next(); !m.isResponse(fmt.Sprint(100+i)) || m.Error != nil {
+		s.Request(100+i, "ping", nil)
+		if m := s.Next(); !m.IsResponse(fmt.Sprint(100+i)) || m.Error != nil {
 			t.Fatalf("after line %d: %.300s", i, m.Raw)
 		}
 	}
@@ -379,9 +259,9 @@ func TestSignalEndsServe(t *testing.T) {
 			w := newWorkspace(t)
 			p := newProvider(t)
 			s := startRaw(t, w, p, "PAL_CONFIG="+slowHostileConfig(t, w))
-			s.request(1, "tools/call", map[string]any{"name": "spin", "arguments": map[string]any{}})
-			s.request(2, "ping", nil)
-			s.until("2")
+			s.Request(1, "tools/call", map[string]any{"name": "spin", "arguments": map[string]any{}})
+			s.Request(2, "ping", nil)
+			s.Until("2")
 			if err := s.cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
@@ -398,9 +278,9 @@ func TestEOFEndsServeWithCallInFlight(t *testing.T) {
 	w := newWorkspace(t)
 	p := newProvider(t)
 	s := startRaw(t, w, p, "PAL_CONFIG="+slowHostileConfig(t, w))
-	s.request(1, "tools/call", map[string]any{"name": "spin", "arguments": map[string]any{}})
-	s.request(2, "ping", nil)
-	s.until("2")
+	s.Request(1, "tools/call", map[string]any{"name": "spin", "arguments": map[string]any{}})
+	s.Request(2, "ping", nil)
+	s.Until("2")
 	if err := s.closeAndWait(); err != nil {
 		t.Fatalf("pal exited with %v", err)
 	}
