@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 
 	"github.com/pal-mcp/pal/providers"
@@ -59,11 +58,9 @@ func modelResolve(_ context.Context, c *Call, req abi.ModelResolveRequest, _ []b
 	return outcome{result: info, path: info.Provider + "/" + info.Model}, nil
 }
 
-// Caps of model.generate requests.
-const (
-	maxImagesPerRequest = 5
-	maxImageBytes       = 20 << 20 // one image, before the model's own total cap
-)
+// maxImageBytes caps one image as it is read (PAL's 20 MB per image), before the model's own
+// total cap (providers.CheckImages) applies.
+const maxImageBytes = 20 << 20
 
 var thinkingModes = map[string]bool{"": true, "minimal": true, "low": true, "medium": true, "high": true, "max": true}
 
@@ -81,8 +78,8 @@ func modelGenerate(ctx context.Context, c *Call, req abi.ModelGenerateRequest, b
 	if c.env.Models == nil {
 		return outcome{}, fail(abi.CodeUnavailable, "no model provider is configured")
 	}
-	if len(req.Images) > maxImagesPerRequest {
-		return outcome{}, fail(abi.CodeTooLarge, "%d images given; at most %d per request", len(req.Images), maxImagesPerRequest)
+	if len(req.Images) > providers.MaxImages {
+		return outcome{}, fail(abi.CodeTooLarge, "%d images given; at most %d per request", len(req.Images), providers.MaxImages)
 	}
 	images := make([]providers.Image, 0, len(req.Images))
 	for _, ref := range req.Images {
@@ -138,7 +135,7 @@ func (c *Call) loadImage(ref string) (providers.Image, error) {
 	if len(data) > maxImageBytes {
 		return providers.Image{}, fail(abi.CodeTooLarge, "image %q is over %d MiB", ref, maxImageBytes>>20)
 	}
-	return providers.Image{MIMEType: sniffImage(data), Data: data}, nil
+	return providers.Image{MIMEType: providers.SniffImage(data), Data: data}, nil
 }
 
 func decodeDataURL(ref string) (providers.Image, error) {
@@ -154,15 +151,13 @@ func decodeDataURL(ref string) (providers.Image, error) {
 		return providers.Image{}, fail(abi.CodeInvalid, "inline image is not valid base64")
 	}
 	mime := strings.TrimSuffix(meta, ";base64")
-	if got := sniffImage(data); got != mime {
+	if got := providers.SniffImage(data); got != mime {
+		if got == "" {
+			got = "not a PNG, JPEG, GIF or WebP image"
+		}
 		return providers.Image{}, fail(abi.CodeInvalid, "inline image says %s but its bytes are %s", mime, got)
 	}
 	return providers.Image{MIMEType: mime, Data: data}, nil
-}
-
-// sniffImage names the image format by its bytes.
-func sniffImage(data []byte) string {
-	return http.DetectContentType(data)
 }
 
 func imageLabel(ref string) string {
