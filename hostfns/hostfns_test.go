@@ -316,6 +316,12 @@ func TestProgressAndInfo(t *testing.T) {
 	if len(got) != 1 || got[0] != "half" {
 		t.Fatalf("progress forwarded: %q", got)
 	}
+	if r := do(t, c, map[string]any{"op": "progress", "progress": 2, "message": strings.Repeat("m", 5000)}, nil); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if len(got) != 2 || len(got[1]) != maxProgressMessage {
+		t.Fatalf("a 5000-byte progress message reached the client as %d bytes, cap %d", len(got[len(got)-1]), maxProgressMessage)
+	}
 	r := do(t, c, map[string]any{"op": "host.info"}, nil)
 	if r.err != nil || r.result["version"] != "test" || r.result["abi"].(float64) != 1 || r.result["client"].(map[string]any)["name"] != "probe" {
 		t.Fatalf("host.info: %+v", r)

@@ -2,6 +2,7 @@ package hostfns
 
 import (
 	"context"
+	"unicode/utf8"
 
 	"github.com/pal-mcp/pal/runtime/abi"
 )
@@ -14,7 +15,11 @@ func progressOp(_ context.Context, c *Call, req abi.ProgressRequest, _ []byte) (
 		return outcome{}, fail(abi.CodeInvalid, "progress and total must not be negative")
 	}
 	if len(req.Message) > maxProgressMessage {
-		req.Message = req.Message[:maxProgressMessage]
+		cut := maxProgressMessage
+		for cut > 0 && !utf8.RuneStart(req.Message[cut]) {
+			cut-- // never split a character
+		}
+		req.Message = req.Message[:cut]
 	}
 	if c.progress != nil {
 		c.progress(req.Progress, req.Total, req.Message)
