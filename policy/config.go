@@ -929,28 +929,7 @@ func (c *Config) APIKey(provider string, getenv func(string) string) (string, er
 // DenyGlobs is Deny followed by ExtraDeny.
 func (p PathsConfig) DenyGlobs() []string { return append(slices.Clone(p.Deny), p.ExtraDeny...) }
 
-// RootDirs returns Roots, or the working directory when Roots is empty.
-func (p PathsConfig) RootDirs() ([]string, error) {
-	if len(p.Roots) > 0 {
-		return slices.Clone(p.Roots), nil
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return nil, fmt.Errorf("policy: no roots configured and the working directory is unknown: %w", err)
-	}
-	return []string{wd}, nil
-}
-
 // Caps returns the caps of [paths].
 func (p PathsConfig) Caps() Caps {
 	return Caps{MaxFileBytes: p.MaxFileBytes, MaxListEntries: p.MaxListEntries, MaxDepth: p.MaxDepth}
-}
-
-// Open builds the Paths this section describes (RootDirs, DenyGlobs, Caps).
-func (p PathsConfig) Open() (*Paths, error) {
-	roots, err := p.RootDirs()
-	if err != nil {
-		return nil, err
-	}
-	return NewPaths(roots, p.DenyGlobs(), p.Caps())
 }
