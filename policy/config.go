@@ -30,9 +30,15 @@ type Config struct {
 	// Modules are tool modules to load besides the built-in ones, each pinned by its sha256.
 	// Their tools get no capability unless a [tools.<name>] table grants it.
 	Modules []ModuleConfig `toml:"modules"`
+	// Locked, in the system file only, makes every value that file sets a ceiling no later
+	// layer may widen (see docs/policy.md, "Layers"). Default false.
+	Locked bool `toml:"locked"`
 
 	// Sources lists the files applied, in order (LoadFile appends).
 	Sources []string `toml:"-"`
+	// Origins maps each dotted key a layer set to that layer, e.g. "user file
+	// /home/me/.config/pal/pal.toml" or "environment DEFAULT_MODEL"; unset keys are defaults.
+	Origins map[string]string `toml:"-"`
 	// Warnings collects problems that were not fatal (an essential tool listed as disabled,
 	// an empty deny list, an invalid environment value that was ignored).
 	Warnings []string `toml:"-"`
@@ -55,6 +61,13 @@ type PathsConfig struct {
 	MaxListEntries int `toml:"max_list_entries"`
 	// MaxDepth is the most directory levels one listing descends (1 to 64). Default 8.
 	MaxDepth int `toml:"max_depth"`
+	// MaxImageBytes is the largest image file model.generate may send, in bytes. Default
+	// 20 MiB (20,971,520).
+	MaxImageBytes int64 `toml:"max_image_bytes"`
+	// AllowHardLinks lets tools read files with more than one hard link. A hard link can make
+	// a file outside every root look as if it were inside one, so such files are refused by
+	// default. Default false.
+	AllowHardLinks bool `toml:"allow_hard_links"`
 }
 
 // ToolsConfig is [tools] and its [tools.<name>] tables.
@@ -75,6 +88,27 @@ type ToolPolicy struct {
 	// manifest declares. nil (not set): everything declared for a built-in tool, nothing for a
 	// tool from another module. An empty list grants nothing.
 	Capabilities []Capability
+	// Limit, when non-nil, is a further ceiling set by an untrusted project file or under a
+	// lock, where no earlier layer had set one: the grant is also intersected with it. It can
+	// only take capabilities away.
+	Limit []Capability
+}
+
+// ceilings returns, per tool with a [tools.<name>] table, its effective ceiling: Capabilities
+// intersected with Limit, whichever are set.
+func (t ToolsConfig) ceilings() map[string][]Capability {
+	out := make(map[string][]Capability, len(t.Tool))
+	for name, tp := range t.Tool {
+		switch {
+		case tp.Capabilities != nil && tp.Limit != nil:
+			out[name] = NewCapSet(tp.Capabilities...).Intersect(NewCapSet(tp.Limit...)).List()
+		case tp.Capabilities != nil:
+			out[name] = slices.Clone(tp.Capabilities)
+		case tp.Limit != nil:
+			out[name] = slices.Clone(tp.Limit)
+		}
+	}
+	return out
 }
 
 // EssentialTools can never be disabled (PAL's rule).
@@ -243,6 +277,7 @@ func Default() *Config {
 			MaxFileBytes:   DefaultMaxFileBytes,
 			MaxListEntries: DefaultMaxListEntries,
 			MaxDepth:       DefaultMaxDepth,
+			MaxImageBytes:  DefaultMaxImageBytes,
 		},
 		Tools: ToolsConfig{Tool: map[string]ToolPolicy{}},
 		Limits: LimitsConfig{
@@ -322,43 +357,19 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// LoadFile applies one configuration file over c: keys the file sets replace what c holds (a
-// list replaces the whole list; [tools.<name>] tables are merged by name). On error c is left
-// unchanged.
-//
-// This is the layering seam: built-in defaults < system file < user file < project file <
-// environment (ApplyEnv) is a sequence of LoadFile calls followed by ApplyEnv. Locked layers
-// (a file whose values become ceilings) are not implemented yet; they belong here, comparing
-// the layer being applied with what the locked layers allow.
+// LoadFile applies one trusted configuration file over c: keys the file sets replace what c
+// holds (a list replaces the whole list; [tools.<name>] tables are merged by name). On error c
+// is left unchanged. LoadLayers is the loader pal uses: it applies the layers in order and
+// enforces trust and the lock.
 func (c *Config) LoadFile(path string) error {
 	data, err := readConfigFile(path)
 	if err != nil {
 		return err
 	}
-	var syntax map[string]any
-	if _, err := toml.Decode(string(data), &syntax); err != nil {
-		return syntaxError(path, err)
-	}
-	next := c.clone()
-	md, err := toml.Decode(string(data), next)
+	next, _, err := c.decodeOver(path, data)
 	if err != nil {
-		return decodeError(path, err)
-	}
-	if err := checkKeys(path, md); err != nil {
 		return err
 	}
-	absFile, err := filepath.Abs(path)
-	if err != nil {
-		return &ConfigError{File: path, Msg: err.Error(), Err: ErrInvalidValue}
-	}
-	dir := filepath.Dir(absFile)
-	if err := next.resolvePaths(path, dir, md); err != nil {
-		return err
-	}
-	if err := next.validate(path, md); err != nil {
-		return err
-	}
-	next.Sources = append(next.Sources, absFile)
 	*c = *next
 	return nil
 }
@@ -397,7 +408,7 @@ func (c *Config) clone() *Config {
 	n.Tools.Disabled = slices.Clone(c.Tools.Disabled)
 	n.Tools.Tool = make(map[string]ToolPolicy, len(c.Tools.Tool))
 	for k, v := range c.Tools.Tool {
-		n.Tools.Tool[k] = ToolPolicy{Capabilities: slices.Clone(v.Capabilities)}
+		n.Tools.Tool[k] = ToolPolicy{Capabilities: slices.Clone(v.Capabilities), Limit: slices.Clone(v.Limit)}
 	}
 	for _, name := range ProviderNames {
 		p := n.Providers.Provider(name)
@@ -406,6 +417,7 @@ func (c *Config) clone() *Config {
 	n.Modules = slices.Clone(c.Modules)
 	n.Sources = slices.Clone(c.Sources)
 	n.Warnings = slices.Clone(c.Warnings)
+	n.Origins = maps.Clone(c.Origins)
 	return &n
 }
 
@@ -763,6 +775,9 @@ func (c *Config) validate(file string, md toml.MetaData) error {
 	if p.MaxDepth < 1 || p.MaxDepth > 64 {
 		return bad("paths.max_depth", "must be 1 to 64, got %d", p.MaxDepth)
 	}
+	if p.MaxImageBytes <= 0 {
+		return bad("paths.max_image_bytes", "must be a positive number of bytes, got %d", p.MaxImageBytes)
+	}
 
 	for _, list := range []struct {
 		key   string
@@ -931,5 +946,5 @@ func (p PathsConfig) DenyGlobs() []string { return append(slices.Clone(p.Deny), 
 
 // Caps returns the caps of [paths].
 func (p PathsConfig) Caps() Caps {
-	return Caps{MaxFileBytes: p.MaxFileBytes, MaxListEntries: p.MaxListEntries, MaxDepth: p.MaxDepth}
+	return Caps{MaxFileBytes: p.MaxFileBytes, MaxListEntries: p.MaxListEntries, MaxDepth: p.MaxDepth, AllowHardLinks: p.AllowHardLinks}
 }

@@ -78,7 +78,7 @@ func TestLoadErrors(t *testing.T) {
 		{name: "unknown key", content: "[paths]\nrooots = [\"/x\"]\n", wantErr: ErrUnknownKey,
 			key: "paths.rooots", want: []string{`did you mean "paths.roots"`}},
 		{name: "unknown table", content: "[pathz]\nroots = []\n", wantErr: ErrUnknownKey, key: "pathz"},
-		{name: "unknown top-level key", content: "locked = true\n", wantErr: ErrUnknownKey, key: "locked"},
+		{name: "unknown top-level key", content: "lockd = true\n", wantErr: ErrUnknownKey, key: "lockd"},
 		{name: "unknown provider", content: "[providers.mistral]\nbase_url = \"https://x\"\n", wantErr: ErrUnknownKey, key: "providers.mistral"},
 		{name: "upper-case key", content: "[Paths]\nmax_depth = 3\n", wantErr: ErrUnknownKey, key: "Paths"},
 		{name: "wrong type", content: "[paths]\nmax_depth = \"8\"\n", wantErr: ErrInvalidValue, key: "paths.max_depth",
@@ -386,7 +386,7 @@ func TestShippedPalToml(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Default()
-	c.Sources = nil
+	c.Sources, c.Origins = nil, nil
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("shipped pal.toml is not the default:\n%+v\n%+v", c, want)
 	}
@@ -413,7 +413,7 @@ func TestShippedPalToml(t *testing.T) {
 	}
 	// Paths that the file spells relative to itself or with ~ are resolved; compare the rest.
 	want = Default()
-	c.Sources, c.Audit.Path, c.Cache.Dir = nil, want.Audit.Path, want.Cache.Dir
+	c.Sources, c.Origins, c.Audit.Path, c.Cache.Dir = nil, nil, want.Audit.Path, want.Cache.Dir
 	c.Tools.Tool = map[string]ToolPolicy{}
 	for _, name := range ProviderNames {
 		pc, wp := c.Providers.Provider(name), want.Providers.Provider(name)

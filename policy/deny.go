@@ -12,12 +12,17 @@ import (
 // entry with an inner "/" matches that many consecutive components; a trailing "/" marks a
 // directory rule (it denies the directory and everything beneath it).
 var DefaultDeny = []string{
-	".env", ".env.*",
-	"*.pem", "*.key", "*.p12", "*.pfx", "*.keystore",
+	// Environment and secret files.
+	".env*", ".envrc", "*.tfstate*", "*.tfvars", ".vault-token",
+	".netrc", ".pgpass", ".npmrc", ".pypirc", ".git-credentials",
+	"credentials.json", "kubeconfig",
+	// Directories of credentials.
+	".ssh/", ".aws/", ".azure/", ".gnupg/", ".kube/", ".docker/",
+	".config/gh/", ".config/gcloud/", ".git/",
+	// Keys and certificates.
+	"*.pem", "*.key", "*.p12", "*.pfx", "*.keystore", "*.jks",
+	"*.crt", "*.cer", "*.der", "*.ppk",
 	"id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*",
-	".ssh/", ".aws/", ".gnupg/", ".kube/", ".git/",
-	".git-credentials", ".netrc", ".npmrc", ".pypirc",
-	"kubeconfig", ".docker/config.json", "credentials.json",
 }
 
 // excludedDirs are PAL's EXCLUDED_DIRS that name directories: walks do not enter them (a path

@@ -65,21 +65,26 @@ func (c *Config) ApplyEnv(getenv func(string) string) []string {
 				warn("%s: %q is not a tool name; ignored", EnvDisabledTools, n)
 			case !slices.Contains(c.Tools.Disabled, n):
 				c.Tools.Disabled = append(c.Tools.Disabled, n)
+				c.setOrigin("tools.disabled", EnvDisabledTools)
 			}
 		}
 	}
 	if v := get(EnvDefaultModel); v != "" {
 		c.Providers.DefaultModel = v
+		c.setOrigin("providers.default_model", EnvDefaultModel)
 	}
 	if n, ok := positiveInt(get(EnvConversationHours), EnvConversationHours, c.Memory.TTL.String(), warn); ok {
 		c.Memory.TTL = Duration{time.Duration(n) * time.Hour}
+		c.setOrigin("memory.ttl", EnvConversationHours)
 	}
 	if n, ok := positiveInt(get(EnvMaxTurns), EnvMaxTurns, strconv.Itoa(c.Memory.MaxTurns), warn); ok {
 		c.Memory.MaxTurns = n
+		c.setOrigin("memory.max_turns", EnvMaxTurns)
 	}
 	if n, ok := positiveInt(get(EnvMaxMCPOutputTokens), EnvMaxMCPOutputTokens, strconv.Itoa(c.Limits.PromptChars), warn); ok {
 		if chars := PromptCharsForTokens(n); chars > 0 {
 			c.Limits.PromptChars = chars
+			c.setOrigin("limits.prompt_chars", EnvMaxMCPOutputTokens)
 		} else {
 			warn("%s=%d gives no room for a prompt; keeping %d", EnvMaxMCPOutputTokens, n, c.Limits.PromptChars)
 		}
@@ -98,6 +103,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) []string {
 				}
 				if len(models) > 0 {
 					pc.AllowedModels = models
+					c.setOrigin("providers."+pe.provider+".allowed_models", name)
 				}
 				break
 			}
@@ -108,12 +114,14 @@ func (c *Config) ApplyEnv(getenv func(string) string) []string {
 					warn("%s %v; ignored", pe.baseURL, err)
 				} else {
 					pc.BaseURL = v
+					c.setOrigin("providers."+pe.provider+".base_url", pe.baseURL)
 				}
 			}
 		}
 		if pe.apiVersion != "" {
 			if v := get(pe.apiVersion); v != "" {
 				pc.APIVersion = v
+				c.setOrigin("providers."+pe.provider+".api_version", pe.apiVersion)
 			}
 		}
 		if v := get(pe.modelsConfig); v != "" {
@@ -121,6 +129,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) []string {
 				warn("%s: %v; ignored", pe.modelsConfig, err)
 			} else {
 				pc.ModelsConfig = p
+				c.setOrigin("providers."+pe.provider+".models_config", pe.modelsConfig)
 			}
 		}
 	}
@@ -143,4 +152,12 @@ func positiveInt(v, name, keeping string, warn func(string, ...any)) (int, bool)
 		return 0, false
 	}
 	return n, true
+}
+
+// setOrigin records that the environment variable name set key.
+func (c *Config) setOrigin(key, name string) {
+	if c.Origins == nil {
+		c.Origins = map[string]string{}
+	}
+	c.Origins[key] = LayerEnv + " " + name
 }

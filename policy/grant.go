@@ -87,14 +87,18 @@ func (s CapSet) String() string {
 // Grant returns what tool may do in a call: the capabilities it declares in its manifest,
 // intersected with its ceiling. The ceiling is [tools.<tool>] capabilities when pal.toml sets
 // it; otherwise everything the tool declares when builtin is true, and nothing for a tool from
-// another module. A disabled tool (ToolEnabled false) is granted nothing. Unknown capability
+// another module. A Limit set by an untrusted project file narrows it further. A disabled tool (ToolEnabled false) is granted nothing. Unknown capability
 // names are dropped.
 func (c *Config) Grant(tool string, declared []Capability, builtin bool) CapSet {
 	if !c.ToolEnabled(tool) {
 		return CapSet{}
 	}
 	want := NewCapSet(declared...)
-	if tp, ok := c.Tools.Tool[tool]; ok && tp.Capabilities != nil {
+	tp, ok := c.Tools.Tool[tool]
+	if ok && tp.Limit != nil {
+		want = want.Intersect(NewCapSet(tp.Limit...))
+	}
+	if ok && tp.Capabilities != nil {
 		return want.Intersect(NewCapSet(tp.Capabilities...))
 	}
 	if builtin {

@@ -27,8 +27,8 @@ func newTree(t *testing.T) string {
 	} {
 		mkfile(t, filepath.Join(r, f), "x")
 	}
-	mkfile(t, filepath.Join(r, ".docker", "config.json"), "x")
-	mkfile(t, filepath.Join(r, ".docker", "other.json"), "x")
+	mkfile(t, filepath.Join(r, ".config", "gh", "hosts.yml"), "x")
+	mkfile(t, filepath.Join(r, ".config", "other.json"), "x")
 	mkfile(t, filepath.Join(r, "sized.txt"), strings.Repeat("z", 42))
 	symlink(t, "a.go", filepath.Join(r, "link.go"))
 	symlink(t, "sub", filepath.Join(r, "dirlink"))
@@ -82,7 +82,7 @@ func TestList(t *testing.T) {
 		{name: "options above the policy are lowered", dir: ".", opt: ListOptions{MaxEntries: 1 << 30, MaxDepth: 1 << 30}, want: all},
 		{name: "explicit excluded dir is listed", dir: "node_modules", want: []string{"node_modules/m/", "node_modules/m/index.js"}},
 		{name: "explicit hidden dir is listed", dir: ".github", want: []string{".github/workflows/", ".github/workflows/ci.yml"}},
-		{name: "multi-component deny rule inside listing", dir: ".docker", want: []string{".docker/other.json"}},
+		{name: "multi-component deny rule inside listing", dir: ".config", want: []string{".config/other.json"}},
 		{name: "through a directory symlink", dir: "dirlink",
 			want: []string{"dirlink/c.go", "dirlink/deeper/", "dirlink/deeper/d.go", "dirlink/deeper/deepest/", "dirlink/deeper/deepest/e.go"}},
 		{name: "file", dir: "a.go", wantErr: ErrNotDir},

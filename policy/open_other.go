@@ -4,6 +4,7 @@ package policy
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 )
 
@@ -19,3 +20,9 @@ var (
 
 // keyFileModeMatters: Windows permissions are ACLs, not mode bits; the check is skipped.
 const keyFileModeMatters = false
+
+// noFollow: no such flag here; the mode check after opening stands alone.
+const noFollow = 0
+
+// linkCount: hard links are not counted here.
+func linkCount(fs.FileInfo) uint64 { return 1 }

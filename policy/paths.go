@@ -22,6 +22,7 @@ const (
 	DefaultMaxFileBytes   = 1_000_000 // bytes per file read
 	DefaultMaxListEntries = 2000      // entries per listing
 	DefaultMaxDepth       = 8         // directory levels per listing
+	DefaultMaxImageBytes  = 20 << 20  // bytes per image file model.generate sends
 )
 
 // Caps are the size, count and depth caps of Paths. A zero field means its default.
@@ -29,6 +30,9 @@ type Caps struct {
 	MaxFileBytes   int64 // bytes a read may return; default 1,000,000
 	MaxListEntries int   // entries a listing may return; default 2,000
 	MaxDepth       int   // directory levels a listing may descend; default 8
+	// AllowHardLinks lets reads open regular files with more than one hard link; default
+	// false: such a file may be a link to one outside every root.
+	AllowHardLinks bool
 }
 
 func (c Caps) withDefaults() Caps {
@@ -151,18 +155,36 @@ func tooBroad(real string) string {
 		return "the filesystem root may not be a root"
 	}
 	if home, err := os.UserHomeDir(); err == nil {
-		if h, err := filepath.EvalSymlinks(home); err == nil && h == real {
-			return "the home directory itself may not be a root; name a project directory"
+		if h, err := filepath.EvalSymlinks(home); err == nil {
+			if h == real {
+				return "the home directory itself may not be a root; name a project directory"
+			}
+			if within(real, h) {
+				return "a directory that holds the home directory may not be a root; name a project directory"
+			}
 		}
 	}
 	if filepath.Separator == '/' {
-		for _, sys := range []string{"/etc", "/proc", "/sys", "/dev"} {
+		for _, sys := range systemTrees {
 			if within(sys, real) {
 				return "system directories may not be roots"
 			}
 		}
+		if slices.Contains(sharedDirs, real) {
+			return "a directory shared by many users or programs may not be a root; name a project directory beneath it"
+		}
 	}
 	return ""
+}
+
+// systemTrees are refused as roots together with everything beneath them.
+var systemTrees = []string{"/etc", "/proc", "/sys", "/dev", "/boot"}
+
+// sharedDirs are refused as roots themselves; a project beneath one is fine.
+var sharedDirs = []string{
+	"/tmp", "/var", "/var/tmp", "/run", "/home", "/Users", "/usr", "/usr/local", "/opt", "/srv",
+	"/mnt", "/media", "/bin", "/sbin", "/lib", "/lib64", "/root", "/private", "/private/tmp",
+	"/private/var", "/Volumes", "/Applications", "/Library", "/System",
 }
 
 // Close closes every root.
@@ -199,6 +221,8 @@ type Resolved struct {
 	rel      []string // Rel as components
 	given    string   // Path before cleaning, for messages
 	spelling []string // the requested path relative to Root, as components
+
+	allowHardLinks bool // Caps.AllowHardLinks
 }
 
 // Abs is the resolved absolute path.
@@ -222,6 +246,11 @@ func (r Resolved) Open() (*os.File, error) {
 	if !os.SameFile(st, r.Info) {
 		f.Close()
 		return nil, pathErr(r.given, ErrChanged, "changed while it was being opened")
+	}
+	if n := linkCount(st); n > 1 && st.Mode().IsRegular() && !r.allowHardLinks {
+		f.Close()
+		return nil, pathErr(r.given, ErrDenied, fmt.Sprintf("has %d hard links; a hard link can bring a file from outside "+
+			"the roots inside, so such files are refused (paths.allow_hard_links)", n))
 	}
 	return f, nil
 }
@@ -342,7 +371,7 @@ func (p *Paths) resolve(given string) (Resolved, error) {
 	}
 	return Resolved{
 		Path: clean, Root: rd.path, Rel: path.Join(append([]string{"."}, rel...)...), Info: info,
-		root: rd, rel: rel, given: given, spelling: spelling,
+		root: rd, rel: rel, given: given, spelling: spelling, allowHardLinks: p.caps.AllowHardLinks,
 	}, nil
 }
 

@@ -64,8 +64,8 @@ func newFixture(t testing.TB) *fixture {
 	mkfile(t, filepath.Join(r, "Server.PEM"), envSecret)
 	mkfile(t, filepath.Join(r, "keys", "ID_RSA"), envSecret)
 	mkfile(t, filepath.Join(r, ".ssh", "config"), envSecret)
-	mkfile(t, filepath.Join(r, ".docker", "config.json"), envSecret)
-	mkfile(t, filepath.Join(r, ".docker", "other.json"), "{}")
+	mkfile(t, filepath.Join(r, ".config", "gh", "hosts.yml"), envSecret)
+	mkfile(t, filepath.Join(r, ".config", "other.json"), "{}")
 	mkfile(t, filepath.Join(r, "big.bin"), strings.Repeat("x", 2000))
 	mkfile(t, filepath.Join(r, "exact.bin"), strings.Repeat("y", 1000))
 	if err := os.MkdirAll(filepath.Join(r, "dir"), 0o755); err != nil {
@@ -131,20 +131,20 @@ func TestReadFileRules(t *testing.T) {
 		{name: "symlink with dot-dot inside", path: r + "/sub/up", want: "hello"},
 		{name: "symlink loop", path: r + "/loop1", wantErr: ErrSymlinkLoop, code: CodeInvalid},
 		{name: "symlink to denied file", path: r + "/envlink", wantErr: ErrDenied, code: CodeDenied,
-			msg: `"` + r + `/envlink" resolves to a path that matches deny rule ".env"`},
+			msg: `"` + r + `/envlink" resolves to a path that matches deny rule ".env*"`},
 		{name: "nested symlink to denied file", path: r + "/sub/envlink2", wantErr: ErrDenied, code: CodeDenied},
 		{name: "symlink to denied dir", path: r + "/sshlink/config", wantErr: ErrDenied, code: CodeDenied},
 		{name: "denied dir component", path: r + "/.ssh/config", wantErr: ErrDenied, code: CodeDenied,
 			msg: `"` + r + `/.ssh/config" matches deny rule ".ssh/"`},
-		{name: ".env", path: r + "/.env", wantErr: ErrDenied, code: CodeDenied, msg: `"` + r + `/.env" matches deny rule ".env"`},
+		{name: ".env", path: r + "/.env", wantErr: ErrDenied, code: CodeDenied, msg: `"` + r + `/.env" matches deny rule ".env*"`},
 		{name: ".env.local", path: r + "/.env.local", wantErr: ErrDenied, code: CodeDenied,
-			msg: `"` + r + `/.env.local" matches deny rule ".env.*"`},
+			msg: `"` + r + `/.env.local" matches deny rule ".env*"`},
 		{name: "denied even when missing", path: r + "/sub/.env", wantErr: ErrDenied, code: CodeDenied},
 		{name: "case-insensitive .ENV", path: r + "/conf/.ENV", wantErr: ErrDenied, code: CodeDenied},
 		{name: "case-insensitive *.pem", path: r + "/Server.PEM", wantErr: ErrDenied, code: CodeDenied},
 		{name: "case-insensitive id_rsa*", path: r + "/keys/ID_RSA", wantErr: ErrDenied, code: CodeDenied},
-		{name: "multi-component rule", path: r + "/.docker/config.json", wantErr: ErrDenied, code: CodeDenied},
-		{name: "multi-component rule leaves siblings", path: r + "/.docker/other.json", want: "{}"},
+		{name: "multi-component rule", path: r + "/.config/gh/hosts.yml", wantErr: ErrDenied, code: CodeDenied},
+		{name: "multi-component rule leaves siblings", path: r + "/.config/other.json", want: "{}"},
 		{name: "too large", path: r + "/big.bin", wantErr: ErrTooLarge, code: CodeTooLarge,
 			msg: `"` + r + `/big.bin" is 2000 bytes, over the 1000-byte cap`},
 		{name: "exactly at cap", path: r + "/exact.bin", want: strings.Repeat("y", 1000)},
@@ -358,11 +358,29 @@ func TestDenyRules(t *testing.T) {
 		path string
 		rule string // "" = allowed
 	}{
-		{".env", ".env"},
-		{"a/.env", ".env"},
-		{".env.production", ".env.*"},
-		{".ENV.Local", ".env.*"},
-		{".environment", ""},
+		{".env", ".env*"},
+		{"a/.env", ".env*"},
+		{".env.production", ".env*"},
+		{".ENV.Local", ".env*"},
+		{".environment", ".env*"},
+		{".envrc", ".env*"},
+		{"env.go", ""},
+		{"infra/terraform.tfstate", "*.tfstate*"},
+		{"infra/terraform.tfstate.backup", "*.tfstate*"},
+		{"prod.tfvars", "*.tfvars"},
+		{".vault-token", ".vault-token"},
+		{".pgpass", ".pgpass"},
+		{"home/.azure/accessTokens.json", ".azure/"},
+		{"home/.config/gh/hosts.yml", ".config/gh/"},
+		{"home/.config/gcloud/credentials.db", ".config/gcloud/"},
+		{"home/.config/other.toml", ""},
+		{"store.jks", "*.jks"},
+		{"server.crt", "*.crt"},
+		{"ca.cer", "*.cer"},
+		{"ca.der", "*.der"},
+		{"putty.ppk", "*.ppk"},
+		{"id_ed25519_sk", "id_ed25519*"},
+		{"id_generator.go", ""},
 		{"env", ""},
 		{"certs/server.pem", "*.pem"},
 		{"tls.KEY", "*.key"},
@@ -383,7 +401,7 @@ func TestDenyRules(t *testing.T) {
 		{".pypirc", ".pypirc"},
 		{".kube/config", ".kube/"},
 		{"deploy/kubeconfig", "kubeconfig"},
-		{"home/.docker/config.json", ".docker/config.json"},
+		{"home/.docker/config.json", ".docker/"},
 		{"config.json", ""},
 		{"docker/config.json", ""},
 		{"app.keystore", "*.keystore"},

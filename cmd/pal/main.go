@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/pal-mcp/pal/internal/app"
+	"github.com/pal-mcp/pal/policy"
 )
 
 func main() {
@@ -61,36 +62,38 @@ flags of serve and tools:
 `)
 }
 
-// flags parses the flags of serve and tools. When it returns ok false, the command exits with
-// code: 0 after -h, 2 after a bad flag or argument.
-func flags(name string, args []string, stdout, stderr io.Writer) (config string, ok bool, code int) {
+// flags parses the flags of serve and tools into the app options. When it returns ok false,
+// the command exits with code: 0 after -h, 2 after a bad flag or argument.
+func flags(name string, args []string, stdout, stderr io.Writer) (opts app.Options, ok bool, code int) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&config, "config", "", "pal.toml to load")
+	fs.StringVar(&opts.ConfigPath, "config", "", "pal.toml to load")
+	fs.StringVar(&opts.SystemConfigPath, "system-config", "", "system file to use instead of "+policy.DefaultSystemFile)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(stdout)
-			return "", false, 0
+			return opts, false, 0
 		}
 		fmt.Fprintf(stderr, "pal %s: %v\n", name, err)
 		usage(stderr)
-		return "", false, 2
+		return opts, false, 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "pal %s: unexpected argument %q\n", name, fs.Arg(0))
-		return "", false, 2
+		return opts, false, 2
 	}
-	return config, true, 0
+	return opts, true, 0
 }
 
 func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	config, ok, code := flags("serve", args, stdout, stderr)
+	opts, ok, code := flags("serve", args, stdout, stderr)
 	if !ok {
 		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a, err := app.Build(ctx, app.Options{ConfigPath: config, LogOutput: stderr})
+	opts.LogOutput = stderr
+	a, err := app.Build(ctx, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "pal: %v\n", err)
 		return 1
@@ -106,11 +109,12 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func tools(args []string, stdout, stderr io.Writer) int {
-	config, ok, code := flags("tools", args, stdout, stderr)
+	opts, ok, code := flags("tools", args, stdout, stderr)
 	if !ok {
 		return code
 	}
-	a, err := app.Build(context.Background(), app.Options{ConfigPath: config, LogOutput: io.Discard})
+	opts.LogOutput = io.Discard
+	a, err := app.Build(context.Background(), opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "pal: %v\n", err)
 		return 1

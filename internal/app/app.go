@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	goruntime "runtime"
 	"strings"
 	"time"
@@ -31,9 +30,13 @@ var Version = "0.1.0-dev"
 
 // Options say where configuration comes from.
 type Options struct {
-	// ConfigPath is a pal.toml to load; "" means $PAL_CONFIG, else ./pal.toml when present,
-	// else the built-in defaults.
+	// ConfigPath is a pal.toml to load as the config layer; "" means $PAL_CONFIG. The
+	// system file, the user file and the project's ./pal.toml are layered around it (see
+	// policy.LoadLayers).
 	ConfigPath string
+	// SystemConfigPath replaces the system file (/etc/pal/pal.toml), for tests; refused when
+	// the real system file is locked.
+	SystemConfigPath string
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
 	// WorkDir is the directory the server started in (the default root); "" means os.Getwd.
@@ -69,7 +72,12 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 		}
 		workDir = wd
 	}
-	cfg, err := loadConfig(opts.ConfigPath, getenv, workDir)
+	cfg, err := policy.LoadLayers(policy.Sources{
+		SystemFile: opts.SystemConfigPath,
+		ConfigFile: opts.ConfigPath,
+		WorkDir:    workDir,
+		Getenv:     getenv,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -214,31 +222,6 @@ func (a *App) loadModules(ctx context.Context) error {
 		a.Modules = append(a.Modules, server.LoadedModule{Module: m})
 	}
 	return nil
-}
-
-// loadConfig finds and loads pal.toml, then applies PAL's environment variables over it.
-func loadConfig(path string, getenv func(string) string, workDir string) (*policy.Config, error) {
-	if path == "" {
-		path = getenv("PAL_CONFIG")
-	}
-	if path == "" {
-		if p := filepath.Join(workDir, "pal.toml"); fileExists(p) {
-			path = p
-		}
-	}
-	cfg := policy.Default()
-	if path != "" {
-		if err := cfg.LoadFile(path); err != nil {
-			return nil, err
-		}
-	}
-	cfg.Warnings = append(cfg.Warnings, cfg.ApplyEnv(getenv)...)
-	return cfg, nil
-}
-
-func fileExists(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular()
 }
 
 // registryConfig maps pal.toml's [providers] onto the registry, reading keys named by
