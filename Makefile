@@ -41,6 +41,7 @@ fmt-check:
 
 test: build vet fmt-check
 	$(GO) test -race -count=1 ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime 5s ./policy/secrets/
 
 bench: build
 	mkdir -p out

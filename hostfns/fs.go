@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pal-mcp/pal/policy"
+	"github.com/pal-mcp/pal/policy/secrets"
 	"github.com/pal-mcp/pal/runtime/abi"
 )
 
@@ -27,12 +28,22 @@ func fsRead(_ context.Context, c *Call, req abi.FSReadRequest, _ []byte) (outcom
 	if data == nil {
 		data = []byte{}
 	}
+	read := int64(len(data))
+	var rep secrets.Report
+	if c.env.Secrets != nil {
+		var clean string
+		if clean, rep = c.env.Secrets.RedactFile(info.Rel, string(data)); rep.Count > 0 {
+			data = []byte(clean)
+		}
+	}
 	return outcome{
-		result: abi.FSReadResult{Path: info.Path, Size: info.Size, Modified: info.Modified.UTC().Truncate(time.Second), Truncated: info.Truncated},
-		body:   data,
-		root:   info.Root,
-		path:   info.Rel,
-		bytes:  int64(len(data)),
+		result: abi.FSReadResult{Path: info.Path, Size: info.Size, Modified: info.Modified.UTC().Truncate(time.Second), Truncated: info.Truncated,
+			Redacted: rep.Count},
+		body:     data,
+		root:     info.Root,
+		path:     info.Rel,
+		bytes:    read,
+		redacted: rep,
 	}, nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pal-mcp/pal/memory"
 	"github.com/pal-mcp/pal/policy"
+	"github.com/pal-mcp/pal/policy/secrets"
 	"github.com/pal-mcp/pal/runtime"
 	"github.com/pal-mcp/pal/runtime/abi"
 )
@@ -27,6 +28,9 @@ type Env struct {
 	Logger  *slog.Logger
 	// Redact scrubs every configured secret from messages that leave the host.
 	Redact *policy.Redactor
+	// Secrets redacts file contents given to a tool and prompts, system prompts and image
+	// text sent to a provider; nil passes them as they are (tests only: app always sets it).
+	Secrets *secrets.Scanner
 	// Info is the static part of host.info.
 	Info Info
 }
@@ -91,6 +95,8 @@ type outcome struct {
 	root   string
 	path   string
 	bytes  int64
+	// redacted counts the secrets replaced in what the op passed on.
+	redacted secrets.Report
 }
 
 type handler func(ctx context.Context, c *Call, header json.RawMessage, body []byte) (outcome, error)
@@ -154,10 +160,12 @@ func (c *Call) Call(ctx context.Context, request []byte) []byte {
 			c.env.logger().Error("host op failed", "op", head.Op, "tool", c.tool, "call_id", c.callID, "err", err)
 			oe = &opError{code: abi.CodeInternal, msg: "internal error in the host; see the server log"}
 		}
-		c.audit(policy.Record{Op: head.Op, Decision: decision(oe.code), Reason: oe.msg, Root: out.root, Path: out.path})
+		c.audit(policy.Record{Op: head.Op, Decision: decision(oe.code), Reason: oe.msg, Root: out.root, Path: out.path,
+			Redacted: out.redacted.Count, RedactedKinds: out.redacted.KindNames()})
 		return abi.Fail(oe.code, oe.msg)
 	}
-	c.audit(policy.Record{Op: head.Op, Decision: "allow", Root: out.root, Path: out.path, Bytes: out.bytes})
+	c.audit(policy.Record{Op: head.Op, Decision: "allow", Root: out.root, Path: out.path, Bytes: out.bytes,
+		Redacted: out.redacted.Count, RedactedKinds: out.redacted.KindNames()})
 	return abi.OK(out.result, out.body)
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/pal-mcp/pal/policy/secrets"
 	"github.com/pal-mcp/pal/providers"
 	"github.com/pal-mcp/pal/runtime/abi"
 )
@@ -81,32 +82,50 @@ func modelGenerate(ctx context.Context, c *Call, req abi.ModelGenerateRequest, b
 	if len(req.Images) > providers.MaxImages {
 		return outcome{}, fail(abi.CodeTooLarge, "%d images given; at most %d per request", len(req.Images), providers.MaxImages)
 	}
+	var redacted secrets.Report
 	images := make([]providers.Image, 0, len(req.Images))
 	for _, ref := range req.Images {
 		img, err := c.loadImage(ref)
 		if err != nil {
-			return outcome{path: imageLabel(ref)}, err
+			return outcome{path: imageLabel(ref), redacted: redacted}, err
+		}
+		if c.env.Secrets != nil {
+			var rep secrets.Report
+			if img.Data, rep, err = c.env.Secrets.RedactImage(img.Data); err != nil {
+				redacted.Add(rep)
+				return outcome{path: imageLabel(ref), redacted: redacted}, fail(abi.CodeDenied, "image %q: %v", imageLabel(ref), err)
+			}
+			redacted.Add(rep)
 		}
 		images = append(images, img)
 	}
+	system, prompt := req.System, string(body)
+	if c.env.Secrets != nil {
+		var rep secrets.Report
+		system, rep = c.env.Secrets.Redact(system)
+		redacted.Add(rep)
+		prompt, rep = c.env.Secrets.Redact(prompt)
+		redacted.Add(rep)
+	}
 	resp, info, err := c.env.Models.Generate(ctx, req.Model, cat, providers.Request{
-		SystemPrompt: req.System,
-		Prompt:       string(body),
+		SystemPrompt: system,
+		Prompt:       prompt,
 		Images:       images,
 		Temperature:  req.Temperature,
 		ThinkingMode: req.ThinkingMode,
 	})
 	if err != nil {
-		return outcome{path: req.Model, bytes: int64(len(body))}, c.modelError(err)
+		return outcome{path: req.Model, bytes: int64(len(body)), redacted: redacted}, c.modelError(err)
 	}
 	model := resp.Model
 	if model == "" {
 		model = info.Model
 	}
 	return outcome{
-		result: abi.ModelGenerateResult{Content: resp.Content, Model: model, Provider: info.Provider, FinishReason: resp.FinishReason, Usage: abi.Usage(resp.Usage)},
-		path:   info.Provider + "/" + info.Model,
-		bytes:  int64(len(body)),
+		result:   abi.ModelGenerateResult{Content: resp.Content, Model: model, Provider: info.Provider, FinishReason: resp.FinishReason, Usage: abi.Usage(resp.Usage)},
+		path:     info.Provider + "/" + info.Model,
+		bytes:    int64(len(body)),
+		redacted: redacted,
 	}, nil
 }
 

@@ -29,6 +29,10 @@ type Record struct {
 	Root     string    `json:"root,omitempty"`   // the root Path is relative to
 	Path     string    `json:"path,omitempty"`   // relative to Root, "/"-separated
 	Bytes    int64     `json:"bytes,omitempty"`  // bytes returned (file size read, prompt size sent)
+	// Redacted counts the secrets replaced by markers in what the op passed on (a file's
+	// contents, a prompt); RedactedKinds names their kinds, sorted. Never the secrets.
+	Redacted      int      `json:"redacted,omitempty"`
+	RedactedKinds []string `json:"redacted_kinds,omitempty"`
 }
 
 // Auditor receives audit records. Implementations are safe for concurrent use.

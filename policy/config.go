@@ -26,6 +26,7 @@ type Config struct {
 	Providers ProvidersConfig `toml:"providers"`
 	Memory    MemoryConfig    `toml:"memory"`
 	Audit     AuditConfig     `toml:"audit"`
+	Redaction RedactionConfig `toml:"redaction"`
 	Cache     CacheConfig     `toml:"cache"`
 	// Modules are tool modules to load besides the built-in ones, each pinned by its sha256.
 	// Their tools get no capability unless a [tools.<name>] table grants it.
@@ -289,6 +290,7 @@ func Default() *Config {
 		Providers: ProvidersConfig{DefaultModel: DefaultModel},
 		Memory:    MemoryConfig{TTL: Duration{DefaultTTL}, MaxTurns: DefaultMaxTurns},
 		Audit:     AuditConfig{Path: defaultAuditPath(), Enabled: true},
+		Redaction: DefaultRedaction(),
 		Cache:     CacheConfig{Dir: defaultCacheDir()},
 	}
 }
@@ -415,6 +417,7 @@ func (c *Config) clone() *Config {
 		p.AllowedModels = slices.Clone(p.AllowedModels)
 	}
 	n.Modules = slices.Clone(c.Modules)
+	n.Redaction.Rules = slices.Clone(c.Redaction.Rules)
 	n.Sources = slices.Clone(c.Sources)
 	n.Warnings = slices.Clone(c.Warnings)
 	n.Origins = maps.Clone(c.Origins)
@@ -851,6 +854,9 @@ func (c *Config) validate(file string, md toml.MetaData) error {
 
 	if c.Memory.MaxTurns <= 0 {
 		return bad("memory.max_turns", "must be positive, got %d", c.Memory.MaxTurns)
+	}
+	if err := c.Redaction.validate(file); err != nil {
+		return err
 	}
 	if c.Audit.Enabled && c.Audit.Path == "" {
 		return bad("audit.path", "is empty and no default could be found (no home directory); set it or set enabled = false")

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/pal-mcp/pal/policy/secrets"
 )
 
 // Redacted replaces a secret in redacted text.
@@ -26,6 +28,26 @@ type Redactor struct {
 	mu      sync.RWMutex
 	secrets []string // as added, trimmed, each once
 	folded  []string // secrets with ASCII letters lower-cased, same order
+	// patterns, when set, also replaces what its rules find ([REDACTED:<kind>]) in every
+	// text after the known secrets are hidden.
+	patterns *secrets.Scanner
+}
+
+// SetPatterns makes r also hide what s finds (secrets by pattern: private keys, tokens,
+// passwords in URLs). Call it before r is used; nil turns patterns off.
+func (r *Redactor) SetPatterns(s *secrets.Scanner) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.patterns = s
+}
+
+func (r *Redactor) scanner() *secrets.Scanner {
+	if r == nil {
+		return nil
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.patterns
 }
 
 // NewRedactor returns a Redactor that hides secrets (values shorter than MinSecretLen are
@@ -61,8 +83,18 @@ func (r *Redactor) Len() int {
 	return len(r.secrets)
 }
 
-// String returns s with every secret replaced by Redacted. A nil Redactor returns s.
+// String returns s with every secret replaced by Redacted, then (when patterns are set)
+// every secret they find replaced by its marker. A nil Redactor returns s.
 func (r *Redactor) String(s string) string {
+	s = r.literals(s)
+	if p := r.scanner(); p != nil {
+		s = p.String(s)
+	}
+	return s
+}
+
+// literals returns s with every known secret replaced by Redacted.
+func (r *Redactor) literals(s string) string {
 	spans := r.find(s)
 	if spans == nil {
 		return s
@@ -88,8 +120,11 @@ func (r *Redactor) Bytes(b []byte) []byte {
 	return []byte(r.String(string(b)))
 }
 
-// Contains reports whether s holds any secret.
+// Contains reports whether s holds any secret, known or found by the patterns.
 func (r *Redactor) Contains(s string) bool {
+	if p := r.scanner(); p != nil && len(p.Find(s)) > 0 {
+		return true
+	}
 	folded := r.foldedSecrets()
 	if len(folded) == 0 {
 		return false

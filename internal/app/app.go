@@ -84,6 +84,13 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 	a := &App{Config: cfg}
 
 	redact := policy.NewRedactor()
+	scanner, err := cfg.Redaction.Scanner()
+	if err != nil {
+		return nil, fmt.Errorf("redaction: %w", err)
+	}
+	if scanner.Enabled() {
+		redact.SetPatterns(scanner)
+	}
 	logOut := opts.LogOutput
 	if logOut == nil {
 		logOut = os.Stderr
@@ -99,12 +106,14 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 	}
 	for _, pc := range provCfg.Providers {
 		redact.Add(pc.APIKey)
+		scanner.AddLiterals(pc.APIKey)
 	}
 	provCfg.Logger = a.Logger
 	if a.Registry, err = registry.New(provCfg); err != nil {
 		return nil, err
 	}
 	redact.Add(a.Registry.SecretValues()...)
+	scanner.AddLiterals(a.Registry.SecretValues()...)
 
 	roots := cfg.Paths.Roots
 	if len(roots) == 0 {
@@ -149,6 +158,7 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 		Audit:   a.Audit,
 		Logger:  a.Logger,
 		Redact:  redact,
+		Secrets: scanner,
 		Info: hostfns.Info{
 			Name: "pal", Version: Version, ABI: abi.Version, ModelSelection: mode,
 			DefaultModel: a.Registry.DefaultModel(), Platform: goruntime.GOOS + "/" + goruntime.GOARCH, GoVersion: goruntime.Version(),

@@ -55,6 +55,9 @@ type FSReadResult struct {
 	Size      int64     `json:"size"`      // the file's full size in bytes
 	Modified  time.Time `json:"modified"`  // last modification, UTC, whole seconds
 	Truncated bool      `json:"truncated"` // the body holds fewer bytes than Size
+	// Redacted counts the secrets the host replaced in the body by "[REDACTED:<kind>]"
+	// markers; when it is not 0 the body's length differs from the bytes read.
+	Redacted int `json:"redacted,omitempty"`
 }
 
 // FSListRequest asks for a directory walk (op fs.list, capability fs.list).
