@@ -63,3 +63,13 @@ func (r RedactionConfig) validate(file string) error {
 func (r RedactionConfig) Scanner(literals ...string) (*secrets.Scanner, error) {
 	return secrets.New(secrets.Options{Disabled: !r.Enabled, Rules: r.rules(), Literals: literals})
 }
+
+// ruleKeys describes each added rule as one string, for the lock and trust rules: a layer that
+// drops a rule an earlier layer added widens what leaves the host.
+func (r RedactionConfig) ruleKeys() []string {
+	out := make([]string, 0, len(r.Rules))
+	for _, x := range r.Rules {
+		out = append(out, fmt.Sprintf("%s %q keywords=%q group=%d entropy=%g", x.ID, x.Regex, x.Keywords, x.SecretGroup, x.Entropy))
+	}
+	return out
+}
