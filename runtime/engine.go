@@ -214,6 +214,9 @@ var (
 	ErrTrap = errors.New("tool module crashed")
 	// ErrBadResult: the module returned something that is not a valid result.
 	ErrBadResult = errors.New("tool module returned an invalid result")
+	// ErrReentrant: the module made a host call from inside alloc while the host was writing
+	// the request into its memory.
+	ErrReentrant = errors.New("tool module made a host call from inside alloc")
 	// ErrBadModule: the module does not implement ABI 1 correctly.
 	ErrBadModule = errors.New("invalid tool module")
 )

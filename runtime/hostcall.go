@@ -32,12 +32,18 @@ const (
 	LogLinesPerCall = 1000
 )
 
-// callState is the per-call state the host functions find in their context.
+// callState is the per-call state the host functions find in their context. Instantiation
+// and describe get one with no host, so that the re-entrancy guard holds there too. Wasm runs
+// on one goroutine per instance, so the fields need no lock.
 type callState struct {
-	host       Host
+	host       Host // nil outside a tool call (initialisation, describe)
 	inst       *instance
 	logLines   int
 	logDropped int
+	// writing is set while the host is inside the guest's alloc, placing a message.
+	writing bool
+	// reentered counts host calls the guest made from inside alloc; each was refused.
+	reentered int
 }
 
 type callStateKey struct{}
@@ -51,9 +57,27 @@ func stateFrom(ctx context.Context) *callState {
 func hostCall(ctx context.Context, mod api.Module, stack []uint64) {
 	ptr, n := uint32(stack[0]), uint32(stack[1])
 	st := stateFrom(ctx)
+	if st == nil {
+		// No state: not an instance this runtime made. Never call into the guest.
+		stack[0] = 0
+		return
+	}
+	if st.writing {
+		// The guest called the host from inside alloc while the host was placing a message.
+		// Serving it would need alloc again, and a guest that does this on every alloc would
+		// nest host and guest frames until the host's stack gave out. Refuse it without
+		// calling into the guest: the inner call gets 0, and the reply the host was placing
+		// is replaced by a reentrant error (writeToGuest).
+		st.reentered++
+		if st.reentered == 1 && st.host != nil {
+			st.host.Refused(ctx, abi.CodeReentrant, ReentrantMessage)
+		}
+		stack[0] = 0
+		return
+	}
 	var reply []byte
 	switch {
-	case st == nil:
+	case st.host == nil:
 		reply = abi.Fail(abi.CodeInvalid, "host calls are only allowed while a tool call runs, not during initialisation")
 	case n > abi.MaxRequestBytes:
 		reason := fmt.Sprintf("request of %d bytes is over the %d-byte cap", n, abi.MaxRequestBytes)
@@ -72,11 +96,34 @@ func hostCall(ctx context.Context, mod api.Module, stack []uint64) {
 	stack[0] = writeToGuest(ctx, mod, st, reply)
 }
 
+// ReentrantMessage is the error a guest gets when it made a host call from inside alloc.
+const ReentrantMessage = "a host call was made from inside alloc while the host was writing into guest memory; host calls must not be nested (docs/abi.md)"
+
 // writeToGuest places msg in a buffer from the guest's alloc and returns it packed, or 0 when
-// the guest could not provide one.
+// the guest could not provide one. When the guest makes a host call from inside that alloc,
+// msg is replaced by a reentrant error reply, placed with a second alloc; a guest that
+// re-enters again gets 0. The host never has more than one alloc frame on the guest's stack.
 func writeToGuest(ctx context.Context, mod api.Module, st *callState, msg []byte) uint64 {
+	before := st.reentered
+	packed := place(ctx, mod, st, msg)
+	if st.reentered == before {
+		return packed
+	}
+	if packed == 0 {
+		return 0
+	}
+	again := st.reentered
+	packed = place(ctx, mod, st, abi.Fail(abi.CodeReentrant, ReentrantMessage))
+	if st.reentered != again {
+		return 0
+	}
+	return packed
+}
+
+// place calls the guest's alloc once, with the re-entrancy guard up, and copies msg in.
+func place(ctx context.Context, mod api.Module, st *callState, msg []byte) uint64 {
 	var alloc api.Function
-	if st != nil && st.inst != nil {
+	if st.inst != nil {
 		alloc = st.inst.alloc
 	} else {
 		alloc = mod.ExportedFunction(abi.ExportAlloc)
@@ -84,7 +131,9 @@ func writeToGuest(ctx context.Context, mod api.Module, st *callState, msg []byte
 	if alloc == nil || uint64(len(msg)) > uint64(^uint32(0)) {
 		return 0
 	}
+	st.writing = true
 	res, err := alloc.Call(ctx, uint64(len(msg)))
+	st.writing = false
 	if err != nil || len(res) == 0 {
 		return 0
 	}
@@ -102,7 +151,7 @@ func writeToGuest(ctx context.Context, mod api.Module, st *callState, msg []byte
 func hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	level, ptr, n := int32(stack[0]), uint32(stack[1]), uint32(stack[2])
 	st := stateFrom(ctx)
-	if st == nil {
+	if st == nil || st.host == nil {
 		return
 	}
 	if st.logLines >= LogLinesPerCall {

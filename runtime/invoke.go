@@ -32,7 +32,7 @@ type Outcome struct {
 
 // Invoke runs one tool call in a fresh instance and closes the instance afterwards, whatever
 // happens. The error, when not nil, wraps one of ErrDeadline, ErrCancelled, ErrMemoryCap,
-// ErrOutputCap, ErrTrap, ErrBadResult or ErrBadModule, and its text is fit for the client.
+// ErrOutputCap, ErrTrap, ErrReentrant, ErrBadResult or ErrBadModule, and its text is fit for the client.
 func (m *Module) Invoke(ctx context.Context, c Call) (_ *abi.Result, out Outcome, _ error) {
 	start := time.Now()
 	timeout := m.engine.cfg.CallTimeout
@@ -64,6 +64,9 @@ func (m *Module) Invoke(ctx context.Context, c Call) (_ *abi.Result, out Outcome
 	}()
 
 	ptr := writeToGuest(cctx, inst.mod, st, req)
+	if st.reentered > 0 {
+		return nil, out, fmt.Errorf("%w while the host was writing the request; the call was refused", ErrReentrant)
+	}
 	if ptr == 0 {
 		return nil, out, m.callError(ctx, inst, timeout, errors.New("alloc failed for the request"))
 	}

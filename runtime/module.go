@@ -179,6 +179,7 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 	ictx, cancel := context.WithTimeout(ctx, cfg.InitTimeout)
 	defer cancel()
 	ictx = experimental.WithMemoryAllocator(ictx, mem)
+	ictx = context.WithValue(ictx, callStateKey{}, &callState{}) // no host: calls are refused
 	mc := wazero.NewModuleConfig().
 		WithName(""). // anonymous: many instances of one module coexist
 		WithStartFunctions(abi.ExportInitialize).
@@ -307,6 +308,7 @@ func (m *Module) describe(ctx context.Context) (*abi.Manifest, error) {
 	defer inst.mod.Close(ctx)
 	dctx, cancel := context.WithTimeout(ctx, m.engine.cfg.InitTimeout)
 	defer cancel()
+	dctx = context.WithValue(dctx, callStateKey{}, &callState{inst: inst}) // no host: calls are refused
 	res, err := inst.mod.ExportedFunction(abi.ExportDescribe).Call(dctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: describe failed: %v%s", ErrBadModule, m.name, err, inst.stderr.tail())

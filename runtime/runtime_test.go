@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -294,4 +295,57 @@ func TestConcurrentCallsAreIsolated(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// infoHost answers every op with a small success reply, so that placing it needs alloc.
+type infoHost struct{ fakeHost }
+
+func (h *infoHost) Call(_ context.Context, req []byte) []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.calls = append(h.calls, req)
+	return abi.OK(map[string]int{"abi": 1}, nil)
+}
+
+// TestReentrantHostCallsAreRefused: a guest whose alloc calls the host, which would make the
+// host alloc again, and so on, used to nest until the host's stack overflowed and the process
+// died. The host now refuses the nested call without entering the guest again.
+func TestReentrantHostCallsAreRefused(t *testing.T) {
+	e := newEngine(t, Config{})
+	m := loadHostile(t, e)
+	for _, tc := range []struct {
+		depth      int
+		wantReply  string // in the outer reply
+		wantNested int    // nested calls refused
+	}{
+		{depth: 1, wantReply: `"code":"reentrant"`, wantNested: 1},
+		{depth: 2, wantReply: `"code":"lost"`, wantNested: 2},
+		{depth: 1_000_000, wantReply: `"code":"lost"`, wantNested: 2},
+	} {
+		h := &infoHost{}
+		r, _, err := m.Invoke(context.Background(), Call{Tool: "reenter", Arguments: json.RawMessage(fmt.Sprintf(`{"depth":%d}`, tc.depth)), Host: h})
+		if err != nil {
+			t.Fatalf("depth %d: %v", tc.depth, err)
+		}
+		var got struct {
+			Reply  json.RawMessage `json:"reply"`
+			Nested map[string]int  `json:"nested"`
+		}
+		if err := json.Unmarshal([]byte(text(r)), &got); err != nil {
+			t.Fatalf("depth %d: result %q: %v", tc.depth, text(r), err)
+		}
+		if !strings.Contains(string(got.Reply), tc.wantReply) {
+			t.Errorf("depth %d: outer reply %s, want %s", tc.depth, got.Reply, tc.wantReply)
+		}
+		if len(got.Nested) != 1 || got.Nested["no reply"] != tc.wantNested {
+			t.Errorf("depth %d: nested calls got %v, want %d times no reply", tc.depth, got.Nested, tc.wantNested)
+		}
+		if len(h.calls) != 1 {
+			t.Errorf("depth %d: %d requests reached the host, want only the outer one", tc.depth, len(h.calls))
+		}
+		if len(h.refused) != 1 || !strings.Contains(h.refused[0], "reentrant") {
+			t.Errorf("depth %d: refusals recorded %q, want one reentrant", tc.depth, h.refused)
+		}
+	}
+	mustPing(t, m)
 }

@@ -89,6 +89,10 @@ const (
 	CodeUpstream    Code = "upstream"
 	CodeCancelled   Code = "cancelled"
 	CodeInternal    Code = "internal"
+	// CodeReentrant: the guest made a host call from inside alloc while the host was placing
+	// a message in its memory. The nested call gets no reply (0); the reply being placed is
+	// this error instead.
+	CodeReentrant Code = "reentrant"
 )
 
 // Error is the error half of a host reply.

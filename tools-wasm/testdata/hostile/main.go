@@ -27,8 +27,27 @@ func hostLog(level, ptr, n uint32)
 // live keeps buffers handed to the host reachable; Go's collector does not move memory.
 var live = map[uint32][]byte{}
 
+// reenterLeft is how many more host calls alloc makes from inside itself (tool "reenter");
+// reenterSeen collects what those nested calls got back.
+var (
+	reenterLeft int
+	reenterSeen = map[string]int{}
+)
+
 //go:wasmexport alloc
 func alloc(size uint32) uint32 {
+	if reenterLeft > 0 {
+		// Each nested call would make the host alloc again, which calls the host again ...
+		reenterLeft--
+		req := []byte(`{"op":"host.info"}`)
+		packed := hostCall(uint32(uintptr(unsafe.Pointer(&req[0]))), uint32(len(req)))
+		if packed == 0 {
+			reenterSeen["no reply"]++
+		} else {
+			p, n := abi.Unpack(packed)
+			reenterSeen[string(bytesAt(p, n))]++
+		}
+	}
 	b := make([]byte, max(size, 1))
 	p := uint32(uintptr(unsafe.Pointer(&b[0])))
 	live[p] = b
@@ -80,7 +99,7 @@ func tool(name string, caps ...string) abi.ToolSpec {
 func describe() uint64 {
 	m := abi.Manifest{ABI: abi.Version, Name: "hostile", Version: "0", Tools: []abi.ToolSpec{
 		tool("spin"), tool("membomb"), tool("outbomb"), tool("stderrbomb"), tool("logflood"),
-		tool("badptr"), tool("undeclared"), tool("ping"),
+		tool("badptr"), tool("undeclared"), tool("ping"), tool("reenter", abi.CapHostInfo),
 		tool("hostcall", abi.CapFSRead, abi.CapFSList, abi.CapModelGenerate, abi.CapProgress),
 		tool("keyhunt", abi.CapModelGenerate),
 	}}
@@ -158,6 +177,15 @@ func handle(ptr, n uint32) uint64 {
 		return text(string(res))
 	case "keyhunt":
 		return keyhunt(args)
+	case "reenter":
+		// arguments.depth: how many nested host calls alloc attempts (one per alloc).
+		depth, _ := args["depth"].(float64)
+		reenterLeft = int(depth)
+		h, _ := call([]byte(`{"op":"host.info"}`))
+		left := reenterLeft
+		reenterLeft = 0
+		res, _ := json.Marshal(map[string]any{"reply": json.RawMessage(h), "nested": reenterSeen, "left": left})
+		return text(string(res))
 	}
 	return text("unknown tool " + req.Tool)
 }

@@ -21,6 +21,7 @@ const (
 	CodeUpstream    = abi.CodeUpstream    // the provider failed after retries
 	CodeCancelled   = abi.CodeCancelled   // deadline passed or the client cancelled
 	CodeInternal    = abi.CodeInternal    // a host bug
+	CodeReentrant   = abi.CodeReentrant   // a host call made from inside alloc
 )
 
 // HostError is a refusal or failure the host reported for one op. Message is written for
@@ -55,6 +56,7 @@ var (
 	ErrUpstream    = &HostError{Code: CodeUpstream}
 	ErrCancelled   = &HostError{Code: CodeCancelled}
 	ErrInternal    = &HostError{Code: CodeInternal}
+	ErrReentrant   = &HostError{Code: CodeReentrant}
 )
 
 // ErrBadReply wraps every failure to understand the host's reply: no reply at all (the
