@@ -211,15 +211,6 @@ type MemoryConfig struct {
 	MaxTurns int `toml:"max_turns"`
 }
 
-// AuditConfig is [audit]: the audit log.
-type AuditConfig struct {
-	// Path is the JSON-lines audit file. Default $XDG_STATE_HOME/pal/audit.jsonl, else
-	// ~/.local/state/pal/audit.jsonl.
-	Path string `toml:"path"`
-	// Enabled turns the audit log on. Default true.
-	Enabled bool `toml:"enabled"`
-}
-
 // ModuleConfig is one [[modules]] entry.
 type ModuleConfig struct {
 	// Path is the .wasm file, relative to the file that sets it.
@@ -289,7 +280,7 @@ func Default() *Config {
 		},
 		Providers: ProvidersConfig{DefaultModel: DefaultModel},
 		Memory:    MemoryConfig{TTL: Duration{DefaultTTL}, MaxTurns: DefaultMaxTurns},
-		Audit:     AuditConfig{Path: defaultAuditPath(), Enabled: true},
+		Audit:     AuditConfig{Path: defaultAuditPath(), Enabled: true, MaxBytes: DefaultAuditMaxBytes, Keep: DefaultAuditKeep},
 		Redaction: DefaultRedaction(),
 		Cache:     CacheConfig{Dir: defaultCacheDir()},
 	}
@@ -854,6 +845,9 @@ func (c *Config) validate(file string, md toml.MetaData) error {
 
 	if c.Memory.MaxTurns <= 0 {
 		return bad("memory.max_turns", "must be positive, got %d", c.Memory.MaxTurns)
+	}
+	if err := c.Audit.validate(file); err != nil {
+		return err
 	}
 	if err := c.Redaction.validate(file); err != nil {
 		return err

@@ -244,7 +244,8 @@ dir = "~/.pal-cache"
 		{"azure", c.Providers.Azure, ProviderConfig{APIKeyEnv: "MY_AZURE_KEY", BaseURL: "https://example.openai.azure.com",
 			APIVersion: "2024-10-21", ModelsConfig: filepath.Join(confDir, "azure.json"), Disabled: true}},
 		{"memory", []any{c.Memory.TTL.Duration, c.Memory.MaxTurns}, []any{24 * time.Hour, 40}},
-		{"audit", c.Audit, AuditConfig{Path: filepath.Join(confDir, "audit", "log.jsonl"), Enabled: false}},
+		{"audit", c.Audit, AuditConfig{Path: filepath.Join(confDir, "audit", "log.jsonl"), Enabled: false,
+			MaxBytes: DefaultAuditMaxBytes, Keep: DefaultAuditKeep}},
 		{"cache", c.Cache.Dir, filepath.Join(home, ".pal-cache")},
 		{"sources", c.Sources, []string{file}},
 	}

@@ -39,6 +39,8 @@ func keyCases() map[string]keyCase {
 		"memory.max_turns":          {`10`, `20`, `5`, "MAX_CONVERSATION_TURNS=20"},
 		"audit.path":                {`"@/audit.jsonl"`, `"@/other.jsonl"`, `"@/audit.jsonl"`, ""},
 		"audit.enabled":             {`true`, `false`, `true`, ""},
+		"audit.max_bytes":           {`1048576`, `2097152`, `1048576`, ""},
+		"audit.keep":                {`3`, `1`, `3`, ""},
 		"redaction.enabled":         {`true`, `false`, `true`, ""},
 		"redaction.rules": {`[{id = "r1", regex = "r1_[0-9]+"}]`, `[]`,
 			`[{id = "r1", regex = "r1_[0-9]+"}, {id = "r2", regex = "r2_[0-9]+"}]`, ""},

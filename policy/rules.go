@@ -80,6 +80,8 @@ var keyRules = func() []keyRule {
 		{"memory.max_turns", kindLower, i64(func(c *Config) int64 { return int64(c.Memory.MaxTurns) }), true},
 		{"audit.path", kindEqual, func(c *Config) any { return c.Audit.Path }, false},
 		{"audit.enabled", kindFalseIsWider, func(c *Config) any { return c.Audit.Enabled }, false},
+		{"audit.max_bytes", kindEqual, i64(func(c *Config) int64 { return c.Audit.MaxBytes }), false},
+		{"audit.keep", kindEqual, i64(func(c *Config) int64 { return int64(c.Audit.Keep) }), false},
 		{"redaction.enabled", kindFalseIsWider, func(c *Config) any { return c.Redaction.Enabled }, true},
 		{"redaction.rules", kindSuperset, func(c *Config) any { return c.Redaction.ruleKeys() }, true},
 		{"cache.dir", kindEqual, func(c *Config) any { return c.Cache.Dir }, false},
