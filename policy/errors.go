@@ -42,6 +42,8 @@ type PathError struct {
 	Path   string // the path as the client gave it
 	Reason string // e.g. `matches deny rule ".env"`
 	Err    error  // one of the sentinels above
+	// Rule is the deny glob that refused the path, when one did.
+	Rule string
 }
 
 func (e *PathError) Error() string { return strconv.Quote(e.Path) + " " + e.Reason }
@@ -51,6 +53,11 @@ func (e *PathError) Unwrap() error { return e.Err }
 
 func pathErr(path string, sentinel error, reason string) error {
 	return &PathError{Path: path, Reason: reason, Err: sentinel}
+}
+
+// denyErr is the ErrDenied of a deny glob.
+func denyErr(path, rule, reason string) error {
+	return &PathError{Path: path, Reason: reason, Err: ErrDenied, Rule: rule}
 }
 
 // The ABI error codes this package's errors map to (docs/abi.md).

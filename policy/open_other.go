@@ -21,8 +21,5 @@ var (
 // keyFileModeMatters: Windows permissions are ACLs, not mode bits; the check is skipped.
 const keyFileModeMatters = false
 
-// noFollow: no such flag here; the mode check after opening stands alone.
-const noFollow = 0
-
 // linkCount: hard links are not counted here.
 func linkCount(fs.FileInfo) uint64 { return 1 }

@@ -22,9 +22,6 @@ var (
 // keyFileModeMatters: on Unix a key file readable by group or others is refused.
 const keyFileModeMatters = true
 
-// noFollow makes an open refuse a symlink in the last component.
-const noFollow = syscall.O_NOFOLLOW
-
 // linkCount returns the number of hard links of the file fi describes; 1 when unknown.
 func linkCount(fi fs.FileInfo) uint64 {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {

@@ -278,6 +278,10 @@ func (p *Paths) Check(abs string) (Resolved, error) {
 	return res, nil
 }
 
+// Resolve applies every path rule to abs and reports where it leads, without opening it: what
+// `pal policy explain` shows.
+func (p *Paths) Resolve(abs string) (Resolved, error) { return p.resolve(abs) }
+
 // ReadFile reads the regular file abs under every rule. maxBytes <= 0, or not smaller than the
 // per-file cap, means "the whole file, up to the cap": a larger file is refused with
 // ErrTooLarge. A maxBytes below the cap asks for at most that many bytes: a larger file is
@@ -360,14 +364,14 @@ func (p *Paths) resolve(given string) (Resolved, error) {
 	}
 	spelling := splitPath(relTo(rd.path, real))
 	if rule, denied := p.deny.match(spelling); denied {
-		return Resolved{}, pathErr(given, ErrDenied, fmt.Sprintf("matches deny rule %q", rule))
+		return Resolved{}, denyErr(given, rule, fmt.Sprintf("matches deny rule %q", rule))
 	}
 	rel, info, err := p.walk(rd, spelling, given)
 	if err != nil {
 		return Resolved{}, err
 	}
 	if rule, denied := p.deny.match(rel); denied {
-		return Resolved{}, pathErr(given, ErrDenied, fmt.Sprintf("resolves to a path that matches deny rule %q", rule))
+		return Resolved{}, denyErr(given, rule, fmt.Sprintf("resolves to a path that matches deny rule %q", rule))
 	}
 	return Resolved{
 		Path: clean, Root: rd.path, Rel: path.Join(append([]string{"."}, rel...)...), Info: info,

@@ -279,3 +279,55 @@ func show(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// Setting is one key's effective value and the layer it came from, for `pal policy show`.
+type Setting struct {
+	Key    string // dotted key; tool tables as "tools.<name>.capabilities"
+	Value  string // as TOML would write it
+	Origin string // "default", or the layer and file or variable that set it
+	// Project reports whether an untrusted project file may set the key (narrowing only).
+	Project bool
+}
+
+// Settings lists every key's effective value with its origin, in rule order.
+func (c *Config) Settings() []Setting {
+	origin := func(key string) string {
+		if o := c.Origins[key]; o != "" {
+			return o
+		}
+		return LayerDefault
+	}
+	var out []Setting
+	for _, r := range keyRules {
+		if r.key == "tools.<name>.capabilities" {
+			ceil := c.Tools.ceilings()
+			for _, name := range slices.Sorted(maps.Keys(ceil)) {
+				k := "tools." + name + ".capabilities"
+				out = append(out, Setting{Key: k, Value: show(ceil[name]), Origin: origin(k), Project: r.project})
+			}
+			continue
+		}
+		v := r.get(c)
+		switch r.key { // the rule compares the combined list; show each key's own
+		case "paths.deny":
+			v = c.Paths.Deny
+		case "paths.extra_deny":
+			v = c.Paths.ExtraDeny
+		}
+		out = append(out, Setting{Key: r.key, Value: show(v), Origin: origin(r.key), Project: r.project})
+	}
+	return out
+}
+
+// DenyOrigin names the layer that put the deny glob rule in force: the origin of paths.deny
+// or of paths.extra_deny, whichever holds it.
+func (c *Config) DenyOrigin(rule string) string {
+	key := "paths.deny"
+	if !slices.Contains(c.Paths.Deny, rule) && slices.Contains(c.Paths.ExtraDeny, rule) {
+		key = "paths.extra_deny"
+	}
+	if o := c.Origins[key]; o != "" {
+		return key + " from the " + o
+	}
+	return key + " (default)"
+}

@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/pal-mcp/pal/internal/privfs"
 )
 
 // TrustStore records the project files the user trusts, by real path and sha256, the way
@@ -56,21 +59,14 @@ func (s *TrustStore) List() ([]TrustRecord, error) {
 	if s == nil || s.Path == "" {
 		return nil, nil
 	}
-	f, err := os.OpenFile(s.Path, os.O_RDONLY|noFollow, 0)
-	if errors.Is(err, os.ErrNotExist) {
+	f, err := privfs.OpenFile(s.Path, os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w %s: %s", ErrTrustStore, s.Path, describeOSError(err))
+		return nil, fmt.Errorf("%w: %w", ErrTrustStore, err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("%w %s: %s", ErrTrustStore, s.Path, describeOSError(err))
-	}
-	if !st.Mode().IsRegular() || st.Mode().Perm()&0o022 != 0 {
-		return nil, fmt.Errorf("%w %s: not a regular file writable only by its owner (mode %v)", ErrTrustStore, s.Path, st.Mode())
-	}
 	data, err := io.ReadAll(io.LimitReader(f, maxTrustStoreBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %s", ErrTrustStore, s.Path, describeOSError(err))
@@ -156,8 +152,11 @@ func (s *TrustStore) update(change func([]TrustRecord) []TrustRecord) error {
 	if err != nil {
 		return err
 	}
-	if err := writePrivateFile(s.Path, append(data, '\n')); err != nil {
-		return fmt.Errorf("%w %s: %v", ErrTrustStore, s.Path, err)
+	if err := privfs.EnsureDir(filepath.Dir(s.Path)); err != nil {
+		return fmt.Errorf("%w: %w", ErrTrustStore, err)
+	}
+	if err := privfs.WriteFileAtomic(s.Path, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("%w: %w", ErrTrustStore, err)
 	}
 	return nil
 }
@@ -181,41 +180,4 @@ func readProjectFile(file string) (string, []byte, error) {
 	}
 	data, err := readConfigFile(real)
 	return real, data, err
-}
-
-// writePrivateFile writes data to path atomically, mode 0600, in a directory it creates mode
-// 0700; the directory must not be writable by group or others.
-func writePrivateFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	st, err := os.Lstat(dir)
-	if err != nil {
-		return err
-	}
-	if !st.IsDir() || st.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("%s is not a directory writable only by its owner (mode %v)", dir, st.Mode())
-	}
-	tmp, err := os.CreateTemp(dir, ".trusted-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -3,9 +3,11 @@
 //
 //	pal [serve]            serve MCP over stdio (the default)
 //	pal tools              list the tools the server would publish
+//	pal policy ...         show, check and explain the policy
+//	pal trust [DIR]        trust a project's pal.toml
 //	pal version            print the version
 //
-// Flags for serve and tools: -config FILE (default $PAL_CONFIG, else ./pal.toml when present).
+// Flags for serve and tools: -config FILE (default $PAL_CONFIG) and -system-config FILE.
 package main
 
 import (
@@ -37,6 +39,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return serve(args, stdin, stdout, stderr)
 	case "tools":
 		return tools(args, stdout, stderr)
+	case "policy":
+		return policyCmd(args, stdout, stderr)
+	case "trust":
+		return trustCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "pal %s\n", app.Version)
 		return 0
@@ -53,12 +59,21 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: pal [command] [flags]
 
 commands:
-  serve     serve MCP over stdio (default)
-  tools     list the tools the server would publish
-  version   print the version
+  serve                          serve MCP over stdio (default)
+  tools                          list the tools the server would publish
+  policy show                    print the effective policy and where each value comes from
+  policy check FILE              validate one pal.toml
+  policy explain TOOL OP TARGET  say whether a call would be allowed and which rule decides
+  trust [-revoke|-list] [DIR]    trust (or stop trusting) a project's pal.toml as it is now
+  version                        print the version
 
-flags of serve and tools:
-  -config FILE   pal.toml to load (default $PAL_CONFIG, else ./pal.toml when present)
+flags of serve, tools, policy show and policy explain:
+  -config FILE          pal.toml to load over the system and user files (default $PAL_CONFIG)
+  -system-config FILE   use FILE instead of /etc/pal/pal.toml (refused when that file is locked)
+
+configuration layers, later ones win: built-in defaults < /etc/pal/pal.toml < the user's
+$XDG_CONFIG_HOME/pal/pal.toml < -config/$PAL_CONFIG < environment < ./pal.toml. ./pal.toml
+may only narrow the policy until you run pal trust; a locked system file is a ceiling.
 `)
 }
 

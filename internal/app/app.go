@@ -10,12 +10,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"strings"
 	"time"
 
 	"github.com/pal-mcp/pal/hostfns"
 	"github.com/pal-mcp/pal/internal/builtinwasm"
+	"github.com/pal-mcp/pal/internal/privfs"
 	"github.com/pal-mcp/pal/memory"
 	"github.com/pal-mcp/pal/policy"
 	"github.com/pal-mcp/pal/providers"
@@ -60,24 +62,7 @@ type App struct {
 // Build assembles the server. Errors say what to fix: a bad pal.toml names the file and key;
 // no usable provider names the variables to set.
 func Build(ctx context.Context, opts Options) (*App, error) {
-	getenv := opts.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	workDir := opts.WorkDir
-	if workDir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, err
-		}
-		workDir = wd
-	}
-	cfg, err := policy.LoadLayers(policy.Sources{
-		SystemFile: opts.SystemConfigPath,
-		ConfigFile: opts.ConfigPath,
-		WorkDir:    workDir,
-		Getenv:     getenv,
-	})
+	getenv, workDir, cfg, err := LoadConfig(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -115,34 +100,18 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 	redact.Add(a.Registry.SecretValues()...)
 	scanner.AddLiterals(a.Registry.SecretValues()...)
 
-	roots := cfg.Paths.Roots
-	if len(roots) == 0 {
-		roots = []string{workDir}
+	if a.Paths, err = openPaths(cfg, workDir); err != nil {
+		return nil, err
 	}
-	a.Paths, err = policy.NewPaths(roots, cfg.Paths.DenyGlobs(), cfg.Paths.Caps())
-	if err != nil {
-		if len(cfg.Paths.Roots) == 0 {
-			return nil, fmt.Errorf("pal was started in %s, which cannot be the root tools read from (%w); "+
-				"start pal in your project directory (most clients have a cwd setting) or set [paths] roots in pal.toml", workDir, err)
-		}
-		return nil, fmt.Errorf("paths.roots: %w", err)
+	if err := checkPrivateDirs(cfg, a.Paths.Roots()); err != nil {
+		a.Close()
+		return nil, err
 	}
 	if a.Audit, err = cfg.Audit.OpenAuditor(redact); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
-
-	a.Engine, err = runtime.New(ctx, runtime.Config{
-		CacheDir:         cfg.Cache.Dir,
-		CallTimeout:      cfg.Limits.CallTimeout.Duration,
-		MemoryLimitBytes: uint64(cfg.Limits.MemoryMB) << 20,
-		OutputLimitBytes: uint32(cfg.Limits.OutputBytes),
-	})
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	if err := a.loadModules(ctx); err != nil {
+	if err := a.startEngine(ctx); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -180,6 +149,96 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// Inspect assembles what `pal policy` needs to answer questions: the configuration, the path
+// rules and the modules with their manifests. It opens no provider, audit log or server, so it
+// works without keys.
+func Inspect(ctx context.Context, opts Options) (*App, error) {
+	_, workDir, cfg, err := LoadConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Logger: slog.New(slog.DiscardHandler)}
+	if a.Paths, err = openPaths(cfg, workDir); err != nil {
+		return nil, err
+	}
+	if err := checkPrivateDirs(cfg, a.Paths.Roots()); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.startEngine(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// LoadConfig loads the configuration layers (policy.LoadLayers) the options name.
+func LoadConfig(opts Options) (getenv func(string) string, workDir string, cfg *policy.Config, err error) {
+	getenv = opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	workDir = opts.WorkDir
+	if workDir == "" {
+		if workDir, err = os.Getwd(); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	cfg, err = policy.LoadLayers(policy.Sources{
+		SystemFile: opts.SystemConfigPath,
+		ConfigFile: opts.ConfigPath,
+		WorkDir:    workDir,
+		Getenv:     getenv,
+	})
+	return getenv, workDir, cfg, err
+}
+
+// openPaths opens the path rules: the configured roots, else the directory pal started in.
+func openPaths(cfg *policy.Config, workDir string) (*policy.Paths, error) {
+	roots := cfg.Paths.Roots
+	if len(roots) == 0 {
+		roots = []string{workDir}
+	}
+	p, err := policy.NewPaths(roots, cfg.Paths.DenyGlobs(), cfg.Paths.Caps())
+	if err != nil {
+		if len(cfg.Paths.Roots) == 0 {
+			return nil, fmt.Errorf("pal was started in %s, which cannot be the root tools read from (%w); "+
+				"start pal in your project directory (most clients have a cwd setting) or set [paths] roots in pal.toml", workDir, err)
+		}
+		return nil, fmt.Errorf("paths.roots (%s): %w", originOf(cfg, "paths.roots"), err)
+	}
+	return p, nil
+}
+
+// startEngine starts the wazero engine and loads the modules.
+func (a *App) startEngine(ctx context.Context) error {
+	cfg := a.Config
+	var err error
+	a.Engine, err = runtime.New(ctx, runtime.Config{
+		CacheDir:         cfg.Cache.Dir,
+		CallTimeout:      cfg.Limits.CallTimeout.Duration,
+		MemoryLimitBytes: uint64(cfg.Limits.MemoryMB) << 20,
+		OutputLimitBytes: uint32(cfg.Limits.OutputBytes),
+	})
+	if err != nil {
+		return err
+	}
+	return a.loadModules(ctx)
+}
+
+// FindTool returns the manifest entry of the tool called name and whether it comes from the
+// built-in module.
+func (a *App) FindTool(name string) (spec abi.ToolSpec, builtin bool, found bool) {
+	for i, m := range a.Modules {
+		for _, t := range m.Module.Manifest().Tools {
+			if t.Name == name {
+				return t, a.Modules[i].Builtin, true
+			}
+		}
+	}
+	return abi.ToolSpec{}, false, false
 }
 
 // Warm compiles every module and fills its instance pool, so the first call does not wait.
@@ -232,6 +291,47 @@ func (a *App) loadModules(ctx context.Context) error {
 		a.Modules = append(a.Modules, server.LoadedModule{Module: m})
 	}
 	return nil
+}
+
+// checkPrivateDirs makes the directories pal writes to, the compile cache and the audit log's,
+// through privfs (0700, owned by this user, no symlink, not writable by others) and refuses
+// one inside any root: a tool could read it and a repository could plant files in it. The audit
+// file itself must not be a symlink, nor owned by another user, nor have other hard links.
+func checkPrivateDirs(cfg *policy.Config, roots []string) error {
+	type dir struct{ key, path string }
+	var dirs []dir
+	if cfg.Cache.Dir != "" {
+		dirs = append(dirs, dir{"cache.dir", cfg.Cache.Dir})
+	}
+	if cfg.Audit.Enabled {
+		dirs = append(dirs, dir{"audit.path", filepath.Dir(cfg.Audit.Path)})
+	}
+	for _, d := range dirs {
+		if privfs.Inside(d.path, roots) {
+			return fmt.Errorf("%s: %s is inside a root tools may read (%s); pal keeps its cache and audit log "+
+				"outside every root, so that no tool can read them and no repository can plant files there; "+
+				"set %s elsewhere in a trusted pal.toml (%s)", d.key, d.path, strings.Join(roots, ", "), d.key, originOf(cfg, d.key))
+		}
+		if err := privfs.EnsureDir(d.path); err != nil {
+			return fmt.Errorf("%s: %w (%s)", d.key, err, originOf(cfg, d.key))
+		}
+	}
+	if cfg.Audit.Enabled {
+		f, err := privfs.OpenFile(cfg.Audit.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("audit.path: %w (%s)", err, originOf(cfg, "audit.path"))
+		}
+		f.Close()
+	}
+	return nil
+}
+
+// originOf names the layer that set key, for messages.
+func originOf(cfg *policy.Config, key string) string {
+	if o := cfg.Origins[key]; o != "" {
+		return "set by the " + o
+	}
+	return "the default"
 }
 
 // registryConfig maps pal.toml's [providers] onto the registry, reading keys named by
