@@ -5,6 +5,7 @@
 //	pal tools              list the tools the server would publish
 //	pal policy ...         show, check and explain the policy
 //	pal trust [DIR]        trust a project's pal.toml
+//	pal audit              read and filter the audit log, with a summary
 //	pal version            print the version
 //
 // Flags for serve and tools: -config FILE (default $PAL_CONFIG) and -system-config FILE.
@@ -43,6 +44,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return policyCmd(args, stdout, stderr)
 	case "trust":
 		return trustCmd(args, stdout, stderr)
+	case "audit":
+		return audit(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "pal %s\n", app.Version)
 		return 0
@@ -65,6 +68,8 @@ commands:
   policy check FILE              validate one pal.toml
   policy explain TOOL OP TARGET  say whether a call would be allowed and which rule decides
   trust [-revoke|-list] [DIR]    trust (or stop trusting) a project's pal.toml as it is now
+  audit [-tool -op -decision -since -until]
+                                 read the audit log: matching records and a summary
   version                        print the version
 
 flags of serve, tools, policy show and policy explain:
