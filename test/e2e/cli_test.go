@@ -14,7 +14,13 @@ import (
 // private HOME, state and cache directories), and returns its exit code and output.
 func runPal(t *testing.T, dir string, env []string, args ...string) (int, string, string) {
 	t.Helper()
-	home := t.TempDir()
+	return runPalHome(t, dir, t.TempDir(), env, args...)
+}
+
+// runPalHome is runPal with the given home directory, so that state (the trust store) carries
+// from one run to the next.
+func runPalHome(t *testing.T, dir, home string, env []string, args ...string) (int, string, string) {
+	t.Helper()
 	cmd := exec.Command(palBin, args...)
 	cmd.Dir = dir
 	cmd.Env = append([]string{

@@ -148,7 +148,13 @@ func start(t *testing.T, w *workspace, p *provider, extraEnv ...string) *mcp.Cli
 // startCapturing is start with the server's stderr handed back.
 func startCapturing(t *testing.T, w *workspace, p *provider, extraEnv ...string) (*mcp.ClientSession, *lockedBuffer) {
 	t.Helper()
-	cmd := exec.Command(palBin, "serve")
+	return startServe(t, w, p, nil, extraEnv...)
+}
+
+// startServe is startCapturing with extra arguments to pal serve.
+func startServe(t *testing.T, w *workspace, p *provider, args []string, extraEnv ...string) (*mcp.ClientSession, *lockedBuffer) {
+	t.Helper()
+	cmd := exec.Command(palBin, append([]string{"serve"}, args...)...)
 	cmd.Dir = w.root
 	cmd.Env = serverEnv(w, p, extraEnv...)
 	stderr := &lockedBuffer{}
