@@ -373,3 +373,21 @@ func TestOriginsNameTheLayer(t *testing.T) {
 		}
 	}
 }
+
+// A module manifest cannot widen a locked tool ceiling: whatever a tool declares, its grant
+// stays within the locked [tools.<name>] table.
+func TestManifestCannotWidenLockedCeiling(t *testing.T) {
+	dir := scratch(t)
+	src := testSources(dir, nil)
+	writeLayer(t, src.SystemFile, "locked = true\n[tools.chat]\ncapabilities = [\"model.generate\"]\n")
+	cfg, err := LoadLayers(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, builtin := range []bool{true, false} {
+		g := cfg.Grant("chat", AllCapabilities, builtin)
+		if g != NewCapSet(CapModelGenerate) {
+			t.Errorf("builtin=%v: grant = %v, want {model.generate}", builtin, g)
+		}
+	}
+}
