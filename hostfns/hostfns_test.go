@@ -408,3 +408,48 @@ func TestRepliesFitTheABITypes(t *testing.T) {
 		})
 	}
 }
+
+// Image files get the path rules, the image cap and an audit record each, as fs.read does.
+func TestImageFilesAreCappedAndAudited(t *testing.T) {
+	f := newFixture(t)
+	paths, err := policy.NewPaths([]string{f.root}, policy.DefaultDeny, policy.Caps{MaxImageBytes: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { paths.Close() })
+	f.env.Paths = paths
+	c := f.call(abi.CapModelGenerate)
+	big := filepath.Join(f.root, "shot.png") // 16 bytes, over the 10-byte cap
+	wantCode(t, do(t, c, map[string]any{"op": "model.generate", "model": "auto", "images": []string{big}}, []byte("p")), abi.CodeTooLarge, "max_image_bytes")
+	wantCode(t, do(t, c, map[string]any{"op": "model.generate", "model": "auto", "images": []string{filepath.Join(f.root, ".env")}}, []byte("p")), abi.CodeDenied, "deny rule")
+	if f.models.calls != 0 {
+		t.Fatal("a refused image reached the provider")
+	}
+	var images []policy.Record
+	for _, r := range f.audit.Records() {
+		if r.Op == "model.image" {
+			images = append(images, r)
+		}
+	}
+	if len(images) != 2 || images[0].Decision != "error" || images[0].Path != "shot.png" || images[1].Decision != "deny" || !strings.Contains(images[1].Reason, "deny rule") {
+		t.Fatalf("image audit records = %+v", images)
+	}
+	// Within the cap, the image is sent and its record says how many bytes.
+	paths2, _ := policy.NewPaths([]string{f.root}, policy.DefaultDeny, policy.Caps{})
+	t.Cleanup(func() { paths2.Close() })
+	f.env.Paths = paths2
+	c = f.call(abi.CapModelGenerate)
+	if r := do(t, c, map[string]any{"op": "model.generate", "model": "auto", "images": []string{big}}, []byte("p")); r.err != nil {
+		t.Fatal(r.err)
+	}
+	recs := f.audit.Records()
+	var last policy.Record
+	for _, r := range recs {
+		if r.Op == "model.image" {
+			last = r
+		}
+	}
+	if last.Decision != "allow" || last.Bytes != 16 || last.Root == "" {
+		t.Fatalf("allowed image record = %+v", last)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pal-mcp/pal/policy/secrets"
+	"github.com/pal-mcp/pal/policy"
 	"github.com/pal-mcp/pal/providers"
 	"github.com/pal-mcp/pal/runtime/abi"
 )
@@ -59,8 +60,9 @@ func modelResolve(_ context.Context, c *Call, req abi.ModelResolveRequest, _ []b
 	return outcome{result: info, path: info.Provider + "/" + info.Model}, nil
 }
 
-// maxImageBytes caps one image as it is read (PAL's 20 MB per image), before the model's own
-// total cap (providers.CheckImages) applies.
+// maxImageBytes caps one inline (data URL) image (PAL's 20 MB per image), before the model's
+// own total cap (providers.CheckImages) applies; image files are capped by
+// paths.max_image_bytes.
 const maxImageBytes = 20 << 20
 
 var thinkingModes = map[string]bool{"": true, "minimal": true, "low": true, "medium": true, "high": true, "max": true}
@@ -129,8 +131,10 @@ func modelGenerate(ctx context.Context, c *Call, req abi.ModelGenerateRequest, b
 	}, nil
 }
 
-// loadImage reads an image named by an absolute path (under the same path policy as fs.read)
-// or given inline as a data URL.
+// loadImage reads an image named by an absolute path or given inline as a data URL. A file
+// goes through the same path rules as fs.read (roots, deny globs, symlinks, hard links), is
+// capped at paths.max_image_bytes, and gets its own audit record (op "model.image"), allowed or
+// denied, as an fs.read does.
 func (c *Call) loadImage(ref string) (providers.Image, error) {
 	if strings.HasPrefix(ref, "data:") {
 		return decodeDataURL(ref)
@@ -138,23 +142,42 @@ func (c *Call) loadImage(ref string) (providers.Image, error) {
 	if c.env.Paths == nil {
 		return providers.Image{}, fail(abi.CodeDenied, "no file access is configured")
 	}
+	img, res, err := c.readImage(ref)
+	rec := policy.Record{Op: opModelImage, Decision: "allow", Root: res.Root, Path: res.Rel, Bytes: int64(len(img.Data))}
+	if err != nil {
+		var oe *opError
+		errors.As(err, &oe)
+		rec.Decision, rec.Reason, rec.Bytes = decision(oe.code), oe.msg, 0
+		if rec.Path == "" {
+			rec.Path = imageLabel(ref)
+		}
+	}
+	c.audit(rec)
+	return img, err
+}
+
+// opModelImage is the audit op of an image file read for model.generate.
+const opModelImage = "model.image"
+
+func (c *Call) readImage(ref string) (providers.Image, policy.Resolved, error) {
 	res, err := c.env.Paths.Check(ref)
 	if err != nil {
-		return providers.Image{}, pathError(err)
+		return providers.Image{}, res, pathError(err)
 	}
 	f, err := res.Open()
 	if err != nil {
-		return providers.Image{}, pathError(err)
+		return providers.Image{}, res, pathError(err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxImageBytes+1))
+	limit := c.env.Paths.Caps().MaxImageBytes
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return providers.Image{}, fail(abi.CodeInvalid, "image %q could not be read", ref)
+		return providers.Image{}, res, fail(abi.CodeInvalid, "image %q could not be read", ref)
 	}
-	if len(data) > maxImageBytes {
-		return providers.Image{}, fail(abi.CodeTooLarge, "image %q is over %d MiB", ref, maxImageBytes>>20)
+	if int64(len(data)) > limit {
+		return providers.Image{}, res, fail(abi.CodeTooLarge, "image %q is over the %d-byte cap (paths.max_image_bytes)", ref, limit)
 	}
-	return providers.Image{MIMEType: providers.SniffImage(data), Data: data}, nil
+	return providers.Image{MIMEType: providers.SniffImage(data), Data: data}, res, nil
 }
 
 func decodeDataURL(ref string) (providers.Image, error) {

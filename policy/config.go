@@ -946,5 +946,5 @@ func (p PathsConfig) DenyGlobs() []string { return append(slices.Clone(p.Deny), 
 
 // Caps returns the caps of [paths].
 func (p PathsConfig) Caps() Caps {
-	return Caps{MaxFileBytes: p.MaxFileBytes, MaxListEntries: p.MaxListEntries, MaxDepth: p.MaxDepth, AllowHardLinks: p.AllowHardLinks}
+	return Caps{MaxFileBytes: p.MaxFileBytes, MaxListEntries: p.MaxListEntries, MaxDepth: p.MaxDepth, MaxImageBytes: p.MaxImageBytes, AllowHardLinks: p.AllowHardLinks}
 }

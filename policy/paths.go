@@ -30,6 +30,8 @@ type Caps struct {
 	MaxFileBytes   int64 // bytes a read may return; default 1,000,000
 	MaxListEntries int   // entries a listing may return; default 2,000
 	MaxDepth       int   // directory levels a listing may descend; default 8
+	// MaxImageBytes is the largest image file model.generate may send; default 20 MiB.
+	MaxImageBytes int64
 	// AllowHardLinks lets reads open regular files with more than one hard link; default
 	// false: such a file may be a link to one outside every root.
 	AllowHardLinks bool
@@ -44,6 +46,9 @@ func (c Caps) withDefaults() Caps {
 	}
 	if c.MaxDepth <= 0 {
 		c.MaxDepth = DefaultMaxDepth
+	}
+	if c.MaxImageBytes <= 0 {
+		c.MaxImageBytes = DefaultMaxImageBytes
 	}
 	return c
 }
