@@ -8,8 +8,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/pal-mcp/pal/policy/secrets"
 	"github.com/pal-mcp/pal/policy"
+	"github.com/pal-mcp/pal/policy/secrets"
 	"github.com/pal-mcp/pal/providers"
 	"github.com/pal-mcp/pal/runtime/abi"
 )

@@ -231,7 +231,7 @@ dir = "~/.pal-cache"
 		{"roots", c.Paths.Roots, wantRoots},
 		{"deny kept", c.Paths.Deny, DefaultDeny},
 		{"deny globs", c.Paths.DenyGlobs(), append(slices.Clone(DefaultDeny), "*.secret")},
-		{"caps", c.Paths.Caps(), Caps{MaxFileBytes: 2000, MaxListEntries: 10, MaxDepth: 3}},
+		{"caps", c.Paths.Caps(), Caps{MaxFileBytes: 2000, MaxListEntries: 10, MaxDepth: 3, MaxImageBytes: DefaultMaxImageBytes}},
 		{"enabled", c.Tools.Enabled, []string{"chat", "thinkdeep"}},
 		{"disabled", c.Tools.Disabled, []string{"debug"}},
 		{"chat caps", c.Tools.Tool["chat"].Capabilities, []Capability{CapFSRead, CapModelGenerate}},
