@@ -136,12 +136,13 @@ func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 			return errorResult(t.spec.Name, "invalid arguments: "+err.Error()), nil
 		}
 		host := s.env.NewCall(hostfns.CallSpec{
-			Tool:     t.spec.Name,
-			CallID:   callID,
-			Grant:    t.grant,
-			Category: t.spec.Category,
-			Client:   clientOf(ctx),
-			Progress: progressSender(ctx, req),
+			Tool:      t.spec.Name,
+			CallID:    callID,
+			Grant:     t.grant,
+			Category:  t.spec.Category,
+			Client:    clientOf(ctx),
+			Progress:  progressSender(ctx, req),
+			Principal: principalOf(ctx),
 		})
 		res, out, err := t.module.Invoke(ctx, runtime.Call{Tool: t.spec.Name, CallID: callID, Arguments: args, Host: host})
 		attrs := []any{"tool", t.spec.Name, "call_id", callID, "duration", out.Duration, "memory_bytes", out.MemoryPeak}
@@ -238,6 +239,17 @@ func toMCPResult(r *abi.Result) *mcp.CallToolResult {
 		}
 	}
 	return out
+}
+
+// principalOf names who a call is for: the MCP session over HTTP, the one local client over
+// stdio. Conversation threads belong to it.
+func principalOf(ctx context.Context) string {
+	if sess := mcpserver.ClientSessionFromContext(ctx); sess != nil {
+		if id := sess.SessionID(); id != "" && id != "stdio" {
+			return "session:" + id
+		}
+	}
+	return hostfns.PrincipalLocal
 }
 
 // grantFor computes a tool's grant: what it declares, within what the policy allows.
