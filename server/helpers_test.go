@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -21,38 +20,25 @@ import (
 	"github.com/pal-mcp/pal/runtime/abi"
 )
 
-// sharedCache is one compilation cache for every engine the package's tests make. Entries are
-// keyed by the module's hash, wazero's version and the CPU, so the cache is kept between runs
-// (in the user's cache directory): compiling the built-in module takes over a minute under
-// -race, where wazero's compiler runs instrumented.
+// sharedCache is one compilation cache for every engine the package's tests make, in a
+// temporary directory removed when the tests end: compiling the built-in module is slow under
+// -race, where wazero's compiler runs instrumented, so the package pays for it once, but no
+// run reads what an earlier run (of older code) left behind.
 var sharedCache string
 
 func TestMain(m *testing.M) {
 	code := func() int {
-		dir, cleanup, err := testCacheDir()
+		dir, err := os.MkdirTemp("", "pal-server-cache-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		defer cleanup()
+		defer os.RemoveAll(dir)
 		sharedCache = dir
 		return m.Run()
 	}()
 	testwasm.Cleanup()
 	os.Exit(code)
-}
-
-// testCacheDir returns $XDG_CACHE_HOME/pal-test/wazero (or the platform's equivalent), or a
-// temporary directory removed by cleanup when there is no user cache directory.
-func testCacheDir() (dir string, cleanup func(), err error) {
-	if base, err := os.UserCacheDir(); err == nil {
-		dir := filepath.Join(base, "pal-test", "wazero")
-		if os.MkdirAll(dir, 0o700) == nil {
-			return dir, func() {}, nil
-		}
-	}
-	dir, err = os.MkdirTemp("", "pal-server-cache-")
-	return dir, func() { os.RemoveAll(dir) }, err
 }
 
 // Packages of the modules the tests load.

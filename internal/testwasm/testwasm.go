@@ -1,9 +1,15 @@
-// Package testwasm builds tool modules for tests. Tests need real modules (the built-in
-// tools, the hostile suite), and building them on demand keeps `go test ./...` self-contained:
-// the Go build cache makes a repeat build a link step.
+// Package testwasm builds tool modules and the pal binary for tests. Tests need real modules
+// (the built-in tools, the hostile suite), and building them on demand keeps `go test ./...`
+// self-contained: the Go build cache makes a repeat build a link step.
+//
+// Everything is built with -trimpath into a temporary directory; nothing here writes into the
+// source tree. The pal binary gets the freshly built built-in module through `go build
+// -overlay`, so internal/builtinwasm/modules/builtin.wasm, which `make modules` owns, is
+// neither read nor rewritten by a test.
 package testwasm
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +18,15 @@ import (
 	"sync"
 	"testing"
 )
+
+// CoverDirEnv names the environment variable that switches BuildPal to a coverage build: when
+// it holds a directory, the binary is built with `-cover` over every package of the module,
+// and Env hands the binary GOCOVERDIR set to that directory. `make cover` sets it.
+const CoverDirEnv = "PAL_TEST_GOCOVERDIR"
+
+// builtinModule is where `make modules` puts the built-in module, relative to the repository
+// root; BuildPal overlays it.
+const builtinModule = "internal/builtinwasm/modules/builtin.wasm"
 
 var (
 	mu    sync.Mutex
@@ -22,20 +37,39 @@ var (
 // Root returns the repository root (the directory of go.mod).
 func Root(t testing.TB) string {
 	t.Helper()
+	top, err := root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return top
+}
+
+func root() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
-		t.Fatalf("go env GOMOD: %v", err)
+		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
 	mod := strings.TrimSpace(string(out))
 	if mod == "" || mod == os.DevNull {
-		t.Fatal("not inside the pal module")
+		return "", fmt.Errorf("not inside the pal module")
 	}
-	return filepath.Dir(mod)
+	return filepath.Dir(mod), nil
+}
+
+// buildModule compiles ./pkg under top as a wasip1 reactor into out.
+func buildModule(top, pkg, out string) error {
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, "./"+pkg)
+	cmd.Dir = top
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building %s for wasip1: %v\n%s", pkg, err, b)
+	}
+	return nil
 }
 
 // Build compiles the package at pkg (a path relative to the repository root, such as
-// "tools-wasm/testdata/hostile") as a wasip1 reactor and returns the .wasm path. Each package
-// is built once per test binary.
+// "tools-wasm/testdata/hostile") as a wasip1 reactor into a temporary directory and returns
+// the .wasm path. Each package is built once per test binary.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	mu.Lock()
@@ -51,11 +85,8 @@ func Build(t testing.TB, pkg string) string {
 		dir = d
 	}
 	out := filepath.Join(dir, strings.ReplaceAll(pkg, "/", "_")+".wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./"+pkg)
-	cmd.Dir = Root(t)
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building %s for wasip1: %v\n%s", pkg, err, b)
+	if err := buildModule(Root(t), pkg, out); err != nil {
+		t.Fatal(err)
 	}
 	built[pkg] = out
 	return out
@@ -81,24 +112,46 @@ func Load(t testing.TB, pkg string) []byte {
 	return b
 }
 
-// BuildPal builds the built-in module where the host embeds it, then the pal binary into dir,
-// and returns the binary's path. It is for TestMain functions, which have no testing.T.
+// BuildPal builds the built-in module and then the pal binary into dir (both with -trimpath,
+// the module embedded through -overlay) and returns the binary's path. The source tree is not
+// written. When CoverDirEnv is set the binary is a coverage build (see Env). It is for TestMain
+// functions, which have no testing.T.
 func BuildPal(dir string) (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
+	top, err := root()
 	if err != nil {
 		return "", err
 	}
-	top := filepath.Dir(strings.TrimSpace(string(out)))
-	wasm := exec.Command("go", "build", "-buildmode=c-shared", "-o", "internal/builtinwasm/modules/builtin.wasm", "./tools-wasm/builtin")
-	wasm.Dir, wasm.Env = top, append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if b, err := wasm.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the built-in module: %v\n%s", err, b)
+	wasm := filepath.Join(dir, "builtin.wasm")
+	if err := buildModule(top, "tools-wasm/builtin", wasm); err != nil {
+		return "", err
+	}
+	overlay, err := json.Marshal(map[string]map[string]string{"Replace": {filepath.Join(top, builtinModule): wasm}})
+	if err != nil {
+		return "", err
+	}
+	overlayFile := filepath.Join(dir, "overlay.json")
+	if err := os.WriteFile(overlayFile, overlay, 0o600); err != nil {
+		return "", err
 	}
 	bin := filepath.Join(dir, "pal")
-	host := exec.Command("go", "build", "-o", bin, "./cmd/pal")
+	args := []string{"build", "-trimpath", "-overlay", overlayFile, "-o", bin}
+	if os.Getenv(CoverDirEnv) != "" {
+		args = append(args, "-cover", "-coverpkg=./...")
+	}
+	host := exec.Command("go", append(args, "./cmd/pal")...)
 	host.Dir = top
 	if b, err := host.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building pal: %v\n%s", err, b)
 	}
 	return bin, nil
+}
+
+// Env returns the variables a test adds to the environment of a binary BuildPal made:
+// GOCOVERDIR when CoverDirEnv is set, so a coverage build writes its counters there, and
+// nothing otherwise.
+func Env() []string {
+	if d := os.Getenv(CoverDirEnv); d != "" {
+		return []string{"GOCOVERDIR=" + d}
+	}
+	return nil
 }

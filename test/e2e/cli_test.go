@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pal-mcp/pal/internal/testwasm"
 )
 
 // runPal runs the binary with args in dir, with only the given environment (plus PATH and
@@ -28,7 +30,7 @@ func runPalHome(t *testing.T, dir, home string, env []string, args ...string) (i
 		"HOME=" + home,
 		"XDG_STATE_HOME=" + filepath.Join(home, "state"),
 		"XDG_CACHE_HOME=" + cacheDir,
-	}, env...)
+	}, append(testwasm.Env(), env...)...)
 	cmd.Stdin = strings.NewReader("")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pal-mcp/pal/internal/mcpwire"
+	"github.com/pal-mcp/pal/internal/testwasm"
 )
 
 // rawSession drives pal serve with newline-delimited JSON written by hand, so the test sees
@@ -37,7 +38,7 @@ func serverEnv(w *workspace, p *provider, extraEnv ...string) []string {
 		"OPENAI_BASE_URL=" + p.srv.URL + "/v1",
 		"DEFAULT_MODEL=gpt-5.2",
 		"LOG_LEVEL=DEBUG",
-	}, extraEnv...)
+	}, append(testwasm.Env(), extraEnv...)...)
 }
 
 // startRaw runs pal serve in the workspace and performs the MCP handshake.
