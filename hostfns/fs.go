@@ -21,12 +21,27 @@ func fsRead(_ context.Context, c *Call, req abi.FSReadRequest, _ []byte) (outcom
 	if c.env.Paths == nil {
 		return outcome{}, fail(abi.CodeDenied, "no file access is configured")
 	}
-	data, info, err := c.env.Paths.ReadFile(req.Path, req.MaxBytes)
+	// The byte budget left caps this read: a larger file comes back cut, marked truncated.
+	if c.budget.remaining(budgetReadFiles) < 1 {
+		return outcome{path: req.Path}, c.budget.spend(budgetReadFiles, 1)
+	}
+	maxBytes := req.MaxBytes
+	left := c.budget.remaining(budgetReadBytes)
+	if left < 1 {
+		return outcome{path: req.Path}, c.budget.spend(budgetReadBytes, 1)
+	}
+	if maxBytes <= 0 || maxBytes > left {
+		maxBytes = left
+	}
+	data, info, err := c.env.Paths.ReadFile(req.Path, maxBytes)
 	if err != nil {
 		return outcome{path: req.Path}, pathError(err)
 	}
 	if data == nil {
 		data = []byte{}
+	}
+	if err := c.spendRead(int64(len(data))); err != nil {
+		return outcome{path: req.Path}, err
 	}
 	read := int64(len(data))
 	var rep secrets.Report
@@ -68,6 +83,14 @@ func fsList(_ context.Context, c *Call, req abi.FSListRequest, _ []byte) (outcom
 		path:   req.Path,
 		bytes:  int64(len(entries)),
 	}, nil
+}
+
+// spendRead counts one file of n bytes read against the call's budgets.
+func (c *Call) spendRead(n int64) error {
+	if err := c.budget.spend(budgetReadFiles, 1); err != nil {
+		return err
+	}
+	return c.budget.spend(budgetReadBytes, n)
 }
 
 // pathError maps a policy error to its ABI code, keeping the policy's message (which names the

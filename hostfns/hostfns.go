@@ -33,6 +33,9 @@ type Env struct {
 	Secrets *secrets.Scanner
 	// Info is the static part of host.info.
 	Info Info
+	// Budgets bound what each tool call may cost ([limits]); zero fields take the defaults
+	// of policy.DefaultBudgets.
+	Budgets policy.Budgets
 }
 
 // Info is host.info's reply. Env.Info holds its static part; each call fills in the ABI
@@ -57,11 +60,13 @@ type Call struct {
 	category string
 	client   Client
 	progress ProgressFunc
-	// principal owns the threads this call creates and is the only one that may use them.
-	principal string
+	budget   *budget
 }
 
-var _ runtime.Host = (*Call)(nil)
+var (
+	_ runtime.Host    = (*Call)(nil)
+	_ runtime.Stopper = (*Call)(nil)
+)
 
 // CallSpec describes one tool call to NewCall.
 type CallSpec struct {
@@ -71,22 +76,17 @@ type CallSpec struct {
 	Category string // the tool's model category: fast, balanced or extended
 	Client   Client
 	Progress ProgressFunc
-	// Principal is who the call is for: conversation threads belong to the principal that
-	// created them. "" means PrincipalLocal.
-	Principal string
 }
-
-// PrincipalLocal is the principal of a stdio server: the one local client.
-const PrincipalLocal = "local"
 
 // NewCall returns the Host for one tool call.
 func (e *Env) NewCall(s CallSpec) *Call {
-	principal := s.Principal
-	if principal == "" {
-		principal = PrincipalLocal
-	}
-	return &Call{env: e, tool: s.Tool, callID: s.CallID, grant: s.Grant, category: s.Category, client: s.Client, progress: s.Progress, principal: principal}
+	return &Call{env: e, tool: s.Tool, callID: s.CallID, grant: s.Grant, category: s.Category, client: s.Client, progress: s.Progress,
+		budget: newBudget(e.Budgets)}
 }
+
+// Stop implements runtime.Stopper: the error, wrapping ErrOverBudget, that must end the call,
+// or nil.
+func (c *Call) Stop() error { return c.budget.stopped() }
 
 // opError is a refusal or failure with its ABI code. Message is for the tool and its user.
 type opError struct {
@@ -146,6 +146,9 @@ func init() {
 
 // Call implements runtime.Host: decode, check the grant, run the op, audit, reply.
 func (c *Call) Call(ctx context.Context, request []byte) []byte {
+	if err := c.budget.hostCall(); err != nil {
+		return c.refuse("", abi.CodeOverBudget, err.Error())
+	}
 	header, body, err := abi.Split(request)
 	if err != nil {
 		return c.refuse("", abi.CodeInvalid, "request is not a JSON object message")
@@ -184,7 +187,7 @@ func (c *Call) Call(ctx context.Context, request []byte) []byte {
 // decision is the audit word for an error code: refusals by policy are "deny", failures are
 // "error".
 func decision(code abi.Code) string {
-	if code == abi.CodeDenied {
+	if code == abi.CodeDenied || code == abi.CodeOverBudget {
 		return "deny"
 	}
 	return "error"
@@ -195,8 +198,13 @@ func (c *Call) refuse(op string, code abi.Code, reason string) []byte {
 	return abi.Fail(code, reason)
 }
 
-// Refused implements runtime.Host for requests the runtime refused before decoding.
+// Refused implements runtime.Host for requests the runtime refused before decoding. They
+// count against the host-call budget like any other.
 func (c *Call) Refused(_ context.Context, code abi.Code, reason string) {
+	if err := c.budget.hostCall(); err != nil {
+		c.audit(policy.Record{Op: "call", Decision: decision(abi.CodeOverBudget), Reason: err.Error()})
+		return
+	}
 	c.audit(policy.Record{Op: "call", Decision: decision(code), Reason: reason})
 }
 
@@ -221,6 +229,13 @@ func (c *Call) audit(r policy.Record) {
 	r.CallID, r.Tool = c.callID, c.tool
 	if err := c.env.Audit.Audit(r); err != nil {
 		c.env.logger().Error("audit record lost", "err", err)
+	}
+	if c.budget.audited(recordSize(r)) {
+		// The last record of this call says why it ends; it is not counted.
+		last := policy.Record{CallID: c.callID, Tool: c.tool, Op: "budget", Decision: "deny", Reason: c.budget.stopped().Error()}
+		if err := c.env.Audit.Audit(last); err != nil {
+			c.env.logger().Error("audit record lost", "err", err)
+		}
 	}
 }
 

@@ -11,6 +11,9 @@ import (
 const maxProgressMessage = 1024
 
 func progressOp(_ context.Context, c *Call, req abi.ProgressRequest, _ []byte) (outcome, error) {
+	if err := c.budget.spend(budgetProgress, 1); err != nil {
+		return outcome{}, err
+	}
 	if req.Progress < 0 || req.Total < 0 {
 		return outcome{}, fail(abi.CodeInvalid, "progress and total must not be negative")
 	}

@@ -109,6 +109,9 @@ func modelGenerate(ctx context.Context, c *Call, req abi.ModelGenerateRequest, b
 		prompt, rep = c.env.Secrets.Redact(prompt)
 		redacted.Add(rep)
 	}
+	if err := c.budget.spend(budgetProviderCalls, 1); err != nil {
+		return outcome{path: req.Model}, err
+	}
 	resp, info, err := c.env.Models.Generate(ctx, req.Model, cat, providers.Request{
 		SystemPrompt: system,
 		Prompt:       prompt,
@@ -176,6 +179,9 @@ func (c *Call) readImage(ref string) (providers.Image, policy.Resolved, error) {
 	}
 	if int64(len(data)) > limit {
 		return providers.Image{}, res, fail(abi.CodeTooLarge, "image %q is over the %d-byte cap (paths.max_image_bytes)", ref, limit)
+	}
+	if err := c.spendRead(int64(len(data))); err != nil {
+		return providers.Image{}, res, err
 	}
 	return providers.Image{MIMEType: providers.SniffImage(data), Data: data}, res, nil
 }

@@ -126,6 +126,8 @@ type LimitsConfig struct {
 	// PromptChars is the most characters a client may put in a prompt field (PAL's
 	// MCP_PROMPT_SIZE_LIMIT). Default 60,000; MAX_MCP_OUTPUT_TOKENS=n sets int(n*0.6)*4.
 	PromptChars int `toml:"prompt_chars"`
+	// Budgets are the per-call and per-process budgets (limits.go), keys of [limits] too.
+	Budgets
 }
 
 // ProvidersConfig is [providers] and its [providers.<type>] tables.
@@ -277,6 +279,7 @@ func Default() *Config {
 			MemoryMB:    DefaultMemoryMB,
 			OutputBytes: DefaultOutputBytes,
 			PromptChars: DefaultPromptChars,
+			Budgets:     DefaultBudgets(),
 		},
 		Providers: ProvidersConfig{DefaultModel: DefaultModel},
 		Memory:    MemoryConfig{TTL: Duration{DefaultTTL}, MaxTurns: DefaultMaxTurns},
@@ -510,6 +513,10 @@ var knownKeys = func() []string {
 		for i := range t.NumField() {
 			f := t.Field(i)
 			tag := f.Tag.Get("toml")
+			if f.Anonymous && tag == "" {
+				walk(prefix, f.Type) // embedded: its keys belong to this table
+				continue
+			}
 			if tag == "" || tag == "-" {
 				continue
 			}
@@ -800,6 +807,9 @@ func (c *Config) validate(file string, md toml.MetaData) error {
 	}
 	if l.PromptChars <= 0 {
 		return bad("limits.prompt_chars", "must be positive, got %d", l.PromptChars)
+	}
+	if err := l.Budgets.validate(file); err != nil {
+		return err
 	}
 
 	if strings.TrimSpace(c.Providers.DefaultModel) == "" {

@@ -87,6 +87,7 @@ var keyRules = func() []keyRule {
 		{"cache.dir", kindEqual, func(c *Config) any { return c.Cache.Dir }, false},
 		{"modules", kindEqual, func(c *Config) any { return c.Modules }, false},
 	}
+	rules = append(rules, budgetRules()...)
 	for _, name := range ProviderNames {
 		p := func(c *Config) *ProviderConfig { return c.Providers.Provider(name) }
 		k := "providers." + name + "."

@@ -217,6 +217,8 @@ var (
 	// ErrReentrant: the module made a host call from inside alloc while the host was writing
 	// the request into its memory.
 	ErrReentrant = errors.New("tool module made a host call from inside alloc")
+	// ErrStopped: the Host ended the call (a Stopper's error, wrapped beside this one).
+	ErrStopped = errors.New("the host stopped the tool call")
 	// ErrBadModule: the module does not implement ABI 1 correctly.
 	ErrBadModule = errors.New("invalid tool module")
 )

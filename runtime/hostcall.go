@@ -26,6 +26,29 @@ type Host interface {
 	Refused(ctx context.Context, code abi.Code, reason string)
 }
 
+// Stopper is implemented by a Host that may end the call it serves, for instance when a
+// budget is used up. The runtime asks after every request it passes to the Host or reports
+// as refused; a non-nil error ends the call at once, and Invoke returns ErrStopped wrapping it.
+type Stopper interface {
+	Stop() error
+}
+
+// hostStop carries a Stopper's error out of the guest as a panic, which wazero turns into the
+// error of the guest function the host was called from.
+type hostStop struct{ err error }
+
+func (s *hostStop) Error() string { return s.err.Error() }
+func (s *hostStop) Unwrap() error { return s.err }
+
+// checkStop ends the call when the Host says so.
+func checkStop(st *callState) {
+	if s, ok := st.host.(Stopper); ok {
+		if err := s.Stop(); err != nil {
+			panic(&hostStop{err: err})
+		}
+	}
+}
+
 // Limits on the log import.
 const (
 	LogLineLimit    = 4 << 10 // bytes per line
@@ -71,6 +94,7 @@ func hostCall(ctx context.Context, mod api.Module, stack []uint64) {
 		st.reentered++
 		if st.reentered == 1 && st.host != nil {
 			st.host.Refused(ctx, abi.CodeReentrant, ReentrantMessage)
+			checkStop(st)
 		}
 		stack[0] = 0
 		return
@@ -92,6 +116,9 @@ func hostCall(ctx context.Context, mod api.Module, stack []uint64) {
 		} else {
 			reply = st.host.Call(ctx, bytes.Clone(raw))
 		}
+	}
+	if st.host != nil {
+		checkStop(st)
 	}
 	stack[0] = writeToGuest(ctx, mod, st, reply)
 }

@@ -32,7 +32,7 @@ type Outcome struct {
 
 // Invoke runs one tool call in a fresh instance and closes the instance afterwards, whatever
 // happens. The error, when not nil, wraps one of ErrDeadline, ErrCancelled, ErrMemoryCap,
-// ErrOutputCap, ErrTrap, ErrReentrant, ErrBadResult or ErrBadModule, and its text is fit for the client.
+// ErrOutputCap, ErrTrap, ErrReentrant, ErrStopped, ErrBadResult or ErrBadModule, and its text is fit for the client.
 func (m *Module) Invoke(ctx context.Context, c Call) (_ *abi.Result, out Outcome, _ error) {
 	start := time.Now()
 	timeout := m.engine.cfg.CallTimeout
@@ -92,6 +92,10 @@ func (m *Module) Invoke(ctx context.Context, c Call) (_ *abi.Result, out Outcome
 
 // callError explains why handle failed: deadline, cancellation, memory cap, or a crash.
 func (m *Module) callError(ctx context.Context, inst *instance, timeout time.Duration, err error) error {
+	var stop *hostStop
+	if errors.As(err, &stop) {
+		return fmt.Errorf("%w: %w", ErrStopped, stop.err)
+	}
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("%w (%v); the call was stopped", ErrDeadline, timeout)

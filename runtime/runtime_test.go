@@ -349,3 +349,35 @@ func TestReentrantHostCallsAreRefused(t *testing.T) {
 	}
 	mustPing(t, m)
 }
+
+// stopHost ends the call after `after` requests, as a Host whose budget ran out does.
+type stopHost struct {
+	infoHost
+	after int
+}
+
+var errStopTest = errors.New("test budget used up")
+
+func (h *stopHost) Stop() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.calls) > h.after {
+		return errStopTest
+	}
+	return nil
+}
+
+func TestStopperEndsTheCall(t *testing.T) {
+	e := newEngine(t, Config{})
+	m := loadHostile(t, e)
+	h := &stopHost{after: 5}
+	args := json.RawMessage(`{"request":{"op":"host.info"},"n":1000000}`)
+	_, _, err := m.Invoke(context.Background(), Call{Tool: "flood", Arguments: args, Host: h})
+	if !errors.Is(err, ErrStopped) || !errors.Is(err, errStopTest) {
+		t.Fatalf("want ErrStopped wrapping the host's error, got %v", err)
+	}
+	if len(h.calls) != 6 {
+		t.Fatalf("%d requests reached the host, want 6", len(h.calls))
+	}
+	mustPing(t, m)
+}

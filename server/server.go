@@ -135,16 +135,17 @@ func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 			s.auditCall(callID, t.spec.Name, "deny", "invalid arguments")
 			return errorResult(t.spec.Name, "invalid arguments: "+err.Error()), nil
 		}
+		progress, finishProgress := progressSender(ctx, req)
 		host := s.env.NewCall(hostfns.CallSpec{
-			Tool:      t.spec.Name,
-			CallID:    callID,
-			Grant:     t.grant,
-			Category:  t.spec.Category,
-			Client:    clientOf(ctx),
-			Progress:  progressSender(ctx, req),
-			Principal: principalOf(ctx),
+			Tool:     t.spec.Name,
+			CallID:   callID,
+			Grant:    t.grant,
+			Category: t.spec.Category,
+			Client:   clientOf(ctx),
+			Progress: progress,
 		})
 		res, out, err := t.module.Invoke(ctx, runtime.Call{Tool: t.spec.Name, CallID: callID, Arguments: args, Host: host})
+		finishProgress() // the last progress goes out before the result
 		attrs := []any{"tool", t.spec.Name, "call_id", callID, "duration", out.Duration, "memory_bytes", out.MemoryPeak}
 		if out.LogDropped > 0 {
 			attrs = append(attrs, "log_lines_dropped", out.LogDropped)
@@ -176,30 +177,6 @@ func clientOf(ctx context.Context) hostfns.Client {
 		return hostfns.Client{Name: ci.Name, Version: ci.Version}
 	}
 	return hostfns.Client{}
-}
-
-// progressSender forwards a tool's progress to the client when the request carried a
-// progress token, and drops it otherwise. Progress values only increase, as MCP requires.
-func progressSender(ctx context.Context, req mcp.CallToolRequest) hostfns.ProgressFunc {
-	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
-		return nil
-	}
-	token := req.Params.Meta.ProgressToken
-	last := -1.0
-	return func(progress, total float64, message string) {
-		if progress <= last {
-			progress = last + 1e-9
-		}
-		last = progress
-		params := map[string]any{"progressToken": token, "progress": progress}
-		if total > 0 {
-			params["total"] = total
-		}
-		if message != "" {
-			params["message"] = message
-		}
-		Notify(ctx, "notifications/progress", params)
-	}
 }
 
 // errorResult is the isError result of a call the host could not complete. Its text is the
@@ -239,17 +216,6 @@ func toMCPResult(r *abi.Result) *mcp.CallToolResult {
 		}
 	}
 	return out
-}
-
-// principalOf names who a call is for: the MCP session over HTTP, the one local client over
-// stdio. Conversation threads belong to it.
-func principalOf(ctx context.Context) string {
-	if sess := mcpserver.ClientSessionFromContext(ctx); sess != nil {
-		if id := sess.SessionID(); id != "" && id != "stdio" {
-			return "session:" + id
-		}
-	}
-	return hostfns.PrincipalLocal
 }
 
 // grantFor computes a tool's grant: what it declares, within what the policy allows.

@@ -480,3 +480,19 @@ func TestGrantsFollowPolicy(t *testing.T) {
 		})
 	}
 }
+
+// TestHostCallBudgetEndsTheCall: a flood of host calls ends with an error result naming the
+// budget's key, and the server serves the next call.
+func TestHostCallBudgetEndsTheCall(t *testing.T) {
+	e := newEngine(t)
+	env := testEnv(nil, &policy.MemoryAuditor{})
+	env.Budgets = policy.Budgets{HostCalls: 50}
+	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "hostile", hostilePkg, true)}, Env: env})
+	text, isErr := callResult(t, s, "flood", map[string]any{"request": map[string]any{"op": "host.info"}, "n": 1_000_000})
+	if !isErr || !strings.Contains(text, "51 host calls (limits.host_calls = 50)") {
+		t.Fatalf("flood: isError=%v %s", isErr, text)
+	}
+	if text, isErr := callResult(t, s, "ping", map[string]any{}); isErr || !strings.Contains(text, "pong") {
+		t.Fatalf("ping after the flood: %s", text)
+	}
+}

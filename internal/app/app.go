@@ -128,6 +128,7 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 		Logger:  a.Logger,
 		Redact:  redact,
 		Secrets: scanner,
+		Budgets: cfg.Limits.Budgets,
 		Info: hostfns.Info{
 			Name: "pal", Version: Version, ABI: abi.Version, ModelSelection: mode,
 			DefaultModel: a.Registry.DefaultModel(), Platform: goruntime.GOOS + "/" + goruntime.GOARCH, GoVersion: goruntime.Version(),

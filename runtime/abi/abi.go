@@ -93,6 +93,9 @@ const (
 	// a message in its memory. The nested call gets no reply (0); the reply being placed is
 	// this error instead.
 	CodeReentrant Code = "reentrant"
+	// CodeOverBudget: the call has used up one of its budgets ([limits] in pal.toml). Asking
+	// for the same kind of op again ends the call.
+	CodeOverBudget Code = "over_budget"
 )
 
 // Error is the error half of a host reply.

@@ -100,6 +100,7 @@ func describe() uint64 {
 	m := abi.Manifest{ABI: abi.Version, Name: "hostile", Version: "0", Tools: []abi.ToolSpec{
 		tool("spin"), tool("membomb"), tool("outbomb"), tool("stderrbomb"), tool("logflood"),
 		tool("badptr"), tool("undeclared"), tool("ping"), tool("reenter", abi.CapHostInfo),
+		tool("flood", abi.KnownCapabilities...),
 		tool("hostcall", abi.CapFSRead, abi.CapFSList, abi.CapModelGenerate, abi.CapProgress),
 		tool("keyhunt", abi.CapModelGenerate),
 	}}
@@ -177,6 +178,32 @@ func handle(ptr, n uint32) uint64 {
 		return text(string(res))
 	case "keyhunt":
 		return keyhunt(args)
+	case "flood":
+		// Send arguments.request (with arguments.body) arguments.n times, whatever the
+		// replies say, and count the reply codes.
+		reqJSON, _ := json.Marshal(args["request"])
+		var body []byte
+		if b, ok := args["body"].(string); ok {
+			body = []byte(b)
+		}
+		n, _ := args["n"].(float64)
+		msg := abi.Join(reqJSON, body)
+		codes := map[string]int{}
+		for i := 0; i < int(n); i++ {
+			h, _ := call(msg)
+			var r abi.Reply
+			_ = json.Unmarshal(h, &r)
+			if r.Error != nil {
+				codes[string(r.Error.Code)]++
+			} else {
+				codes["ok"]++
+			}
+			for k := range live {
+				delete(live, k) // replies are not kept: the flood is the host's problem
+			}
+		}
+		res, _ := json.Marshal(map[string]any{"codes": codes})
+		return text(string(res))
 	case "reenter":
 		// arguments.depth: how many nested host calls alloc attempts (one per alloc).
 		depth, _ := args["depth"].(float64)

@@ -22,6 +22,7 @@ const (
 	CodeCancelled   = abi.CodeCancelled   // deadline passed or the client cancelled
 	CodeInternal    = abi.CodeInternal    // a host bug
 	CodeReentrant   = abi.CodeReentrant   // a host call made from inside alloc
+	CodeOverBudget  = abi.CodeOverBudget  // a budget of the call ([limits]) is used up
 )
 
 // HostError is a refusal or failure the host reported for one op. Message is written for
@@ -57,6 +58,7 @@ var (
 	ErrCancelled   = &HostError{Code: CodeCancelled}
 	ErrInternal    = &HostError{Code: CodeInternal}
 	ErrReentrant   = &HostError{Code: CodeReentrant}
+	ErrOverBudget  = &HostError{Code: CodeOverBudget}
 )
 
 // ErrBadReply wraps every failure to understand the host's reply: no reply at all (the
