@@ -370,12 +370,18 @@ func (c *Config) LoadFile(path string) error {
 	return nil
 }
 
+// readConfigFile reads a configuration file of at most maxConfigBytes. It opens without
+// blocking and requires a regular file, so that a FIFO or device put in its place (a project
+// can plant one) cannot hang or feed the start.
 func readConfigFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, openReadFlags, 0)
 	if err != nil {
 		return nil, &ConfigError{File: path, Msg: describeOSError(err), Err: ErrInvalidValue}
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, &ConfigError{File: path, Msg: "not a regular file", Err: ErrInvalidValue}
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
 	if err != nil {
 		return nil, &ConfigError{File: path, Msg: describeOSError(err), Err: ErrInvalidValue}

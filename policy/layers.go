@@ -17,6 +17,9 @@ import (
 // turns into ceilings.
 const DefaultSystemFile = "/etc/pal/pal.toml"
 
+// realSystemFile is DefaultSystemFile; tests point it elsewhere.
+var realSystemFile = DefaultSystemFile
+
 // Layer labels, in the order the layers apply. Every layer but the project file is trusted.
 const (
 	LayerDefault = "default"
@@ -73,8 +76,8 @@ func LoadLayers(src Sources) (*Config, error) {
 	system := src.SystemFile
 	if system == "" {
 		system = DefaultSystemFile
-	} else if system != DefaultSystemFile && systemFileLocked(DefaultSystemFile) {
-		return nil, &ConfigError{File: DefaultSystemFile, Key: "locked", Err: ErrLocked,
+	} else if system != realSystemFile && systemFileLocked(realSystemFile) {
+		return nil, &ConfigError{File: realSystemFile, Key: "locked", Err: ErrLocked,
 			Msg: fmt.Sprintf("the system file is locked, so another system file (%s) may not replace it", system)}
 	}
 	if fileExists(system) {
@@ -327,10 +330,10 @@ func toolNamesIn(c *Config) []string {
 // systemFileLocked reports whether the file at path exists and says locked = true. A file that
 // exists but cannot be read or parsed counts as locked: it may be an organisation's policy.
 func systemFileLocked(path string) bool {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
 		return false
 	}
+	data, err := readConfigFile(path)
 	if err != nil {
 		return true
 	}

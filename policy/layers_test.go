@@ -402,3 +402,27 @@ func TestManifestCannotWidenLockedCeiling(t *testing.T) {
 		}
 	}
 }
+
+// When the real system file is locked, another system file may not replace it.
+func TestSystemFileFlagRefusedWhenLocked(t *testing.T) {
+	dir := scratch(t)
+	real := writeLayer(t, filepath.Join(dir, "etc", "pal.toml"), "locked = true\n[limits]\nmemory_mb = 64\n")
+	old := realSystemFile
+	realSystemFile = real
+	t.Cleanup(func() { realSystemFile = old })
+	src := testSources(dir, nil)
+	writeLayer(t, src.SystemFile, "[limits]\nmemory_mb = 4096\n")
+	if _, err := LoadLayers(src); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), real) {
+		t.Errorf("replacing a locked system file: %v", err)
+	}
+	// Unlocked, the replacement is fine; and naming the real file itself is fine.
+	writeLayer(t, real, "[limits]\nmemory_mb = 64\n")
+	if _, err := LoadLayers(src); err != nil {
+		t.Errorf("replacing an unlocked system file: %v", err)
+	}
+	// A system file that exists but cannot be parsed counts as locked.
+	writeLayer(t, real, "locked = \n")
+	if _, err := LoadLayers(src); !errors.Is(err, ErrLocked) {
+		t.Errorf("replacing an unreadable system file: %v", err)
+	}
+}

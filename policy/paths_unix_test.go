@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -46,5 +47,28 @@ func TestReadFileUnreadable(t *testing.T) {
 	}
 	if _, _, err := fx.paths.ReadFile(f, 0); !errors.Is(err, ErrDenied) {
 		t.Fatalf("ReadFile(unreadable) = %v, want ErrDenied", err)
+	}
+}
+
+// A FIFO planted as the project's pal.toml neither hangs nor is read.
+func TestProjectFileMustBeRegular(t *testing.T) {
+	dir := scratch(t)
+	src := testSources(dir, nil)
+	if err := syscall.Mkfifo(filepath.Join(src.WorkDir, "pal.toml"), 0o600); err != nil {
+		t.Skip(err)
+	}
+	if _, err := LoadLayers(src); err != nil {
+		t.Errorf("a FIFO is not a project file and is skipped: %v", err)
+	}
+}
+
+// readConfigFile refuses a FIFO without blocking, even when asked for one directly.
+func TestReadConfigFileRefusesFIFO(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "pal.toml")
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Skip(err)
+	}
+	if _, err := readConfigFile(p); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("readConfigFile(FIFO) = %v", err)
 	}
 }
