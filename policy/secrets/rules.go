@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"sync"
 
@@ -136,6 +137,11 @@ type rule struct {
 	// so it runs anchored at each keyword an operator follows (see findAnchored).
 	assignment bool
 	anchored   *regexp.Regexp // the pattern less its lazy prefix, anchored; set by compile
+	// lead is a keyword every match starts with (the regex begins with it literally, ASCII
+	// case aside): the rule then runs anchored at each place the keyword occurs (leadRE),
+	// not over the text. "" when the regex begins otherwise.
+	lead   string
+	leadRE *regexp.Regexp
 
 	once   sync.Once
 	re     *regexp.Regexp
@@ -164,6 +170,12 @@ func (r *rule) compile() error {
 		}
 		if r.assignment {
 			if r.anchored, r.err = regexp.Compile(`(?i)^` + strings.TrimPrefix(r.pattern, lazyIdentPrefix)); r.err != nil {
+				r.err = fmt.Errorf("rule %s: %w", r.id, r.err)
+				return
+			}
+		}
+		if r.lead != "" {
+			if r.leadRE, r.err = regexp.Compile(`^(?:` + r.pattern + `)`); r.err != nil {
 				r.err = fmt.Errorf("rule %s: %w", r.id, r.err)
 				return
 			}
@@ -332,6 +344,7 @@ func parseGitleaks(data string) (*ruleSet, error) {
 		}
 		r := &rule{id: tr.ID, pattern: tr.Regex, secretGroup: tr.SecretGroup, entropy: tr.Entropy,
 			keywords: lowerAll(tr.Keywords), path: tr.Path, multiline: spansLines(tr.Regex)}
+		r.lead = leadKeyword(r.pattern, r.keywords)
 		// The generic rule's keywords are common words of code; each is, in its regex, the
 		// identifier before an assignment. A test checks the regex still reads so.
 		r.assignment = tr.ID == "generic-api-key" && strings.HasPrefix(tr.Regex, lazyIdentPrefix) &&
@@ -348,6 +361,7 @@ func parseGitleaks(data string) (*ruleSet, error) {
 	for _, pr := range palRules {
 		r := fromRule(pr)
 		r.multiline = pr.ID == "private-key"
+		r.lead = leadKeyword(r.pattern, r.keywords)
 		rs.rules = append(rs.rules, r)
 	}
 	return rs, nil
@@ -358,6 +372,46 @@ func parseGitleaks(data string) (*ruleSet, error) {
 func fromRule(r Rule) *rule {
 	return &rule{id: r.ID, pattern: r.Regex, secretGroup: r.SecretGroup, entropy: r.Entropy, keywords: lowerAll(r.Keywords),
 		multiline: true}
+}
+
+// leadKeyword returns the keyword that every match of pattern starts with, when the regex
+// begins with a literal (through groups) that starts with one of keywords once lower-cased;
+// else "".
+func leadKeyword(pattern string, keywords []string) string {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	lit := strings.ToLower(leadingLiteral(re.Simplify()))
+	for _, k := range keywords {
+		if k != "" && strings.HasPrefix(lit, k) {
+			return k
+		}
+	}
+	return ""
+}
+
+// leadingLiteral returns the literal text every match of re starts with.
+func leadingLiteral(re *syntax.Regexp) string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return string(re.Rune)
+	case syntax.OpCapture:
+		return leadingLiteral(re.Sub[0])
+	case syntax.OpConcat:
+		var b strings.Builder
+		for _, sub := range re.Sub {
+			if sub.Op != syntax.OpLiteral {
+				if b.Len() == 0 {
+					return leadingLiteral(sub)
+				}
+				break
+			}
+			b.WriteString(string(sub.Rune))
+		}
+		return b.String()
+	}
+	return ""
 }
 
 // lazyIdentPrefix starts a semi-generic rule: the identifier around the keyword.

@@ -275,6 +275,9 @@ func (r *rule) find(text, lower, path string, global []*allowlist, found []Findi
 	if r.pathRE != nil && (path == "" || !r.pathRE.MatchString(path)) {
 		return found
 	}
+	if r.leadRE != nil {
+		return r.findLead(text, lower, global, found)
+	}
 	if r.multiline || len(r.keywords) == 0 {
 		return r.findIn(text, 0, len(text), global, found)
 	}
@@ -323,6 +326,29 @@ func (r *rule) findAnchored(text, lower string, global []*allowlist, found []Fin
 		}
 	}
 	return found
+}
+
+// findLead runs a rule whose matches all start with its keyword r.lead, anchored at each
+// occurrence of that keyword.
+func (r *rule) findLead(text, lower string, global []*allowlist, found []Finding) []Finding {
+	for off := 0; ; {
+		i := strings.Index(lower[off:], r.lead)
+		if i < 0 {
+			return found
+		}
+		h := off + i
+		off = h + len(r.lead)
+		m := r.leadRE.FindStringSubmatchIndex(text[h:])
+		if m == nil {
+			continue
+		}
+		for j := range m {
+			if m[j] >= 0 {
+				m[j] += h
+			}
+		}
+		found = r.accept(text, m, global, found)
+	}
 }
 
 // isIdentChar is [\w.-].

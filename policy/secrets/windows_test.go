@@ -72,3 +72,39 @@ func TestAssignmentFollows(t *testing.T) {
 		}
 	}
 }
+
+func TestLeadKeyword(t *testing.T) {
+	tests := []struct {
+		pattern  string
+		keywords []string
+		want     string
+	}{
+		{`ghp_[0-9a-zA-Z]{36}`, []string{"ghp_"}, "ghp_"},
+		{`(?i)-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY`, []string{"-----begin"}, "-----begin"},
+		{`(xoxb-[0-9]{10,13})`, []string{"xoxb"}, "xoxb"},
+		{`\b(AKIA[A-Z2-7]{16})\b`, []string{"akia"}, ""}, // begins with \b
+		{`ghp_x|abc`, []string{"ghp_"}, ""},            // an alternative starts otherwise
+		{`(?:ghp|gho)_[a-z]+`, []string{"ghp_", "gho_"}, ""},
+		{`[a-z]+ghp_`, []string{"ghp_"}, ""},
+		{`gh_token`, []string{"ghp_"}, ""},
+	}
+	for _, tc := range tests {
+		if got := leadKeyword(tc.pattern, tc.keywords); got != tc.want {
+			t.Errorf("leadKeyword(%q) = %q, want %q", tc.pattern, got, tc.want)
+		}
+	}
+	rs, err := builtinRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range rs.rules {
+		if r.lead != "" {
+			n++
+		}
+	}
+	t.Logf("%d of %d rules run anchored at their keyword", n, len(rs.rules))
+	if n < 20 {
+		t.Errorf("only %d rules start with their keyword", n)
+	}
+}
