@@ -61,6 +61,8 @@ type Call struct {
 	client   Client
 	progress ProgressFunc
 	budget   *budget
+	// principal owns the threads this call creates and is the only one that may use them.
+	principal string
 }
 
 var (
@@ -76,11 +78,21 @@ type CallSpec struct {
 	Category string // the tool's model category: fast, balanced or extended
 	Client   Client
 	Progress ProgressFunc
+	// Principal is who the call is for: conversation threads belong to the principal that
+	// created them. "" means PrincipalLocal.
+	Principal string
 }
+
+// PrincipalLocal is the principal of a stdio server: the one local client.
+const PrincipalLocal = "local"
 
 // NewCall returns the Host for one tool call.
 func (e *Env) NewCall(s CallSpec) *Call {
-	return &Call{env: e, tool: s.Tool, callID: s.CallID, grant: s.Grant, category: s.Category, client: s.Client, progress: s.Progress,
+	principal := s.Principal
+	if principal == "" {
+		principal = PrincipalLocal
+	}
+	return &Call{env: e, tool: s.Tool, callID: s.CallID, grant: s.Grant, category: s.Category, client: s.Client, progress: s.Progress, principal: principal,
 		budget: newBudget(e.Budgets)}
 }
 

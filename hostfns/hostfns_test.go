@@ -238,14 +238,24 @@ func TestThreads(t *testing.T) {
 	if id == "" {
 		t.Fatalf("create: %+v", r)
 	}
-	r = do(t, c, map[string]any{"op": "thread.append", "id": id, "turns": []map[string]any{{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "model": "m1"}}}, nil)
+	r = do(t, c, map[string]any{"op": "thread.append", "id": id, "turns": []map[string]any{{"role": "user", "content": "q", "tool": "secaudit"}, {"role": "assistant", "content": "a", "model": "m1"}}}, nil)
 	if r.err != nil || r.result["turns"].(float64) != 2 || r.result["remaining"].(float64) != 2 {
 		t.Fatalf("append: %+v", r)
 	}
 	r = do(t, c, map[string]any{"op": "thread.read", "id": id}, nil)
-	if r.err != nil || len(r.result["turns"].([]any)) != 2 || r.result["tool"] != "chat" {
+	// The host records the calling tool ("t"), not what the guest claimed ("chat", "secaudit").
+	if r.err != nil || len(r.result["turns"].([]any)) != 2 || r.result["tool"] != "t" {
 		t.Fatalf("read: %+v", r)
 	}
+	for _, turn := range r.result["turns"].([]any) {
+		if tool := turn.(map[string]any)["tool"]; tool != "t" {
+			t.Errorf("turn tool = %v, want the calling tool", tool)
+		}
+	}
+	// Another principal cannot see or extend the thread.
+	other := f.env.NewCall(CallSpec{Tool: "t", CallID: "c2", Grant: policy.NewCapSet(abi.CapThreadRead, abi.CapThreadWrite), Principal: "session:other"})
+	wantCode(t, do(t, other, map[string]any{"op": "thread.read", "id": id}, nil), abi.CodeNotFound, "")
+	wantCode(t, do(t, other, map[string]any{"op": "thread.append", "id": id, "turns": []map[string]any{{"role": "user", "content": "x"}}}, nil), abi.CodeNotFound, "")
 	wantCode(t, do(t, c, map[string]any{"op": "thread.append", "id": id, "turns": []map[string]any{{"role": "system"}}}, nil), abi.CodeInvalid, "role")
 	wantCode(t, do(t, c, map[string]any{"op": "thread.append", "id": id, "turns": []map[string]any{{"role": "user"}, {"role": "user"}, {"role": "user"}}}, nil), abi.CodeTooLarge, "turn")
 	wantCode(t, do(t, c, map[string]any{"op": "thread.read", "id": "not-a-uuid"}, nil), abi.CodeNotFound, "not-a-uuid")

@@ -9,10 +9,8 @@ import (
 )
 
 func threadCreate(_ context.Context, c *Call, req abi.ThreadCreateRequest, _ []byte) (outcome, error) {
-	if req.Tool == "" {
-		req.Tool = c.tool
-	}
-	id, err := c.env.Threads.Create(req.Tool, req.InitialContext)
+	// The host, not the guest, says which tool started the thread: req.Tool is ignored.
+	id, err := c.env.Threads.Create(c.principal, c.tool, req.InitialContext)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -20,7 +18,7 @@ func threadCreate(_ context.Context, c *Call, req abi.ThreadCreateRequest, _ []b
 }
 
 func threadRead(_ context.Context, c *Call, req abi.ThreadReadRequest, _ []byte) (outcome, error) {
-	t, err := c.env.Threads.Get(req.ID)
+	t, err := c.env.Threads.Get(c.principal, req.ID)
 	if err != nil {
 		return outcome{}, threadError(req.ID, err)
 	}
@@ -38,9 +36,11 @@ func threadAppend(_ context.Context, c *Call, req abi.ThreadAppendRequest, _ []b
 		if t.Role != "user" && t.Role != "assistant" {
 			return outcome{}, fail(abi.CodeInvalid, "turn role must be \"user\" or \"assistant\", not %q", t.Role)
 		}
-		turns = append(turns, memory.Turn(t))
+		turn := memory.Turn(t)
+		turn.Tool = c.tool // the host records which tool wrote the turn, whatever the guest says
+		turns = append(turns, turn)
 	}
-	n, err := c.env.Threads.Append(req.ID, turns...)
+	n, err := c.env.Threads.Append(c.principal, req.ID, turns...)
 	if err != nil {
 		return outcome{}, threadError(req.ID, err)
 	}

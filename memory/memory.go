@@ -37,7 +37,10 @@ type Turn struct {
 
 // Thread is a conversation. Values returned by the store are copies.
 type Thread struct {
-	ID             string         `json:"id"`
+	ID string `json:"id"`
+	// Owner is the principal that created the thread (for stdio, "local"; over HTTP, the
+	// client session). Only the owner can read or extend it.
+	Owner          string         `json:"owner"`
 	Tool           string         `json:"tool"` // the tool that started it
 	Created        time.Time      `json:"created"`
 	Updated        time.Time      `json:"updated"`
@@ -99,8 +102,8 @@ func New(cfg Config) *Store {
 // MaxTurns is the turn cap of every thread.
 func (s *Store) MaxTurns() int { return s.cfg.MaxTurns }
 
-// Create starts a thread for tool and returns its id (a random UUID).
-func (s *Store) Create(tool string, initial map[string]any) (string, error) {
+// Create starts a thread owned by owner for tool and returns its id (a random UUID).
+func (s *Store) Create(owner, tool string, initial map[string]any) (string, error) {
 	id := uuid.NewString()
 	now := s.cfg.Now().UTC()
 	s.mu.Lock()
@@ -110,14 +113,15 @@ func (s *Store) Create(tool string, initial map[string]any) (string, error) {
 		s.evictOldestLocked()
 	}
 	s.threads[id] = &entry{
-		t:       Thread{ID: id, Tool: tool, Created: now, Updated: now, MaxTurns: s.cfg.MaxTurns, InitialContext: initial},
+		t:       Thread{ID: id, Owner: owner, Tool: tool, Created: now, Updated: now, MaxTurns: s.cfg.MaxTurns, InitialContext: initial},
 		expires: now.Add(s.cfg.TTL),
 	}
 	return id, nil
 }
 
-// Get returns a copy of the thread. A malformed, unknown or expired id is ErrNotFound.
-func (s *Store) Get(id string) (*Thread, error) {
+// Get returns a copy of the thread. A malformed, unknown or expired id, or a thread owned by
+// another principal, is ErrNotFound: another client's thread is not even known to exist.
+func (s *Store) Get(owner, id string) (*Thread, error) {
 	key, ok := canonical(id)
 	if !ok {
 		return nil, ErrNotFound
@@ -125,7 +129,7 @@ func (s *Store) Get(id string) (*Thread, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.live(key)
-	if !ok {
+	if !ok || e.t.Owner != owner {
 		return nil, ErrNotFound
 	}
 	t := e.t
@@ -134,8 +138,8 @@ func (s *Store) Get(id string) (*Thread, error) {
 }
 
 // Append adds turns to the thread and refreshes its time-to-live. It returns the number of
-// turns now in the thread. The turns are all added or none is.
-func (s *Store) Append(id string, turns ...Turn) (int, error) {
+// turns now in the thread. The turns are all added or none is. Only the owner may append.
+func (s *Store) Append(owner, id string, turns ...Turn) (int, error) {
 	key, ok := canonical(id)
 	if !ok {
 		return 0, ErrNotFound
@@ -144,7 +148,7 @@ func (s *Store) Append(id string, turns ...Turn) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.live(key)
-	if !ok {
+	if !ok || e.t.Owner != owner {
 		return 0, ErrNotFound
 	}
 	if len(e.t.Turns)+len(turns) > s.cfg.MaxTurns {

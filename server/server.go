@@ -137,12 +137,13 @@ func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 		}
 		progress, finishProgress := progressSender(ctx, req)
 		host := s.env.NewCall(hostfns.CallSpec{
-			Tool:     t.spec.Name,
-			CallID:   callID,
-			Grant:    t.grant,
-			Category: t.spec.Category,
-			Client:   clientOf(ctx),
-			Progress: progress,
+			Tool:      t.spec.Name,
+			CallID:    callID,
+			Grant:     t.grant,
+			Category:  t.spec.Category,
+			Client:    clientOf(ctx),
+			Progress:  progress,
+			Principal: principalOf(ctx),
 		})
 		res, out, err := t.module.Invoke(ctx, runtime.Call{Tool: t.spec.Name, CallID: callID, Arguments: args, Host: host})
 		finishProgress() // the last progress goes out before the result
@@ -216,6 +217,17 @@ func toMCPResult(r *abi.Result) *mcp.CallToolResult {
 		}
 	}
 	return out
+}
+
+// principalOf names who a call is for: the MCP session over HTTP, the one local client over
+// stdio. Conversation threads belong to it.
+func principalOf(ctx context.Context) string {
+	if sess := mcpserver.ClientSessionFromContext(ctx); sess != nil {
+		if id := sess.SessionID(); id != "" && id != "stdio" {
+			return "session:" + id
+		}
+	}
+	return hostfns.PrincipalLocal
 }
 
 // grantFor computes a tool's grant: what it declares, within what the policy allows.
