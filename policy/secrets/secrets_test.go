@@ -255,3 +255,28 @@ func TestMarkersAreNotRedactedAgain(t *testing.T) {
 		t.Fatalf("no marker in %q", once)
 	}
 }
+
+// TestConcurrentRedaction runs scanners sharing the built-in rules from many goroutines, so
+// that the race detector sees the lazy compilation.
+func TestConcurrentRedaction(t *testing.T) {
+	a := mustNew(t, Options{Literals: []string{providerKey}})
+	b := mustNew(t, Options{})
+	in := "k = \"" + awsKey + "\"\n" + privateKey + "x " + providerKey
+	done := make(chan string)
+	for i := range 8 {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		go func() {
+			out, _ := s.Redact(in)
+			s.AddLiterals("another-literal-value")
+			done <- out
+		}()
+	}
+	for range 8 {
+		if out := <-done; strings.Contains(out, awsKey) || strings.Contains(out, privKeyBody[:40]) {
+			t.Fatalf("secret survived: %q", out)
+		}
+	}
+}
