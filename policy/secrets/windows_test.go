@@ -83,7 +83,7 @@ func TestLeadKeyword(t *testing.T) {
 		{`(?i)-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY`, []string{"-----begin"}, "-----begin"},
 		{`(xoxb-[0-9]{10,13})`, []string{"xoxb"}, "xoxb"},
 		{`\b(AKIA[A-Z2-7]{16})\b`, []string{"akia"}, ""}, // begins with \b
-		{`ghp_x|abc`, []string{"ghp_"}, ""},            // an alternative starts otherwise
+		{`ghp_x|abc`, []string{"ghp_"}, ""},              // an alternative starts otherwise
 		{`(?:ghp|gho)_[a-z]+`, []string{"ghp_", "gho_"}, ""},
 		{`[a-z]+ghp_`, []string{"ghp_"}, ""},
 		{`gh_token`, []string{"ghp_"}, ""},
