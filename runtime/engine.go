@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -23,9 +22,18 @@ import (
 
 // Config sets the engine's limits. The zero value of each field means its default.
 type Config struct {
-	// CacheDir holds compiled code and manifests. It is created 0700 and must be private to
-	// the user: it holds native code. "" disables the on-disk cache (compile in memory only).
+	// CacheDir holds compiled code and manifests. It is made with privfs.EnsureDir (0700; a
+	// symlink, a directory of another user's or one group or others may write is refused,
+	// and so is an ancestor others could replace it through). "" disables the on-disk cache
+	// (compile in memory only).
 	CacheDir string
+	// CacheKey authenticates what pal writes to CacheDir (an HMAC-SHA256 index of wazero's
+	// files, and each manifest): a file pal did not write under this key is deleted before
+	// wazero can load it. At least MinCacheKeyBytes (16) bytes; pal uses 32 random bytes
+	// from privfs.LoadOrCreateKey in the user's state directory. nil disables the on-disk
+	// cache, as CacheDir "" does (a per-process key would only wipe the cache of every other
+	// pal process on each start).
+	CacheKey []byte
 	// CallTimeout bounds one tool call, host calls included. Default 10 minutes.
 	CallTimeout time.Duration
 	// MemoryLimitBytes caps one instance's linear memory. Default 256 MiB. Rounded down to
@@ -83,6 +91,7 @@ type Engine struct {
 	cfg       Config
 	rt        wazero.Runtime
 	manifests *manifestCache
+	disk      *diskCache // nil without an on-disk cache
 
 	mu      sync.Mutex
 	modules []*Module
@@ -117,26 +126,25 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		// The per-instance cap is enforced by cappedMemory; this is wasm's own ceiling.
 		WithMemoryLimitPages(65536)
 	var mc *manifestCache
-	if cfg.CacheDir != "" {
-		if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
-			return nil, fmt.Errorf("runtime: cache dir: %w", err)
-		}
-		if err := checkPrivateDir(cfg.CacheDir); err != nil {
+	var disk *diskCache
+	if cfg.CacheDir != "" && cfg.CacheKey != nil {
+		var err error
+		if disk, err = openDiskCache(cfg.CacheDir, cfg.CacheKey); err != nil {
 			return nil, err
 		}
-		cc, err := wazero.NewCompilationCacheWithDir(filepath.Join(cfg.CacheDir, "compiled"))
+		cc, err := wazero.NewCompilationCacheWithDir(filepath.Join(cfg.CacheDir, compiledDir))
 		if err != nil {
 			return nil, fmt.Errorf("runtime: compilation cache: %w", err)
 		}
 		rc = rc.WithCompilationCache(cc)
-		mc = &manifestCache{dir: filepath.Join(cfg.CacheDir, "manifests")}
+		mc = &manifestCache{dir: filepath.Join(cfg.CacheDir, manifestsDir), disk: disk}
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("runtime: wasi: %w", err)
 	}
-	e := &Engine{cfg: cfg, rt: rt, manifests: mc}
+	e := &Engine{cfg: cfg, rt: rt, manifests: mc, disk: disk}
 	if err := e.instantiateHostModule(ctx); err != nil {
 		rt.Close(ctx)
 		return nil, err
@@ -161,24 +169,6 @@ func (e *Engine) Close(ctx context.Context) error {
 		m.closePool(ctx)
 	}
 	return e.rt.Close(ctx)
-}
-
-// checkPrivateDir refuses a cache directory that others can write or read: it holds native
-// code that the server maps executable.
-func checkPrivateDir(dir string) error {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("runtime: cache dir: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("runtime: cache dir %s is not a directory", dir)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("runtime: cache dir %s is readable by others (mode %v) and cannot be made private: %w", dir, fi.Mode().Perm(), err)
-		}
-	}
-	return nil
 }
 
 // hostModuleFuncs registers the pal import module.

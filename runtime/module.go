@@ -3,13 +3,13 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 
@@ -17,6 +17,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 
+	"github.com/pal-mcp/pal/internal/privfs"
 	"github.com/pal-mcp/pal/runtime/abi"
 )
 
@@ -84,7 +85,11 @@ func (m *Module) Size() int { return len(m.wasm) }
 func (m *Module) Compile(ctx context.Context) error {
 	m.compileOnce.Do(func() {
 		cctx := experimental.WithCompilationWorkers(ctx, m.engine.cfg.CompilationWorkers)
-		cm, err := m.engine.rt.CompileModule(cctx, m.wasm)
+		var cm wazero.CompiledModule
+		err := m.engine.compileWithCache(cctx, func(ctx context.Context) (err error) {
+			cm, err = m.engine.rt.CompileModule(ctx, m.wasm)
+			return err
+		})
 		if err != nil {
 			m.compileErr = fmt.Errorf("%w: %s: %v", ErrBadModule, m.name, err)
 			return
@@ -333,10 +338,16 @@ func (m *Module) describe(ctx context.Context) (*abi.Manifest, error) {
 	return &man, nil
 }
 
-// manifestCache stores manifests on disk keyed by module sha256. A nil cache stores nothing.
+// manifestCache stores manifests on disk keyed by module sha256, each file the manifest's
+// HMAC (hex, one line) then its JSON. A manifest whose HMAC does not verify is ignored and
+// replaced. A nil cache stores nothing.
 type manifestCache struct {
-	dir string
+	dir  string
+	disk *diskCache
 }
+
+// maxManifestFileBytes bounds a manifest file read back: the 1 MiB manifest cap plus its MAC.
+const maxManifestFileBytes = 1<<20 + 128
 
 func (c *manifestCache) path(hash string) string { return filepath.Join(c.dir, hash+".json") }
 
@@ -344,12 +355,20 @@ func (c *manifestCache) get(hash string) (*abi.Manifest, bool) {
 	if c == nil {
 		return nil, false
 	}
-	raw, err := os.ReadFile(c.path(hash))
-	if err != nil {
+	raw, err := privfs.ReadFile(c.path(hash))
+	if err != nil || len(raw) > maxManifestFileBytes {
+		return nil, false
+	}
+	macHex, body, ok := bytes.Cut(raw, []byte("\n"))
+	if !ok {
+		return nil, false
+	}
+	mac, err := hex.DecodeString(string(macHex))
+	if err != nil || !hmac.Equal(mac, c.disk.manifestMAC(hash, body)) {
 		return nil, false
 	}
 	var man abi.Manifest
-	if json.Unmarshal(raw, &man) != nil || man.Validate() != nil {
+	if json.Unmarshal(body, &man) != nil || man.Validate() != nil {
 		return nil, false
 	}
 	return &man, true
@@ -359,20 +378,10 @@ func (c *manifestCache) put(hash string, man *abi.Manifest) {
 	if c == nil {
 		return
 	}
-	raw, err := json.Marshal(man)
+	body, err := json.Marshal(man)
 	if err != nil {
 		return
 	}
-	if os.MkdirAll(c.dir, 0o700) != nil {
-		return
-	}
-	tmp, err := os.CreateTemp(c.dir, hash+".*.tmp")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.Write(raw)
-	cerr := tmp.Close()
-	if werr != nil || cerr != nil || os.Rename(tmp.Name(), c.path(hash)) != nil {
-		os.Remove(tmp.Name())
-	}
+	raw := append([]byte(hex.EncodeToString(c.disk.manifestMAC(hash, body))+"\n"), body...)
+	_ = privfs.WriteFileAtomic(c.path(hash), raw, 0o600) // a cache: a failed write costs a compile later
 }

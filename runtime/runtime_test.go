@@ -19,6 +19,9 @@ import (
 // for a cold compile.
 var sharedCache string
 
+// testCacheKey authenticates the tests' cache entries.
+var testCacheKey = []byte("pal runtime tests cache key, 32B")
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "pal-runtime-cache-")
 	if err != nil {
@@ -62,6 +65,9 @@ func newEngine(t *testing.T, cfg Config) *Engine {
 	t.Helper()
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = sharedCache
+	}
+	if cfg.CacheKey == nil {
+		cfg.CacheKey = testCacheKey
 	}
 	e, err := New(context.Background(), cfg)
 	if err != nil {

@@ -26,6 +26,10 @@ import (
 // run reads what an earlier run (of older code) left behind.
 var sharedCache string
 
+// testCacheKey authenticates the shared cache's entries (a fixed key: the cache outlives the
+// run).
+var testCacheKey = []byte("pal server tests cache key, 32 B")
+
 func TestMain(m *testing.M) {
 	code := func() int {
 		dir, err := os.MkdirTemp("", "pal-server-cache-")
@@ -51,7 +55,7 @@ const (
 // timeout, so a call that ends early was stopped by something else).
 func newEngine(t *testing.T) *runtime.Engine {
 	t.Helper()
-	e, err := runtime.New(context.Background(), runtime.Config{CacheDir: sharedCache})
+	e, err := runtime.New(context.Background(), runtime.Config{CacheDir: sharedCache, CacheKey: testCacheKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -111,7 +111,7 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 		a.Close()
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
-	if err := a.startEngine(ctx); err != nil {
+	if err := a.startEngine(ctx, getenv); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 // rules and the modules with their manifests. It opens no provider, audit log or server, so it
 // works without keys.
 func Inspect(ctx context.Context, opts Options) (*App, error) {
-	_, workDir, cfg, err := LoadConfig(opts)
+	getenv, workDir, cfg, err := LoadConfig(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +168,7 @@ func Inspect(ctx context.Context, opts Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	if err := a.startEngine(ctx); err != nil {
+	if err := a.startEngine(ctx, getenv); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -214,11 +214,15 @@ func openPaths(cfg *policy.Config, workDir string) (*policy.Paths, error) {
 }
 
 // startEngine starts the wazero engine and loads the modules.
-func (a *App) startEngine(ctx context.Context) error {
+func (a *App) startEngine(ctx context.Context, getenv func(string) string) error {
 	cfg := a.Config
-	var err error
+	key, err := cacheKey(cfg.Cache.Dir, getenv)
+	if err != nil {
+		return err
+	}
 	a.Engine, err = runtime.New(ctx, runtime.Config{
 		CacheDir:         cfg.Cache.Dir,
+		CacheKey:         key,
 		CallTimeout:      cfg.Limits.CallTimeout.Duration,
 		MemoryLimitBytes: uint64(cfg.Limits.MemoryMB) << 20,
 		OutputLimitBytes: uint32(cfg.Limits.OutputBytes),
@@ -378,4 +382,27 @@ func logLevel(s string) slog.Level {
 		return slog.LevelError
 	}
 	return slog.LevelInfo
+}
+
+// cacheKey returns the key that authenticates the compile cache's entries:
+// $XDG_STATE_HOME/pal/cache.key, else ~/.local/state/pal/cache.key, made on first use
+// (privfs.LoadOrCreateKey). No cache dir, or no state dir: no key, and the engine compiles in
+// memory only.
+func cacheKey(cacheDir string, getenv func(string) string) ([]byte, error) {
+	if cacheDir == "" {
+		return nil, nil
+	}
+	state := getenv("XDG_STATE_HOME")
+	if state == "" || !filepath.IsAbs(state) {
+		home := getenv("HOME")
+		if home == "" || !filepath.IsAbs(home) {
+			return nil, nil
+		}
+		state = filepath.Join(home, ".local", "state")
+	}
+	key, err := privfs.LoadOrCreateKey(filepath.Join(state, "pal"), "cache.key")
+	if err != nil {
+		return nil, fmt.Errorf("compile cache key: %w", err)
+	}
+	return key, nil
 }

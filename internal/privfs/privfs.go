@@ -365,6 +365,21 @@ func LoadOrCreateKey(dir, name string) ([]byte, error) {
 	return readKey(path)
 }
 
+// Lock takes an exclusive advisory lock (flock(2)) on the file at path, made 0600 if missing
+// and opened with OpenFile's checks, waiting for it. unlock releases it. Where flock is not
+// available (see the package doc) it only opens the file.
+func Lock(path string) (unlock func() error, err error) {
+	f, err := OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("privfs: lock %s: %w", path, err)
+	}
+	return f.Close, nil // closing the last descriptor releases the lock
+}
+
 func readKey(path string) ([]byte, error) {
 	b, err := ReadFile(path)
 	if err != nil {

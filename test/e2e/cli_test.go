@@ -23,6 +23,7 @@ func runPal(t *testing.T, dir string, env []string, args ...string) (int, string
 // from one run to the next.
 func runPalHome(t *testing.T, dir, home string, env []string, args ...string) (int, string, string) {
 	t.Helper()
+	seedCacheKey(t, filepath.Join(home, "state"))
 	cmd := exec.Command(palBin, args...)
 	cmd.Dir = dir
 	cmd.Env = append([]string{

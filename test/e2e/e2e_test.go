@@ -31,7 +31,23 @@ var (
 	// cacheDir is one compilation cache for every server the tests start: entries are keyed
 	// by module hash, so sharing is safe, and it spares each test a cold compile.
 	cacheDir string
+	// cacheKey authenticates cacheDir's entries. pal keeps it in its state dir, which each test
+	// has its own of: seedCacheKey copies it there, so the cache stays warm across tests.
+	cacheKey = []byte("pal e2e tests compile cache key!")
 )
+
+// seedCacheKey puts the tests' cache key where pal looks for it under stateHome
+// ($XDG_STATE_HOME).
+func seedCacheKey(t *testing.T, stateHome string) {
+	t.Helper()
+	dir := filepath.Join(stateHome, "pal")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cache.key"), cacheKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
 
 func TestMain(m *testing.M) {
 	code := func() int {
@@ -129,6 +145,7 @@ func newWorkspace(t *testing.T) *workspace {
 	must(os.WriteFile(filepath.Join(w.root, ".env"), []byte("DB_PASSWORD=MARKER-DOTENV-77\n"), 0o644))
 	must(os.WriteFile(filepath.Join(w.outside, "notes.txt"), []byte("MARKER-OUTSIDE-99\n"), 0o644))
 	must(os.Symlink(filepath.Join(w.outside, "notes.txt"), filepath.Join(w.root, "src", "notes.txt")))
+	seedCacheKey(t, filepath.Join(w.stateDir, "state"))
 	return w
 }
 

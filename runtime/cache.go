@@ -1,0 +1,340 @@
+package runtime
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pal-mcp/pal/internal/privfs"
+)
+
+// The on-disk compilation cache is native code that wazero maps executable after checking
+// only a checksum of each file, so a file pal did not write must never reach wazero. pal
+// keeps an index of every file wazero wrote, with its sha256, authenticated by an
+// HMAC-SHA256 under a key only the user can read (Config.CacheKey). Before each compile,
+// under an exclusive lock on the cache, every file under compiled/ that is not in the index,
+// or whose sha256 differs, is deleted; after the compile, the files wazero added are
+// recorded and the index is MACed again. Manifests carry their own HMAC.
+//
+// Layout of Config.CacheDir (all made by pal, 0700 directories, 0600 files):
+//
+//	lock                     flock(2) target serialising sweeps and compiles
+//	index                    the authenticated index of compiled/
+//	compiled/wazero-V-A-O/   wazero's files, one per compiled module (hex names)
+//	manifests/HASH.json      one manifest per module sha256, with its HMAC
+
+// Errors of the cache.
+var (
+	// ErrCacheKey: a CacheKey shorter than MinCacheKeyBytes.
+	ErrCacheKey = errors.New("runtime: compile cache key is too short")
+	// errIndexMAC: the index is not the one pal wrote under this key.
+	errIndexMAC = errors.New("compile cache index does not verify")
+)
+
+// MinCacheKeyBytes is the shortest Config.CacheKey accepted: 16 bytes.
+const MinCacheKeyBytes = 16
+
+const (
+	indexHeader   = "pal compile cache index 1\n"
+	indexMACLabel = "mac "
+	compiledDir   = "compiled"
+	manifestsDir  = "manifests"
+	// maxIndexBytes bounds the index read back: 4 MiB, some 40 000 entries.
+	maxIndexBytes = 4 << 20
+)
+
+// diskCache guards the on-disk compilation cache of one engine.
+type diskCache struct {
+	dir string // Config.CacheDir
+	key []byte
+
+	mu sync.Mutex // guards seen, and serialises this engine's sweeps
+	// seen holds, for files verified by this process, the stamp they had (inode, size,
+	// mtime, ctime) and their sha256: an unchanged stamp needs no rehash.
+	seen map[string]seenFile
+}
+
+type seenFile struct {
+	stamp string
+	sum   string
+}
+
+// openDiskCache makes and checks the cache directories and sweeps the cache once.
+func openDiskCache(dir string, key []byte) (*diskCache, error) {
+	if len(key) < MinCacheKeyBytes {
+		return nil, fmt.Errorf("%w: %d bytes, want at least %d", ErrCacheKey, len(key), MinCacheKeyBytes)
+	}
+	for _, d := range []string{dir, filepath.Join(dir, compiledDir), filepath.Join(dir, manifestsDir)} {
+		if err := privfs.EnsureDir(d); err != nil {
+			return nil, fmt.Errorf("runtime: cache dir: %w", err)
+		}
+	}
+	// Others may not even read it: it tells which modules the user runs. It is ours (checked).
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("runtime: cache dir: %w", err)
+		}
+	}
+	c := &diskCache{dir: dir, key: bytes.Clone(key), seen: map[string]seenFile{}}
+	if err := c.withLock(func() error {
+		_, err := c.sweep()
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// withLock runs fn holding the engine's mutex and an exclusive flock on dir/lock, which every
+// pal process using the cache takes before touching compiled/.
+func (c *diskCache) withLock(fn func() error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	unlock, err := privfs.Lock(filepath.Join(c.dir, "lock"))
+	if err != nil {
+		return fmt.Errorf("runtime: cache lock: %w", err)
+	}
+	defer unlock()
+	return fn()
+}
+
+// compile runs compile (a wazero compile that may read and write compiled/) between a sweep
+// and a record, under the lock.
+func (c *diskCache) compile(compile func() error) error {
+	var cerr error
+	err := c.withLock(func() error {
+		index, err := c.sweep()
+		if err != nil {
+			return err
+		}
+		cerr = compile()
+		return c.record(index)
+	})
+	if cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// sweep deletes every file under compiled/ that the index does not vouch for, drops index
+// entries whose file is gone, and returns the index (rewritten if it changed). Call it with
+// the lock held.
+func (c *diskCache) sweep() (map[string]string, error) {
+	index, rerr := c.readIndex()
+	if rerr != nil && !errors.Is(rerr, fs.ErrNotExist) && !errors.Is(rerr, errIndexMAC) {
+		return nil, rerr
+	}
+	if rerr != nil {
+		index = map[string]string{} // no index, or not ours: nothing in compiled/ is vouched for
+	}
+	found, err := c.scan(func(rel string, sum string) bool { return sum != "" && index[rel] == sum })
+	if err != nil {
+		return nil, err
+	}
+	changed := len(found) != len(index)
+	for rel := range index {
+		if _, ok := found[rel]; !ok {
+			changed = true
+		}
+	}
+	if changed || rerr != nil {
+		if err := c.writeIndex(found); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
+}
+
+// record adds the files wazero wrote during a compile (any file not in before) to the index.
+// Call it with the lock held, right after the compile: nothing else writes compiled/ then.
+func (c *diskCache) record(before map[string]string) error {
+	found, err := c.scan(func(rel, sum string) bool {
+		if sum == "" || strings.HasSuffix(rel, ".tmp") {
+			return false // a file we cannot vouch for, or a write wazero abandoned
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if len(found) == len(before) {
+		same := true
+		for rel, sum := range found {
+			if before[rel] != sum {
+				same = false
+				break
+			}
+		}
+		if same {
+			return nil
+		}
+	}
+	return c.writeIndex(found)
+}
+
+// scan walks compiled/ (directories one level deep, files in them) and hashes each file;
+// keep decides which files stay. Anything else (a symlink, a file directly in compiled/, a
+// deeper directory, a file the privfs checks refuse) is deleted. It returns what was kept.
+func (c *diskCache) scan(keep func(rel, sum string) bool) (kept map[string]string, err error) {
+	top := filepath.Join(c.dir, compiledDir)
+	kept = map[string]string{}
+	remove := func(rel string) error {
+		if err := os.RemoveAll(filepath.Join(top, rel)); err != nil {
+			return fmt.Errorf("runtime: cache: removing %s: %w", rel, err)
+		}
+		return nil
+	}
+	subs, err := os.ReadDir(top)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: cache: %w", err)
+	}
+	for _, sub := range subs {
+		// Only a real directory of ours, as wazero makes one per version, arch and OS.
+		if !sub.IsDir() || sub.Type()&fs.ModeSymlink != 0 || privfs.EnsureDir(filepath.Join(top, sub.Name())) != nil {
+			if err := remove(sub.Name()); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		files, err := os.ReadDir(filepath.Join(top, sub.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("runtime: cache: %w", err)
+		}
+		for _, f := range files {
+			rel := sub.Name() + "/" + f.Name()
+			sum := ""
+			if f.Type().IsRegular() && !strings.ContainsAny(rel, " \n\r") {
+				sum = c.sum(rel, filepath.Join(top, sub.Name(), f.Name()))
+			}
+			if keep(rel, sum) {
+				kept[rel] = sum
+				continue
+			}
+			delete(c.seen, rel)
+			if err := remove(rel); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return kept, nil
+}
+
+// sum returns the sha256 (hex) of the file at path, opened with privfs's checks, or "" when
+// it cannot be read or fails them. A file whose stamp is the one this process last hashed is
+// not hashed again.
+func (c *diskCache) sum(rel, path string) string {
+	f, err := privfs.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	stamp := fileStamp(fi)
+	if s, ok := c.seen[rel]; ok && stamp != "" && s.stamp == stamp {
+		return s.sum
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if stamp != "" {
+		c.seen[rel] = seenFile{stamp: stamp, sum: sum}
+	}
+	return sum
+}
+
+// readIndex reads and verifies the index: errIndexMAC when its MAC is not ours.
+func (c *diskCache) readIndex() (map[string]string, error) {
+	raw, err := privfs.ReadFile(filepath.Join(c.dir, "index"))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		// A symlink, a file of someone else's, a hard link: not an index pal wrote.
+		return nil, fmt.Errorf("%w: %v", errIndexMAC, err)
+	}
+	if len(raw) > maxIndexBytes {
+		return nil, errIndexMAC
+	}
+	i := bytes.LastIndex(raw, []byte("\n"+indexMACLabel))
+	if i < 0 {
+		return nil, errIndexMAC
+	}
+	body, macLine := raw[:i+1], raw[i+1:]
+	got, err := hex.DecodeString(strings.TrimSuffix(strings.TrimPrefix(string(macLine), indexMACLabel), "\n"))
+	if err != nil || !hmac.Equal(got, c.mac(body)) {
+		return nil, errIndexMAC
+	}
+	if !bytes.HasPrefix(body, []byte(indexHeader)) {
+		return nil, errIndexMAC
+	}
+	index := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(body[len(indexHeader):]))
+	sc.Buffer(nil, maxIndexBytes)
+	for sc.Scan() {
+		sum, rel, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			return nil, errIndexMAC
+		}
+		index[rel] = sum
+	}
+	return index, nil
+}
+
+// writeIndex writes the index for files and its MAC.
+func (c *diskCache) writeIndex(files map[string]string) error {
+	rels := make([]string, 0, len(files))
+	for rel := range files {
+		rels = append(rels, rel)
+	}
+	sort.Strings(rels)
+	var b bytes.Buffer
+	b.WriteString(indexHeader)
+	for _, rel := range rels {
+		fmt.Fprintf(&b, "%s %s\n", files[rel], rel)
+	}
+	mac := c.mac(b.Bytes())
+	b.WriteString(indexMACLabel + hex.EncodeToString(mac) + "\n")
+	if err := privfs.WriteFileAtomic(filepath.Join(c.dir, "index"), b.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("runtime: cache index: %w", err)
+	}
+	return nil
+}
+
+func (c *diskCache) mac(parts ...[]byte) []byte {
+	m := hmac.New(sha256.New, c.key)
+	for _, p := range parts {
+		m.Write(p)
+	}
+	return m.Sum(nil)
+}
+
+// manifestMAC authenticates a manifest for module hash: the MAC binds the hash, so a
+// manifest cannot be moved to another module.
+func (c *diskCache) manifestMAC(hash string, manifest []byte) []byte {
+	return c.mac([]byte("pal manifest 1\x00"+hash+"\x00"), manifest)
+}
+
+// compileWithCache compiles through the disk cache when there is one.
+func (e *Engine) compileWithCache(ctx context.Context, compile func(context.Context) error) error {
+	if e.disk == nil {
+		return compile(ctx)
+	}
+	return e.disk.compile(func() error { return compile(ctx) })
+}

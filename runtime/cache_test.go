@@ -1,0 +1,421 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pal-mcp/pal/internal/privfs"
+	"github.com/pal-mcp/pal/internal/testwasm"
+)
+
+// otherCacheKey is a key some other pal (or anyone else) wrote a cache with.
+var otherCacheKey = []byte("another user's key, also 32 byte")
+
+// compiledFiles lists the files under dir/compiled with their mtimes (ns). markOld sets the
+// mtimes far in the past first, so that a file wazero writes again stands out (inode numbers
+// do not: a deleted file's inode is reused at once).
+func compiledFiles(t *testing.T, dir string) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	top := filepath.Join(dir, compiledDir)
+	err := filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(top, p)
+		out[filepath.ToSlash(rel)] = fi.ModTime().UnixNano()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// markOld sets the mtime of every file under dir/compiled to 2000-01-01.
+func markOld(t *testing.T, dir string) {
+	t.Helper()
+	old := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for rel := range compiledFiles(t, dir) {
+		if err := os.Chtimes(filepath.Join(dir, compiledDir, rel), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// onlyFile returns the one compiled file of dir.
+func onlyFile(t *testing.T, dir string) (rel string, mtime int64) {
+	t.Helper()
+	files := compiledFiles(t, dir)
+	if len(files) != 1 {
+		t.Fatalf("%s holds %d compiled files, want 1: %v", dir, len(files), files)
+	}
+	for rel, ino := range files {
+		return rel, ino
+	}
+	panic("unreachable")
+}
+
+// tinyWasm is a valid module of one empty function, told apart by tag (a custom section):
+// it compiles in microseconds even under -race, where a Go module takes a minute.
+func tinyWasm(tag string) []byte {
+	b := []byte("\x00asm\x01\x00\x00\x00")
+	b = append(b, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00)     // type section: func() -> ()
+	b = append(b, 0x03, 0x02, 0x01, 0x00)                 // function section: one of type 0
+	b = append(b, 0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b)     // code section: an empty body
+	b = append(b, 0x00, byte(2+len(tag)), byte(len(tag))) // custom section named tag, one byte
+	return append(append(b, tag...), 0x00)
+}
+
+// compileTiny compiles tinyWasm(tag) through the disk cache of a new engine on dir.
+func compileTiny(t *testing.T, dir string, key []byte, tag string) {
+	t.Helper()
+	e := newEngine(t, Config{CacheDir: dir, CacheKey: key, PoolSize: -1})
+	err := e.compileWithCache(context.Background(), func(ctx context.Context) error {
+		_, err := e.rt.CompileModule(ctx, tinyWasm(tag))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// compileHostile compiles the hostile module in a new engine on dir with key.
+func compileHostile(t *testing.T, dir string, key []byte) {
+	t.Helper()
+	e := newEngine(t, Config{CacheDir: dir, CacheKey: key, PoolSize: -1})
+	m := &Module{engine: e, name: "hostile", wasm: testwasm.Load(t, "tools-wasm/testdata/hostile")}
+	if err := m.Compile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cloneCache copies the index, compiled/ and manifests/ of the shared cache (pal's own, under
+// testCacheKey) into a new directory, so a test starts warm without compiling.
+func cloneCache(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "cache")
+	err := filepath.WalkDir(sharedCache, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(sharedCache, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dir, rel), 0o700)
+		}
+		if d.Type().IsRegular() && rel != "lock" {
+			copyFile(t, p, filepath.Join(dir, rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestCacheEntryNotWrittenByPalIsNotLoaded plants cache entries pal did not write under its
+// key: each is deleted before wazero can see it, and the module is compiled again (a new
+// file takes its place; a cache hit would have left the planted file, mtime and all).
+func TestCacheEntryNotWrittenByPalIsNotLoaded(t *testing.T) {
+	// A valid wazero cache file, written by pal under testCacheKey.
+	source := t.TempDir()
+	compileTiny(t, source, testCacheKey, "planted")
+	validRel, _ := onlyFile(t, source)
+	valid := filepath.Join(source, compiledDir, validRel)
+
+	t.Run("valid file from a cache with another key", func(t *testing.T) {
+		dir := t.TempDir()
+		newEngine(t, Config{CacheDir: dir, CacheKey: otherCacheKey}) // an index of its own, empty
+		copyFile(t, valid, filepath.Join(dir, compiledDir, validRel))
+		markOld(t, dir)
+		_, planted := onlyFile(t, dir)
+		newEngine(t, Config{CacheDir: dir, CacheKey: otherCacheKey})
+		if files := compiledFiles(t, dir); len(files) != 0 {
+			t.Fatalf("planted file still there after New: %v", files)
+		}
+		compileTiny(t, dir, otherCacheKey, "planted")
+		if _, ino := onlyFile(t, dir); ino == planted {
+			t.Fatal("the planted file is still the cache entry")
+		}
+	})
+
+	t.Run("a whole cache, index and all, under another key", func(t *testing.T) {
+		dir := t.TempDir()
+		compileTiny(t, dir, testCacheKey, "planted")
+		markOld(t, dir)
+		_, planted := onlyFile(t, dir)
+		compileTiny(t, dir, otherCacheKey, "planted")
+		if _, ino := onlyFile(t, dir); ino == planted {
+			t.Fatal("a file vouched for by another key's index was loaded")
+		}
+	})
+
+	t.Run("corrupted entry of pal's own", func(t *testing.T) {
+		dir := t.TempDir()
+		compileTiny(t, dir, testCacheKey, "planted")
+		rel, _ := onlyFile(t, dir)
+		p := filepath.Join(dir, compiledDir, rel)
+		b, _ := os.ReadFile(p)
+		b[len(b)-1] ^= 0xff
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		markOld(t, dir)
+		_, corrupted := onlyFile(t, dir)
+		compileTiny(t, dir, testCacheKey, "planted")
+		if _, ino := onlyFile(t, dir); ino == corrupted {
+			t.Fatal("the corrupted entry is still there")
+		}
+	})
+
+	t.Run("pal's own entry is loaded", func(t *testing.T) {
+		dir := t.TempDir()
+		compileTiny(t, dir, testCacheKey, "planted")
+		markOld(t, dir)
+		_, first := onlyFile(t, dir)
+		compileTiny(t, dir, testCacheKey, "planted")
+		if _, ino := onlyFile(t, dir); ino != first {
+			t.Fatal("a warm entry of pal's own was compiled again")
+		}
+	})
+
+	// The Go module, from the shared cache: pal's own entries, warm.
+	mustPing(t, loadHostile(t, newEngine(t, Config{})))
+
+	t.Run("stray files, symlinks and directories", func(t *testing.T) {
+		dir := cloneCache(t)
+		markOld(t, dir)
+		before := compiledFiles(t, dir)
+		vdir := filepath.Join(dir, compiledDir, filepath.Dir(validRel))
+		validRel := validRel
+		os.WriteFile(filepath.Join(vdir, "0123abcd"), []byte("planted"), 0o600)
+		os.WriteFile(filepath.Join(vdir, filepath.Base(validRel)+".123.tmp"), []byte("planted"), 0o600)
+		os.WriteFile(filepath.Join(dir, compiledDir, "top"), []byte("planted"), 0o600)
+		os.Symlink(valid, filepath.Join(vdir, "feedbeef"))
+		os.Mkdir(filepath.Join(vdir, "deeper"), 0o700)
+		os.Symlink(filepath.Dir(valid), filepath.Join(dir, compiledDir, "wazero-link"))
+		open := filepath.Join(dir, compiledDir, "wazero-open")
+		os.Mkdir(open, 0o700)
+		os.Chmod(open, 0o777)
+		copyFile(t, valid, filepath.Join(open, filepath.Base(validRel)))
+		hard := filepath.Join(vdir, "hardlinked")
+		copyFile(t, valid, hard)
+		os.Link(hard, filepath.Join(dir, "elsewhere"))
+
+		compileHostile(t, dir, testCacheKey)
+		after := compiledFiles(t, dir)
+		if len(after) != len(before) {
+			t.Fatalf("after the sweep: %v; want what pal wrote: %v", after, before)
+		}
+		for rel, ino := range before {
+			if after[rel] != ino {
+				t.Errorf("pal's own %s was replaced", rel)
+			}
+		}
+		ents, _ := os.ReadDir(filepath.Join(dir, compiledDir))
+		if len(ents) != 1 {
+			t.Fatalf("compiled/ holds %d entries, want the one version dir", len(ents))
+		}
+	})
+
+	t.Run("manifest under another key or without a MAC", func(t *testing.T) {
+		hash := moduleHash(t)
+		// pal's own manifest, valid: only its MAC decides.
+		raw, err := os.ReadFile(filepath.Join(sharedCache, manifestsDir, hash+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, body, _ := bytes.Cut(raw, []byte("\n"))
+		other := &diskCache{key: otherCacheKey}
+		for name, content := range map[string][]byte{
+			"another key": append([]byte(hex.EncodeToString(other.manifestMAC(hash, body))+"\n"), body...),
+			"plain JSON":  body,
+			"bad MAC":     append([]byte(strings.Repeat("00", 32)+"\n"), body...),
+		} {
+			t.Run(name, func(t *testing.T) {
+				dir := cloneCache(t)
+				if err := os.WriteFile(filepath.Join(dir, manifestsDir, hash+".json"), content, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				e := newEngine(t, Config{CacheDir: dir})
+				m, err := e.LoadModule(context.Background(), "hostile", testwasm.Load(t, "tools-wasm/testdata/hostile"), "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.compiled == nil || len(m.Manifest().Tools) == 0 {
+					t.Fatal("the planted manifest answered; the module should have been compiled and asked")
+				}
+				// The manifest pal wrote in its place is used next time.
+				e2 := newEngine(t, Config{CacheDir: dir})
+				m2, err := e2.LoadModule(context.Background(), "hostile", testwasm.Load(t, "tools-wasm/testdata/hostile"), "")
+				if err != nil || m2.compiled != nil {
+					t.Fatalf("pal's own manifest was not used: %v", err)
+				}
+			})
+		}
+	})
+}
+
+func moduleHash(t *testing.T) string {
+	t.Helper()
+	sum := sha256.Sum256(testwasm.Load(t, "tools-wasm/testdata/hostile"))
+	return hex.EncodeToString(sum[:])
+}
+
+func TestCacheDirRefused(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T) (dir string, key []byte)
+		want  error
+		text  string
+	}{
+		{"symlinked cache dir", func(t *testing.T) (string, []byte) {
+			base := t.TempDir()
+			os.Mkdir(filepath.Join(base, "real"), 0o700)
+			os.Symlink(filepath.Join(base, "real"), filepath.Join(base, "cache"))
+			return filepath.Join(base, "cache"), testCacheKey
+		}, privfs.ErrSymlink, "is a symbolic link"},
+		{"group-writable cache dir", func(t *testing.T) (string, []byte) {
+			dir := filepath.Join(t.TempDir(), "cache")
+			os.Mkdir(dir, 0o700)
+			os.Chmod(dir, 0o770)
+			return dir, testCacheKey
+		}, privfs.ErrWritableByOthers, "is writable by group or others"},
+		{"group-writable compiled dir", func(t *testing.T) (string, []byte) {
+			dir := filepath.Join(t.TempDir(), "cache")
+			os.MkdirAll(filepath.Join(dir, compiledDir), 0o700)
+			os.Chmod(filepath.Join(dir, compiledDir), 0o775)
+			return dir, testCacheKey
+		}, privfs.ErrWritableByOthers, "compiled is writable by group or others"},
+		{"symlinked compiled dir", func(t *testing.T) (string, []byte) {
+			dir := filepath.Join(t.TempDir(), "cache")
+			os.MkdirAll(dir, 0o700)
+			os.Symlink(sharedCache, filepath.Join(dir, compiledDir))
+			return dir, testCacheKey
+		}, privfs.ErrSymlink, "compiled is a symbolic link"},
+		{"symlinked lock file", func(t *testing.T) (string, []byte) {
+			dir := filepath.Join(t.TempDir(), "cache")
+			os.MkdirAll(dir, 0o700)
+			os.WriteFile(filepath.Join(dir, "target"), nil, 0o600)
+			os.Symlink(filepath.Join(dir, "target"), filepath.Join(dir, "lock"))
+			return dir, testCacheKey
+		}, privfs.ErrSymlink, "lock is a symbolic link"},
+		{"short key", func(t *testing.T) (string, []byte) {
+			return t.TempDir(), []byte("short")
+		}, ErrCacheKey, "key is too short"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, key := tt.setup(t)
+			e, err := New(context.Background(), Config{CacheDir: dir, CacheKey: key})
+			if err == nil {
+				e.Close(context.Background())
+			}
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.text) {
+				t.Fatalf("New: %v; want %v with %q", err, tt.want, tt.text)
+			}
+		})
+	}
+}
+
+// TestCacheWithoutKeyWritesNothing: a CacheDir without a CacheKey is no disk cache at all.
+func TestCacheWithoutKeyWritesNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	e, err := New(context.Background(), Config{CacheDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(context.Background())
+	if _, err := e.rt.CompileModule(context.Background(), tinyWasm("nokey")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("cache dir made without a key: %v", err)
+	}
+}
+
+// TestCacheSharedByEngines: engines (as pal processes would) compiling through one cache
+// dir at once end with an index that vouches for every file, and a later engine loads from
+// the cache without deleting or rewriting anything.
+func TestCacheSharedByEngines(t *testing.T) {
+	dir := t.TempDir()
+	tags := []string{"a", "b", "c", "a", "b", "c"}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(tags))
+	for _, tag := range tags {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e, err := New(context.Background(), Config{CacheDir: dir, CacheKey: testCacheKey, PoolSize: -1})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer e.Close(context.Background())
+			errs <- e.compileWithCache(context.Background(), func(ctx context.Context) error {
+				_, err := e.rt.CompileModule(ctx, tinyWasm(tag))
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	markOld(t, dir)
+	files := compiledFiles(t, dir)
+	c := &diskCache{dir: dir, key: testCacheKey, seen: map[string]seenFile{}}
+	index, err := c.readIndex()
+	if err != nil || len(index) != 3 || len(files) != 3 {
+		t.Fatalf("index %v, %v; files %v; want three of each", index, err, files)
+	}
+	for rel := range files {
+		if index[rel] == "" {
+			t.Fatalf("%s not in the index", rel)
+		}
+	}
+	for _, tag := range []string{"a", "b", "c"} {
+		compileTiny(t, dir, testCacheKey, tag)
+	}
+	for rel, ino := range compiledFiles(t, dir) {
+		if files[rel] != ino {
+			t.Fatalf("warm entry %s was rewritten", rel)
+		}
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, "index"))
+	if !bytes.HasPrefix(raw, []byte(indexHeader)) {
+		t.Fatalf("index: %q", raw)
+	}
+}
