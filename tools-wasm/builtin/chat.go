@@ -12,9 +12,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/pal-mcp/pal/tools-wasm/builtin/internal/embed"
-	"github.com/pal-mcp/pal/tools-wasm/builtin/internal/history"
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/embed"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/history"
 )
 
 const chatSchema = `{

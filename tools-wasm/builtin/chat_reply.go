@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/pal-mcp/pal/tools-wasm/builtin/internal/embed"
-	"github.com/pal-mcp/pal/tools-wasm/builtin/internal/history"
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/embed"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/history"
 )
 
 // buildPrompt assembles what the model reads: the conversation history (once, on a

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pal-mcp/pal/tools-wasm/builtin/internal/embed"
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/embed"
 )
 
 // Allocation splits a context window, in tokens.

@@ -1,0 +1,150 @@
+package workflow
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+)
+
+// Field is one property of a tool's input schema.
+type Field struct {
+	Name string
+	// Schema is the JSON Schema of the value without its description, such as
+	// `{"type":"string","enum":["a","b"]}`.
+	Schema      string
+	Description string
+	Required    bool
+}
+
+// Confidence levels of the common `confidence` field, from least to most sure.
+const (
+	Exploring     = "exploring"
+	Low           = "low"
+	Medium        = "medium"
+	High          = "high"
+	VeryHigh      = "very_high"
+	AlmostCertain = "almost_certain"
+	Certain       = "certain"
+)
+
+// ConfidenceLevels is the default enum of `confidence`, in order.
+var ConfidenceLevels = []string{Exploring, Low, Medium, High, VeryHigh, AlmostCertain, Certain}
+
+// Names of the common fields.
+const (
+	FieldStep              = "step"
+	FieldStepNumber        = "step_number"
+	FieldTotalSteps        = "total_steps"
+	FieldNextStepRequired  = "next_step_required"
+	FieldFindings          = "findings"
+	FieldFilesChecked      = "files_checked"
+	FieldRelevantFiles     = "relevant_files"
+	FieldRelevantContext   = "relevant_context"
+	FieldIssuesFound       = "issues_found"
+	FieldConfidence        = "confidence"
+	FieldHypothesis        = "hypothesis"
+	FieldUseAssistantModel = "use_assistant_model"
+	FieldContinuationID    = "continuation_id"
+	FieldImages            = "images"
+	FieldModel             = "model"
+	FieldTemperature       = "temperature"
+	FieldThinkingMode      = "thinking_mode"
+)
+
+const stringList = `{"type":"array","items":{"type":"string"}}`
+
+// commonFields are the step fields every workflow tool shares, in schema order. A tool
+// changes a description with Tool.Describe and drops a field with Tool.Omit.
+var commonFields = []Field{
+	{FieldStep, `{"type":"string"}`, "Step 1: the task and your plan. Later steps: what you examine now and why.", true},
+	{FieldStepNumber, `{"type":"integer","minimum":1}`, "This step's number, from 1.", true},
+	{FieldTotalSteps, `{"type":"integer","minimum":1}`, "Steps you expect in all; adjust as you learn.", true},
+	{FieldNextStepRequired, `{"type":"boolean"}`, "true while more steps remain; false on the final step.", true},
+	{FieldFindings, `{"type":"string"}`, "What this step established: evidence, conclusions, open questions.", true},
+	{FieldFilesChecked, stringList, "Absolute paths of every file examined.", false},
+	{FieldRelevantFiles, stringList, "Absolute paths of the files that matter; the expert reads them on the final step.", false},
+	{FieldRelevantContext, stringList, "Key functions or methods, as Type.method or func.", false},
+	{FieldIssuesFound, `{"type":"array","items":{"type":"object","properties":{"severity":{"type":"string","enum":["critical","high","medium","low"]},"description":{"type":"string"}},"required":["severity","description"]}}`,
+		"Problems found so far, each with severity and description.", false},
+	{FieldConfidence, "", "How sure you are now.", false},
+	{FieldHypothesis, `{"type":"string"}`, "Your current best explanation.", false},
+	{FieldUseAssistantModel, `{"type":"boolean"}`, "false: finish without the expert model. Default true.", false},
+	{FieldContinuationID, `{"type":"string"}`, "Thread id from an earlier reply; pass it on every step after the first.", false},
+	{FieldImages, stringList, "Absolute image paths or data URLs.", false},
+	{FieldModel, `{"type":"string"}`, "Expert model; omit or 'auto' to let the server choose.", false},
+	{FieldTemperature, `{"type":"number","minimum":0,"maximum":1}`, "Expert temperature, 0-1. Default 1.", false},
+	{FieldThinkingMode, `{"type":"string","enum":["minimal","low","medium","high","max"]}`, "Expert reasoning depth. Default high.", false},
+}
+
+// isCommon reports whether name is a common field.
+func isCommon(name string) bool {
+	for _, f := range commonFields {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// fields returns the tool's schema fields in order: the common ones it keeps, then its own.
+func (t *Tool) fields() []Field {
+	var out []Field
+	for _, f := range commonFields {
+		if slices.Contains(t.Omit, f.Name) {
+			continue
+		}
+		if d, ok := t.Describe[f.Name]; ok {
+			f.Description = d
+		}
+		if f.Name == FieldConfidence {
+			enum, _ := json.Marshal(t.confidenceLevels())
+			f.Schema = `{"type":"string","enum":` + string(enum) + `}`
+		}
+		out = append(out, f)
+	}
+	return append(out, t.Fields...)
+}
+
+// has reports whether the tool's schema has the field.
+func (t *Tool) has(name string) bool {
+	for _, f := range t.fields() {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Tool) confidenceLevels() []string {
+	if len(t.Confidence) > 0 {
+		return t.Confidence
+	}
+	return ConfidenceLevels
+}
+
+// Schema returns the tool's input schema: a JSON Schema object with additionalProperties
+// false. It panics on a Field whose Schema is not a JSON object: a programming error.
+func (t *Tool) Schema() json.RawMessage {
+	props := map[string]any{}
+	required := []string{}
+	for _, f := range t.fields() {
+		var s map[string]any
+		if err := json.Unmarshal([]byte(f.Schema), &s); err != nil {
+			panic(fmt.Sprintf("workflow: tool %s field %s: schema: %v", t.Name, f.Name, err))
+		}
+		if f.Description != "" {
+			s["description"] = f.Description
+		}
+		props[f.Name] = s
+		if f.Required {
+			required = append(required, f.Name)
+		}
+	}
+	out, err := json.Marshal(map[string]any{
+		"type": "object", "properties": props, "required": required, "additionalProperties": false,
+	})
+	if err != nil {
+		panic(fmt.Sprintf("workflow: tool %s: schema: %v", t.Name, err))
+	}
+	return out
+}

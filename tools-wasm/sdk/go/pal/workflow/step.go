@@ -1,0 +1,274 @@
+package workflow
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Issue is one problem found during a run.
+type Issue struct {
+	Severity    string `json:"severity"` // critical, high, medium or low
+	Description string `json:"description"`
+	Type        string `json:"type,omitempty"`     // a tool's own classification (refactor: codesmells …)
+	Location    string `json:"location,omitempty"` // file:line or symbol, when given
+}
+
+// Step is one step of a run, as the agent sent it. The fields a step records in the
+// thread are tagged; the call settings below them are not recorded.
+type Step struct {
+	Step             string                     `json:"step"`
+	StepNumber       int                        `json:"step_number"`
+	TotalSteps       int                        `json:"total_steps"`
+	NextStepRequired bool                       `json:"next_step_required"`
+	Findings         string                     `json:"findings,omitempty"`
+	FilesChecked     []string                   `json:"files_checked,omitempty"`
+	RelevantFiles    []string                   `json:"relevant_files,omitempty"`
+	RelevantContext  []string                   `json:"relevant_context,omitempty"`
+	IssuesFound      []Issue                    `json:"issues_found,omitempty"`
+	Confidence       string                     `json:"confidence,omitempty"`
+	Hypothesis       string                     `json:"hypothesis,omitempty"`
+	Images           []string                   `json:"images,omitempty"`
+	Extra            map[string]json.RawMessage `json:"extra,omitempty"` // the tool's own Fields, as sent
+
+	UseAssistantModel *bool    `json:"-"` // nil: true
+	ContinuationID    string   `json:"-"`
+	Model             string   `json:"-"`
+	Temperature       *float64 `json:"-"`
+	ThinkingMode      string   `json:"-"`
+}
+
+// DecodeExtra decodes the tool's own fields of the step into v, a pointer to a struct
+// whose json tags name them. Fields the step did not send keep their values.
+func (s *Step) DecodeExtra(v any) error {
+	if len(s.Extra) == 0 {
+		return nil
+	}
+	raw, err := json.Marshal(s.Extra)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// UsesExpert reports whether the agent left use_assistant_model at its default (true).
+func (s *Step) UsesExpert() bool { return s.UseAssistantModel == nil || *s.UseAssistantModel }
+
+// ErrInvalidArguments wraps every refusal of a step's arguments.
+var ErrInvalidArguments = errors.New("invalid arguments")
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidArguments, fmt.Sprintf(format, args...))
+}
+
+// wireStep is the decoding form of the common fields: pointers tell missing from zero.
+type wireStep struct {
+	Step              *string  `json:"step"`
+	StepNumber        *int     `json:"step_number"`
+	TotalSteps        *int     `json:"total_steps"`
+	NextStepRequired  *bool    `json:"next_step_required"`
+	Findings          *string  `json:"findings"`
+	FilesChecked      []string `json:"files_checked"`
+	RelevantFiles     []string `json:"relevant_files"`
+	RelevantContext   []string `json:"relevant_context"`
+	IssuesFound       []Issue  `json:"issues_found"`
+	Confidence        string   `json:"confidence"`
+	Hypothesis        string   `json:"hypothesis"`
+	UseAssistantModel *bool    `json:"use_assistant_model"`
+	ContinuationID    string   `json:"continuation_id"`
+	Images            []string `json:"images"`
+	Model             string   `json:"model"`
+	Temperature       *float64 `json:"temperature"`
+	ThinkingMode      string   `json:"thinking_mode"`
+}
+
+var dataURL = regexp.MustCompile(`^data:image/(png|jpeg|jpg|gif|webp);base64,`)
+
+// IsAbsolute reports whether p is an absolute path: POSIX ("/…"), a Windows drive
+// ("C:\…", "C:/…") or a UNC share ("\\server\…"). The guest cannot expand "~".
+func IsAbsolute(p string) bool {
+	switch {
+	case strings.HasPrefix(p, "/"), strings.HasPrefix(p, `\\`):
+		return true
+	case len(p) >= 3 && p[1] == ':' && (p[2] == '\\' || p[2] == '/'):
+		c := p[0] | 0x20
+		return c >= 'a' && c <= 'z'
+	}
+	return false
+}
+
+// decode reads and checks the arguments of one step.
+func (t *Tool) decode(raw json.RawMessage) (*Step, error) {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &all); err != nil || all == nil {
+		return nil, invalidf("the arguments must be a JSON object")
+	}
+	common := map[string]json.RawMessage{}
+	extra := map[string]json.RawMessage{}
+	var unknown []string
+	for k, v := range all {
+		switch {
+		case !t.has(k):
+			unknown = append(unknown, k)
+		case isCommon(k):
+			common[k] = v
+		default:
+			extra[k] = v
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return nil, invalidf("unknown argument(s) %s; %s accepts only the fields of its schema", strings.Join(unknown, ", "), t.Name)
+	}
+	b, _ := json.Marshal(common)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var w wireStep
+	if err := dec.Decode(&w); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return nil, invalidf("argument %s has the wrong type (%s)", te.Field, te.Value)
+		}
+		return nil, invalidf("%v", err)
+	}
+	for _, f := range t.fields() {
+		if f.Required {
+			if _, ok := all[f.Name]; !ok {
+				return nil, invalidf("%s is required", f.Name)
+			}
+		}
+	}
+	s := &Step{Extra: extra, UseAssistantModel: w.UseAssistantModel, ContinuationID: w.ContinuationID, Model: w.Model,
+		Temperature: w.Temperature, ThinkingMode: w.ThinkingMode, FilesChecked: w.FilesChecked, RelevantFiles: w.RelevantFiles,
+		RelevantContext: w.RelevantContext, IssuesFound: w.IssuesFound, Confidence: w.Confidence, Hypothesis: w.Hypothesis, Images: w.Images}
+	if len(s.Extra) == 0 {
+		s.Extra = nil
+	}
+	deref(&s.Step, w.Step)
+	deref(&s.StepNumber, w.StepNumber)
+	deref(&s.TotalSteps, w.TotalSteps)
+	deref(&s.NextStepRequired, w.NextStepRequired)
+	deref(&s.Findings, w.Findings)
+	if err := t.check(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func deref[T any](dst *T, p *T) {
+	if p != nil {
+		*dst = *p
+	}
+}
+
+// check validates a decoded step and fills defaults.
+func (t *Tool) check(s *Step) error {
+	if s.StepNumber < 1 {
+		return invalidf("step_number must be 1 or more, not %d", s.StepNumber)
+	}
+	if s.TotalSteps < 1 {
+		s.TotalSteps = 1
+	}
+	if s.StepNumber > s.TotalSteps {
+		s.TotalSteps = s.StepNumber // the agent found more work than it planned
+	}
+	if strings.TrimSpace(s.Step) == "" && t.has(FieldStep) {
+		return invalidf("step is empty: describe what this step does")
+	}
+	if t.has(FieldConfidence) {
+		if s.Confidence == "" {
+			s.Confidence = t.defaultConfidence()
+		}
+		if !slices.Contains(t.confidenceLevels(), s.Confidence) {
+			return invalidf("confidence must be one of %s, not %q", strings.Join(t.confidenceLevels(), ", "), s.Confidence)
+		}
+	}
+	if tt := s.Temperature; tt != nil && (math.IsNaN(*tt) || *tt < 0 || *tt > 1) {
+		return invalidf("temperature must be between 0 and 1, not %g", *tt)
+	}
+	switch s.ThinkingMode {
+	case "", "minimal", "low", "medium", "high", "max":
+	default:
+		return invalidf("thinking_mode must be one of minimal, low, medium, high, max, not %q", s.ThinkingMode)
+	}
+	for _, list := range [][]string{s.FilesChecked, s.RelevantFiles} {
+		for _, p := range list {
+			if !IsAbsolute(p) {
+				return invalidf("all file paths must be absolute; got %q", p)
+			}
+		}
+	}
+	for _, name := range t.PathFields {
+		var v any
+		if raw, ok := s.Extra[name]; ok && json.Unmarshal(raw, &v) == nil {
+			for _, p := range pathsOf(v) {
+				if !IsAbsolute(p) {
+					return invalidf("%s must hold absolute paths; got %q", name, p)
+				}
+			}
+		}
+	}
+	for i, is := range s.IssuesFound {
+		if !slices.Contains([]string{"critical", "high", "medium", "low"}, strings.ToLower(is.Severity)) {
+			return invalidf("issues_found[%d].severity must be critical, high, medium or low, not %q", i, is.Severity)
+		}
+		s.IssuesFound[i].Severity = strings.ToLower(is.Severity)
+	}
+	if len(s.Images) > maxImages {
+		return invalidf("too many images: %d given, at most %d", len(s.Images), maxImages)
+	}
+	for _, img := range s.Images {
+		if err := checkImage(img); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Tool) defaultConfidence() string {
+	if t.DefaultConfidence != "" {
+		return t.DefaultConfidence
+	}
+	return Low
+}
+
+func pathsOf(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+const maxImages = 5
+
+func checkImage(img string) error {
+	if strings.HasPrefix(img, "data:") {
+		m := dataURL.FindStringIndex(img)
+		if m == nil {
+			return invalidf("image data URLs must be data:image/<png|jpeg|gif|webp>;base64,<data>")
+		}
+		if data, err := base64.StdEncoding.DecodeString(img[m[1]:]); err != nil || len(data) == 0 {
+			return invalidf("an image data URL does not hold valid base64 data")
+		}
+		return nil
+	}
+	if !IsAbsolute(img) {
+		return invalidf("image paths must be absolute; got %q", img)
+	}
+	return nil
+}
