@@ -375,6 +375,12 @@ const tightLimits = `call_timeout = "3s"
 memory_mb = 64
 output_bytes = 1048576`
 
+// huntLimits give keyhunt, which hashes every window of its whole memory, time to finish on a
+// loaded machine: the test is about what memory holds, not about the deadline.
+const huntLimits = `call_timeout = "120s"
+memory_mb = 64
+output_bytes = 1048576`
+
 // hostileConfig writes a pal.toml named name that loads the hostile module under limits (the
 // body of a [limits] table), grants keyhunt model.generate, and returns its path.
 func hostileConfig(t *testing.T, w *workspace, name, limits string) string {
@@ -430,7 +436,7 @@ func TestHostileModuleIsContained(t *testing.T) {
 func TestKeyNeverEntersGuestMemory(t *testing.T) {
 	w := newWorkspace(t)
 	p := newProvider(t)
-	cs := start(t, w, p, "PAL_CONFIG="+hostileConfig(t, w, "pal.toml", tightLimits))
+	cs := start(t, w, p, "PAL_CONFIG="+hostileConfig(t, w, "pal.toml", huntLimits))
 	control := "answer number 1 from the loopback model" // the reply: it does enter guest memory
 	res, text := callTool(t, cs, "keyhunt", map[string]any{
 		"model":  "gpt-5.2",
