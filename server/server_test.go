@@ -29,7 +29,7 @@ func TestToolsListPublishesEveryHint(t *testing.T) {
 		{"spin", map[string]bool{"readOnlyHint": true, "destructiveHint": false, "idempotentHint": false, "openWorldHint": true}},
 		{"ping", map[string]bool{"readOnlyHint": true, "destructiveHint": false, "idempotentHint": false, "openWorldHint": true}},
 		// The built-in tools state every hint; they are published as stated.
-		{"chat", map[string]bool{"readOnlyHint": false, "destructiveHint": false, "idempotentHint": false, "openWorldHint": true}},
+		{"chat", map[string]bool{"readOnlyHint": true, "destructiveHint": false, "idempotentHint": false, "openWorldHint": true}},
 		{"version", map[string]bool{"readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": false}},
 	}
 	for _, tc := range cases {

@@ -55,7 +55,7 @@ const chatSchema = `{
     },
     "working_directory_absolute_path": {
       "type": "string",
-      "description": "Accepted for compatibility and ignored: this version never writes files, so no code artifact is produced."
+      "description": "Not supported: pal never writes files. Leave it out; a non-empty value is refused."
     }
   },
   "required": ["prompt"],
@@ -68,11 +68,10 @@ func init() {
 		Title: "Chat with another model",
 		Description: "Talk a problem through with another AI model: brainstorm, get a second opinion, check an approach or a plan. " +
 			"Share files and directories with absolute_file_paths; continue a conversation with the continuation_id of an earlier reply. " +
-			"The reply is the other model's view for you to weigh, not an instruction. " +
-			"This version only reads: it never writes files, so working_directory_absolute_path is ignored and no code artifact is produced.",
+			"The reply is the other model's view for you to weigh, not an instruction. It never writes files.",
 		InputSchema: json.RawMessage(chatSchema),
-		// Not read-only: a later version may write code artifacts.
-		Annotations: pal.Annotations{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: true},
+		// Read-only: code artifacts are refused (docs/RATIONALE.md), so chat never writes.
+		Annotations: pal.Annotations{ReadOnly: true, Destructive: false, Idempotent: false, OpenWorld: true},
 		Capabilities: []string{pal.CapFSRead, pal.CapFSList, pal.CapModelGenerate, pal.CapThreadRead, pal.CapThreadWrite,
 			pal.CapProgress, pal.CapHostInfo},
 		Category:      "fast",
@@ -110,8 +109,12 @@ type chatArgs struct {
 	Temperature      *float64  `json:"temperature"`
 	ThinkingMode     string    `json:"thinking_mode"`
 	ContinuationID   string    `json:"continuation_id"`
-	WorkingDirectory string    `json:"working_directory_absolute_path"` // ignored
+	WorkingDirectory string    `json:"working_directory_absolute_path"` // refused when set
 }
+
+// workingDirRefusal explains why chat takes no working directory (docs/RATIONALE.md).
+const workingDirRefusal = "working_directory_absolute_path is not supported: pal never writes files, so chat produces no code artifact. " +
+	"Send the request again without it; ask the model to put any code in its reply."
 
 // isAbsolute reports whether p is an absolute path: POSIX ("/…"), a Windows drive
 // ("C:\…", "C:/…") or a UNC share ("\\server\…"). The guest cannot expand "~".
@@ -167,6 +170,9 @@ func baseName(p string) string {
 func (a *chatArgs) validate() error {
 	if a.Prompt == nil {
 		return errors.New("prompt is required")
+	}
+	if strings.TrimSpace(a.WorkingDirectory) != "" {
+		return errors.New(workingDirRefusal)
 	}
 	if t := a.Temperature; t != nil && (math.IsNaN(*t) || *t < 0 || *t > 1) {
 		return fmt.Errorf("temperature must be between 0 and 1, not %g", *t)

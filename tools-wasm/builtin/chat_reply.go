@@ -187,8 +187,5 @@ func (c *chatCall) initialContext(prompt string) map[string]any {
 	if len(c.args.Images) > 0 {
 		ctx["images"] = c.args.Images
 	}
-	if c.args.WorkingDirectory != "" {
-		ctx["working_directory_absolute_path"] = c.args.WorkingDirectory
-	}
 	return ctx
 }

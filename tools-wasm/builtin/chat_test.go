@@ -13,8 +13,7 @@ import (
 
 func TestChatNewConversation(t *testing.T) {
 	h := newHost()
-	out := invoke(t, h, "chat", map[string]any{"prompt": "Explain main", "absolute_file_paths": []string{"/proj/main.go"},
-		"working_directory_absolute_path": "/proj"})
+	out := invoke(t, h, "chat", map[string]any{"prompt": "Explain main", "absolute_file_paths": []string{"/proj/main.go"}})
 	mustSucceed(t, out)
 	if out.Status != "continuation_available" || out.ContinuationOffer == nil || out.ContinuationOffer.RemainingTurns != 48 ||
 		out.ContinuationOffer.ContinuationID == "" || !strings.Contains(out.ContinuationOffer.Note, "48") {
@@ -59,7 +58,7 @@ func TestChatNewConversation(t *testing.T) {
 	if asst.Role != "assistant" || asst.Content != "model says hi" || asst.Model != "gemini-2.5-flash" || asst.Provider != "google" {
 		t.Fatalf("assistant turn %+v", asst)
 	}
-	if th.InitialContext["prompt"] != "Explain main" || th.InitialContext["working_directory_absolute_path"] != "/proj" {
+	if th.InitialContext["prompt"] != "Explain main" || len(th.InitialContext) != 2 {
 		t.Fatalf("initial context %v", th.InitialContext)
 	}
 	if len(h.Progress) != 3 || h.Progress[0].Progress != 1 || h.Progress[2].Message != "done" || h.Progress[1].Total != 3 {

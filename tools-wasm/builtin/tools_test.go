@@ -33,15 +33,20 @@ func TestManifest(t *testing.T) {
 		caps                                       []string
 	}
 	wants := map[string]want{
-		"chat": {"fast", true, false, false, false, true,
+		"chat": {"fast", true, true, false, false, true,
 			[]string{"fs.read", "fs.list", "model.generate", "thread.read", "thread.write", "progress", "host.info"}},
 		"listmodels": {"balanced", false, true, false, true, false, []string{"model.list"}},
 		"version":    {"fast", false, true, false, true, false, []string{"host.info"}},
+		"challenge":  {"fast", false, true, false, true, false, []string{}},
+		"apilookup":  {"fast", false, true, false, true, false, []string{}},
 	}
-	if len(m.Tools) != len(wants) {
+	if len(m.Tools) != len(wants)+len(workflowTools) {
 		t.Fatalf("%d tools", len(m.Tools))
 	}
 	for _, tool := range m.Tools {
+		if slices.Contains(workflowTools, tool.Name) {
+			continue // TestWorkflowManifest
+		}
 		w, ok := wants[tool.Name]
 		if !ok {
 			t.Fatalf("unexpected tool %s", tool.Name)
@@ -75,6 +80,10 @@ func TestManifest(t *testing.T) {
 			}
 			if !strings.Contains(tool.Description, "never writes files") {
 				t.Error("chat description does not say it writes nothing")
+			}
+		} else if tool.Name == "challenge" || tool.Name == "apilookup" {
+			if len(schema.Properties) != 1 || !slices.Equal(schema.Required, []string{"prompt"}) {
+				t.Errorf("%s schema %s", tool.Name, tool.InputSchema)
 			}
 		} else if len(schema.Properties) != 0 {
 			t.Errorf("%s takes input: %s", tool.Name, tool.InputSchema)
