@@ -13,7 +13,7 @@ import (
 func TestChallengeAndAPILookup(t *testing.T) {
 	for _, tc := range []struct {
 		tool, status, key string
-		want            []string
+		want              []string
 	}{
 		{"challenge", "challenge_accepted", "challenge_prompt", []string{"do not agree by reflex", `"You are wrong about the lock"`}},
 		{"apilookup", "web_lookup_needed", "instructions", []string{"official", "Do not call apilookup again"}},
