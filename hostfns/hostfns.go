@@ -36,6 +36,9 @@ type Env struct {
 	// Budgets bound what each tool call may cost ([limits]); zero fields take the defaults
 	// of policy.DefaultBudgets.
 	Budgets policy.Budgets
+	// GitPath is the absolute path of the git binary for the git ops; "" means git as found
+	// in the server's PATH when first needed.
+	GitPath string
 }
 
 // Info is host.info's reply. Env.Info holds its static part; each call fills in the ABI
@@ -153,6 +156,9 @@ func init() {
 		abi.OpThreadAppend:  typed(threadAppend),
 		abi.OpProgress:      typed(progressOp),
 		abi.OpHostInfo:      typed(hostInfo),
+		abi.OpGitStatus:     typed(gitStatus),
+		abi.OpGitDiff:       typed(gitDiff),
+		abi.OpGitLog:        typed(gitLog),
 	}
 }
 

@@ -20,6 +20,8 @@ const (
 	CapThreadWrite   Capability = abi.CapThreadWrite   // create and append to threads
 	CapProgress      Capability = abi.CapProgress      // send progress notifications
 	CapHostInfo      Capability = abi.CapHostInfo      // read server, limits and client info
+	CapGitRead       Capability = abi.CapGitRead       // git status, diffs and log inside the roots
+	CapCLIRun        Capability = abi.CapCLIRun        // run a program pal.toml lists in [[cli]]
 )
 
 // AllCapabilities lists every capability of ABI 1, in bit order (abi.KnownCapabilities' order).

@@ -47,10 +47,15 @@ const (
 	CapThreadWrite   = "thread.write"
 	CapProgress      = "progress"
 	CapHostInfo      = "host.info"
+	// CapGitRead reads git state (status, diffs, log) of repositories inside the roots.
+	CapGitRead = "git.read"
+	// CapCLIRun runs a program that pal.toml lists in a [[cli]] table; off while none is.
+	CapCLIRun = "cli.run"
 )
 
 // KnownCapabilities lists every capability of ABI 1.
-var KnownCapabilities = []string{CapFSRead, CapFSList, CapModelGenerate, CapModelList, CapThreadRead, CapThreadWrite, CapProgress, CapHostInfo}
+var KnownCapabilities = []string{CapFSRead, CapFSList, CapModelGenerate, CapModelList, CapThreadRead, CapThreadWrite, CapProgress, CapHostInfo,
+	CapGitRead, CapCLIRun}
 
 // Categories a tool may name for auto model selection.
 var knownCategories = map[string]bool{"": true, "fast": true, "balanced": true, "extended": true}

@@ -14,6 +14,11 @@ const (
 	OpThreadAppend  = "thread.append"
 	OpProgress      = "progress"
 	OpHostInfo      = "host.info"
+	OpGitStatus     = "git.status"
+	OpGitDiff       = "git.diff"
+	OpGitLog        = "git.log"
+	OpCLIList       = "cli.list"
+	OpCLIRun        = "cli.run"
 )
 
 // opCapabilities maps every op of ABI 1 to the capability that grants it.
@@ -28,6 +33,11 @@ var opCapabilities = map[string]string{
 	OpThreadAppend:  CapThreadWrite,
 	OpProgress:      CapProgress,
 	OpHostInfo:      CapHostInfo,
+	OpGitStatus:     CapGitRead,
+	OpGitDiff:       CapGitRead,
+	OpGitLog:        CapGitRead,
+	OpCLIList:       CapCLIRun,
+	OpCLIRun:        CapCLIRun,
 }
 
 // OpCapability returns the capability that grants op; ok is false when ABI 1 has no such op.
@@ -36,9 +46,9 @@ func OpCapability(op string) (capability string, ok bool) {
 	return capability, ok
 }
 
-// OpTakesBody reports whether op's request carries a body. Only model.generate does (the
-// user prompt); a body on any other op is invalid.
-func OpTakesBody(op string) bool { return op == OpModelGenerate }
+// OpTakesBody reports whether op's request carries a body: model.generate (the user prompt)
+// and cli.run (the program's standard input) do; a body on any other op is invalid.
+func OpTakesBody(op string) bool { return op == OpModelGenerate || op == OpCLIRun }
 
 // FSReadRequest asks for a file's bytes (op fs.read, capability fs.read).
 type FSReadRequest struct {

@@ -107,7 +107,8 @@ func sameJSON(t *testing.T, a, b []byte) bool {
 }
 
 func TestOpCapabilityAndBody(t *testing.T) {
-	ops := []string{OpFSRead, OpFSList, OpModelResolve, OpModelGenerate, OpModelList, OpThreadCreate, OpThreadRead, OpThreadAppend, OpProgress, OpHostInfo}
+	ops := []string{OpFSRead, OpFSList, OpModelResolve, OpModelGenerate, OpModelList, OpThreadCreate, OpThreadRead, OpThreadAppend, OpProgress, OpHostInfo,
+		OpGitStatus, OpGitDiff, OpGitLog, OpCLIList, OpCLIRun}
 	known := map[string]bool{}
 	for _, c := range KnownCapabilities {
 		known[c] = true
@@ -117,7 +118,7 @@ func TestOpCapabilityAndBody(t *testing.T) {
 		if !ok || !known[c] {
 			t.Errorf("op %q: capability %q, %v", op, c, ok)
 		}
-		if OpTakesBody(op) != (op == OpModelGenerate) {
+		if OpTakesBody(op) != (op == OpModelGenerate || op == OpCLIRun) {
 			t.Errorf("op %q: takes body %v", op, OpTakesBody(op))
 		}
 	}

@@ -1,0 +1,51 @@
+package pal
+
+import "github.com/pal-mcp/pal/runtime/abi"
+
+// GitStatus is a repository's state: branch, HEAD, and the staged, unstaged and untracked
+// files, each with its absolute path, git's one-letter status and, for a file whose content
+// the policy withholds, the reason.
+type GitStatus = abi.GitStatusResult
+
+// GitChange is one changed file of a GitStatus or a GitDiff.
+type GitChange = abi.GitChange
+
+// ReadGitStatus asks the host for the state of the repository holding the directory path
+// (capability git.read). maxEntries of 0 takes the policy's listing cap.
+func ReadGitStatus(path string, maxEntries int) (GitStatus, error) {
+	var s GitStatus
+	_, err := roundTrip(abi.GitStatusRequest{Op: abi.OpGitStatus, Path: path, MaxEntries: maxEntries}, nil, &s)
+	return s, err
+}
+
+// GitDiff describes a diff: the files it holds and the changed files the policy left out.
+type GitDiff = abi.GitDiffResult
+
+// GitDiffRequest selects a diff: mode "staged", "unstaged" or "ref" (Ref against the working
+// tree, or against Head when set). MaxBytes of 0 takes the policy's per-file cap.
+type GitDiffRequest struct {
+	Path     string
+	Mode     string
+	Ref      string
+	Head     string
+	MaxBytes int64
+}
+
+// ReadGitDiff asks the host for a unified diff (capability git.read); the text is returned
+// beside its description. Denied files are never in the text; GitDiff.Omitted names them.
+func ReadGitDiff(r GitDiffRequest) (GitDiff, string, error) {
+	var d GitDiff
+	body, err := roundTrip(abi.GitDiffRequest{Op: abi.OpGitDiff, Path: r.Path, Mode: r.Mode, Ref: r.Ref, Head: r.Head, MaxBytes: r.MaxBytes}, nil, &d)
+	return d, string(body), err
+}
+
+// GitLog is a list of commits, newest first.
+type GitLog = abi.GitLogResult
+
+// ReadGitLog asks the host for the commits of a range ("A..B", "A...B", one ref, or "" for
+// HEAD) in the repository holding path (capability git.read). maxCount of 0 means 100.
+func ReadGitLog(path, rangeSpec string, maxCount int) (GitLog, error) {
+	var l GitLog
+	_, err := roundTrip(abi.GitLogRequest{Op: abi.OpGitLog, Path: path, Range: rangeSpec, MaxCount: maxCount}, nil, &l)
+	return l, err
+}
