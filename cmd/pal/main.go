@@ -14,7 +14,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,7 +22,6 @@ import (
 	"syscall"
 
 	"github.com/pal-mcp/pal/internal/app"
-	"github.com/pal-mcp/pal/policy"
 )
 
 func main() {
@@ -85,21 +83,15 @@ may only narrow the policy until you run pal trust; a locked system file is a ce
 // flags parses the flags of serve and tools into the app options. When it returns ok false,
 // the command exits with code: 0 after -h, 2 after a bad flag or argument.
 func flags(name string, args []string, stdout, stderr io.Writer) (opts app.Options, ok bool, code int) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&opts.ConfigPath, "config", "", "pal.toml to load")
-	fs.StringVar(&opts.SystemConfigPath, "system-config", "", "system file to use instead of "+policy.DefaultSystemFile)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			usage(stdout)
-			return opts, false, 0
+	opts, rest, ok, code := layerFlags(name, args, stdout, stderr)
+	if !ok {
+		if code != 0 {
+			usage(stderr)
 		}
-		fmt.Fprintf(stderr, "pal %s: %v\n", name, err)
-		usage(stderr)
-		return opts, false, 2
+		return opts, false, code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "pal %s: unexpected argument %q\n", name, fs.Arg(0))
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "pal %s: unexpected argument %q\n", name, rest[0])
 		return opts, false, 2
 	}
 	return opts, true, 0

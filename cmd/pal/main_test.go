@@ -163,3 +163,93 @@ func TestMissingConfigFile(t *testing.T) {
 		t.Fatalf("exit %d, stderr %s", code, errOut)
 	}
 }
+
+func TestPolicyShowNamesOrigins(t *testing.T) {
+	work := isolate(t)
+	t.Setenv("DEFAULT_MODEL", "flash")
+	if err := os.WriteFile(filepath.Join(work, "pal.toml"), []byte("[paths]\nextra_deny = [\"*.sql\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := invoke("policy", "show")
+	if code != 0 {
+		t.Fatalf("policy show: exit %d %s", code, errOut)
+	}
+	for _, want := range []string{
+		`providers.default_model = "flash"  # environment DEFAULT_MODEL`,
+		`paths.extra_deny = ["*.sql"]  # project file ` + filepath.Join(work, "pal.toml"),
+		`limits.memory_mb = 256  # default`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("policy show lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestPolicyCheck(t *testing.T) {
+	work := isolate(t)
+	good := filepath.Join(work, "pal.toml")
+	os.WriteFile(good, []byte("[providers.openai]\nbase_url = \"https://llm.corp.internal/v1\"\n"), 0o644)
+	code, out, _ := invoke("policy", "check", good)
+	if code != 0 || !strings.Contains(out, "valid") || !strings.Contains(out, "would be refused") || !strings.Contains(out, "providers.openai.base_url") {
+		t.Errorf("policy check: exit %d\n%s", code, out)
+	}
+	bad := filepath.Join(work, "bad.toml")
+	os.WriteFile(bad, []byte("[paths]\nmax_dept = 3\n"), 0o644)
+	if code, _, errOut := invoke("policy", "check", bad); code != 1 || !strings.Contains(errOut, "paths.max_dept") {
+		t.Errorf("policy check of a bad file: exit %d %s", code, errOut)
+	}
+}
+
+func TestPolicyExplain(t *testing.T) {
+	work := isolate(t)
+	os.WriteFile(filepath.Join(work, ".envrc"), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(work, "main.go"), []byte("package main"), 0o644)
+	os.WriteFile(filepath.Join(work, "pal.toml"), []byte("[tools]\ndisabled = [\"listmodels\", \"chat\"]\n"), 0o644)
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"chat", "fs.read", "main.go"}, 1, `tool "chat" is turned off`},
+		{[]string{"version", "fs.read", "main.go"}, 1, "does not declare fs.read"},
+		{[]string{"nosuch", "fs.read", "main.go"}, 1, "no module publishes"},
+		{[]string{"chat", "rm.rf", "x"}, 2, ""},
+	}
+	for _, tc := range cases {
+		code, out, errOut := invoke(append([]string{"policy", "explain"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("explain %v: exit %d\n%s%s", tc.args, code, out, errOut)
+		}
+	}
+	os.Remove(filepath.Join(work, "pal.toml"))
+	code, out, _ := invoke("policy", "explain", "chat", "fs.read", ".envrc")
+	if code != 1 || !strings.Contains(out, `deny rule ".env*"`) || !strings.Contains(out, "paths.deny") {
+		t.Errorf("explain .envrc: exit %d %s", code, out)
+	}
+	code, out, _ = invoke("policy", "explain", "chat", "fs.read", "main.go")
+	if code != 0 || !strings.Contains(out, "allowed") {
+		t.Errorf("explain main.go: exit %d %s", code, out)
+	}
+}
+
+func TestTrustCommand(t *testing.T) {
+	work := isolate(t)
+	os.WriteFile(filepath.Join(work, "pal.toml"), []byte("[cache]\ndir = \"/nonexistent/c\"\n"), 0o644)
+	if code, out, errOut := invoke("trust"); code != 0 || !strings.Contains(out, "trusted "+filepath.Join(work, "pal.toml")) {
+		t.Fatalf("trust: %d %s %s", code, out, errOut)
+	}
+	if code, out, _ := invoke("trust", "-list"); code != 0 || !strings.Contains(out, filepath.Join(work, "pal.toml")) {
+		t.Errorf("trust -list: %d %s", code, out)
+	}
+	if code, out, _ := invoke("trust", "-revoke", work); code != 0 || !strings.Contains(out, "no longer trusted") {
+		t.Errorf("trust -revoke: %d %s", code, out)
+	}
+	if code, out, _ := invoke("trust", "-list"); code != 0 || out != "" {
+		t.Errorf("trust -list after revoke: %d %q", code, out)
+	}
+	// A file that does not parse is not trusted.
+	os.WriteFile(filepath.Join(work, "pal.toml"), []byte("[paths\n"), 0o644)
+	if code, _, _ := invoke("trust"); code != 1 {
+		t.Errorf("trust of a broken file: exit %d", code)
+	}
+}
