@@ -383,8 +383,22 @@ func TestRepliesFitTheABITypes(t *testing.T) {
 		{"thread.append", func() any {
 			return abi.ThreadAppendRequest{Op: abi.OpThreadAppend, ID: id, Turns: []abi.Turn{{Role: "user", Content: "q"}}}
 		}, nil, func() any { return &abi.ThreadAppendResult{} }},
+		{"model.list", func() any { return abi.ModelListRequest{Op: abi.OpModelList} }, nil, func() any { return &abi.ModelListResult{} }},
 		{"progress", func() any { return abi.ProgressRequest{Op: abi.OpProgress, Progress: 1} }, nil, func() any { return &struct{}{} }},
 		{"host.info", func() any { return abi.HostInfoRequest{Op: abi.OpHostInfo} }, nil, func() any { return &abi.HostInfoResult{} }},
+	}
+	// Every op the host serves has a case here.
+	covered := map[string]bool{}
+	for _, tc := range cases {
+		var head struct{ Op string }
+		b, _ := json.Marshal(tc.req())
+		json.Unmarshal(b, &head)
+		covered[head.Op] = true
+	}
+	for op := range handlers {
+		if !covered[op] {
+			t.Errorf("op %s has no case", op)
+		}
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -406,6 +420,10 @@ func TestRepliesFitTheABITypes(t *testing.T) {
 			switch v := out.(type) {
 			case *abi.ThreadCreateResult:
 				id = v.ID
+			case *abi.ModelListResult:
+				if len(v.Providers) != 1 || v.Providers[0].ID != "openai" {
+					t.Fatalf("model.list: %s", r.Result)
+				}
 			case *abi.ThreadReadResult:
 				if v.Turns == nil || v.Created.IsZero() {
 					t.Fatalf("thread.read: %s", r.Result)

@@ -4,7 +4,10 @@ package policy
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -35,9 +38,13 @@ func TestReadFileRefusesFIFO(t *testing.T) {
 	}
 }
 
+// TestReadFileUnreadable: a file the filesystem refuses to open, and a directory it refuses to
+// read, are denied (ErrDenied). Root reads everything, so as root the test runs itself again
+// as nobody (uid and gid 65534) instead of skipping: CI runs the tests as root.
 func TestReadFileUnreadable(t *testing.T) {
 	if os.Geteuid() == 0 {
-		t.Skip("root reads everything")
+		runAsNobody(t, "TestReadFileUnreadable")
+		return
 	}
 	fx := newFixture(t)
 	f := filepath.Join(fx.root, "locked.txt")
@@ -48,6 +55,80 @@ func TestReadFileUnreadable(t *testing.T) {
 	if _, _, err := fx.paths.ReadFile(f, 0); !errors.Is(err, ErrDenied) {
 		t.Fatalf("ReadFile(unreadable) = %v, want ErrDenied", err)
 	}
+	d := filepath.Join(fx.root, "lockeddir")
+	mkfile(t, filepath.Join(d, "inside.txt"), "x")
+	if err := os.Chmod(d, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(d, 0o755) }) // so that TempDir's cleanup can remove it
+	if _, _, err := fx.paths.List(d, ListOptions{}); !errors.Is(err, ErrDenied) {
+		t.Fatalf("List(unreadable directory) = %v, want ErrDenied", err)
+	}
+}
+
+// TestOSPermissionErrorIsDenied injects the os's permission errors, bare and wrapped, into the
+// translation every open and read goes through.
+func TestOSPermissionErrorIsDenied(t *testing.T) {
+	for _, err := range []error{
+		syscall.EACCES,
+		syscall.EPERM,
+		&fs.PathError{Op: "openat", Path: "/secret/x", Err: syscall.EACCES},
+		fmt.Errorf("open: %w", fs.ErrPermission),
+	} {
+		got := osPathErr("/w/x", err)
+		if !errors.Is(got, ErrDenied) {
+			t.Errorf("osPathErr(%v) = %v, want ErrDenied", err, got)
+		}
+		if strings.Contains(got.Error(), "/secret") {
+			t.Errorf("osPathErr(%v) repeats the os's path: %v", err, got)
+		}
+	}
+}
+
+// nobodyEnv marks the copy of the test binary runAsNobody starts.
+const nobodyEnv = "PAL_TEST_AS_NOBODY"
+
+// runAsNobody runs the test named test again in a copy of this test binary as uid and gid
+// 65534, and fails if it fails there. The copy lives in a directory nobody may enter: the go
+// tool's build directory is private to root.
+func runAsNobody(t *testing.T, test string) {
+	t.Helper()
+	if os.Getenv(nobodyEnv) != "" {
+		t.Fatal("still root after dropping privileges")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "pal-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	exe := filepath.Join(dir, "policy.test")
+	if err := os.WriteFile(exe, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run", "^"+test+"$", "-test.v", "-test.count=1")
+	cmd.Dir = dir
+	cmd.Env = []string{nobodyEnv + "=1", "PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + os.TempDir()}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s as nobody: %v\n%s", test, err, out)
+	}
+	// A run that matched nothing also exits 0: the test must have run and passed.
+	if !strings.Contains(string(out), "--- PASS: "+test) {
+		t.Fatalf("%s did not run as nobody:\n%s", test, out)
+	}
+	t.Logf("as nobody:\n%s", out)
 }
 
 // A FIFO planted as the project's pal.toml neither hangs nor is read.

@@ -132,18 +132,40 @@ func TestNoProgressWithoutToken(t *testing.T) {
 	}
 }
 
-// TestCancelledRequestGetsNoResponse cancels spinning tool calls: no response for them is ever
-// written, each call either never ran or ended cancelled, and the session keeps answering.
+// spinPolicy grants the hostile spin tool progress, which it uses to announce that it runs.
+func spinPolicy() *policy.Config {
+	p := policy.Default()
+	p.Tools.Tool["spin"] = policy.ToolPolicy{Capabilities: []policy.Capability{policy.CapProgress}}
+	return p
+}
+
+// startSpin requests an announced spin call under id and waits for its progress report, so
+// the call is known to be running in the module.
+func startSpin(w *wire, id any) {
+	w.t.Helper()
+	idJSON, _ := json.Marshal(id)
+	tok := "spin-" + strings.Trim(string(idJSON), `"`)
+	w.Request(id, "tools/call", map[string]any{"name": "spin", "arguments": map[string]any{"announce": true},
+		"_meta": map[string]any{"progressToken": tok}})
+	w.UntilProgress(`"` + tok + `"`)
+}
+
+// TestCancelledRequestGetsNoResponse cancels spinning tool calls once each is known to run
+// (its progress report arrived): no response for them is ever written, each one's audit record
+// says it ended cancelled, and the session keeps answering.
 func TestCancelledRequestGetsNoResponse(t *testing.T) {
 	e := newEngine(t)
 	audit := newChanAuditor()
-	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "hostile", hostilePkg, false)}, Env: testEnv(nil, audit)})
+	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "hostile", hostilePkg, false)}, Policy: spinPolicy(), Env: testEnv(nil, audit)})
 	w := serve(t, s)
 	w.Initialize("t", "1")
 	cancelled := []any{7, "seven", 7.5}
 	for i, id := range cancelled {
-		w.Request(id, "tools/call", map[string]any{"name": "spin", "arguments": map[string]any{}})
+		startSpin(w, id)
 		w.Notify("notifications/cancelled", map[string]any{"requestId": id, "reason": "user gave up"})
+		if r := audit.waitCall(t, "spin"); r.Decision != "error" || !strings.Contains(r.Reason, "cancelled") {
+			t.Errorf("cancelled spin %v ended with %+v", id, r)
+		}
 		w.Request(100+i, "ping", map[string]any{})
 		if m := w.Until(fmt.Sprint(100 + i)); m.Error != nil || string(m.Result) != "{}" {
 			t.Fatalf("ping after cancel: %s", m.Raw)
@@ -162,8 +184,8 @@ func TestCancelledRequestGetsNoResponse(t *testing.T) {
 	}
 	close(audit.ch)
 	for r := range audit.ch {
-		if r.Op == "tools/call" && (r.Decision != "error" || !strings.Contains(r.Reason, "cancelled")) {
-			t.Errorf("a cancelled spin ended with %+v", r)
+		if r.Op == "tools/call" {
+			t.Errorf("an extra call record: %+v", r)
 		}
 	}
 }
@@ -450,16 +472,17 @@ func TestMalformedMessages(t *testing.T) {
 	}
 }
 
-// TestEOFCancelsInFlightCalls closes stdin while a tool spins: ServeStdio returns nil, and it
-// can only return because the call was cancelled (the call timeout is 10 minutes).
+// TestEOFCancelsInFlightCalls closes stdin while a tool spins (known to run: its progress
+// report arrived): ServeStdio returns nil, and it can only return because the call was
+// cancelled (the call timeout is 10 minutes).
 func TestEOFCancelsInFlightCalls(t *testing.T) {
 	e := newEngine(t)
 	audit := newChanAuditor()
-	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "hostile", hostilePkg, false)}, Env: testEnv(nil, audit)})
+	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "hostile", hostilePkg, false)}, Policy: spinPolicy(), Env: testEnv(nil, audit)})
 	b := addBlockingTool(s)
 	w := serve(t, s)
 	w.Initialize("t", "1")
-	w.Request(1, "tools/call", map[string]any{"name": "spin", "arguments": map[string]any{}})
+	startSpin(w, 1)
 	w.Request(2, "tools/call", map[string]any{"name": "block", "arguments": map[string]any{"n": 2}})
 	b.waitStarted(t, 1)
 	if err := w.close(); err != nil {

@@ -140,15 +140,35 @@ func (c *Conn) Next() Message {
 // messages are kept for Next and Until.
 func (c *Conn) Until(id string) Message {
 	c.t.Helper()
+	return c.until(func(m Message) bool { return m.IsResponse(id) })
+}
+
+// UntilProgress returns the first progress notification for token (a JSON value such as
+// `"t1"`), reading until it comes. Other messages are kept for Next and Until.
+func (c *Conn) UntilProgress(token string) Message {
+	c.t.Helper()
+	return c.until(func(m Message) bool {
+		if m.Method != "notifications/progress" {
+			return false
+		}
+		var p struct {
+			Token json.RawMessage `json:"progressToken"`
+		}
+		return json.Unmarshal(m.Params, &p) == nil && string(p.Token) == token
+	})
+}
+
+func (c *Conn) until(match func(Message) bool) Message {
+	c.t.Helper()
 	for i, m := range c.skipped {
-		if m.IsResponse(id) {
+		if match(m) {
 			c.skipped = append(c.skipped[:i:i], c.skipped[i+1:]...)
 			return m
 		}
 	}
 	for {
 		m := c.Read()
-		if m.IsResponse(id) {
+		if match(m) {
 			return m
 		}
 		c.skipped = append(c.skipped, m)

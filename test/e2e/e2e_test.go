@@ -395,7 +395,7 @@ func hostileConfig(t *testing.T, w *workspace, name, limits string) string {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(wasm)
-	cfg := fmt.Sprintf("[limits]\n%s\n\n[tools.keyhunt]\ncapabilities = [\"model.generate\"]\n\n[[modules]]\npath = %q\nsha256 = %q\n",
+	cfg := fmt.Sprintf("[limits]\n%s\n\n[tools.keyhunt]\ncapabilities = [\"model.generate\"]\n\n[tools.spin]\ncapabilities = [\"progress\"]\n\n[[modules]]\npath = %q\nsha256 = %q\n",
 		limits, path, hex.EncodeToString(sum[:]))
 	cfgPath := filepath.Join(w.stateDir, name)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {

@@ -107,6 +107,41 @@ func (s *rawSession) closeAndWait() error {
 	return s.wait()
 }
 
+// startSpin requests an announced spin call (hostile module, progress granted by
+// hostileConfig) under id and waits for its progress report: the call is then known to be
+// running in the module, not merely read.
+func (s *rawSession) startSpin(id int) {
+	s.t.Helper()
+	tok := fmt.Sprintf("spin-%d", id)
+	s.Request(id, "tools/call", map[string]any{"name": "spin", "arguments": map[string]any{"announce": true},
+		"_meta": map[string]any{"progressToken": tok}})
+	s.UntilProgress(`"` + tok + `"`)
+}
+
+// spinRecord returns the one tools/call audit record of the spin tool, failing the test when
+// there is none or more than one.
+func spinRecord(t *testing.T, w *workspace) map[string]any {
+	t.Helper()
+	var found []map[string]any
+	for _, r := range auditRecords(t, w) {
+		if r["tool"] == "spin" && r["op"] == "tools/call" {
+			found = append(found, r)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d tools/call audit records for spin, want 1: %v", len(found), found)
+	}
+	return found[0]
+}
+
+// wantCancelled fails the test unless r records a call that ended cancelled.
+func wantCancelled(t *testing.T, r map[string]any) {
+	t.Helper()
+	if r["decision"] != "error" || !strings.Contains(fmt.Sprint(r["reason"]), "cancelled") {
+		t.Fatalf("spin: %v", r)
+	}
+}
+
 // TestWireProgressOrdering is the raw-wire ordering check: 50 chat calls at once, each with a
 // progress token; every progress notification of a call must come before its response.
 func TestWireProgressOrdering(t *testing.T) {
@@ -197,11 +232,13 @@ func auditRecords(t *testing.T, w *workspace) []map[string]any {
 	return out
 }
 
+// TestWireCancelledCallGetsNoResponse cancels a call known to run in the module: no response
+// is written for it, its audit record says it ended cancelled, and the session still serves.
 func TestWireCancelledCallGetsNoResponse(t *testing.T) {
 	w := newWorkspace(t)
 	p := newProvider(t)
 	s := startRaw(t, w, p, "PAL_CONFIG="+slowHostileConfig(t, w))
-	s.Request(41, "tools/call", map[string]any{"name": "spin", "arguments": map[string]any{}})
+	s.startSpin(41)
 	s.Send(map[string]any{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": map[string]any{"requestId": 41, "reason": "test"}})
 	s.Request(42, "ping", nil)
 	if m := s.Until("42"); m.Error != nil {
@@ -220,11 +257,7 @@ func TestWireCancelledCallGetsNoResponse(t *testing.T) {
 			t.Fatalf("a response was written for the cancelled request: %s", m.Raw)
 		}
 	}
-	for _, r := range auditRecords(t, w) {
-		if r["tool"] == "spin" && r["op"] == "tools/call" && r["decision"] != "error" {
-			t.Fatalf("spin: %v", r)
-		}
-	}
+	wantCancelled(t, spinRecord(t, w))
 }
 
 func TestWireOversizeAndMalformedLines(t *testing.T) {
@@ -253,48 +286,34 @@ func TestWireOversizeAndMalformedLines(t *testing.T) {
 }
 
 // TestSignalEndsServe sends SIGTERM (and SIGINT) while the client keeps stdin open and a call
-// is in flight: pal stops and exits 0.
+// is in flight (its progress report arrived): pal cancels the call and exits 0.
 func TestSignalEndsServe(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			w := newWorkspace(t)
 			p := newProvider(t)
 			s := startRaw(t, w, p, "PAL_CONFIG="+slowHostileConfig(t, w))
-			s.Request(1, "tools/call", map[string]any{"name": "spin", "arguments": map[string]any{}})
-			s.Request(2, "ping", nil)
-			s.Until("2")
+			s.startSpin(1)
 			if err := s.cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.wait(); err != nil {
 				t.Fatalf("pal exited with %v after %v", err, sig)
 			}
+			wantCancelled(t, spinRecord(t, w))
 		})
 	}
 }
 
-// TestEOFEndsServeWithCallInFlight closes stdin while a call spins (10-minute timeout): pal
-// cancels it and exits 0.
+// TestEOFEndsServeWithCallInFlight closes stdin while a call spins (10-minute timeout, known
+// to run): pal cancels it and exits 0.
 func TestEOFEndsServeWithCallInFlight(t *testing.T) {
 	w := newWorkspace(t)
 	p := newProvider(t)
 	s := startRaw(t, w, p, "PAL_CONFIG="+slowHostileConfig(t, w))
-	s.Request(1, "tools/call", map[string]any{"name": "spin", "arguments": map[string]any{}})
-	s.Request(2, "ping", nil)
-	s.Until("2")
+	s.startSpin(1)
 	if err := s.closeAndWait(); err != nil {
 		t.Fatalf("pal exited with %v", err)
 	}
-	found := false
-	for _, r := range auditRecords(t, w) {
-		if r["tool"] == "spin" && r["op"] == "tools/call" {
-			found = true
-			if r["decision"] != "error" || !strings.Contains(fmt.Sprint(r["reason"]), "cancelled") {
-				t.Fatalf("spin: %v", r)
-			}
-		}
-	}
-	if !found {
-		t.Fatal("no audit record for the spin call")
-	}
+	wantCancelled(t, spinRecord(t, w))
 }

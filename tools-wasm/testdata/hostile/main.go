@@ -98,7 +98,7 @@ func tool(name string, caps ...string) abi.ToolSpec {
 //go:wasmexport describe
 func describe() uint64 {
 	m := abi.Manifest{ABI: abi.Version, Name: "hostile", Version: "0", Tools: []abi.ToolSpec{
-		tool("spin"), tool("membomb"), tool("outbomb"), tool("stderrbomb"), tool("logflood"),
+		tool("spin", abi.CapProgress), tool("membomb"), tool("outbomb"), tool("stderrbomb"), tool("logflood"),
 		tool("badptr"), tool("undeclared"), tool("ping"), tool("reenter", abi.CapHostInfo),
 		tool("flood", abi.KnownCapabilities...),
 		tool("hostcall", abi.CapFSRead, abi.CapFSList, abi.CapModelGenerate, abi.CapProgress),
@@ -128,6 +128,11 @@ func handle(ptr, n uint32) uint64 {
 	case "ping":
 		return text("pong")
 	case "spin":
+		if announce, _ := args["announce"].(bool); announce {
+			// A progress report first (capability progress, if granted), so that a test can
+			// tell a call that was interrupted from one that had not started.
+			call([]byte(`{"op":"progress","progress":1,"message":"spinning"}`))
+		}
 		for i := uint64(0); ; i++ {
 			sink += i * 2654435761
 		}
