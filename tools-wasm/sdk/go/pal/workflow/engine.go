@@ -144,8 +144,10 @@ func Register(t *Tool) {
 	calls := t.Expert != nil || t.Custom != nil
 	pal.Register(pal.Tool{
 		Name: t.Name, Title: t.Title, Description: t.Description, InputSchema: t.Schema(),
-		Annotations:  pal.Annotations{ReadOnly: true, Destructive: false, Idempotent: false, OpenWorld: calls},
-		Capabilities: t.Capabilities(), Category: t.Category, RequiresModel: calls && t.has(FieldModel),
+		Annotations: pal.Annotations{ReadOnly: true, Destructive: false, Idempotent: false, OpenWorld: calls},
+		// RequiresModel stays false: the host's model list in every workflow schema would
+		// cost more of the tools/list budget than it is worth; `model` points at listmodels.
+		Capabilities: t.Capabilities(), Category: t.Category, RequiresModel: false,
 		Handler: t.Handle,
 	})
 }

@@ -130,10 +130,7 @@ func (t *Tool) callExpert(r *Run, reply map[string]any) bool {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d image(s) not sent: model %s does not accept images.", len(images), m.Model))
 		images = nil
 	}
-	temp := 1.0
-	if s.Temperature != nil {
-		temp = *s.Temperature
-	}
+	temp := 1.0 // workflow schemas leave temperature out (tools/list budget); the host adjusts it per model
 	thinking := ""
 	if m.SupportsThinking {
 		thinking = s.ThinkingMode

@@ -47,7 +47,6 @@ const (
 	FieldContinuationID    = "continuation_id"
 	FieldImages            = "images"
 	FieldModel             = "model"
-	FieldTemperature       = "temperature"
 	FieldThinkingMode      = "thinking_mode"
 )
 
@@ -56,24 +55,22 @@ const stringList = `{"type":"array","items":{"type":"string"}}`
 // commonFields are the step fields every workflow tool shares, in schema order. A tool
 // changes a description with Tool.Describe and drops a field with Tool.Omit.
 var commonFields = []Field{
-	{FieldStep, `{"type":"string"}`, "Step 1: the task and your plan. Later steps: what you examine now and why.", true},
-	{FieldStepNumber, `{"type":"integer","minimum":1}`, "This step's number, from 1.", true},
-	{FieldTotalSteps, `{"type":"integer","minimum":1}`, "Steps you expect in all; adjust as you learn.", true},
-	{FieldNextStepRequired, `{"type":"boolean"}`, "true while more steps remain; false on the final step.", true},
-	{FieldFindings, `{"type":"string"}`, "What this step established: evidence, conclusions, open questions.", true},
-	{FieldFilesChecked, stringList, "Absolute paths of every file examined.", false},
-	{FieldRelevantFiles, stringList, "Absolute paths of the files that matter; the expert reads them on the final step.", false},
-	{FieldRelevantContext, stringList, "Key functions or methods, as Type.method or func.", false},
-	{FieldIssuesFound, `{"type":"array","items":{"type":"object","properties":{"severity":{"type":"string","enum":["critical","high","medium","low"]},"description":{"type":"string"}},"required":["severity","description"]}}`,
-		"Problems found so far, each with severity and description.", false},
-	{FieldConfidence, "", "How sure you are now.", false},
-	{FieldHypothesis, `{"type":"string"}`, "Your current best explanation.", false},
-	{FieldUseAssistantModel, `{"type":"boolean"}`, "false: finish without the expert model. Default true.", false},
-	{FieldContinuationID, `{"type":"string"}`, "Thread id from an earlier reply; pass it on every step after the first.", false},
-	{FieldImages, stringList, "Absolute image paths or data URLs.", false},
-	{FieldModel, `{"type":"string"}`, "Expert model; omit or 'auto' to let the server choose.", false},
-	{FieldTemperature, `{"type":"number","minimum":0,"maximum":1}`, "Expert temperature, 0-1. Default 1.", false},
-	{FieldThinkingMode, `{"type":"string","enum":["minimal","low","medium","high","max"]}`, "Expert reasoning depth. Default high.", false},
+	{FieldStep, `{"type":"string"}`, "This step's work; on step 1, the task.", true},
+	{FieldStepNumber, `{"type":"integer","minimum":1}`, "From 1.", true},
+	{FieldTotalSteps, `{"type":"integer","minimum":1}`, "Steps expected; may change.", true},
+	{FieldNextStepRequired, `{"type":"boolean"}`, "false on the final step.", true},
+	{FieldFindings, `{"type":"string"}`, "What this step established.", true},
+	{FieldFilesChecked, stringList, "Absolute paths examined.", false},
+	{FieldRelevantFiles, stringList, "Absolute paths that matter; the expert reads them.", false},
+	{FieldRelevantContext, stringList, "Key functions or methods.", false},
+	{FieldIssuesFound, `{"type":"array","items":{"type":"object"}}`, "[{severity: critical|high|medium|low, description}]", false},
+	{FieldConfidence, "", "Your certainty now.", false},
+	{FieldHypothesis, `{"type":"string"}`, "Current best explanation.", false},
+	{FieldUseAssistantModel, `{"type":"boolean"}`, "false: no expert call.", false},
+	{FieldContinuationID, `{"type":"string"}`, "From the last reply; needed after step 1.", false},
+	{FieldImages, stringList, "Image paths or data URLs.", false},
+	{FieldModel, `{"type":"string"}`, "Expert model (see listmodels).", false},
+	{FieldThinkingMode, `{"type":"string","enum":["minimal","low","medium","high","max"]}`, "Expert reasoning depth.", false},
 }
 
 // isCommon reports whether name is a common field.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"regexp"
 	"slices"
 	"sort"
@@ -38,11 +37,10 @@ type Step struct {
 	Images           []string                   `json:"images,omitempty"`
 	Extra            map[string]json.RawMessage `json:"extra,omitempty"` // the tool's own Fields, as sent
 
-	UseAssistantModel *bool    `json:"-"` // nil: true
-	ContinuationID    string   `json:"-"`
-	Model             string   `json:"-"`
-	Temperature       *float64 `json:"-"`
-	ThinkingMode      string   `json:"-"`
+	UseAssistantModel *bool  `json:"-"` // nil: true
+	ContinuationID    string `json:"-"`
+	Model             string `json:"-"`
+	ThinkingMode      string `json:"-"`
 }
 
 // DecodeExtra decodes the tool's own fields of the step into v, a pointer to a struct
@@ -85,7 +83,6 @@ type wireStep struct {
 	ContinuationID    string   `json:"continuation_id"`
 	Images            []string `json:"images"`
 	Model             string   `json:"model"`
-	Temperature       *float64 `json:"temperature"`
 	ThinkingMode      string   `json:"thinking_mode"`
 }
 
@@ -145,7 +142,7 @@ func (t *Tool) decode(raw json.RawMessage) (*Step, error) {
 		}
 	}
 	s := &Step{Extra: extra, UseAssistantModel: w.UseAssistantModel, ContinuationID: w.ContinuationID, Model: w.Model,
-		Temperature: w.Temperature, ThinkingMode: w.ThinkingMode, FilesChecked: w.FilesChecked, RelevantFiles: w.RelevantFiles,
+		ThinkingMode: w.ThinkingMode, FilesChecked: w.FilesChecked, RelevantFiles: w.RelevantFiles,
 		RelevantContext: w.RelevantContext, IssuesFound: w.IssuesFound, Confidence: w.Confidence, Hypothesis: w.Hypothesis, Images: w.Images}
 	if len(s.Extra) == 0 {
 		s.Extra = nil
@@ -189,9 +186,6 @@ func (t *Tool) check(s *Step) error {
 			return invalidf("confidence must be one of %s, not %q", strings.Join(t.confidenceLevels(), ", "), s.Confidence)
 		}
 	}
-	if tt := s.Temperature; tt != nil && (math.IsNaN(*tt) || *tt < 0 || *tt > 1) {
-		return invalidf("temperature must be between 0 and 1, not %g", *tt)
-	}
 	switch s.ThinkingMode {
 	case "", "minimal", "low", "medium", "high", "max":
 	default:
@@ -217,6 +211,9 @@ func (t *Tool) check(s *Step) error {
 	for i, is := range s.IssuesFound {
 		if !slices.Contains([]string{"critical", "high", "medium", "low"}, strings.ToLower(is.Severity)) {
 			return invalidf("issues_found[%d].severity must be critical, high, medium or low, not %q", i, is.Severity)
+		}
+		if strings.TrimSpace(is.Description) == "" {
+			return invalidf("issues_found[%d] needs a description", i)
 		}
 		s.IssuesFound[i].Severity = strings.ToLower(is.Severity)
 	}

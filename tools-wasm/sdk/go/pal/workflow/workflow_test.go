@@ -40,7 +40,7 @@ var (
 			}},
 	}
 	planTool = &Tool{Name: "wfplan", Title: "Plan", Description: "Test planning workflow.",
-		Omit: []string{FieldFindings, FieldConfidence, FieldModel, FieldTemperature, FieldThinkingMode, FieldUseAssistantModel}}
+		Omit: []string{FieldFindings, FieldConfidence, FieldModel, FieldThinkingMode, FieldUseAssistantModel}}
 )
 
 func init() {
@@ -99,7 +99,7 @@ func TestSchema(t *testing.T) {
 	}
 	for _, f := range []string{"step", "step_number", "total_steps", "next_step_required", "findings", "files_checked", "relevant_files",
 		"relevant_context", "issues_found", "confidence", "hypothesis", "use_assistant_model", "continuation_id", "images", "model",
-		"temperature", "thinking_mode", "focus"} {
+		"thinking_mode", "focus"} {
 		p, ok := s.Properties[f]
 		if !ok {
 			t.Errorf("review schema lacks %s", f)
