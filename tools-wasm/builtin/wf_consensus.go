@@ -11,8 +11,8 @@ import (
 
 func init() {
 	workflow.Register(&workflow.Tool{
-		Name:  "consensus",
-		Title: "Consult several models",
+		Name:        "consensus",
+		Title:       "Consult several models",
 		Description: "Put a proposal to several models, each with a stance, one model per step, then synthesise. Step 1 names the proposal and models.",
 		Omit: []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldIssuesFound, workflow.FieldConfidence,
 			workflow.FieldHypothesis, workflow.FieldUseAssistantModel, workflow.FieldImages, workflow.FieldModel, workflow.FieldThinkingMode},

@@ -8,10 +8,10 @@ import (
 
 func init() {
 	workflow.Register(&workflow.Tool{
-		Name:  "debug",
-		Title: "Root-cause investigation",
+		Name:        "debug",
+		Title:       "Root-cause investigation",
 		Description: "Find a bug's root cause in steps: you gather evidence and test hypotheses; another model checks the diagnosis unless you are certain.",
-		Omit: []string{workflow.FieldIssuesFound, workflow.FieldThinkingMode},
+		Omit:        []string{workflow.FieldIssuesFound, workflow.FieldThinkingMode},
 		Describe: map[string]string{
 			workflow.FieldStep:       "Step 1: the symptom and how to reproduce it. Later: what you check now.",
 			workflow.FieldHypothesis: "Current root-cause theory.",

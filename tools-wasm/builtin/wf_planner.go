@@ -9,8 +9,8 @@ import (
 
 func init() {
 	workflow.Register(&workflow.Tool{
-		Name:  "planner",
-		Title: "Step-by-step planner",
+		Name:        "planner",
+		Title:       "Step-by-step planner",
 		Description: "Build a plan one step per call, revising steps or branching into alternatives. No model call; the server keeps the plan.",
 		Omit: []string{workflow.FieldFindings, workflow.FieldFilesChecked, workflow.FieldRelevantFiles, workflow.FieldRelevantContext,
 			workflow.FieldIssuesFound, workflow.FieldConfidence, workflow.FieldHypothesis, workflow.FieldUseAssistantModel,

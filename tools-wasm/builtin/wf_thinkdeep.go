@@ -8,10 +8,10 @@ import (
 
 func init() {
 	workflow.Register(&workflow.Tool{
-		Name:  "thinkdeep",
-		Title: "Deep multi-step reasoning",
+		Name:        "thinkdeep",
+		Title:       "Deep multi-step reasoning",
 		Description: "Reason through a hard problem in steps you do yourself; on the last step another model challenges and extends your conclusion.",
-		Omit: []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldIssuesFound},
+		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldIssuesFound},
 		Fields: []workflow.Field{
 			{Name: "problem_context", Schema: `{"type":"string"}`, Description: "Constraints, goals, what was tried."},
 			{Name: "focus_areas", Schema: `{"type":"array","items":{"type":"string"}}`, Description: "Aspects to weigh, e.g. security."},
