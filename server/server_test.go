@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"slices"
@@ -384,10 +385,10 @@ func TestDisabledTools(t *testing.T) {
 		listed  []string
 		missing []string
 	}{
-		{"disabled list", policy.ToolsConfig{Disabled: []string{"chat", "spin", "version"}},
-			[]string{"version", "listmodels", "ping", "membomb"}, []string{"chat", "spin"}},
-		{"enabled list", policy.ToolsConfig{Enabled: []string{"ping"}},
-			[]string{"ping", "version", "listmodels"}, []string{"chat", "spin", "keyhunt"}},
+		{"disabled list", policy.ToolsConfig{Disabled: []string{"chat", "spin", "version", "codereview", "planner"}},
+			[]string{"version", "listmodels", "ping", "membomb", "debug", "thinkdeep", "consensus", "challenge"}, []string{"chat", "spin", "codereview", "planner"}},
+		{"enabled list", policy.ToolsConfig{Enabled: []string{"ping", "planner"}},
+			[]string{"ping", "planner", "version", "listmodels"}, []string{"chat", "spin", "keyhunt", "codereview", "consensus", "apilookup"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -496,3 +497,33 @@ func TestHostCallBudgetEndsTheCall(t *testing.T) {
 		t.Fatalf("ping after the flood: %s", text)
 	}
 }
+
+// TestToolsListTokenBudget measures the real tools/list reply with every built-in tool enabled
+// and a model list of realistic length in chat's `model` field: it must stay under 6,000
+// tokens (characters / 4).
+func TestToolsListTokenBudget(t *testing.T) {
+	e := newEngine(t)
+	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "builtin", builtinPkg, true)}, Models: longDescriber{}})
+	msg := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}`)
+	raw, err := json.Marshal(s.MCP().HandleMessage(context.Background(), msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := len(raw) / 4
+	t.Logf("tools/list: %d tools, %d bytes, ~%d tokens", len(s.Tools()), len(raw), tokens)
+	if tokens >= 6000 {
+		t.Fatalf("tools/list is ~%d tokens with every tool enabled; the budget is 6,000", tokens)
+	}
+}
+
+// longDescriber describes `model` at the length of a real auto-mode description with five
+// top models (about 450 characters).
+type longDescriber struct{}
+
+func (longDescriber) ModelFieldDescription() string {
+	return "Model to run. Auto mode is on: when the user names a model, pass exactly that name; otherwise choose one that suits " +
+		"the task (the `listmodels` tool describes them all). Top models: gemini-2.5-pro (score 18, 1M ctx, thinking, code-gen); " +
+		"gpt-5 (score 17, 400K ctx, thinking); o3 (score 14, 200K ctx, thinking); grok-4 (score 13, 256K ctx, thinking); " +
+		"gemini-2.5-flash (score 10, 1M ctx, thinking); +12 more via `listmodels`."
+}
+func (longDescriber) AutoMode() bool { return true }
