@@ -12,7 +12,7 @@ func threadCreate(_ context.Context, c *Call, req abi.ThreadCreateRequest, _ []b
 	// The host, not the guest, says which tool started the thread: req.Tool is ignored.
 	id, err := c.env.Threads.Create(c.principal, c.tool, req.InitialContext)
 	if err != nil {
-		return outcome{}, err
+		return outcome{}, threadError("", err)
 	}
 	return outcome{result: abi.ThreadCreateResult{ID: id}, path: id}, nil
 }

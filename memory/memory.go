@@ -1,10 +1,12 @@
 // Package memory keeps conversation threads: the turns of a conversation that any tool can
 // continue with its continuation_id. Threads live in memory with a time-to-live that every
-// append refreshes and a cap on turns, threads and bytes, so a runaway tool cannot exhaust the
-// host. Persistence to disk is a later layer.
+// append refreshes and caps on turns, threads and bytes (per thread and in total, every field
+// counted), so a runaway tool cannot exhaust the host. Persistence to disk is a later layer.
 package memory
 
 import (
+	"container/list"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -51,11 +53,16 @@ type Thread struct {
 
 // Config sets the store's limits; zero fields take the defaults.
 type Config struct {
-	TTL            time.Duration // default 3 h (PAL's CONVERSATION_TIMEOUT_HOURS)
-	MaxTurns       int           // default 50 (PAL's MAX_CONVERSATION_TURNS); user and assistant turns count one each
-	MaxThreads     int           // default 10,000; the least recently updated thread is dropped past it
-	MaxThreadBytes int           // default 16 MiB of turn content per thread
-	Now            func() time.Time
+	TTL        time.Duration // default 3 h (PAL's CONVERSATION_TIMEOUT_HOURS)
+	MaxTurns   int           // default 50 (PAL's MAX_CONVERSATION_TURNS); user and assistant turns count one each
+	MaxThreads int           // default 10,000; the least recently used thread is dropped past it
+	// MaxThreadBytes caps one thread, every field counted (Size): turns with their file and
+	// image names, the initial context as JSON, ids and names. Default 8 MiB.
+	MaxThreadBytes int64
+	// MaxTotalBytes caps all threads together, counted the same way; past it the least
+	// recently used threads are dropped. Default 128 MiB. Raised to MaxThreadBytes if below.
+	MaxTotalBytes int64
+	Now           func() time.Time
 }
 
 // Defaults of Config.
@@ -63,20 +70,65 @@ const (
 	DefaultTTL            = 3 * time.Hour
 	DefaultMaxTurns       = 50
 	DefaultMaxThreads     = 10000
-	DefaultMaxThreadBytes = 16 << 20
+	DefaultMaxThreadBytes = 8 << 20
+	DefaultMaxTotalBytes  = 128 << 20
 )
 
 // Store holds threads. It is safe for concurrent use.
 type Store struct {
 	cfg     Config
 	mu      sync.Mutex
-	threads map[string]*entry
+	threads map[string]*list.Element // of *entry, by id
+	lru     *list.List               // front: most recently used
+	total   int64                    // bytes of every live thread, as Size counts them
+	evicted int64                    // threads dropped for room, since New
 }
 
+// entry is one stored thread. The initial context is kept as JSON, so that what is counted
+// is what is held; Get decodes it.
 type entry struct {
-	t       Thread
-	bytes   int
+	t       Thread // InitialContext is nil here; see initial
+	initial []byte
+	bytes   int64
 	expires time.Time
+}
+
+// Per-item overheads Size adds to the lengths of the strings: what Go holds besides the bytes.
+const (
+	threadOverhead = 256 // the Thread and entry structs, map and list entries
+	turnOverhead   = 160 // one Turn struct
+	stringOverhead = 16  // one string header in a slice
+)
+
+// turnSize is what one turn costs the store.
+func turnSize(t Turn) int64 {
+	n := int64(turnOverhead + len(t.Role) + len(t.Content) + len(t.Tool) + len(t.Model) + len(t.Provider))
+	for _, f := range t.Files {
+		n += int64(stringOverhead + len(f))
+	}
+	for _, f := range t.Images {
+		n += int64(stringOverhead + len(f))
+	}
+	return n
+}
+
+// Size is what a thread costs the store, in bytes: every string and name it holds, the
+// initial context as JSON, and a fixed overhead per thread and per turn. The thread and total
+// caps are in these bytes.
+func Size(t *Thread) int64 {
+	raw, _ := json.Marshal(t.InitialContext)
+	n := int64(threadOverhead+len(t.ID)+len(t.Owner)+len(t.Tool)) + int64(len(raw))
+	for _, turn := range t.Turns {
+		n += turnSize(turn)
+	}
+	return n
+}
+
+// Stats describes the store, for tests and diagnostics.
+type Stats struct {
+	Threads int   // live threads
+	Bytes   int64 // their size, as Size counts it
+	Evicted int64 // threads dropped for room since the store was made
 }
 
 // New returns an empty store.
@@ -93,29 +145,47 @@ func New(cfg Config) *Store {
 	if cfg.MaxThreadBytes <= 0 {
 		cfg.MaxThreadBytes = DefaultMaxThreadBytes
 	}
+	if cfg.MaxTotalBytes <= 0 {
+		cfg.MaxTotalBytes = DefaultMaxTotalBytes
+	}
+	cfg.MaxTotalBytes = max(cfg.MaxTotalBytes, cfg.MaxThreadBytes)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Store{cfg: cfg, threads: map[string]*entry{}}
+	return &Store{cfg: cfg, threads: map[string]*list.Element{}, lru: list.New()}
 }
 
 // MaxTurns is the turn cap of every thread.
 func (s *Store) MaxTurns() int { return s.cfg.MaxTurns }
 
-// Create starts a thread owned by owner for tool and returns its id (a random UUID).
+// Create starts a thread owned by owner for tool and returns its id (a random UUID). A thread
+// whose initial context alone passes the thread cap is ErrTooLarge. To make room, the least
+// recently used threads are dropped.
 func (s *Store) Create(owner, tool string, initial map[string]any) (string, error) {
+	var raw []byte
+	if initial != nil {
+		var err error
+		if raw, err = json.Marshal(initial); err != nil {
+			return "", fmt.Errorf("initial context: %w", err)
+		}
+	}
 	id := uuid.NewString()
 	now := s.cfg.Now().UTC()
+	e := &entry{
+		t:       Thread{ID: id, Owner: owner, Tool: tool, Created: now, Updated: now, MaxTurns: s.cfg.MaxTurns},
+		initial: raw,
+		expires: now.Add(s.cfg.TTL),
+	}
+	e.bytes = int64(threadOverhead+len(id)+len(owner)+len(tool)) + int64(len(raw))
+	if e.bytes > s.cfg.MaxThreadBytes {
+		return "", fmt.Errorf("%w: %d bytes with its initial context (cap %d bytes)", ErrTooLarge, e.bytes, s.cfg.MaxThreadBytes)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweepLocked(now)
-	if len(s.threads) >= s.cfg.MaxThreads {
-		s.evictOldestLocked()
-	}
-	s.threads[id] = &entry{
-		t:       Thread{ID: id, Owner: owner, Tool: tool, Created: now, Updated: now, MaxTurns: s.cfg.MaxTurns, InitialContext: initial},
-		expires: now.Add(s.cfg.TTL),
-	}
+	s.makeRoomLocked(e.bytes, 1, nil)
+	s.threads[id] = s.lru.PushFront(e)
+	s.total += e.bytes
 	return id, nil
 }
 
@@ -132,13 +202,18 @@ func (s *Store) Get(owner, id string) (*Thread, error) {
 	if !ok || e.t.Owner != owner {
 		return nil, ErrNotFound
 	}
+	s.lru.MoveToFront(s.threads[key])
 	t := e.t
 	t.Turns = append([]Turn(nil), e.t.Turns...)
+	if e.initial != nil {
+		_ = json.Unmarshal(e.initial, &t.InitialContext) // it was encoded from a map
+	}
 	return &t, nil
 }
 
 // Append adds turns to the thread and refreshes its time-to-live. It returns the number of
-// turns now in the thread. The turns are all added or none is. Only the owner may append.
+// turns now in the thread. The turns are all added or none is. Only the owner may append. To
+// make room, the least recently used other threads are dropped.
 func (s *Store) Append(owner, id string, turns ...Turn) (int, error) {
 	key, ok := canonical(id)
 	if !ok {
@@ -154,18 +229,22 @@ func (s *Store) Append(owner, id string, turns ...Turn) (int, error) {
 	if len(e.t.Turns)+len(turns) > s.cfg.MaxTurns {
 		return len(e.t.Turns), fmt.Errorf("%w (%d turns)", ErrTurnLimit, s.cfg.MaxTurns)
 	}
-	add := 0
+	var add int64
 	for _, t := range turns {
-		add += len(t.Content)
+		add += turnSize(t)
 	}
 	if e.bytes+add > s.cfg.MaxThreadBytes {
 		return len(e.t.Turns), fmt.Errorf("%w (cap %d bytes)", ErrTooLarge, s.cfg.MaxThreadBytes)
 	}
+	el := s.threads[key]
+	s.lru.MoveToFront(el)
+	s.makeRoomLocked(add, 0, el)
 	for _, t := range turns {
 		t.Timestamp = now // the host's clock, never the caller's: turns cannot be back-dated
 		e.t.Turns = append(e.t.Turns, t)
 	}
 	e.bytes += add
+	s.total += add
 	e.t.Updated = now
 	e.expires = now.Add(s.cfg.TTL)
 	return len(e.t.Turns), nil
@@ -179,35 +258,55 @@ func (s *Store) Len() int {
 	return len(s.threads)
 }
 
+// Stats reports the live threads, their bytes and the threads dropped for room.
+func (s *Store) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweepLocked(s.cfg.Now())
+	return Stats{Threads: len(s.threads), Bytes: s.total, Evicted: s.evicted}
+}
+
 func (s *Store) live(key string) (*entry, bool) {
-	e, ok := s.threads[key]
+	el, ok := s.threads[key]
 	if !ok {
 		return nil, false
 	}
+	e := el.Value.(*entry)
 	if !s.cfg.Now().Before(e.expires) {
-		delete(s.threads, key)
+		s.removeLocked(el)
 		return nil, false
 	}
 	return e, true
 }
 
+func (s *Store) removeLocked(el *list.Element) {
+	e := el.Value.(*entry)
+	s.lru.Remove(el)
+	delete(s.threads, e.t.ID)
+	s.total -= e.bytes
+}
+
 func (s *Store) sweepLocked(now time.Time) {
-	for k, e := range s.threads {
-		if !now.Before(e.expires) {
-			delete(s.threads, k)
+	for el := s.lru.Back(); el != nil; {
+		prev := el.Prev()
+		if !now.Before(el.Value.(*entry).expires) {
+			s.removeLocked(el)
 		}
+		el = prev
 	}
 }
 
-func (s *Store) evictOldestLocked() {
-	var oldest string
-	var at time.Time
-	for k, e := range s.threads {
-		if oldest == "" || e.t.Updated.Before(at) {
-			oldest, at = k, e.t.Updated
+// makeRoomLocked drops least recently used threads, never keep, until bytes more and threads
+// more fit under the total and count caps.
+func (s *Store) makeRoomLocked(bytes int64, threads int, keep *list.Element) {
+	for el := s.lru.Back(); el != nil && (s.total+bytes > s.cfg.MaxTotalBytes || len(s.threads)+threads > s.cfg.MaxThreads); {
+		prev := el.Prev()
+		if el != keep {
+			s.removeLocked(el)
+			s.evicted++
 		}
+		el = prev
 	}
-	delete(s.threads, oldest)
 }
 
 // canonical parses id as a UUID and returns its canonical text.

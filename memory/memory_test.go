@@ -70,9 +70,9 @@ func TestBadIDs(t *testing.T) {
 }
 
 func TestCaps(t *testing.T) {
-	s := New(Config{MaxThreads: 2, MaxThreadBytes: 10})
+	s := New(Config{MaxThreads: 2, MaxThreadBytes: 1000})
 	a, _ := s.Create("me", "t", nil)
-	if _, err := s.Append("me", a, Turn{Content: strings.Repeat("x", 11)}); !errors.Is(err, ErrTooLarge) {
+	if _, err := s.Append("me", a, Turn{Content: strings.Repeat("x", 1000)}); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("want ErrTooLarge, got %v", err)
 	}
 	s.Create("me", "t", nil)
@@ -115,5 +115,122 @@ func TestThreadsBelongToTheirOwner(t *testing.T) {
 	th, err := s.Get("session:a", id)
 	if err != nil || len(th.Turns) != 0 || th.Owner != "session:a" {
 		t.Fatalf("owner's view: %+v, %v", th, err)
+	}
+}
+
+// TestEveryFieldIsCounted: file and image names, tool, model and provider count against the
+// thread cap as the content does, and so does the initial context.
+func TestEveryFieldIsCounted(t *testing.T) {
+	big := strings.Repeat("f", 4000)
+	for name, turn := range map[string]Turn{
+		"content":  {Role: "user", Content: big},
+		"files":    {Role: "user", Files: []string{big}},
+		"images":   {Role: "user", Images: []string{big}},
+		"tool":     {Role: "user", Tool: big},
+		"model":    {Role: "user", Model: big},
+		"provider": {Role: "user", Provider: big},
+		"many files": {Role: "user", Files: func() []string {
+			out := make([]string, 300) // empty names still cost their headers
+			return out
+		}()},
+	} {
+		s := New(Config{MaxThreadBytes: 4096})
+		id, err := s.Create("me", "t", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append("me", id, turn); !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%s: a 4 KB field passed a 4 KB thread cap: %v", name, err)
+		}
+	}
+	s := New(Config{MaxThreadBytes: 4096})
+	if _, err := s.Create("me", "t", map[string]any{"k": big}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("a 4 KB initial context passed a 4 KB thread cap: %v", err)
+	}
+	if _, err := s.Create("me", big, nil); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("a 4 KB tool name passed a 4 KB thread cap: %v", err)
+	}
+	id, err := s.Create("me", "t", map[string]any{"k": "v", "n": 1.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := s.Get("me", id)
+	if err != nil || th.InitialContext["k"] != "v" || th.InitialContext["n"] != 1.5 {
+		t.Fatalf("initial context came back as %v (%v)", th.InitialContext, err)
+	}
+	if got, want := s.Stats().Bytes, Size(th); got != want {
+		t.Errorf("store counts %d bytes, Size says %d", got, want)
+	}
+}
+
+// TestTotalCapEvictsLeastRecentlyUsed: past the total, the least recently used threads go,
+// where reading a thread counts as a use; the bytes never pass the cap.
+func TestTotalCapEvictsLeastRecentlyUsed(t *testing.T) {
+	s := New(Config{MaxThreadBytes: 8 << 10, MaxTotalBytes: 32 << 10})
+	chunk := Turn{Role: "user", Content: strings.Repeat("c", 6<<10)}
+	var ids []string
+	for i := 0; i < 4; i++ {
+		id, err := s.Create("me", "t", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append("me", id, chunk); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if st := s.Stats(); st.Threads != 4 || st.Evicted != 0 {
+		t.Fatalf("4 threads of ~6.5 KB under a 32 KB cap: %+v", st)
+	}
+	if _, err := s.Get("me", ids[0]); err != nil { // ids[1] is now the least recently used
+		t.Fatal(err)
+	}
+	id, _ := s.Create("me", "t", nil)
+	if _, err := s.Append("me", id, chunk); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get("me", ids[1]); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the least recently used thread is still there")
+	}
+	for _, keep := range []string{ids[0], ids[2], ids[3], id} {
+		if _, err := s.Get("me", keep); err != nil {
+			t.Errorf("thread %s was dropped: %v", keep, err)
+		}
+	}
+	if st := s.Stats(); st.Bytes > 32<<10 || st.Evicted != 1 {
+		t.Fatalf("after eviction: %+v", st)
+	}
+}
+
+// TestFloodStaysUnderTheCap: a flood of threads and turns keeps the counted bytes under the
+// total cap, and the Go heap with them.
+func TestFloodStaysUnderTheCap(t *testing.T) {
+	const total = 4 << 20
+	s := New(Config{MaxThreadBytes: 256 << 10, MaxTotalBytes: total, MaxTurns: 1000})
+	turn := Turn{Role: "assistant", Content: strings.Repeat("z", 8<<10), Files: []string{"a.go", "b.go"}}
+	for i := 0; i < 2000; i++ {
+		id, err := s.Create("me", "t", map[string]any{"i": i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j < 20; j++ {
+			if _, err := s.Append("me", id, turn); err != nil {
+				break
+			}
+		}
+		if st := s.Stats(); st.Bytes > total {
+			t.Fatalf("after %d threads: %d bytes held, cap %d", i+1, st.Bytes, total)
+		}
+	}
+	var held int64
+	for el := s.lru.Front(); el != nil; el = el.Next() {
+		e := el.Value.(*entry)
+		held += int64(len(e.initial))
+		for _, tu := range e.t.Turns {
+			held += int64(len(tu.Content))
+		}
+	}
+	if held > total {
+		t.Fatalf("%d bytes of content held under a %d cap", held, total)
 	}
 }

@@ -58,6 +58,12 @@ type Server struct {
 
 	// maxMessageBytes caps one message read from stdin; 0 means MaxMessageBytes. Tests lower it.
 	maxMessageBytes int
+	// workers serve stdio requests (limits.concurrent_calls); maxWaiting may wait for them
+	// (limits.waiting_requests).
+	workers, maxWaiting int
+	// callSlots holds one token per tool call running, on any transport
+	// (limits.concurrent_calls); a call that finds none free is refused as busy.
+	callSlots chan struct{}
 }
 
 // New builds the server and publishes every enabled tool of every module. Two modules
@@ -77,6 +83,15 @@ func New(opts Options) (*Server, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{env: opts.Env, logger: logger, audit: opts.Env.Audit}
+	b, d := opts.Policy.Limits.Budgets, policy.DefaultBudgets()
+	s.workers, s.maxWaiting = b.ConcurrentCalls, b.WaitingRequests
+	if s.workers <= 0 {
+		s.workers = d.ConcurrentCalls
+	}
+	if s.maxWaiting <= 0 {
+		s.maxWaiting = d.WaitingRequests
+	}
+	s.callSlots = make(chan struct{}, s.workers)
 	mopts := []mcpserver.ServerOption{
 		mcpserver.WithToolCapabilities(false),
 		mcpserver.WithRecovery(),
@@ -125,6 +140,13 @@ func (s *Server) MCP() *mcpserver.MCPServer { return s.mcp }
 func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		callID := fmt.Sprintf("c%d", s.calls.Add(1))
+		select {
+		case s.callSlots <- struct{}{}:
+			defer func() { <-s.callSlots }()
+		default:
+			s.auditCall(callID, t.spec.Name, "deny", "server busy")
+			return errorResult(t.spec.Name, fmt.Sprintf("server busy: %d tool calls are running (limits.concurrent_calls); retry later", cap(s.callSlots))), nil
+		}
 		args, err := json.Marshal(req.Params.Arguments)
 		if err != nil || string(args) == "null" {
 			args = []byte("{}")

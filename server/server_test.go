@@ -527,3 +527,21 @@ func (longDescriber) ModelFieldDescription() string {
 		"gemini-2.5-flash (score 10, 1M ctx, thinking); +12 more via `listmodels`."
 }
 func (longDescriber) AutoMode() bool { return true }
+
+// TestConcurrentCallsCap: a tool call that finds every call slot taken (as over HTTP, where
+// requests do not pass through the stdio workers) is refused as busy, naming the key.
+func TestConcurrentCallsCap(t *testing.T) {
+	e := newEngine(t)
+	p := policy.Default()
+	p.Limits.ConcurrentCalls = 1
+	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "hostile", hostilePkg, true)}, Policy: p})
+	s.callSlots <- struct{}{} // one call is running
+	text, isErr := callResult(t, s, "ping", map[string]any{})
+	if !isErr || !strings.Contains(text, "server busy") || !strings.Contains(text, "limits.concurrent_calls") {
+		t.Fatalf("with every slot taken: isError=%v %s", isErr, text)
+	}
+	<-s.callSlots
+	if text, isErr := callResult(t, s, "ping", map[string]any{}); isErr || !strings.Contains(text, "pong") {
+		t.Fatalf("with a slot free: %s", text)
+	}
+}

@@ -21,9 +21,16 @@ import (
 // discarded and answered with a parse error; the session goes on.
 const MaxMessageBytes = 32 << 20
 
-// MaxConcurrentRequests bounds the requests served at once on one stdio session; more wait
-// their turn without blocking the reader (so cancellations still get through).
-const MaxConcurrentRequests = 16
+// Limits of the stdio loop besides those of [limits] (concurrent_calls is the number of
+// workers, waiting_requests the length of the queue in front of them).
+const (
+	// MaxWaitingBytes caps the bytes of all requests waiting for a worker together (64 MiB);
+	// past it, as past waiting_requests, a request is answered at once with CodeBusy.
+	MaxWaitingBytes = 64 << 20
+	// CodeBusy is the JSON-RPC error code of a request refused because the server is busy
+	// (JSON-RPC's range for server errors).
+	CodeBusy = -32000
+)
 
 // stdioTransport serves one MCP session over newline-delimited JSON-RPC. It replaces mcp-go's
 // stdio server for one reason: the notifications a request causes (progress) are written
@@ -39,8 +46,22 @@ type stdioTransport struct {
 
 	session *stdioSession
 
+	workers    int   // requests served at once
+	maxWaiting int   // requests that may wait for a worker
+	waitBytes  int64 // bytes of the waiting requests (atomic)
+
 	mu       sync.Mutex
 	inflight map[string]*inflightRequest // by JSON-encoded id
+}
+
+// job is one request waiting for a worker.
+type job struct {
+	id   json.RawMessage
+	key  string
+	msg  json.RawMessage
+	req  *inflightRequest
+	ctx  context.Context
+	size int64
 }
 
 type inflightRequest struct {
@@ -119,6 +140,8 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) er
 		w:          bufio.NewWriter(out),
 		session:    newStdioSession(),
 		inflight:   map[string]*inflightRequest{},
+		workers:    s.workers,
+		maxWaiting: s.maxWaiting,
 	}
 	return t.serve(ctx, in)
 }
@@ -147,8 +170,19 @@ func (t *stdioTransport) serve(ctx context.Context, in io.Reader) error {
 		}
 	}()
 
+	// A fixed set of workers serves requests from a bounded queue: a flood of requests costs
+	// the queue's length, never a goroutine each.
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, MaxConcurrentRequests)
+	queue := make(chan *job, t.maxWaiting)
+	for range t.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range queue {
+				t.run(j)
+			}
+		}()
+	}
 	// Lines are read on their own goroutine so that the end of ctx (a signal) ends the session
 	// even while stdin stays open.
 	lines := make(chan readResult)
@@ -170,7 +204,7 @@ read:
 			continue
 		}
 		if len(bytes.TrimSpace(rr.line)) > 0 {
-			t.dispatch(ctx, rr.line, &wg, sem)
+			t.dispatch(ctx, rr.line, queue)
 		}
 		if rr.err != nil {
 			if !errors.Is(rr.err, io.EOF) {
@@ -180,15 +214,17 @@ read:
 		}
 	}
 	cancel()
+	close(queue) // the workers answer what waits, with its context done, and stop
 	wg.Wait()
 	<-drained
 	t.flushChannel()
 	return readErr
 }
 
-// dispatch handles one message: responses and notifications inline, requests on their own
-// goroutine (at most MaxConcurrentRequests at once).
-func (t *stdioTransport) dispatch(ctx context.Context, line []byte, wg *sync.WaitGroup, sem chan struct{}) {
+// dispatch handles one message: responses and notifications inline, requests through the
+// queue to the workers. A request that finds the queue full (waiting_requests, or
+// MaxWaitingBytes) is answered at once with CodeBusy.
+func (t *stdioTransport) dispatch(ctx context.Context, line []byte, queue chan<- *job) {
 	var head struct {
 		ID     json.RawMessage `json:"id"`
 		Method string          `json:"method"`
@@ -213,49 +249,65 @@ func (t *stdioTransport) dispatch(ctx context.Context, line []byte, wg *sync.Wai
 		}
 		return
 	}
+	size := int64(len(msg))
+	if atomic.AddInt64(&t.waitBytes, size) > MaxWaitingBytes {
+		atomic.AddInt64(&t.waitBytes, -size)
+		t.busy(head.ID, "the requests waiting hold too many bytes")
+		return
+	}
 	key := string(head.ID)
 	rctx, rcancel := context.WithCancel(ctx)
-	req := &inflightRequest{gone: make(chan struct{}), cancel: rcancel}
+	j := &job{id: head.ID, key: key, msg: msg, ctx: rctx, size: size,
+		req: &inflightRequest{gone: make(chan struct{}), cancel: rcancel}}
 	t.mu.Lock()
-	t.inflight[key] = req
+	t.inflight[key] = j.req
 	t.mu.Unlock()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer rcancel()
-		defer func() {
-			t.mu.Lock()
-			if t.inflight[key] == req {
-				delete(t.inflight, key)
-			}
-			t.mu.Unlock()
-		}()
-		// Wait for a slot. A request the client cancels while it waits never runs. At the end
-		// of the session a waiting request still runs, with its context done, so that every
-		// request read is answered.
-		select {
-		case sem <- struct{}{}:
-		case <-req.gone:
-			return
-		}
-		defer func() { <-sem }()
-		if req.cancelled.Load() {
-			return
-		}
-		rctx := context.WithValue(rctx, notifierKey{}, func(method string, params any) error {
-			return t.write(mcp.JSONRPCNotification{
-				JSONRPC:      mcp.JSONRPC_VERSION,
-				Notification: mcp.Notification{Method: method, Params: notificationParams(params)},
-			})
+	select {
+	case queue <- j:
+	default:
+		t.done(j)
+		t.busy(head.ID, fmt.Sprintf("%d requests are already waiting (limits.waiting_requests)", t.maxWaiting))
+	}
+}
+
+// busy answers a request the server has no room for.
+func (t *stdioTransport) busy(id json.RawMessage, why string) {
+	t.logger.Warn("request refused: server busy", "id", string(id), "why", why)
+	t.write(errorResponse(id, CodeBusy, "server busy: "+why+"; retry later"))
+}
+
+// done forgets a request: it no longer waits, and its context ends.
+func (t *stdioTransport) done(j *job) {
+	j.req.cancel()
+	t.mu.Lock()
+	if t.inflight[j.key] == j.req {
+		delete(t.inflight, j.key)
+	}
+	t.mu.Unlock()
+}
+
+// run serves one request on a worker. A request the client cancelled while it waited never
+// runs. At the end of the session a waiting request still runs, with its context done, so
+// that every request read is answered.
+func (t *stdioTransport) run(j *job) {
+	atomic.AddInt64(&t.waitBytes, -j.size)
+	defer t.done(j)
+	if j.req.cancelled.Load() {
+		return
+	}
+	rctx := context.WithValue(j.ctx, notifierKey{}, func(method string, params any) error {
+		return t.write(mcp.JSONRPCNotification{
+			JSONRPC:      mcp.JSONRPC_VERSION,
+			Notification: mcp.Notification{Method: method, Params: notificationParams(params)},
 		})
-		resp := t.handle(rctx, head.ID, msg)
-		// Whatever mcp-go queued while serving this request goes out before its response.
-		t.flushChannel()
-		if req.cancelled.Load() || resp == nil {
-			return // the client cancelled: the spec says not to answer
-		}
-		t.write(resp)
-	}()
+	})
+	resp := t.handle(rctx, j.id, j.msg)
+	// Whatever mcp-go queued while serving this request goes out before its response.
+	t.flushChannel()
+	if j.req.cancelled.Load() || resp == nil {
+		return // the client cancelled: the spec says not to answer
+	}
+	t.write(resp)
 }
 
 // handle runs HandleMessage, turning a panic into an internal-error response.

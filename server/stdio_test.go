@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	goruntime "runtime"
 	"strings"
 	"testing"
 
@@ -274,12 +275,12 @@ func TestCancellationGetsThroughWhenBusy(t *testing.T) {
 	b := addBlockingTool(s)
 	w := serve(t, s)
 	w.Initialize("t", "1")
-	for i := 1; i <= MaxConcurrentRequests; i++ {
+	for i := 1; i <= s.workers; i++ {
 		w.Request(i, "tools/call", map[string]any{"name": "block", "arguments": map[string]any{"n": i}})
 	}
-	b.waitStarted(t, MaxConcurrentRequests)
+	b.waitStarted(t, s.workers)
 	// Every slot is taken: this one waits. Cancel it before it gets a slot.
-	queued := MaxConcurrentRequests + 1
+	queued := s.workers + 1
 	w.Request(queued, "tools/call", map[string]any{"name": "block", "arguments": map[string]any{"n": queued}})
 	w.Notify("notifications/cancelled", map[string]any{"requestId": queued})
 	// Cancel a running one: its handler sees its context end.
@@ -289,7 +290,7 @@ func TestCancellationGetsThroughWhenBusy(t *testing.T) {
 	}
 	// Release the rest; they all answer, and then a ping gets a slot.
 	close(b.release)
-	for i := 1; i <= MaxConcurrentRequests; i++ {
+	for i := 1; i <= s.workers; i++ {
 		if i == 3 {
 			continue
 		}
@@ -315,10 +316,10 @@ func TestCancellationGetsThroughWhenBusy(t *testing.T) {
 	}
 }
 
-// TestManyConcurrentRequests sends more requests than MaxConcurrentRequests at once; every one
+// TestManyConcurrentRequests sends more requests than there are workers at once; every one
 // is answered, each with its own result.
 func TestManyConcurrentRequests(t *testing.T) {
-	const calls = 4 * MaxConcurrentRequests
+	calls := 4 * policy.DefaultConcurrentCalls
 	e := newEngine(t)
 	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "hostile", hostilePkg, false)}})
 	w := serve(t, s)
@@ -741,4 +742,47 @@ func FuzzServeLine(f *testing.F) {
 			t.Fatalf("ping not answered after %q: %s", line, out.String())
 		}
 	})
+}
+
+// TestBusyBeyondTheQueue: with every worker busy and the queue full, a request is answered at
+// once with -32000 "server busy", a flood of them adds no goroutine, and once the workers are
+// free every queued request is answered.
+func TestBusyBeyondTheQueue(t *testing.T) {
+	p := policy.Default()
+	p.Limits.ConcurrentCalls, p.Limits.WaitingRequests = 2, 3
+	s := newServer(t, Options{Policy: p})
+	b := addBlockingTool(s)
+	w := serve(t, s)
+	w.Initialize("t", "1")
+	for i := 1; i <= 2; i++ {
+		w.Request(i, "tools/call", map[string]any{"name": "block", "arguments": map[string]any{"n": i}})
+	}
+	b.waitStarted(t, 2)
+	for i := 3; i <= 5; i++ { // the queue's three places
+		w.Request(i, "ping", nil)
+	}
+	before := goruntime.NumGoroutine()
+	const flood = 2000
+	for i := 0; i < flood; i++ {
+		w.Request(fmt.Sprint("f", i), "ping", nil)
+	}
+	for i := 0; i < flood; i++ {
+		m := w.Until(fmt.Sprintf(`"f%d"`, i))
+		if m.Error == nil || m.Error.Code != CodeBusy || !strings.Contains(m.Error.Message, "server busy") ||
+			!strings.Contains(m.Error.Message, "limits.waiting_requests") {
+			t.Fatalf("request f%d: want -32000 server busy, got %s", i, m.Raw)
+		}
+	}
+	if after := goruntime.NumGoroutine(); after > before+5 {
+		t.Errorf("goroutines went from %d to %d during a flood of %d requests", before, after, flood)
+	}
+	close(b.release)
+	for _, id := range []string{"1", "2", "3", "4", "5"} {
+		if m := w.Until(id); m.Error != nil {
+			t.Fatalf("request %s: %s", id, m.Raw)
+		}
+	}
+	if err := w.close(); err != nil {
+		t.Fatal(err)
+	}
 }

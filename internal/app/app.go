@@ -120,10 +120,12 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 	if a.Registry.AutoMode() {
 		mode = "auto"
 	}
+	threads := memory.New(memory.Config{TTL: cfg.Memory.TTL.Duration, MaxTurns: cfg.Memory.MaxTurns,
+		MaxThreadBytes: cfg.Limits.ThreadBytes, MaxTotalBytes: cfg.Limits.ThreadsTotalBytes})
 	env := &hostfns.Env{
 		Paths:   a.Paths,
 		Models:  hostfns.RegistryModels{R: a.Registry},
-		Threads: memory.New(memory.Config{TTL: cfg.Memory.TTL.Duration, MaxTurns: cfg.Memory.MaxTurns}),
+		Threads: threads,
 		Audit:   a.Audit,
 		Logger:  a.Logger,
 		Redact:  redact,
