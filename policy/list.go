@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"errors"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -72,16 +74,28 @@ walk:
 	for len(queue) > 0 {
 		d := queue[0]
 		queue = queue[1:]
-		f, err := res.root.root.Open(relName(d.rel))
+		// Every directory is opened again from the root, one component at a time, without
+		// following a symlink: a directory swapped for a symlink since it was seen is left
+		// out, never listed through. The top one must still be the directory resolved.
+		f, err := openInRoot(res.root.root, d.rel, true)
 		if err != nil {
 			if d.depth == 1 {
+				if errors.Is(err, errLoop) || errors.Is(err, errNotDir) {
+					return nil, false, pathErr(res.given, ErrChanged, "changed while it was being listed")
+				}
 				return nil, false, osPathErr(res.given, err)
 			}
-			continue // vanished or unreadable below the top: leave it out
+			continue // vanished, unreadable or swapped below the top: leave it out
+		}
+		if d.depth == 1 {
+			if st, err := f.Stat(); err != nil || !os.SameFile(st, res.Info) {
+				f.Close()
+				return nil, false, pathErr(res.given, ErrChanged, "changed while it was being listed")
+			}
 		}
 		des, err := f.ReadDir(-1)
-		f.Close()
 		if err != nil && d.depth == 1 {
+			f.Close()
 			return nil, false, osPathErr(res.given, err)
 		}
 		slices.SortFunc(des, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
@@ -89,6 +103,7 @@ walk:
 			scanned++
 			if scanned > maxWalkScan {
 				truncated = true
+				f.Close()
 				break walk
 			}
 			name := de.Name()
@@ -115,14 +130,17 @@ walk:
 			}
 			e := Entry{Path: filepath.Join(d.abs, name), Kind: KindDir, Rel: path.Join(rel...)}
 			if !isDir {
-				info, err := de.Info()
-				if err != nil || !info.Mode().IsRegular() {
+				// Asked of the open directory, not by path: a parent swapped for a symlink
+				// since cannot make this describe a file elsewhere.
+				mode, size, err := lstatAt(f, name)
+				if err != nil || mode != 0 {
 					continue // vanished or changed type since ReadDir
 				}
-				e.Kind, e.Size = KindFile, info.Size()
+				e.Kind, e.Size = KindFile, size
 			}
 			if len(entries) >= maxEntries {
 				truncated = true
+				f.Close()
 				break walk
 			}
 			entries = append(entries, e)
@@ -130,6 +148,7 @@ walk:
 				queue = append(queue, dir{rel: rel, spelling: spelling, abs: e.Path, depth: d.depth + 1})
 			}
 		}
+		f.Close()
 	}
 	slices.SortFunc(entries, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
 	return entries, truncated, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // openReadFlags: see open_unix.go.
@@ -23,3 +24,18 @@ const keyFileModeMatters = false
 
 // linkCount: hard links are not counted here.
 func linkCount(fs.FileInfo) uint64 { return 1 }
+
+// openInRoot opens comps inside root. Without openat and O_NOFOLLOW here, the os.Root keeps
+// the open inside the root and the caller's same-file check catches a swap.
+func openInRoot(root *os.Root, comps []string, dir bool) (*os.File, error) {
+	return root.Open(relName(comps))
+}
+
+// lstatAt describes the entry name of dir, through its path.
+func lstatAt(dir *os.File, name string) (fs.FileMode, int64, error) {
+	fi, err := os.Lstat(filepath.Join(dir.Name(), name))
+	if err != nil {
+		return 0, 0, err
+	}
+	return fi.Mode().Type(), fi.Size(), nil
+}

@@ -233,14 +233,20 @@ type Resolved struct {
 // Abs is the resolved absolute path.
 func (r Resolved) Abs() string { return filepath.Join(r.Root, filepath.FromSlash(r.Rel)) }
 
-// Open opens the resolved object read-only through its os.Root and checks that it is the same
-// file that was resolved; a file swapped in between (a race) is refused with ErrChanged.
+// Open opens the resolved object read-only through its os.Root, one component at a time
+// without following symlinks, and checks that it is the same file that was resolved; a file
+// or directory swapped in between (a race) is refused with ErrChanged.
 func (r Resolved) Open() (*os.File, error) {
 	if r.root == nil {
 		return nil, errors.New("policy: Open on a zero Resolved")
 	}
-	f, err := r.root.root.OpenFile(relName(r.rel), openReadFlags, 0)
+	// No symlink is followed on the way (openInRoot): a directory swapped for one since the
+	// path was resolved makes the open fail, and the same-file check catches any other swap.
+	f, err := openInRoot(r.root.root, r.rel, false)
 	if err != nil {
+		if errors.Is(err, errLoop) || errors.Is(err, errNotDir) {
+			return nil, pathErr(r.given, ErrChanged, "changed while it was being opened")
+		}
 		return nil, osPathErr(r.given, err)
 	}
 	st, err := f.Stat()

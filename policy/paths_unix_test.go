@@ -5,6 +5,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestReadFileRefusesFIFO(t *testing.T) {
@@ -151,5 +153,130 @@ func TestReadConfigFileRefusesFIFO(t *testing.T) {
 	}
 	if _, err := readConfigFile(p); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("readConfigFile(FIFO) = %v", err)
+	}
+}
+
+// swapLoop flips dir between a real directory and a symlink to target until stop closes.
+func swapLoop(t *testing.T, dir, target string, stop <-chan struct{}, done chan<- int) {
+	real := dir + ".real"
+	flips := 0
+	for {
+		select {
+		case <-stop:
+			done <- flips
+			return
+		default:
+		}
+		// Both states last a little, so that a walk can see one and open the other.
+		if os.Rename(dir, real) == nil {
+			if os.Symlink(target, dir) == nil {
+				flips++
+				time.Sleep(time.Millisecond)
+				os.Remove(dir)
+			}
+			os.Rename(real, dir)
+		}
+		for t0 := time.Now(); time.Since(t0) < 200*time.Microsecond; {
+		}
+	}
+}
+
+// TestSwapRaces: a directory swapped for a symlink (to a denied directory in the root, or to
+// a directory outside it) while files under it are read and while it is listed never shows
+// what is behind the symlink: 1,000 reads and 1,000 listings per target.
+func TestSwapRaces(t *testing.T) {
+	for _, tc := range []struct{ name, target string }{
+		{"to a denied directory inside the root", ".ssh"},
+		{"to a directory outside the root", "OUTSIDE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fx := newFixture(t)
+			target := filepath.Join(fx.root, tc.target)
+			if tc.target == "OUTSIDE" {
+				target = fx.outside
+			}
+			mkfile(t, filepath.Join(fx.root, "swap", "plain.txt"), "plain")
+			mkfile(t, filepath.Join(fx.root, "swap", "deeper", "x.txt"), "x")
+			mkfile(t, filepath.Join(target, "plain.txt"), "BEHIND-THE-LINK")
+			mkfile(t, filepath.Join(target, "only_behind.txt"), "BEHIND-THE-LINK")
+			stop, done := make(chan struct{}), make(chan int)
+			go swapLoop(t, filepath.Join(fx.root, "swap"), target, stop, done)
+			reads, lists := 0, 0
+			for i := 0; i < 1000; i++ {
+				data, _, err := fx.paths.ReadFile(filepath.Join(fx.root, "swap", "plain.txt"), 0)
+				if err == nil {
+					reads++
+					if string(data) != "plain" {
+						close(stop)
+						t.Fatalf("read %d returned %q through the swapped-in symlink", i, data)
+					}
+				}
+				entries, _, err := fx.paths.List(fx.root, ListOptions{MaxDepth: 3})
+				if err == nil {
+					lists++
+				}
+				for _, e := range entries {
+					if strings.Contains(e.Path, "only_behind") || e.Size == int64(len("BEHIND-THE-LINK")) {
+						close(stop)
+						t.Fatalf("listing %d showed %s (%d bytes) through the swapped-in symlink", i, e.Path, e.Size)
+					}
+				}
+				for _, sub := range []string{"swap", filepath.Join("swap", "deeper")} {
+					entries, _, _ := fx.paths.List(filepath.Join(fx.root, sub), ListOptions{})
+					for _, e := range entries {
+						if strings.Contains(e.Path, "only_behind") {
+							close(stop)
+							t.Fatalf("listing of %s showed %s", sub, e.Path)
+						}
+					}
+				}
+			}
+			close(stop)
+			flips := <-done
+			t.Logf("%d swaps; %d of 1000 reads and %d of 1000 listings succeeded", flips, reads, lists)
+			if flips == 0 {
+				t.Fatal("the swap loop never swapped: the test proves nothing")
+			}
+		})
+	}
+}
+
+// TestOpenInRootFollowsNoSymlink: os.Root.Open follows a symlink that stays inside the root;
+// openInRoot refuses a symlink at any component, so a directory swapped for one is never
+// entered.
+func TestOpenInRootFollowsNoSymlink(t *testing.T) {
+	fx := newFixture(t)
+	mkfile(t, filepath.Join(fx.root, "real", "f.txt"), "real")
+	symlink(t, "real", filepath.Join(fx.root, "ln"))
+	root := fx.paths.roots[0].root
+	if f, err := root.Open("ln/f.txt"); err != nil {
+		t.Fatalf("os.Root.Open through an in-root symlink: %v (the premise of this test)", err)
+	} else {
+		f.Close()
+	}
+	for _, tc := range []struct {
+		comps []string
+		dir   bool
+	}{
+		{[]string{"ln"}, true},
+		{[]string{"ln", "f.txt"}, false},
+		{[]string{"sshlink"}, true},
+		{[]string{"abs_in"}, false},
+	} {
+		f, err := openInRoot(root, tc.comps, tc.dir)
+		if err == nil {
+			f.Close()
+			t.Errorf("openInRoot(%q) opened through a symlink", tc.comps)
+		} else if !errors.Is(err, errLoop) && !errors.Is(err, errNotDir) {
+			t.Errorf("openInRoot(%q) = %v, want ELOOP or ENOTDIR", tc.comps, err)
+		}
+	}
+	f, err := openInRoot(root, []string{"real", "f.txt"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if b, _ := io.ReadAll(f); string(b) != "real" {
+		t.Fatalf("read %q", b)
 	}
 }
