@@ -1,7 +1,11 @@
 // Package memory keeps conversation threads: the turns of a conversation that any tool can
 // continue with its continuation_id. Threads live in memory with a time-to-live that every
 // append refreshes and caps on turns, threads and bytes (per thread and in total, every field
-// counted), so a runaway tool cannot exhaust the host. Persistence to disk is a later layer.
+// counted), so a runaway tool cannot exhaust the host.
+//
+// A Store made by New keeps its threads in memory only; one made by OpenBolt also writes every
+// change through to a bbolt file (a Backend), so that a restart loses nothing. Both are the same
+// Store, so the semantics (TTL, caps, owners, host-stamped turns) cannot drift apart.
 package memory
 
 import (
@@ -9,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +28,8 @@ var (
 	ErrTurnLimit = errors.New("conversation thread has reached its turn limit")
 	// ErrTooLarge: the append would pass the thread's byte cap.
 	ErrTooLarge = errors.New("conversation thread is too large")
+	// ErrStorage: the thread could not be written to the store on disk; nothing was changed.
+	ErrStorage = errors.New("conversation store could not be written")
 )
 
 // Turn is one message of a conversation. The JSON names are those of docs/abi.md.
@@ -82,6 +89,32 @@ type Store struct {
 	lru     *list.List               // front: most recently used
 	total   int64                    // bytes of every live thread, as Size counts them
 	evicted int64                    // threads dropped for room, since New
+	// disk, when not nil, persists every change (OpenBolt); dead are the ids removed in
+	// memory whose deletion on disk is still to be written.
+	disk      Backend
+	dead      []string
+	discarded int // records found unreadable on disk when the store was opened
+}
+
+// Backend persists a Store's threads. The Store calls it with its lock held, so an
+// implementation needs no locking of its own.
+type Backend interface {
+	// Save writes put (when not nil) and deletes the ids in del, all in one transaction:
+	// on error nothing is changed.
+	Save(put *Record, del []string) error
+	// Close releases the backend.
+	Close() error
+}
+
+// Record is one thread as a Backend stores it. Its encoding is the Backend's.
+type Record struct {
+	Thread  Thread          // InitialContext is nil; see Initial
+	Initial json.RawMessage // the initial context as JSON, or nil
+	Expires time.Time
+}
+
+func (e *entry) record() *Record {
+	return &Record{Thread: e.t, Initial: e.initial, Expires: e.expires}
 }
 
 // entry is one stored thread. The initial context is kept as JSON, so that what is counted
@@ -129,6 +162,9 @@ type Stats struct {
 	Threads int   // live threads
 	Bytes   int64 // their size, as Size counts it
 	Evicted int64 // threads dropped for room since the store was made
+	// Discarded is the number of records found unreadable on disk when the store was opened
+	// (OpenBolt); they were deleted.
+	Discarded int
 }
 
 // New returns an empty store.
@@ -184,6 +220,9 @@ func (s *Store) Create(owner, tool string, initial map[string]any) (string, erro
 	defer s.mu.Unlock()
 	s.sweepLocked(now)
 	s.makeRoomLocked(e.bytes, 1, nil)
+	if err := s.saveLocked(e); err != nil {
+		return "", err
+	}
 	s.threads[id] = s.lru.PushFront(e)
 	s.total += e.bytes
 	return id, nil
@@ -198,6 +237,7 @@ func (s *Store) Get(owner, id string) (*Thread, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.flushLocked()
 	e, ok := s.live(key)
 	if !ok || e.t.Owner != owner {
 		return nil, ErrNotFound
@@ -239,14 +279,20 @@ func (s *Store) Append(owner, id string, turns ...Turn) (int, error) {
 	el := s.threads[key]
 	s.lru.MoveToFront(el)
 	s.makeRoomLocked(add, 0, el)
+	next := *e
+	next.t.Turns = slices.Clip(e.t.Turns) // appending copies: e is unchanged if the save fails
 	for _, t := range turns {
 		t.Timestamp = now // the host's clock, never the caller's: turns cannot be back-dated
-		e.t.Turns = append(e.t.Turns, t)
+		next.t.Turns = append(next.t.Turns, t)
 	}
-	e.bytes += add
+	next.bytes += add
+	next.t.Updated = now
+	next.expires = now.Add(s.cfg.TTL)
+	if err := s.saveLocked(&next); err != nil {
+		return len(e.t.Turns), err
+	}
+	*e = next
 	s.total += add
-	e.t.Updated = now
-	e.expires = now.Add(s.cfg.TTL)
 	return len(e.t.Turns), nil
 }
 
@@ -255,6 +301,7 @@ func (s *Store) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweepLocked(s.cfg.Now())
+	s.flushLocked()
 	return len(s.threads)
 }
 
@@ -263,7 +310,8 @@ func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweepLocked(s.cfg.Now())
-	return Stats{Threads: len(s.threads), Bytes: s.total, Evicted: s.evicted}
+	s.flushLocked()
+	return Stats{Threads: len(s.threads), Bytes: s.total, Evicted: s.evicted, Discarded: s.discarded}
 }
 
 func (s *Store) live(key string) (*entry, bool) {
@@ -284,6 +332,46 @@ func (s *Store) removeLocked(el *list.Element) {
 	s.lru.Remove(el)
 	delete(s.threads, e.t.ID)
 	s.total -= e.bytes
+	if s.disk != nil {
+		s.dead = append(s.dead, e.t.ID)
+	}
+}
+
+// saveLocked writes e, and the deletions pending, to the backend if there is one.
+func (s *Store) saveLocked(e *entry) error {
+	if s.disk == nil {
+		return nil
+	}
+	if err := s.disk.Save(e.record(), s.dead); err != nil {
+		return fmt.Errorf("%w: %w", ErrStorage, err)
+	}
+	s.dead = s.dead[:0]
+	return nil
+}
+
+// flushLocked writes the deletions pending. A failure keeps them for the next write: a thread
+// whose deletion is lost comes back at the next start only to be swept or evicted again.
+func (s *Store) flushLocked() {
+	if s.disk == nil || len(s.dead) == 0 {
+		return
+	}
+	if err := s.disk.Save(nil, s.dead); err == nil {
+		s.dead = s.dead[:0]
+	}
+}
+
+// Close writes the deletions pending and closes the backend, if there is one. A Store made by
+// New needs no Close. The store must not be used after.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.disk == nil {
+		return nil
+	}
+	s.flushLocked()
+	err := s.disk.Close()
+	s.disk = nil
+	return err
 }
 
 func (s *Store) sweepLocked(now time.Time) {
