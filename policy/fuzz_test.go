@@ -147,3 +147,96 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUntrustedProject feeds arbitrary bytes as an untrusted project pal.toml over a trusted
+// base. Whatever the file says, either it is refused, or the result is no wider than the base
+// for any key, and no tool gains a capability it did not have.
+func FuzzUntrustedProject(f *testing.F) {
+	for _, seed := range []string{
+		"", "[paths]\nextra_deny = [\"*.sql\"]\n", "[paths]\ndeny = []\n", "[paths]\nroots = [\"/\"]\n",
+		"[paths]\nroots = [\"sub\"]\n", "[limits]\nmemory_mb = 4096\n", "[limits]\nmemory_mb = 1\n",
+		"[tools.chat]\ncapabilities = [\"fs.read\", \"progress\"]\n", "[tools]\nenabled = []\n",
+		"[providers.openai]\nbase_url = \"http://127.0.0.1/v1\"\n", "[providers.openai]\nallowed_models = [\"o3\"]\n",
+		"[cache]\ndir = \"/tmp/x\"\n", "locked = true\n", "[[modules]]\npath = \"m.wasm\"\nsha256 = \"" + strings.Repeat("a", 64) + "\"\n",
+		"[redaction]\nenabled = false\n", "[paths]\nallow_hard_links = true\n",
+	} {
+		f.Add(seed)
+	}
+	dir := f.TempDir()
+	for _, d := range []string{"work/sub", "system", "state"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			f.Fatal(err)
+		}
+	}
+	base := "[paths]\nextra_deny = [\"*.bak\"]\n[tools]\ndisabled = [\"planner\"]\n[tools.chat]\ncapabilities = [\"fs.read\", \"model.generate\"]\n" +
+		"[providers.openai]\nallowed_models = [\"gpt-5.2\", \"o3\"]\n[limits]\nmemory_mb = 128\n"
+	if err := os.WriteFile(filepath.Join(dir, "system", "pal.toml"), []byte(base), 0o600); err != nil {
+		f.Fatal(err)
+	}
+	src := Sources{
+		SystemFile: filepath.Join(dir, "system", "pal.toml"),
+		UserFile:   filepath.Join(dir, "none.toml"),
+		WorkDir:    filepath.Join(dir, "work"),
+		Getenv:     func(string) string { return "" },
+		Trust:      &TrustStore{Path: filepath.Join(dir, "state", "trusted.json")},
+	}
+	project := filepath.Join(src.WorkDir, "pal.toml")
+	os.Remove(project)
+	trusted, err := LoadLayers(src)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, content string) {
+		if err := os.WriteFile(project, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := LoadLayers(src)
+		if err != nil {
+			return
+		}
+		for _, r := range keyRules {
+			if w := r.widening(trusted, got, src.WorkDir); w != "" {
+				t.Fatalf("untrusted %q widened %s: %s", content, r.key, w)
+			}
+		}
+		for _, tool := range []string{"chat", "planner", "wordcount"} {
+			for _, builtin := range []bool{true, false} {
+				before := trusted.Grant(tool, AllCapabilities, builtin)
+				after := got.Grant(tool, AllCapabilities, builtin)
+				if after.Intersect(before) != after {
+					t.Fatalf("untrusted %q granted %s %v beyond %v", content, tool, after, before)
+				}
+			}
+		}
+	})
+}
+
+// FuzzTrustStore feeds arbitrary bytes as the trust store: nothing panics, and a record is
+// only trusted when its path and hash match exactly.
+func FuzzTrustStore(f *testing.F) {
+	f.Add(`{"version":1,"files":[{"path":"/p/pal.toml","sha256":"ab"}]}`)
+	f.Add(`{"files":null}`)
+	f.Add(`[]`)
+	f.Add(``)
+	dir := f.TempDir()
+	store := &TrustStore{Path: filepath.Join(dir, "trusted.json")}
+	f.Fuzz(func(t *testing.T, content string) {
+		if err := os.WriteFile(store.Path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := store.List()
+		ok, err2 := store.IsTrusted("/p/pal.toml", "ab")
+		if (err == nil) != (err2 == nil) {
+			t.Fatalf("List and IsTrusted disagree: %v / %v", err, err2)
+		}
+		want := false
+		for _, r := range recs {
+			if r.Path == "/p/pal.toml" && r.SHA256 == "ab" {
+				want = true
+			}
+		}
+		if ok != want {
+			t.Fatalf("IsTrusted = %v, records say %v", ok, want)
+		}
+	})
+}
