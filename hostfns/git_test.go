@@ -353,3 +353,21 @@ func TestGitNoBinary(t *testing.T) {
 	c := env.NewCall(CallSpec{Tool: "t", CallID: "c", Grant: policy.NewCapSet(abi.CapGitRead)})
 	wantCode(t, do(t, c, abi.GitStatusRequest{Op: abi.OpGitStatus, Path: f.root}, nil), abi.CodeUnavailable, "git")
 }
+
+// gitReplyCases are the git ops' cases of TestRepliesFitTheABITypes, on the repository repo.
+func gitReplyCases(repo string) []replyCase {
+	return []replyCase{
+		{"git.status", func() any { return abi.GitStatusRequest{Op: abi.OpGitStatus, Path: repo} }, nil, func() any { return &abi.GitStatusResult{} }},
+		{"git.diff", func() any { return abi.GitDiffRequest{Op: abi.OpGitDiff, Path: repo, Mode: abi.GitDiffStaged} }, nil, func() any { return &abi.GitDiffResult{} }},
+		{"git.log", func() any { return abi.GitLogRequest{Op: abi.OpGitLog, Path: repo} }, nil, func() any { return &abi.GitLogResult{} }},
+	}
+}
+
+// TestGitRepliesFitTheABITypes is TestRepliesFitTheABITypes for the git ops, which need a
+// repository.
+func TestGitRepliesFitTheABITypes(t *testing.T) {
+	g := newGitFixture(t)
+	for _, tc := range gitReplyCases(g.repo) {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, g.gitCall()) })
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -362,18 +363,44 @@ func FuzzCall(f *testing.F) {
 	})
 }
 
+// replyCase is one op of TestRepliesFitTheABITypes: the request, its body, and a new value of
+// the abi result type its reply must decode into.
+type replyCase struct {
+	name string
+	req  func() any
+	body []byte
+	into func() any
+}
+
+// run sends the case's request on c and decodes the result strictly into its type, which it
+// returns with the raw result.
+func (tc replyCase) run(t *testing.T, c *Call) (any, json.RawMessage) {
+	t.Helper()
+	h, _ := json.Marshal(tc.req())
+	head, _, err := abi.Split(c.Call(context.Background(), abi.Join(h, tc.body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r abi.Reply
+	if err := json.Unmarshal(head, &r); err != nil || r.Error != nil {
+		t.Fatalf("reply %s", head)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(r.Result)))
+	dec.DisallowUnknownFields()
+	out := tc.into()
+	if err := dec.Decode(out); err != nil {
+		t.Fatalf("result %s does not fit %T: %v", r.Result, out, err)
+	}
+	return out, r.Result
+}
+
 // TestRepliesFitTheABITypes decodes every op's result strictly into its abi result type:
 // the host sends no field the guest's vocabulary lacks.
 func TestRepliesFitTheABITypes(t *testing.T) {
 	f := newFixture(t)
 	c := f.env.NewCall(CallSpec{Tool: "t", CallID: "c1", Grant: policy.NewCapSet(policy.AllCapabilities...), Category: "fast"})
 	id := ""
-	cases := []struct {
-		name string
-		req  func() any
-		body []byte
-		into func() any
-	}{
+	cases := []replyCase{
 		{"fs.read", func() any { return abi.FSReadRequest{Op: abi.OpFSRead, Path: filepath.Join(f.root, "src", "main.go")} }, nil, func() any { return &abi.FSReadResult{} }},
 		{"fs.list", func() any { return abi.FSListRequest{Op: abi.OpFSList, Path: f.root, MaxDepth: 2} }, nil, func() any { return &abi.FSListResult{} }},
 		{"model.resolve", func() any { return abi.ModelResolveRequest{Op: abi.OpModelResolve, Model: "auto"} }, nil, func() any { return &abi.ModelResolveResult{} }},
@@ -389,7 +416,7 @@ func TestRepliesFitTheABITypes(t *testing.T) {
 	}
 	// Every op the host serves has a case here.
 	covered := map[string]bool{}
-	for _, tc := range cases {
+	for _, tc := range append(slices.Clone(cases), gitReplyCases("")...) { // git's run in TestGitRepliesFitTheABITypes
 		var head struct{ Op string }
 		b, _ := json.Marshal(tc.req())
 		json.Unmarshal(b, &head)
@@ -402,21 +429,8 @@ func TestRepliesFitTheABITypes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h, _ := json.Marshal(tc.req())
-			head, _, err := abi.Split(c.Call(context.Background(), abi.Join(h, tc.body)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var r abi.Reply
-			if err := json.Unmarshal(head, &r); err != nil || r.Error != nil {
-				t.Fatalf("reply %s", head)
-			}
-			dec := json.NewDecoder(strings.NewReader(string(r.Result)))
-			dec.DisallowUnknownFields()
-			out := tc.into()
-			if err := dec.Decode(out); err != nil {
-				t.Fatalf("result %s does not fit %T: %v", r.Result, out, err)
-			}
+			out, result := tc.run(t, c)
+			r := struct{ Result []byte }{result}
 			switch v := out.(type) {
 			case *abi.ThreadCreateResult:
 				id = v.ID
