@@ -211,6 +211,10 @@ type MemoryConfig struct {
 	// MaxTurns caps the turns in one thread (user and assistant turns each count). Default 50
 	// (MAX_CONVERSATION_TURNS).
 	MaxTurns int `toml:"max_turns"`
+	// Path is the bbolt file that keeps threads across restarts (memory_path.go). Default ""
+	// (threads in memory only); "state" is $XDG_STATE_HOME/pal/threads.db; a relative path
+	// is relative to the file that sets it. Trusted files only: it says where pal writes.
+	Path string `toml:"path"`
 }
 
 // ModuleConfig is one [[modules]] entry.
@@ -727,6 +731,13 @@ func (c *Config) resolvePaths(file, dir string, md toml.MetaData) error {
 		if err := fix("audit.path", &c.Audit.Path); err != nil {
 			return err
 		}
+	}
+	if md.IsDefined("memory", "path") {
+		abs, err := resolveMemoryPath(c.Memory.Path, dir)
+		if err != nil {
+			return &ConfigError{File: file, Key: "memory.path", Msg: err.Error(), Err: ErrInvalidValue}
+		}
+		c.Memory.Path = abs
 	}
 	if md.IsDefined("cache", "dir") {
 		if err := fix("cache.dir", &c.Cache.Dir); err != nil {

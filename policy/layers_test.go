@@ -48,6 +48,7 @@ func keyCases() map[string]keyCase {
 		"providers.default_model":       {`"model-a"`, `"model-b"`, `"model-a"`, "DEFAULT_MODEL=model-b"},
 		"memory.ttl":                    {`"1h"`, `"2h"`, `"30m"`, "CONVERSATION_TIMEOUT_HOURS=2"},
 		"memory.max_turns":              {`10`, `20`, `5`, "MAX_CONVERSATION_TURNS=20"},
+		"memory.path":                   {`"@/threads.db"`, `"@/other.db"`, `"@/threads.db"`, ""},
 		"audit.path":                    {`"@/audit.jsonl"`, `"@/other.jsonl"`, `"@/audit.jsonl"`, ""},
 		"audit.enabled":                 {`true`, `false`, `true`, ""},
 		"audit.max_bytes":               {`1048576`, `2097152`, `1048576`, ""},

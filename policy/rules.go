@@ -78,6 +78,7 @@ var keyRules = func() []keyRule {
 		{"providers.default_model", kindFree, func(c *Config) any { return c.Providers.DefaultModel }, true},
 		{"memory.ttl", kindLower, dur(func(c *Config) time.Duration { return c.Memory.TTL.Duration }), true},
 		{"memory.max_turns", kindLower, i64(func(c *Config) int64 { return int64(c.Memory.MaxTurns) }), true},
+		{"memory.path", kindEqual, func(c *Config) any { return c.Memory.Path }, false},
 		{"audit.path", kindEqual, func(c *Config) any { return c.Audit.Path }, false},
 		{"audit.enabled", kindFalseIsWider, func(c *Config) any { return c.Audit.Enabled }, false},
 		{"audit.max_bytes", kindEqual, i64(func(c *Config) int64 { return c.Audit.MaxBytes }), false},

@@ -57,6 +57,7 @@ type App struct {
 	Engine   *runtime.Engine
 	Modules  []server.LoadedModule
 	Server   *server.Server
+	Threads  *memory.Store // conversation threads, in memory or in [memory] path
 }
 
 // Build assembles the server. Errors say what to fix: a bad pal.toml names the file and key;
@@ -120,12 +121,14 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 	if a.Registry.AutoMode() {
 		mode = "auto"
 	}
-	threads := memory.New(memory.Config{TTL: cfg.Memory.TTL.Duration, MaxTurns: cfg.Memory.MaxTurns,
-		MaxThreadBytes: cfg.Limits.ThreadBytes, MaxTotalBytes: cfg.Limits.ThreadsTotalBytes})
+	if a.Threads, err = openThreads(cfg); err != nil {
+		a.Close()
+		return nil, err
+	}
 	env := &hostfns.Env{
 		Paths:   a.Paths,
 		Models:  hostfns.RegistryModels{R: a.Registry},
-		Threads: threads,
+		Threads: a.Threads,
 		Audit:   a.Audit,
 		Logger:  a.Logger,
 		Redact:  redact,
@@ -272,6 +275,9 @@ func (a *App) Close() error {
 	if a.Paths != nil {
 		errs = append(errs, a.Paths.Close())
 	}
+	if a.Threads != nil {
+		errs = append(errs, a.Threads.Close())
+	}
 	return errors.Join(errs...)
 }
 
@@ -313,9 +319,15 @@ func checkPrivateDirs(cfg *policy.Config, roots []string) error {
 	if cfg.Audit.Enabled {
 		dirs = append(dirs, dir{"audit.path", filepath.Dir(cfg.Audit.Path)})
 	}
+	if cfg.Memory.Path != "" {
+		if privfs.Inside(cfg.Memory.Path, roots) {
+			dirs = append(dirs, dir{"memory.path", cfg.Memory.Path}) // refused below
+		}
+		dirs = append(dirs, dir{"memory.path", filepath.Dir(cfg.Memory.Path)})
+	}
 	for _, d := range dirs {
 		if privfs.Inside(d.path, roots) {
-			return fmt.Errorf("%s: %s is inside a root tools may read (%s); pal keeps its cache and audit log "+
+			return fmt.Errorf("%s: %s is inside a root tools may read (%s); pal keeps its cache, audit log and conversation threads "+
 				"outside every root, so that no tool can read them and no repository can plant files there; "+
 				"set %s elsewhere in a trusted pal.toml (%s)", d.key, d.path, strings.Join(roots, ", "), d.key, originOf(cfg, d.key))
 		}
