@@ -13,10 +13,9 @@ const noInputSchema = `{"type":"object","properties":{},"additionalProperties":f
 
 func init() {
 	pal.Register(pal.Tool{
-		Name:  "listmodels",
-		Title: "List available models",
-		Description: "List the AI models this server can consult, by provider: context window, capability score, thinking and image support, and aliases. " +
-			"Use it to pick a model name for the other tools.",
+		Name:         "listmodels",
+		Title:        "List available models",
+		Description:  "List the models this server can consult (context, score, thinking, images, aliases), to pick a model name for other tools.",
 		InputSchema:  json.RawMessage(noInputSchema),
 		Annotations:  pal.Annotations{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false},
 		Capabilities: []string{pal.CapModelList},

@@ -19,10 +19,9 @@ func promptSchema(desc string) json.RawMessage {
 
 func init() {
 	pal.Register(pal.Tool{
-		Name:  "challenge",
-		Title: "Re-examine a claim critically",
-		Description: "Use when the user pushes back or questions your answer: returns instructions to re-check the statement against the evidence " +
-			"instead of agreeing by reflex. No model call.",
+		Name:         "challenge",
+		Title:        "Re-examine a claim critically",
+		Description:  "Use when the user pushes back on your answer: returns instructions to re-check the claim against evidence, not agree by reflex. No model call.",
 		InputSchema:  promptSchema("The statement or pushback to re-examine, quoted as given."),
 		Annotations:  pal.Annotations{ReadOnly: true, Idempotent: true},
 		Capabilities: []string{},
@@ -30,10 +29,9 @@ func init() {
 		Handler:      handleChallenge,
 	})
 	pal.Register(pal.Tool{
-		Name:  "apilookup",
-		Title: "Look up current API documentation",
-		Description: "Use before relying on an API, SDK or version you may know only from training data: returns instructions for a web search " +
-			"of current official docs. No model call.",
+		Name:         "apilookup",
+		Title:        "Look up current API documentation",
+		Description:  "Use before relying on an API or version known only from training data: returns instructions to search current docs. No model call.",
 		InputSchema:  promptSchema("The API, library or version question, e.g. 'latest stable React Router and its data APIs'."),
 		Annotations:  pal.Annotations{ReadOnly: true, Idempotent: true},
 		Capabilities: []string{},

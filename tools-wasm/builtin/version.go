@@ -12,7 +12,7 @@ func init() {
 	pal.Register(pal.Tool{
 		Name:         "version",
 		Title:        "Server version and configuration",
-		Description:  "Show this server's version, tool ABI, model selection mode, configured providers, connected client and platform.",
+		Description:  "Show the server version, ABI, model mode, providers, client and platform.",
 		InputSchema:  json.RawMessage(noInputSchema),
 		Annotations:  pal.Annotations{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false},
 		Capabilities: []string{pal.CapHostInfo},

@@ -15,7 +15,10 @@ import (
 )
 
 // workflowTools are the built-in tools of package workflow.
-var workflowTools = []string{"thinkdeep", "codereview", "debug", "planner", "consensus"}
+var workflowTools = []string{"thinkdeep", "codereview", "debug", "planner", "consensus", "secaudit", "analyze", "refactor", "tracer", "testgen", "docgen"}
+
+// selfContained are the workflow tools that never call a model.
+var selfContained = []string{"planner", "tracer", "docgen"}
 
 type wfReply map[string]any
 
@@ -55,7 +58,7 @@ func TestWorkflowManifest(t *testing.T) {
 		if s.Category != "extended" || !*s.Annotations.ReadOnlyHint || *s.Annotations.DestructiveHint {
 			t.Errorf("%s: %+v", name, s)
 		}
-		wantModel := name != "planner"
+		wantModel := !slices.Contains(selfContained, name)
 		if slices.Contains(s.Capabilities, "model.generate") != wantModel || *s.Annotations.OpenWorldHint != wantModel {
 			t.Errorf("%s capabilities %v", name, s.Capabilities)
 		}

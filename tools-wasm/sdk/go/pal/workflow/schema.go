@@ -56,12 +56,12 @@ const stringList = `{"type":"array","items":{"type":"string"}}`
 // changes a description with Tool.Describe and drops a field with Tool.Omit.
 var commonFields = []Field{
 	{FieldStep, `{"type":"string"}`, "This step's work; on step 1, the task.", true},
-	{FieldStepNumber, `{"type":"integer","minimum":1}`, "From 1.", true},
-	{FieldTotalSteps, `{"type":"integer","minimum":1}`, "Steps expected; may change.", true},
+	{FieldStepNumber, `{"type":"integer"}`, "From 1.", true},
+	{FieldTotalSteps, `{"type":"integer"}`, "Estimate; may change.", true},
 	{FieldNextStepRequired, `{"type":"boolean"}`, "false on the final step.", true},
-	{FieldFindings, `{"type":"string"}`, "What this step established.", true},
+	{FieldFindings, `{"type":"string"}`, "What this step found.", true},
 	{FieldFilesChecked, stringList, "Absolute paths examined.", false},
-	{FieldRelevantFiles, stringList, "Absolute paths that matter; the expert reads them.", false},
+	{FieldRelevantFiles, stringList, "Absolute paths that matter.", false},
 	{FieldRelevantContext, stringList, "Key functions or methods.", false},
 	{FieldIssuesFound, `{"type":"array","items":{"type":"object"}}`, "[{severity: critical|high|medium|low, description}]", false},
 	{FieldConfidence, "", "Your certainty now.", false},

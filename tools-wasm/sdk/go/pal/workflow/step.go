@@ -198,6 +198,13 @@ func (t *Tool) check(s *Step) error {
 			}
 		}
 	}
+	for _, f := range t.Fields {
+		if raw, ok := s.Extra[f.Name]; ok {
+			if err := checkValue(f, raw); err != nil {
+				return err
+			}
+		}
+	}
 	for _, name := range t.PathFields {
 		var v any
 		if raw, ok := s.Extra[name]; ok && json.Unmarshal(raw, &v) == nil {
@@ -268,4 +275,63 @@ func checkImage(img string) error {
 		return invalidf("image paths must be absolute; got %q", img)
 	}
 	return nil
+}
+
+// checkValue checks an own field's value against the "type" and "enum" of its schema (the
+// server checks the whole schema too; the guest must not rely on it). null is refused.
+func checkValue(f Field, raw json.RawMessage) error {
+	var sch struct {
+		Type  string            `json:"type"`
+		Enum  []json.RawMessage `json:"enum"`
+		Items *struct {
+			Type string `json:"type"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(f.Schema), &sch); err != nil {
+		return invalidf("%s: the tool's schema is broken", f.Name)
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return invalidf("argument %s is not valid JSON", f.Name)
+	}
+	if sch.Type != "" && !hasType(v, sch.Type) {
+		return invalidf("argument %s must be of type %s", f.Name, sch.Type)
+	}
+	if arr, ok := v.([]any); ok && sch.Items != nil && sch.Items.Type != "" {
+		for i, e := range arr {
+			if !hasType(e, sch.Items.Type) {
+				return invalidf("argument %s[%d] must be of type %s", f.Name, i, sch.Items.Type)
+			}
+		}
+	}
+	if len(sch.Enum) > 0 {
+		var allowed []string
+		for _, e := range sch.Enum {
+			var ev any
+			_ = json.Unmarshal(e, &ev)
+			if ev == v {
+				return nil
+			}
+			allowed = append(allowed, strings.Trim(string(e), `"`))
+		}
+		return invalidf("%s must be one of %s, not %s", f.Name, strings.Join(allowed, ", "), raw)
+	}
+	return nil
+}
+
+// hasType reports whether a decoded JSON value has JSON Schema type typ.
+func hasType(v any, typ string) bool {
+	switch x := v.(type) {
+	case string:
+		return typ == "string"
+	case bool:
+		return typ == "boolean"
+	case float64:
+		return typ == "number" || (typ == "integer" && x == float64(int64(x)))
+	case []any:
+		return typ == "array"
+	case map[string]any:
+		return typ == "object"
+	}
+	return false // null
 }

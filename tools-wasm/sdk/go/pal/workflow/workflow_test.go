@@ -18,7 +18,10 @@ import (
 var (
 	reviewTool = &Tool{
 		Name: "wfreview", Title: "Review", Description: "Test review workflow.",
-		Fields:     []Field{{Name: "focus", Schema: `{"type":"string"}`, Description: "What to focus on."}},
+		Fields: []Field{{Name: "focus", Schema: `{"type":"string"}`, Description: "What to focus on."},
+			{Name: "depth", Schema: `{"type":"string","enum":["quick","full"]}`, Description: "How deep."},
+			{Name: "rounds", Schema: `{"type":"integer"}`, Description: "How many."},
+			{Name: "tags", Schema: `{"type":"array","items":{"type":"string"}}`, Description: "Labels."}},
 		PathFields: []string{"focus_file"},
 		Names:      Names{Pause: "pause_for_review", Progress: "review_status"},
 		Validate: func(r *Run) error {
@@ -146,6 +149,12 @@ func TestRefusals(t *testing.T) {
 		{"bad confidence", "wfreview", step(1, 2, true, map[string]any{"relevant_files": []string{"/p/a.go"}, "confidence": "sure"}), "wfreview_failed", "confidence must be"},
 		{"bad severity", "wfreview", step(1, 2, true, map[string]any{"relevant_files": []string{"/p/a.go"}, "issues_found": []map[string]string{{"severity": "huge", "description": "d"}}}), "wfreview_failed", "severity"},
 		{"wrong type", "wfreview", step(1, 2, true, map[string]any{"relevant_files": "/p/a.go"}), "wfreview_failed", "relevant_files"},
+		{"own field wrong type", "wfreview", step(1, 2, true, map[string]any{"relevant_files": []string{"/p/a.go"}, "focus": 3}), "wfreview_failed", "focus must be of type string"},
+		{"own field not in enum", "wfreview", step(1, 2, true, map[string]any{"relevant_files": []string{"/p/a.go"}, "depth": "deep"}), "wfreview_failed", "depth must be one of quick, full"},
+		{"own field in enum", "wfreview", step(1, 2, true, map[string]any{"relevant_files": []string{"/p/a.go"}, "depth": "full", "rounds": 2, "tags": []string{"a"}}), "", ""},
+		{"own field fraction for integer", "wfreview", step(1, 2, true, map[string]any{"relevant_files": []string{"/p/a.go"}, "rounds": 1.5}), "wfreview_failed", "rounds must be of type integer"},
+		{"own field null", "wfreview", step(1, 2, true, map[string]any{"relevant_files": []string{"/p/a.go"}, "focus": nil}), "wfreview_failed", "focus must be of type string"},
+		{"own array item type", "wfreview", step(1, 2, true, map[string]any{"relevant_files": []string{"/p/a.go"}, "tags": []any{"a", 1}}), "wfreview_failed", "tags[1] must be of type string"},
 		{"tool validation", "wfreview", step(1, 2, true, nil), "wfreview_failed", "step 1 needs relevant_files"},
 		{"unknown thread", "wfreview", step(2, 2, false, map[string]any{"continuation_id": "00000000-0000-4000-8000-999999999999"}), "wfreview_failed", "not found"},
 		{"step too long", "wfreview", map[string]any{"step": long, "step_number": 1, "total_steps": 1, "next_step_required": true, "findings": "", "relevant_files": []string{"/p/a.go"}}, "resend_prompt", "60"},
