@@ -1,0 +1,109 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// startKillable is startServe that hands back the process, to be killed.
+func startKillable(t *testing.T, w *workspace, p *provider, extraEnv ...string) (*mcp.ClientSession, *exec.Cmd, *lockedBuffer) {
+	t.Helper()
+	cmd := exec.Command(palBin, "serve")
+	cmd.Dir = w.root
+	cmd.Env = serverEnv(w, p, extraEnv...)
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	client := mcp.NewClient(&mcp.Implementation{Name: "pal-e2e", Version: "1"}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatalf("connect: %v\nstderr:\n%s", err, stderr.String())
+	}
+	t.Cleanup(func() {
+		cs.Close()
+		if strings.Contains(stderr.String(), apiKey) {
+			t.Errorf("the API key appeared in the server log")
+		}
+		if t.Failed() {
+			t.Logf("server stderr:\n%s", stderr.String())
+		}
+	})
+	return cs, cmd, stderr
+}
+
+// TestThreadSurvivesSIGKILL: with [memory] path set, a thread chat created survives the
+// server being killed with SIGKILL; the restarted server continues it from thinkdeep, and
+// the provider's prompt holds the first exchange, once. While one server holds the store, a
+// second one stops with a clear message.
+func TestThreadSurvivesSIGKILL(t *testing.T) {
+	w := newWorkspace(t)
+	p := newProvider(t)
+	conf := filepath.Join(w.outside, "pal.toml")
+	if err := os.WriteFile(conf, []byte("[memory]\npath = \"state\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := "PAL_CONFIG=" + conf
+	db := filepath.Join(w.stateDir, "state", "pal", "threads.db")
+
+	cs, cmd, _ := startKillable(t, w, p, env)
+	file := filepath.Join(w.root, "src", "calc.go")
+	res, text := callTool(t, cs, "chat", map[string]any{"prompt": "FIRST-QUESTION about the adder.", "absolute_file_paths": []string{file}, "model": "gpt-5.2"})
+	if res.IsError {
+		t.Fatalf("chat: %s", text)
+	}
+	var out struct {
+		ContinuationOffer *struct {
+			ContinuationID string `json:"continuation_id"`
+		} `json:"continuation_offer"`
+	}
+	if err := json.Unmarshal([]byte(text), &out); err != nil || out.ContinuationOffer == nil {
+		t.Fatalf("chat result: %v %s", err, text)
+	}
+	id := out.ContinuationOffer.ContinuationID
+	if fi, err := os.Stat(db); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("threads file: %v %v", fi, err)
+	}
+
+	// A second pal on the same store gives up with a message naming the file.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	second := exec.CommandContext(ctx, palBin, "serve")
+	second.Dir = w.root
+	second.Env = serverEnv(w, p, env)
+	msg, err := second.CombinedOutput()
+	if err == nil || !strings.Contains(string(msg), "another pal holds") || !strings.Contains(string(msg), db) {
+		t.Fatalf("second pal on the same store: %v\n%s", err, msg)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+
+	cs, _, _ = startKillable(t, w, p, env)
+	res, text = callTool(t, cs, "thinkdeep", map[string]any{"step": "Think about overflow.", "step_number": 1, "total_steps": 1,
+		"next_step_required": false, "findings": "FINDINGS-AFTER-RESTART", "confidence": "high", "continuation_id": id, "model": "gpt-5.2"})
+	if res.IsError {
+		t.Fatalf("thinkdeep after the restart: %s", text)
+	}
+	reqs := p.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("provider got %d requests, want 2", len(reqs))
+	}
+	body := reqs[1].Body
+	for want, n := range map[string]int{"FIRST-QUESTION about the adder.": 1, "answer number 1 from the loopback model": 1, "FINDINGS-AFTER-RESTART": 1} {
+		if c := strings.Count(body, want); c != n {
+			t.Errorf("%q appears %d times in the prompt after the restart, want %d:\n%s", want, c, n, body)
+		}
+	}
+}
