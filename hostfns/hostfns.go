@@ -39,6 +39,13 @@ type Env struct {
 	// GitPath is the absolute path of the git binary for the git ops; "" means git as found
 	// in the server's PATH when first needed.
 	GitPath string
+	// CLIs are the programs cli.run may run ([[cli]] in pal.toml); none means cli.run is off.
+	CLIs []policy.CLIConfig
+	// CLIKeyEnv names the variables no program may receive (policy.Config.CLIKeyEnvNames).
+	CLIKeyEnv []string
+	// LookupEnv reads the server's environment for the variables a [[cli]] entry names;
+	// nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
 }
 
 // Info is host.info's reply. Env.Info holds its static part; each call fills in the ABI
@@ -159,6 +166,8 @@ func init() {
 		abi.OpGitStatus:     typed(gitStatus),
 		abi.OpGitDiff:       typed(gitDiff),
 		abi.OpGitLog:        typed(gitLog),
+		abi.OpCLIList:       typed(cliList),
+		abi.OpCLIRun:        typed(cliRun),
 	}
 }
 

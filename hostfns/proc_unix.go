@@ -15,13 +15,17 @@ func ownGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 }
 
-// killGroup sends SIGKILL to the process group that p leads. A group with no process left is
-// not an error.
+// killGroup sends SIGKILL to the process group that p leads, and to p itself should it lead
+// none. A group with no process left is not an error.
 func killGroup(p *os.Process) error {
 	if p == nil {
 		return nil
 	}
-	if err := syscall.Kill(-p.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+	err := syscall.Kill(-p.Pid, syscall.SIGKILL)
+	if err := p.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	if err != nil && !errors.Is(err, syscall.ESRCH) {
 		return err
 	}
 	return nil

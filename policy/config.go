@@ -31,6 +31,8 @@ type Config struct {
 	// Modules are tool modules to load besides the built-in ones, each pinned by its sha256.
 	// Their tools get no capability unless a [tools.<name>] table grants it.
 	Modules []ModuleConfig `toml:"modules"`
+	// CLIs are the programs cli.run may run ([[cli]], cli_config.go); none by default.
+	CLIs []CLIConfig `toml:"cli"`
 	// Locked, in the system file only, makes every value that file sets a ceiling no later
 	// layer may widen (see docs/policy.md, "Layers"). Default false.
 	Locked bool `toml:"locked"`
@@ -421,6 +423,7 @@ func (c *Config) clone() *Config {
 		p.AllowedModels = slices.Clone(p.AllowedModels)
 	}
 	n.Modules = slices.Clone(c.Modules)
+	n.CLIs = slices.Clone(c.CLIs)
 	n.Redaction.Rules = slices.Clone(c.Redaction.Rules)
 	n.Sources = slices.Clone(c.Sources)
 	n.Warnings = slices.Clone(c.Warnings)
@@ -870,6 +873,9 @@ func (c *Config) validate(file string, md toml.MetaData) error {
 		}
 	}
 
+	if err := c.validateCLIs(file); err != nil {
+		return err
+	}
 	if c.Memory.MaxTurns <= 0 {
 		return bad("memory.max_turns", "must be positive, got %d", c.Memory.MaxTurns)
 	}

@@ -58,6 +58,7 @@ func keyCases() map[string]keyCase {
 			`[{id = "r1", regex = "r1_[0-9]+"}, {id = "r2", regex = "r2_[0-9]+"}]`, ""},
 		"cache.dir":                    {`"@/cache"`, `"@/cache2"`, `"@/cache"`, ""},
 		"modules":                      {`"` + strings.Repeat("a", 64) + `"`, `"` + strings.Repeat("b", 64) + `"`, `"` + strings.Repeat("a", 64) + `"`, ""},
+		"cli":                          {`"/usr/bin/true"`, `"/usr/bin/false"`, `"/usr/bin/true"`, ""},
 		"locked":                       {`true`, `false`, `true`, ""},
 		"providers.openai.base_url":    {`"https://llm.corp.internal/v1"`, `"https://attacker.invalid/v1"`, `"https://llm.corp.internal/v1"`, ""},
 		"providers.openai.api_key_env": {`"CORP_OPENAI_KEY"`, `"OTHER_KEY"`, `"CORP_OPENAI_KEY"`, ""},
@@ -98,6 +99,8 @@ func tomlFor(key, value string) string {
 	switch {
 	case key == "locked":
 		return "locked = " + value + "\n"
+	case key == "cli":
+		return "[[cli]]\nname = \"agent\"\nexecutable = " + value + "\n"
 	case key == "modules":
 		return "[[modules]]\npath = \"/srv/pal/m.wasm\"\nsha256 = " + value + "\n"
 	case key == "tools.<name>.capabilities":

@@ -87,6 +87,8 @@ var keyRules = func() []keyRule {
 		{"redaction.rules", kindSuperset, func(c *Config) any { return c.Redaction.ruleKeys() }, true},
 		{"cache.dir", kindEqual, func(c *Config) any { return c.Cache.Dir }, false},
 		{"modules", kindEqual, func(c *Config) any { return c.Modules }, false},
+		// [[cli]] names programs pal runs: trusted layers only, and any change is a widening.
+		{"cli", kindEqual, func(c *Config) any { return c.CLIs }, false},
 	}
 	rules = append(rules, budgetRules()...)
 	for _, name := range ProviderNames {
@@ -270,6 +272,13 @@ func show(v any) string {
 		q := make([]string, len(x))
 		for i, m := range x {
 			q[i] = fmt.Sprintf("{path = %q, sha256 = %q}", m.Path, m.SHA256)
+		}
+		return "[" + strings.Join(q, ", ") + "]"
+	case []CLIConfig:
+		q := make([]string, len(x))
+		for i, e := range x {
+			q[i] = fmt.Sprintf("{name = %q, executable = %q, args = %s, allowed_args = %s, env = %s}",
+				e.Name, e.Executable, show(e.Args), show(e.AllowedArgs), show(e.Env))
 		}
 		return "[" + strings.Join(q, ", ") + "]"
 	case map[string][]Capability:

@@ -134,6 +134,9 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 		Redact:  redact,
 		Secrets: scanner,
 		Budgets: cfg.Limits.Budgets,
+		// cli.run: the [[cli]] programs (none: off) and the variables they never receive.
+		CLIs:      cfg.CLIs,
+		CLIKeyEnv: cfg.CLIKeyEnvNames(),
 		Info: hostfns.Info{
 			Name: "pal", Version: Version, ABI: abi.Version, ModelSelection: mode,
 			DefaultModel: a.Registry.DefaultModel(), Platform: goruntime.GOOS + "/" + goruntime.GOARCH, GoVersion: goruntime.Version(),

@@ -49,3 +49,31 @@ func ReadGitLog(path, rangeSpec string, maxCount int) (GitLog, error) {
 	_, err := roundTrip(abi.GitLogRequest{Op: abi.OpGitLog, Path: path, Range: rangeSpec, MaxCount: maxCount}, nil, &l)
 	return l, err
 }
+
+// CLIInfo is one program pal.toml lets tools run: its name, description, the extra arguments
+// a run may add, its timeout and output cap.
+type CLIInfo = abi.CLIInfo
+
+// ListCLIs asks which programs the host may run (capability cli.run); none when cli.run is
+// off.
+func ListCLIs() ([]CLIInfo, error) {
+	var l abi.CLIListResult
+	_, err := roundTrip(abi.CLIListRequest{Op: abi.OpCLIList}, nil, &l)
+	return l.CLIs, err
+}
+
+// CLIResult is how a run ended: exit code (-1 when killed), whether it timed out or passed
+// its output cap, how long it took, and the end of its standard error.
+type CLIResult = abi.CLIRunResult
+
+// RunCLI runs the configured program name with extra args (each one the entry allows) in
+// dir ("" for the entry's default), with stdin as its standard input (capability cli.run).
+// It returns the program's standard output, capped and redacted by the host.
+func RunCLI(name string, args []string, dir string, stdin []byte) (CLIResult, string, error) {
+	var r CLIResult
+	if stdin == nil {
+		stdin = []byte{}
+	}
+	body, err := roundTrip(abi.CLIRunRequest{Op: abi.OpCLIRun, Name: name, Args: args, Dir: dir}, stdin, &r)
+	return r, string(body), err
+}
