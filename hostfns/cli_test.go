@@ -248,3 +248,19 @@ sleep 30
 		t.Fatalf("cli.list shows the executable or the environment: %s", b)
 	}
 }
+
+func cliReplyCases() []replyCase {
+	return []replyCase{
+		{"cli.list", func() any { return abi.CLIListRequest{Op: abi.OpCLIList} }, nil, func() any { return &abi.CLIListResult{} }},
+		{"cli.run", func() any { return abi.CLIRunRequest{Op: abi.OpCLIRun, Name: "fake"} }, []byte("p"), func() any { return &abi.CLIRunResult{} }},
+	}
+}
+
+// TestCLIRepliesFitTheABITypes is TestRepliesFitTheABITypes for the cli ops, which need a
+// configured program.
+func TestCLIRepliesFitTheABITypes(t *testing.T) {
+	f, _ := cliFixture(t, "cat; echo oops >&2\n", nil)
+	for _, tc := range cliReplyCases() {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, cliCall(f)) })
+	}
+}

@@ -416,7 +416,8 @@ func TestRepliesFitTheABITypes(t *testing.T) {
 	}
 	// Every op the host serves has a case here.
 	covered := map[string]bool{}
-	for _, tc := range append(slices.Clone(cases), gitReplyCases("")...) { // git's run in TestGitRepliesFitTheABITypes
+	// git's run in TestGitRepliesFitTheABITypes, cli's in TestCLIRepliesFitTheABITypes.
+	for _, tc := range append(append(slices.Clone(cases), gitReplyCases("")...), cliReplyCases()...) {
 		var head struct{ Op string }
 		b, _ := json.Marshal(tc.req())
 		json.Unmarshal(b, &head)
