@@ -11,6 +11,9 @@ import (
 func threadCreate(_ context.Context, c *Call, req abi.ThreadCreateRequest, _ []byte) (outcome, error) {
 	// The host, not the guest, says which tool started the thread: req.Tool is ignored.
 	id, err := c.env.Threads.Create(c.principal, c.tool, req.InitialContext)
+	if errors.Is(err, memory.ErrStorage) {
+		c.env.logger().Error("conversation store write failed", "tool", c.tool, "call_id", c.callID, "err", err)
+	}
 	if err != nil {
 		return outcome{}, threadError("", err)
 	}
@@ -41,6 +44,10 @@ func threadAppend(_ context.Context, c *Call, req abi.ThreadAppendRequest, _ []b
 		turns = append(turns, turn)
 	}
 	n, err := c.env.Threads.Append(c.principal, req.ID, turns...)
+	if errors.Is(err, memory.ErrStorage) {
+		// The cause (a file system error naming the file) goes to the server log, not the tool.
+		c.env.logger().Error("conversation store write failed", "tool", c.tool, "call_id", c.callID, "err", err)
+	}
 	if err != nil {
 		return outcome{}, threadError(req.ID, err)
 	}
@@ -53,6 +60,8 @@ func threadError(id string, err error) error {
 		return fail(abi.CodeNotFound, "conversation thread %q was not found or has expired", id)
 	case errors.Is(err, memory.ErrTurnLimit), errors.Is(err, memory.ErrTooLarge):
 		return fail(abi.CodeTooLarge, "%v", err)
+	case errors.Is(err, memory.ErrStorage):
+		return fail(abi.CodeUnavailable, "the conversation store could not be written; the thread is unchanged")
 	}
 	return err
 }

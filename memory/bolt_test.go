@@ -333,3 +333,33 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAppend: one tool call's two turns (2 KB each) appended to a thread, in memory and
+// written through to bbolt (one fsync'd transaction per append). The thread restarts every 40
+// turns, so the record rewritten stays of a realistic size.
+func BenchmarkAppend(b *testing.B) {
+	for _, kind := range []string{"memory", "bolt"} {
+		b.Run(kind, func(b *testing.B) {
+			var s *Store
+			if kind == "memory" {
+				s = New(Config{})
+			} else {
+				var err error
+				if s, err = OpenBolt(filepath.Join(b.TempDir(), "threads.db"), Config{}, BoltOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+			}
+			turn := Turn{Role: "user", Content: strings.Repeat("t", 2048)}
+			var id string
+			for i := range b.N {
+				if i%20 == 0 {
+					id, _ = s.Create("local", "chat", map[string]any{"prompt": "p"})
+				}
+				if _, err := s.Append("local", id, turn, turn); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -121,7 +121,7 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 	if a.Registry.AutoMode() {
 		mode = "auto"
 	}
-	if a.Threads, err = openThreads(cfg); err != nil {
+	if a.Threads, err = openThreads(cfg, a.Logger); err != nil {
 		a.Close()
 		return nil, err
 	}

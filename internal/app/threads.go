@@ -1,7 +1,9 @@
 package app
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	goruntime "runtime"
 
@@ -15,7 +17,7 @@ import (
 // inside a root); here the file itself is checked before bbolt opens it: created 0600 if
 // missing, not a symlink, a regular file owned by this user with one link, and not readable
 // by group or others, since it holds prompts and replies.
-func openThreads(cfg *policy.Config) (*memory.Store, error) {
+func openThreads(cfg *policy.Config, logger *slog.Logger) (*memory.Store, error) {
 	mc := memory.Config{TTL: cfg.Memory.TTL.Duration, MaxTurns: cfg.Memory.MaxTurns,
 		MaxThreadBytes: cfg.Limits.ThreadBytes, MaxTotalBytes: cfg.Limits.ThreadsTotalBytes}
 	path := cfg.Memory.Path
@@ -40,5 +42,12 @@ func openThreads(cfg *policy.Config) (*memory.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("memory.path: %w (%s)", err, where)
 	}
+	st := s.Stats()
+	level := slog.LevelInfo
+	if st.Discarded > 0 {
+		level = slog.LevelWarn
+	}
+	logger.Log(context.Background(), level, "conversation threads on disk", "path", path, "threads", st.Threads, "bytes", st.Bytes,
+		"discarded_unreadable", st.Discarded, "dropped_over_caps", st.Evicted)
 	return s, nil
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,7 @@ func TestThreadsOnDisk(t *testing.T) {
 		if err := checkPrivateDirs(c, []string{root}); err != nil {
 			return nil, err
 		}
-		return openThreads(c)
+		return openThreads(c, slog.New(slog.DiscardHandler))
 	}
 
 	if s, err := open(""); err != nil || s == nil {
