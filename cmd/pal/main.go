@@ -2,7 +2,7 @@
 // tool running as a WebAssembly module in a sandbox.
 //
 //	pal [serve]            serve MCP over stdio (the default)
-//	pal tools              list the tools the server would publish
+//	pal tools              list the tools the server would publish, with summary and grant
 //	pal policy ...         show, check and explain the policy
 //	pal trust [DIR]        trust a project's pal.toml
 //	pal audit              read and filter the audit log, with a summary
@@ -22,6 +22,8 @@ import (
 	"syscall"
 
 	"github.com/pal-mcp/pal/internal/app"
+	"github.com/pal-mcp/pal/policy"
+	"github.com/pal-mcp/pal/server"
 )
 
 func main() {
@@ -61,7 +63,7 @@ func usage(w io.Writer) {
 
 commands:
   serve                          serve MCP over stdio (default)
-  tools                          list the tools the server would publish
+  tools                          list the tools the server would publish, with summary and grant
   policy show                    print the effective policy and where each value comes from
   policy check FILE              validate one pal.toml
   policy explain TOOL OP TARGET  say whether a call would be allowed and which rule decides
@@ -132,8 +134,32 @@ func tools(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer a.Close()
-	for _, name := range a.Server.Tools() {
-		fmt.Fprintln(stdout, name)
-	}
+	printTools(stdout, a.Server.ToolInfos())
 	return 0
+}
+
+// printTools writes one line per tool, its name and summary, then an indented line with
+// its grant under the policy (and what it declares but is not granted).
+func printTools(w io.Writer, infos []server.ToolInfo) {
+	width := 0
+	for _, in := range infos {
+		width = max(width, len(in.Name))
+	}
+	join := func(caps []policy.Capability) string {
+		s := make([]string, len(caps))
+		for i, c := range caps {
+			s[i] = string(c)
+		}
+		return strings.Join(s, " ")
+	}
+	for _, in := range infos {
+		grant := join(in.Grant)
+		if grant == "" {
+			grant = "none"
+		}
+		if len(in.Withheld) > 0 {
+			grant += " (not granted: " + join(in.Withheld) + ")"
+		}
+		fmt.Fprintf(w, "%-*s  %s\n%*s  grant: %s\n", width, in.Name, in.Summary, width, "", grant)
+	}
 }

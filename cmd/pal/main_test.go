@@ -253,3 +253,48 @@ func TestTrustCommand(t *testing.T) {
 		t.Errorf("trust of a broken file: exit %d", code)
 	}
 }
+
+// TestToolsCommand: `pal tools` prints each tool's name and one-line summary, then its grant
+// under the policy; a narrowed grant names what is withheld.
+func TestToolsCommand(t *testing.T) {
+	work := isolate(t)
+	t.Setenv("OPENAI_API_KEY", "sk-test-cmd-0123456789")
+	cfg := filepath.Join(work, "narrow.toml")
+	os.WriteFile(cfg, []byte("[tools]\ndisabled = [\"planner\"]\n\n[tools.chat]\ncapabilities = [\"fs.read\", \"model.generate\"]\n"), 0o644)
+	code, out, errOut := invoke("tools", "-config", cfg)
+	if code != 0 {
+		t.Fatalf("tools: exit %d %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines)%2 != 0 {
+		t.Fatalf("want a name line and a grant line per tool:\n%s", out)
+	}
+	grants := map[string]string{}
+	for i := 0; i < len(lines); i += 2 {
+		name, summary, _ := strings.Cut(lines[i], " ")
+		summary = strings.TrimSpace(summary)
+		if name == "" || summary == "" || strings.HasPrefix(lines[i], " ") {
+			t.Errorf("line %q: want name and summary", lines[i])
+		}
+		g := strings.TrimSpace(lines[i+1])
+		if !strings.HasPrefix(lines[i+1], " ") || !strings.HasPrefix(g, "grant: ") {
+			t.Errorf("line %q: want an indented grant", lines[i+1])
+		}
+		grants[name] = strings.TrimPrefix(g, "grant: ")
+	}
+	for name, want := range map[string]string{
+		"chat":      "fs.read model.generate (not granted: fs.list thread.read thread.write progress host.info)",
+		"challenge": "none",
+		"version":   "host.info",
+	} {
+		if grants[name] != want {
+			t.Errorf("%s grant %q, want %q", name, grants[name], want)
+		}
+	}
+	if _, ok := grants["planner"]; ok || len(grants) < 10 {
+		t.Errorf("tools listed: %v", grants)
+	}
+	if !strings.Contains(out, "codereview ") || !strings.Contains(out, "Review code in steps you do yourself") {
+		t.Errorf("codereview's summary is missing:\n%s", out)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -86,23 +87,36 @@ func TestCLITools(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("pal tools: exit %d\n%s", code, errOut)
 	}
-	got := strings.Fields(out)
-	for _, want := range []string{"chat", "listmodels", "version"} {
-		found := false
-		for _, g := range got {
-			found = found || g == want
+	// Each tool is a line "name  summary" and an indented line "grant: caps".
+	names := func(out string) (names []string, grants map[string]string) {
+		grants = map[string]string{}
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		for i := 0; i+1 < len(lines); i += 2 {
+			name, _, _ := strings.Cut(lines[i], " ")
+			names = append(names, name)
+			grants[name] = strings.TrimPrefix(strings.TrimSpace(lines[i+1]), "grant: ")
 		}
-		if !found {
+		return names, grants
+	}
+	got, grants := names(out)
+	for _, want := range []string{"chat", "listmodels", "version", "codereview", "secaudit"} {
+		if !slices.Contains(got, want) {
 			t.Errorf("pal tools does not list %s: %q", want, out)
 		}
+	}
+	if grants["listmodels"] != "model.list" || !strings.Contains(grants["chat"], "model.generate") {
+		t.Errorf("grants %v", grants)
+	}
+	if !strings.Contains(out, "List the models this server can consult") {
+		t.Errorf("no summary for listmodels:\n%s", out)
 	}
 	if strings.Contains(out+errOut, apiKey) {
 		t.Error("pal tools printed the key")
 	}
 	// DISABLED_TOOLS removes chat; version and listmodels cannot be disabled.
 	_, out, _ = runPal(t, t.TempDir(), []string{"OPENAI_API_KEY=" + apiKey, "DISABLED_TOOLS=chat,version"}, "tools")
-	if got := strings.Fields(out); strings.Join(got, " ") != "listmodels version" {
-		t.Errorf("with DISABLED_TOOLS=chat,version: %q", got)
+	if got, _ = names(out); slices.Contains(got, "chat") || !slices.Contains(got, "listmodels") || !slices.Contains(got, "version") {
+		t.Errorf("with DISABLED_TOOLS=chat,version: %q", out)
 	}
 }
 
