@@ -94,6 +94,7 @@ func New(opts Options) (*Server, error) {
 	s.callSlots = make(chan struct{}, s.workers)
 	mopts := []mcpserver.ServerOption{
 		mcpserver.WithToolCapabilities(false),
+		mcpserver.WithPromptCapabilities(false),
 		mcpserver.WithRecovery(),
 	}
 	if opts.Instructions != "" {
@@ -121,6 +122,7 @@ func New(opts Options) (*Server, error) {
 			s.mcp.AddTool(t.mcpTool, s.handler(t))
 		}
 	}
+	s.addPrompts()
 	return s, nil
 }
 
