@@ -181,3 +181,56 @@ func BenchmarkChatCall(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWorkflowStep is one codereview step that calls no model, in process (MCP message
+// in, result out): step 1 creates the thread and records the step; a later step reads the
+// thread, rebuilds the run from it and records the step. Both answer with the pause reply.
+func BenchmarkWorkflowStep(b *testing.B) {
+	srv := loopbackOpenAI(b)
+	work := b.TempDir()
+	file := filepath.Join(work, "main.go")
+	if err := os.WriteFile(file, []byte("package main\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	env := map[string]string{"OPENAI_API_KEY": "sk-bench-000000000000", "OPENAI_BASE_URL": srv.URL + "/v1", "DEFAULT_MODEL": "gpt-5.2",
+		"XDG_CACHE_HOME": filepath.Join(work, "cache"), "XDG_STATE_HOME": filepath.Join(work, "state")}
+	a, err := app.Build(context.Background(), app.Options{Getenv: func(k string) string { return env[k] }, WorkDir: work, LogOutput: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	a.Warm(context.Background())
+	call := func(b *testing.B, args string) map[string]any {
+		msg := []byte(`{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"codereview","arguments":` + args + `}}`)
+		raw, _ := json.Marshal(a.Server.MCP().HandleMessage(context.Background(), msg))
+		var resp struct {
+			Result struct {
+				Content []struct{ Text string } `json:"content"`
+			} `json:"result"`
+		}
+		var out map[string]any
+		if json.Unmarshal(raw, &resp) != nil || len(resp.Result.Content) != 1 || json.Unmarshal([]byte(resp.Result.Content[0].Text), &out) != nil ||
+			out["status"] != "pause_for_code_review" {
+			b.Fatalf("codereview: %s", raw)
+		}
+		return out
+	}
+	step1 := fmt.Sprintf(`{"step":"Review main.","step_number":1,"total_steps":3,"next_step_required":true,"findings":"f1","relevant_files":[%q]}`, file)
+	b.Run("step1-new-thread", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			a.Warm(context.Background())
+			b.StartTimer()
+			call(b, step1)
+		}
+	})
+	b.Run("step2-continued", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			id := call(b, step1)["continuation_id"].(string)
+			a.Warm(context.Background())
+			b.StartTimer()
+			call(b, fmt.Sprintf(`{"step":"Check errors.","step_number":2,"total_steps":3,"next_step_required":true,"findings":"f2","continuation_id":%q}`, id))
+		}
+	})
+}
