@@ -3,6 +3,7 @@
 #   make run     build everything and serve MCP over stdio
 #   make test    build, vet, check formatting, run every test (race detector on)
 #   make bench   run the benchmarks (figures go in docs/benchmarks.md)
+#   make fuzz    run every fuzz target for FUZZTIME (default 60s) each
 
 GO        ?= go
 BIN       := bin/pal
@@ -15,7 +16,7 @@ LDFLAGS   := -s -w -X github.com/pal-mcp/pal/internal/app.Version=$(VERSION)
 GUEST_SRC := $(shell find tools-wasm/builtin tools-wasm/sdk runtime/abi -name '*.go' -not -name '*_test.go')
 HOST_SRC  := $(shell find . -name '*.go' -not -path './tools-wasm/*' -not -name '*_test.go')
 
-.PHONY: all build modules run test vet fmt-check bench clean
+.PHONY: all build modules run test vet fmt-check bench clean fuzz
 
 all: build
 
@@ -45,7 +46,20 @@ test: build vet fmt-check
 	@before=$$(sha256sum < $(BUILTIN)); \
 	$(GO) test -race -count=1 ./... || exit 1; \
 	[ "$$before" = "$$(sha256sum < $(BUILTIN))" ] || { echo "a test rewrote $(BUILTIN)"; exit 1; }
-	$(GO) test -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime 5s ./policy/secrets/
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
+
+# Fuzz targets as package:Target: path resolution and deny matching, host-call decoding,
+# message framing, redaction. `make test` runs each for FUZZTIME_SHORT, `make fuzz` for FUZZTIME.
+FUZZ_TARGETS   := ./policy/:FuzzPaths ./policy/:FuzzDenyMatch ./hostfns/:FuzzCall ./runtime/abi/:FuzzSplit ./policy/secrets/:FuzzRedact
+FUZZTIME       ?= 60s
+FUZZTIME_SHORT ?= 3s
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 bench: build
 	mkdir -p out

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -423,6 +424,10 @@ func (p *Paths) walk(rd *rootDir, comps []string, given string) ([]string, fs.Fi
 				return nil, nil, pathErr(given, ErrSymlinkLoop, "passes through too many symbolic links (a loop?)")
 			}
 			target, err := rd.root.Readlink(relName(next))
+			if errors.Is(err, syscall.EINVAL) {
+				// No longer a symlink: swapped since the Lstat.
+				return nil, nil, pathErr(given, ErrChanged, "changed while it was being resolved")
+			}
 			if err != nil {
 				return nil, nil, osPathErr(given, err)
 			}

@@ -100,7 +100,7 @@ func describe() uint64 {
 	m := abi.Manifest{ABI: abi.Version, Name: "hostile", Version: "0", Tools: []abi.ToolSpec{
 		tool("spin", abi.CapProgress), tool("membomb"), tool("outbomb"), tool("stderrbomb"), tool("logflood"),
 		tool("badptr"), tool("undeclared"), tool("ping"), tool("reenter", abi.CapHostInfo),
-		tool("flood", abi.KnownCapabilities...),
+		tool("flood", abi.KnownCapabilities...), tool("envhunt"), tool("randptr"),
 		tool("hostcall", abi.CapFSRead, abi.CapFSList, abi.CapModelGenerate, abi.CapProgress),
 		tool("keyhunt", abi.CapModelGenerate),
 	}}
@@ -192,22 +192,74 @@ func handle(ptr, n uint32) uint64 {
 			body = []byte(b)
 		}
 		n, _ := args["n"].(float64)
+		needle, _ := args["needle"].(string) // counted when a reply holds it
 		msg := abi.Join(reqJSON, body)
 		codes := map[string]int{}
 		for i := 0; i < int(n); i++ {
-			h, _ := call(msg)
+			h, b := call(msg)
 			var r abi.Reply
 			_ = json.Unmarshal(h, &r)
 			if r.Error != nil {
 				codes[string(r.Error.Code)]++
 			} else {
 				codes["ok"]++
+				codes["body_bytes"] += len(b)
+			}
+			if needle != "" && (strings.Contains(string(h), needle) || strings.Contains(string(b), needle)) {
+				codes["needle"]++
 			}
 			for k := range live {
 				delete(live, k) // replies are not kept: the flood is the host's problem
 			}
 		}
 		res, _ := json.Marshal(map[string]any{"codes": codes})
+		return text(string(res))
+	case "envhunt":
+		// Everything a module could use to find a key outside its own memory.
+		found := map[string]any{"environ": os.Environ(), "args": os.Args}
+		for _, k := range []string{"OPENAI_API_KEY", "GEMINI_API_KEY", "ANTHROPIC_API_KEY", "HOME", "PATH"} {
+			found["env:"+k] = os.Getenv(k)
+		}
+		for _, f := range []string{"/etc/passwd", "/proc/self/environ", ".env", "/", "."} {
+			_, err := os.ReadFile(f)
+			found["file:"+f] = err == nil
+			_, err = os.ReadDir(f)
+			found["dir:"+f] = err == nil
+		}
+		res, _ := json.Marshal(found)
+		return text(string(res))
+	case "randptr":
+		// arguments.seed, arguments.n: host calls and log lines with pseudo-random pointers and
+		// lengths (a xorshift generator, so a seed replays).
+		seed, _ := args["seed"].(float64)
+		n, _ := args["n"].(float64)
+		x := uint64(seed)*2654435761 + 1
+		next := func() uint32 {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			return uint32(x)
+		}
+		replies := 0
+		for i := 0; i < int(n); i++ {
+			p, l := next(), next()
+			switch i % 4 {
+			case 1:
+				l %= 4096
+			case 2:
+				p %= uint32(currentPages()) * 65536
+			case 3:
+				p, l = p%(uint32(currentPages())*65536), l%65536
+			}
+			if hostCall(p, l) != 0 {
+				replies++
+			}
+			hostLog(next()%5, p, l)
+			for k := range live {
+				delete(live, k)
+			}
+		}
+		res, _ := json.Marshal(map[string]int{"calls": int(n), "replies": replies})
 		return text(string(res))
 	case "reenter":
 		// arguments.depth: how many nested host calls alloc attempts (one per alloc).
