@@ -128,6 +128,7 @@ func tools(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	opts.LogOutput = io.Discard
+	opts.ThreadsInMemory = true // lists tools only: never waits for a server holding [memory] path
 	a, err := app.Build(context.Background(), opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "pal: %v\n", err)

@@ -45,6 +45,9 @@ type Options struct {
 	WorkDir string
 	// LogOutput receives the server log; nil means os.Stderr.
 	LogOutput io.Writer
+	// ThreadsInMemory keeps threads in memory whatever [memory] path says, for commands that
+	// serve no call (pal tools) and so must not wait for the server holding the file.
+	ThreadsInMemory bool
 }
 
 // App is an assembled server and what it holds open.
@@ -121,7 +124,7 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 	if a.Registry.AutoMode() {
 		mode = "auto"
 	}
-	if a.Threads, err = openThreads(cfg, a.Logger); err != nil {
+	if a.Threads, err = openThreads(cfg, opts.ThreadsInMemory, a.Logger); err != nil {
 		a.Close()
 		return nil, err
 	}

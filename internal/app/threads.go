@@ -12,16 +12,17 @@ import (
 	"github.com/pal-mcp/pal/policy"
 )
 
-// openThreads returns the conversation store: in memory when [memory] path is empty, else
+// openThreads returns the conversation store: in memory when [memory] path is empty or
+// inMemory is set, else
 // the bbolt file it names. checkPrivateDirs has made the file's directory (0700, owned, not
 // inside a root); here the file itself is checked before bbolt opens it: created 0600 if
 // missing, not a symlink, a regular file owned by this user with one link, and not readable
 // by group or others, since it holds prompts and replies.
-func openThreads(cfg *policy.Config, logger *slog.Logger) (*memory.Store, error) {
+func openThreads(cfg *policy.Config, inMemory bool, logger *slog.Logger) (*memory.Store, error) {
 	mc := memory.Config{TTL: cfg.Memory.TTL.Duration, MaxTurns: cfg.Memory.MaxTurns,
 		MaxThreadBytes: cfg.Limits.ThreadBytes, MaxTotalBytes: cfg.Limits.ThreadsTotalBytes}
 	path := cfg.Memory.Path
-	if path == "" {
+	if path == "" || inMemory {
 		return memory.New(mc), nil
 	}
 	where := originOf(cfg, "memory.path")

@@ -32,7 +32,7 @@ func TestThreadsOnDisk(t *testing.T) {
 		if err := checkPrivateDirs(c, []string{root}); err != nil {
 			return nil, err
 		}
-		return openThreads(c, slog.New(slog.DiscardHandler))
+		return openThreads(c, false, slog.New(slog.DiscardHandler))
 	}
 
 	if s, err := open(""); err != nil || s == nil {

@@ -85,6 +85,11 @@ func TestThreadSurvivesSIGKILL(t *testing.T) {
 		t.Fatalf("second pal on the same store: %v\n%s", err, msg)
 	}
 
+	// pal tools makes no thread, so it does not wait for the store.
+	if code, stdout, stderr := runPalHome(t, w.root, w.stateDir, []string{env, "OPENAI_API_KEY=" + apiKey}, "tools"); code != 0 || !strings.Contains(stdout, "thinkdeep") {
+		t.Fatalf("pal tools while a server holds the store: %d\n%s\n%s", code, stdout, stderr)
+	}
+
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
