@@ -49,8 +49,8 @@ test: build vet fmt-check
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
 
 # Fuzz targets as package:Target: path resolution and deny matching, host-call decoding,
-# message framing, redaction. `make test` runs each for FUZZTIME_SHORT, `make fuzz` for FUZZTIME.
-FUZZ_TARGETS   := ./policy/:FuzzPaths ./policy/:FuzzDenyMatch ./hostfns/:FuzzCall ./runtime/abi/:FuzzSplit ./policy/secrets/:FuzzRedact
+# message framing, redaction, stored thread records. `make test` runs each for FUZZTIME_SHORT, `make fuzz` for FUZZTIME.
+FUZZ_TARGETS   := ./policy/:FuzzPaths ./policy/:FuzzDenyMatch ./hostfns/:FuzzCall ./runtime/abi/:FuzzSplit ./policy/secrets/:FuzzRedact ./memory/:FuzzDecodeRecord
 FUZZTIME       ?= 60s
 FUZZTIME_SHORT ?= 3s
 

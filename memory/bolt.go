@@ -21,9 +21,13 @@ const DefaultLockTimeout = 2 * time.Second
 // discarded.
 const recordVersion = 1
 
-// maxRecordBytes bounds a stored record before it is decoded: 4 times the largest thread cap
-// anyone sets is plenty, and a record this big is refused rather than decoded.
+// maxRecordBytes bounds any stored record before it is decoded; load also refuses, undecoded,
+// a record longer than recordLimit allows for the store's thread cap.
 const maxRecordBytes = 1 << 30
+
+// recordLimit is the longest record a thread under the cap can encode to: JSON escaping
+// makes a byte at most 6 (\u00XX), plus room for the field names and times.
+func recordLimit(maxThreadBytes int64) int { return int(min(6*maxThreadBytes+1<<16, maxRecordBytes)) }
 
 var threadsBucket = []byte("threads")
 
@@ -72,8 +76,13 @@ func (s *Store) load(db *bolt.DB) error {
 		if err != nil {
 			return err
 		}
+		limit := recordLimit(s.cfg.MaxThreadBytes)
 		return b.ForEach(func(k, v []byte) error {
-			e, err := decodeRecord(k, v)
+			var e *entry
+			err := errBadRecord
+			if len(v) <= limit {
+				e, err = decodeRecord(k, v)
+			}
 			switch {
 			case err != nil:
 				s.discarded++

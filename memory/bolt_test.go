@@ -363,3 +363,34 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	}
 }
+
+// TestBoltClosed: a closed store refuses writes instead of keeping threads in memory only,
+// and a record too long for the thread cap is discarded without being decoded.
+func TestBoltClosed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "threads.db")
+	s, err := OpenBolt(path, Config{MaxThreadBytes: 4096}, BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := s.Create("me", "t", nil); !errors.Is(err, ErrStorage) {
+		t.Fatalf("Create after Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	db, _ := bolt.Open(path, 0o600, nil)
+	db.Update(func(tx *bolt.Tx) error {
+		id := "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
+		return tx.Bucket(threadsBucket).Put([]byte(id), []byte(`{"v":1,"id":"`+id+`","owner":"me","expires":"2999-01-01T00:00:00Z","turns":[],"tool":"`+strings.Repeat("x", recordLimit(4096))+`"}`))
+	})
+	db.Close()
+	s, err = OpenBolt(path, Config{MaxThreadBytes: 4096}, BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if st := s.Stats(); st.Discarded != 1 || st.Threads != 0 {
+		t.Fatalf("%+v", st)
+	}
+}

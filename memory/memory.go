@@ -365,14 +365,23 @@ func (s *Store) flushLocked() {
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.disk == nil {
+	if s.disk == nil || s.disk == (closedBackend{}) {
 		return nil
 	}
 	s.flushLocked()
 	err := s.disk.Close()
-	s.disk = nil
+	s.disk = closedBackend{}
 	return err
 }
+
+// closedBackend is the backend of a closed Store: every write fails, so that a Store used
+// after Close never quietly keeps threads in memory only.
+type closedBackend struct{}
+
+func (closedBackend) Save(*Record, []string) error { return errClosed }
+func (closedBackend) Close() error                 { return nil }
+
+var errClosed = errors.New("the store is closed")
 
 func (s *Store) sweepLocked(now time.Time) {
 	for el := s.lru.Back(); el != nil; {
