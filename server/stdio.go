@@ -265,6 +265,7 @@ func (t *stdioTransport) dispatch(ctx context.Context, line []byte, queue chan<-
 	select {
 	case queue <- j:
 	default:
+		atomic.AddInt64(&t.waitBytes, -size)
 		t.done(j)
 		t.busy(head.ID, fmt.Sprintf("%d requests are already waiting (limits.waiting_requests)", t.maxWaiting))
 	}

@@ -762,9 +762,12 @@ func TestBusyBeyondTheQueue(t *testing.T) {
 		w.Request(i, "ping", nil)
 	}
 	before := goruntime.NumGoroutine()
+	// Each refused request carries 40 KB: 80 MB in all, more than MaxWaitingBytes, so that a
+	// refusal still counted as waiting would make the server busy for good.
 	const flood = 2000
+	pad := map[string]any{"pad": strings.Repeat("p", 40<<10)}
 	for i := 0; i < flood; i++ {
-		w.Request(fmt.Sprint("f", i), "ping", nil)
+		w.Request(fmt.Sprint("f", i), "ping", pad)
 	}
 	for i := 0; i < flood; i++ {
 		m := w.Until(fmt.Sprintf(`"f%d"`, i))
@@ -781,6 +784,10 @@ func TestBusyBeyondTheQueue(t *testing.T) {
 		if m := w.Until(id); m.Error != nil {
 			t.Fatalf("request %s: %s", id, m.Raw)
 		}
+	}
+	w.Request("after", "ping", pad)
+	if m := w.Until(`"after"`); m.Error != nil {
+		t.Fatalf("after the flood: %s", m.Raw)
 	}
 	if err := w.close(); err != nil {
 		t.Fatal(err)
