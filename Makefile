@@ -2,6 +2,7 @@
 #
 #   make run     build everything and serve MCP over stdio
 #   make test    build, vet, check formatting, run every test (race detector on)
+#   make cover   run every test with coverage, the binary's included; per-package totals
 #   make bench   run the benchmarks (figures go in docs/benchmarks.md)
 #   make fuzz    run every fuzz target for FUZZTIME (default 60s) each
 
@@ -16,7 +17,7 @@ LDFLAGS   := -s -w -X github.com/pal-mcp/pal/internal/app.Version=$(VERSION)
 GUEST_SRC := $(shell find tools-wasm/builtin tools-wasm/sdk runtime/abi -name '*.go' -not -name '*_test.go')
 HOST_SRC  := $(shell find . -name '*.go' -not -path './tools-wasm/*' -not -name '*_test.go')
 
-.PHONY: all build modules run test vet fmt-check bench clean fuzz
+.PHONY: all build modules run test vet fmt-check cover bench clean fuzz
 
 all: build
 
@@ -61,9 +62,32 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
+# Coverage counts what the unit tests run and what the pal binary runs under the e2e and wire
+# tests: testwasm.BuildPal builds that binary with -cover when PAL_TEST_GOCOVERDIR is set, and
+# it writes its counters there. Both sets are merged per package by go tool covdata.
+COVER := out/cover
+
+cover: build
+	rm -rf $(COVER) && mkdir -p $(COVER)/unit $(COVER)/bin
+	@status=0; PAL_TEST_GOCOVERDIR=$(CURDIR)/$(COVER)/bin $(GO) test -trimpath -count=1 -cover -coverpkg=./... ./... \
+		-args -test.gocoverdir=$(CURDIR)/$(COVER)/unit > $(COVER)/test.txt 2>&1 || { cat $(COVER)/test.txt; status=1; }; \
+	echo "coverage per package (unit tests and the binary under the e2e tests):"; \
+	$(GO) tool covdata percent -i=$(COVER)/unit,$(COVER)/bin | sort | tee $(COVER)/packages.txt; \
+	$(GO) tool covdata textfmt -i=$(COVER)/unit,$(COVER)/bin -o $(COVER)/cover.out && \
+	$(GO) tool cover -func=$(COVER)/cover.out > $(COVER)/func.txt && tail -1 $(COVER)/func.txt; \
+	exit $$status
+
+# The benchmarks measure the shipped binary and module (PAL_TEST_SHIPPED); the raw output is
+# kept in docs/benchmarks.txt and docs/benchmarks.md is generated from it and benchstat's summary.
+BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+
 bench: build
 	mkdir -p out
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./runtime/ ./test/bench/ | tee out/bench.txt
+	PAL_TEST_SHIPPED=$(CURDIR) $(GO) test -run '^$$' -bench . -benchmem -count 6 ./runtime/ ./test/bench/ ./policy/ > out/bench.txt
+	mv out/bench.txt docs/benchmarks.txt
+	$(GO) run $(BENCHSTAT) docs/benchmarks.txt > out/benchstat.txt
+	$(GO) run ./internal/benchdoc -raw docs/benchmarks.txt -stat out/benchstat.txt -bin $(BIN) -module $(BUILTIN) > out/benchmarks.md
+	mv out/benchmarks.md docs/benchmarks.md
 
 clean:
 	rm -rf bin out $(BUILTIN)

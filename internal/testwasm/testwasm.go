@@ -24,6 +24,12 @@ import (
 // and Env hands the binary GOCOVERDIR set to that directory. `make cover` sets it.
 const CoverDirEnv = "PAL_TEST_GOCOVERDIR"
 
+// ShippedEnv names the environment variable that points the tests at the shipped build, the
+// Makefile's: PAL_TEST_SHIPPED=DIR makes BuildPal return DIR/bin/pal and Build of the built-in
+// tools return DIR/internal/builtinwasm/modules/builtin.wasm, built by `make build`. `make
+// bench` sets it, so that the benchmarks measure what ships.
+const ShippedEnv = "PAL_TEST_SHIPPED"
+
 // builtinModule is where `make modules` puts the built-in module, relative to the repository
 // root; BuildPal overlays it.
 const builtinModule = "internal/builtinwasm/modules/builtin.wasm"
@@ -77,6 +83,9 @@ func Build(t testing.TB, pkg string) string {
 	if p, ok := built[pkg]; ok {
 		return p
 	}
+	if top := os.Getenv(ShippedEnv); top != "" && pkg == "tools-wasm/builtin" {
+		return filepath.Join(top, builtinModule)
+	}
 	if dir == "" {
 		d, err := os.MkdirTemp("", "pal-testwasm-")
 		if err != nil {
@@ -114,9 +123,13 @@ func Load(t testing.TB, pkg string) []byte {
 
 // BuildPal builds the built-in module and then the pal binary into dir (both with -trimpath,
 // the module embedded through -overlay) and returns the binary's path. The source tree is not
-// written. When CoverDirEnv is set the binary is a coverage build (see Env). It is for TestMain
+// written. When CoverDirEnv is set the binary is a coverage build (see Env); when ShippedEnv is
+// set, BuildPal builds nothing and returns the shipped binary. It is for TestMain
 // functions, which have no testing.T.
 func BuildPal(dir string) (string, error) {
+	if top := os.Getenv(ShippedEnv); top != "" {
+		return filepath.Join(top, "bin", "pal"), nil
+	}
 	top, err := root()
 	if err != nil {
 		return "", err

@@ -60,7 +60,7 @@ func startAndList(b *testing.B, cacheHome, workDir string) {
 	cmd := exec.Command(palBin, "serve")
 	cmd.Dir = workDir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + filepath.Dir(cacheHome), "XDG_CACHE_HOME=" + cacheHome,
-		"XDG_STATE_HOME=" + filepath.Join(workDir, "state"), "OPENAI_API_KEY=sk-bench-000000000000", "LOG_LEVEL=ERROR"}
+		"XDG_STATE_HOME=" + filepath.Join(filepath.Dir(cacheHome), "state"), "OPENAI_API_KEY=sk-bench-000000000000", "LOG_LEVEL=ERROR"}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	stdin, _ := cmd.StdinPipe()
