@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -214,5 +215,29 @@ func TestDocgenCountsFiles(t *testing.T) {
 	if st := out["documentation_analysis_status"].(map[string]any); st["num_files_documented"] != 2.0 ||
 		st["documentation_strategies"].(map[string]any)["document_complexity"] != false {
 		t.Fatalf("status %v", st)
+	}
+}
+
+// TestPlannerRevisionOfStepOneKeepsThePlan: step 1 sent again as a revision continues the
+// plan; step 1 sent plainly starts a new one.
+func TestPlannerRevisionOfStepOneKeepsThePlan(t *testing.T) {
+	h := newHost()
+	out := wf(t, h, "planner", map[string]any{"step": "GOAL-A", "step_number": 1, "total_steps": 3, "next_step_required": true})
+	id := out["continuation_id"]
+	wf(t, h, "planner", map[string]any{"step": "STEP-TWO", "step_number": 2, "total_steps": 3, "next_step_required": true, "continuation_id": id})
+	out = wf(t, h, "planner", map[string]any{"step": "GOAL-A-REVISED", "step_number": 1, "total_steps": 3, "next_step_required": true,
+		"is_step_revision": true, "revises_step_number": 1, "continuation_id": id})
+	if md := out["metadata"].(map[string]any); md["step_history_length"] != 3.0 {
+		t.Fatalf("the revision started a new run: %v", md)
+	}
+	out = wf(t, h, "planner", map[string]any{"step": "STEP-THREE", "step_number": 3, "total_steps": 3, "next_step_required": false, "continuation_id": id})
+	plan, _ := json.Marshal(out["plan"])
+	if want := `[{"step":"GOAL-A-REVISED","step_number":1},{"step":"STEP-TWO","step_number":2},{"step":"STEP-THREE","step_number":3}]`; string(plan) != want {
+		t.Fatalf("plan %s, want %s", plan, want)
+	}
+	// A plain step 1 on the same thread starts over.
+	out = wf(t, h, "planner", map[string]any{"step": "GOAL-B", "step_number": 1, "total_steps": 1, "next_step_required": false, "continuation_id": id})
+	if plan, _ := json.Marshal(out["plan"]); string(plan) != `[{"step":"GOAL-B","step_number":1}]` {
+		t.Fatalf("new plan %s", plan)
 	}
 }

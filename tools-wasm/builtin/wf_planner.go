@@ -49,7 +49,9 @@ func init() {
 			}
 			return []string{fmt.Sprintf("Write step %d of the plan: concrete, ordered, with what it depends on.", s.StepNumber+1)}
 		},
-		Finish: finishPlan,
+		// A revision of step 1 sent as step 1 continues the plan instead of starting over.
+		StartsRun: func(s *workflow.Step) bool { return s.StepNumber == 1 && !planStep(s).IsStepRevision },
+		Finish:    finishPlan,
 	})
 }
 

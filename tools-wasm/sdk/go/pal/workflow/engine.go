@@ -50,6 +50,9 @@ type Tool struct {
 	// Finish adds tool-specific fields to every reply (pause or completion) after the
 	// engine has built it.
 	Finish func(r *Run, reply map[string]any)
+	// StartsRun reports whether a step begins a new run; nil means "step_number is 1". The
+	// planner keeps its plan when step 1 is sent again as a revision.
+	StartsRun func(s *Step) bool
 	// Custom, when set, replaces the pause and completion handling: it gets the decoded,
 	// recorded run and the base reply to fill. Its error refuses the call as <tool>_failed.
 	Custom func(r *Run, reply map[string]any) error
@@ -118,6 +121,13 @@ func SkipAt(level string) func(r *Run) string {
 		}
 		return ""
 	}
+}
+
+func (t *Tool) startsRun(s *Step) bool {
+	if t.StartsRun != nil {
+		return t.StartsRun(s)
+	}
+	return s.StepNumber == 1
 }
 
 // Capabilities are the ops a tool needs: threads, progress and host.info always; files
@@ -199,7 +209,7 @@ func (t *Tool) Handle(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 			return t.failed(s.StepNumber, fmt.Errorf("conversation thread '%s' has used %d of its %d turns; start a new run at step 1 without continuation_id", r.ID, len(r.Thread.Turns), r.Thread.MaxTurns)), nil
 		}
 	} else {
-		if s.StepNumber > 1 {
+		if !t.startsRun(s) {
 			r.Warnings = append(r.Warnings, "continuation_id was missing: earlier steps are unknown to this run. Pass the continuation_id of each reply on the next step.")
 		}
 		id, err := pal.ThreadCreate(t.Name, map[string]any{"workflow": t.Name, "step": s.Step})

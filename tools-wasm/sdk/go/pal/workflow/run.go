@@ -170,12 +170,13 @@ func parseStep(tool string, t pal.Turn) *Step {
 	return &s
 }
 
-// restore rebuilds the run a step belongs to from the thread: for step 1, a new run after
-// every turn so far; otherwise the steps since the last recorded step 1 of this tool.
+// restore rebuilds the run a step belongs to from the thread: for a step that starts a run
+// (Tool.StartsRun), a new run after every turn so far; otherwise the steps since the last
+// recorded step of this tool that started one.
 func (r *Run) restore(cur *Step) {
 	turns := r.Thread.Turns
 	r.Start = len(turns)
-	if cur.StepNumber > 1 {
+	if !r.Tool.startsRun(cur) {
 		type found struct {
 			at   int
 			step *Step
@@ -183,7 +184,7 @@ func (r *Run) restore(cur *Step) {
 		var steps []found
 		for i, t := range turns {
 			if s := parseStep(r.Tool.Name, t); s != nil {
-				if s.StepNumber == 1 {
+				if r.Tool.startsRun(s) {
 					steps = steps[:0]
 				}
 				steps = append(steps, found{i, s})
