@@ -246,7 +246,8 @@ func TestListAndChatWithContinuation(t *testing.T) {
 		}
 	}
 	chat := byName["chat"]
-	if chat.Annotations == nil || chat.Annotations.ReadOnlyHint || chat.Annotations.DestructiveHint == nil || *chat.Annotations.DestructiveHint {
+	// chat writes nothing (working_directory_absolute_path is refused), so it is read-only.
+	if chat.Annotations == nil || !chat.Annotations.ReadOnlyHint || (chat.Annotations.DestructiveHint != nil && *chat.Annotations.DestructiveHint) {
 		t.Errorf("chat annotations: %+v", chat.Annotations)
 	}
 	if !byName["version"].Annotations.ReadOnlyHint {
