@@ -394,3 +394,20 @@ func TestBoltClosed(t *testing.T) {
 		t.Fatalf("%+v", st)
 	}
 }
+
+// TestBoltLeavesOtherFilesAlone: pointed at a file that is not a bbolt store, OpenBolt fails
+// and the file is unchanged.
+func TestBoltLeavesOtherFilesAlone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notes.txt")
+	content := []byte(strings.Repeat("my notes, not a database\n", 1000))
+	if err := os.WriteFile(path, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := OpenBolt(path, Config{}, BoltOptions{}); err == nil {
+		s.Close()
+		t.Fatal("opened a text file as the store")
+	}
+	if got, _ := os.ReadFile(path); string(got) != string(content) {
+		t.Fatal("the file was changed")
+	}
+}
