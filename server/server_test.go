@@ -511,6 +511,11 @@ func TestToolsListTokenBudget(t *testing.T) {
 	}
 	tokens := len(raw) / 4
 	t.Logf("tools/list: %d tools, %d bytes, ~%d tokens", len(s.Tools()), len(raw), tokens)
+	for name, tool := range listTools(t, s) {
+		if a, _ := tool["annotations"].(map[string]any); a == nil || a["title"] == "" || a["title"] == nil {
+			t.Errorf("%s has no annotations.title", name)
+		}
+	}
 	if tokens >= 6000 {
 		t.Fatalf("tools/list is ~%d tokens with every tool enabled; the budget is 6,000", tokens)
 	}

@@ -37,7 +37,9 @@ func newTool(lm LoadedModule, spec abi.ToolSpec, p *policy.Config, models ModelD
 		return nil, fmt.Errorf("tool %q of %s: input schema: %w", spec.Name, lm.Module.Name(), err)
 	}
 	mt := mcp.NewToolWithRawSchema(spec.Name, spec.Description, schema)
-	mt.Title = spec.Title
+	// The title is published once, in annotations.title: clients of every protocol version
+	// read it there (newer ones fall back to it when the top-level title is absent), and
+	// tools/list has a token budget (TestToolsListTokenBudget).
 	if len(spec.OutputSchema) > 0 {
 		mt.RawOutputSchema = spec.OutputSchema
 	}
