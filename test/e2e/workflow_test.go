@@ -90,3 +90,76 @@ func TestCodereviewThroughTheBinary(t *testing.T) {
 		t.Logf("expert request:\n%s", body)
 	}
 }
+
+// TestWorkflowsThroughTheBinary walks debug (skipped at certain: no model call), planner
+// (a branch and a revision: no model call) and consensus (three models with stances, one per
+// step, each seeing only the proposal) through the binary and the loopback provider.
+func TestWorkflowsThroughTheBinary(t *testing.T) {
+	w := newWorkspace(t)
+	p := newProvider(t)
+	cs := start(t, w, p)
+	file := filepath.Join(w.root, "src", "calc.go")
+	call := func(tool string, args map[string]any) map[string]any {
+		t.Helper()
+		res, text := callTool(t, cs, tool, args)
+		var out map[string]any
+		if err := json.Unmarshal([]byte(text), &out); err != nil || res.IsError {
+			t.Fatalf("%s: isError=%v %v %s", tool, res.IsError, err, text)
+		}
+		return out
+	}
+
+	out := call("debug", map[string]any{"step": "Add overflows.", "step_number": 1, "total_steps": 2, "next_step_required": true,
+		"findings": "Large inputs wrap.", "hypothesis": "int overflow", "confidence": "medium"})
+	if out["status"] != "pause_for_investigation" {
+		t.Fatalf("debug step 1: %v", out)
+	}
+	out = call("debug", map[string]any{"step": "Confirmed with a test.", "step_number": 2, "total_steps": 2, "next_step_required": false,
+		"findings": "Add(MaxInt, 1) is negative.", "hypothesis": "int overflow in Add", "confidence": "certain",
+		"relevant_files": []string{file}, "continuation_id": out["continuation_id"]})
+	if out["status"] != "certain_confidence_proceed_with_fix" || out["skip_expert_analysis"] != true || len(p.requests()) != 0 {
+		t.Fatalf("debug at certain: %v, %d provider requests", out, len(p.requests()))
+	}
+
+	out = call("planner", map[string]any{"step": "PLAN-GOAL", "step_number": 1, "total_steps": 3, "next_step_required": true})
+	id := out["continuation_id"]
+	call("planner", map[string]any{"step": "PLAN-TWO", "step_number": 2, "total_steps": 3, "next_step_required": true, "continuation_id": id})
+	call("planner", map[string]any{"step": "PLAN-ALT", "step_number": 3, "total_steps": 4, "next_step_required": true, "continuation_id": id,
+		"is_branch_point": true, "branch_from_step": 2, "branch_id": "alt"})
+	out = call("planner", map[string]any{"step": "PLAN-TWO-REVISED", "step_number": 4, "total_steps": 4, "next_step_required": false,
+		"continuation_id": id, "is_step_revision": true, "revises_step_number": 2})
+	plan, _ := json.Marshal(out["plan"])
+	if out["status"] != "planning_complete" || !strings.Contains(string(plan), "PLAN-TWO-REVISED") || strings.Contains(string(plan), `"PLAN-TWO"`) ||
+		out["branches"].(map[string]any)["alt"] == nil || len(p.requests()) != 0 {
+		t.Fatalf("planner: %v", out)
+	}
+
+	models := []map[string]string{{"model": "gpt-5", "stance": "for"}, {"model": "o3", "stance": "against"}, {"model": "gpt-5-mini", "stance_prompt": "STANCE-COST: weigh the cost."}}
+	out = call("consensus", map[string]any{"step": "PROPOSAL-X: switch calc to big.Int.", "step_number": 1, "total_steps": 3, "next_step_required": true,
+		"findings": "My view: safer, slower.", "models": models, "relevant_files": []string{file}})
+	if out["status"] != "analysis_and_first_model_consulted" || out["model_consulted"] != "gpt-5" {
+		t.Fatalf("consensus step 1: %v", out)
+	}
+	id = out["continuation_id"]
+	if out = call("consensus", map[string]any{"step": "Noted.", "step_number": 2, "total_steps": 3, "next_step_required": true, "findings": "For: safety.", "continuation_id": id}); out["status"] != "model_consulted" {
+		t.Fatalf("consensus step 2: %v", out)
+	}
+	out = call("consensus", map[string]any{"step": "Noted.", "step_number": 3, "total_steps": 3, "next_step_required": false, "findings": "Against: speed.", "continuation_id": id})
+	if out["status"] != "consensus_workflow_complete" || len(out["accumulated_responses"].([]any)) != 3 {
+		t.Fatalf("consensus step 3: %v", out)
+	}
+	reqs := p.requests()
+	if len(reqs) != 3 {
+		t.Fatalf("provider got %d requests, want 3", len(reqs))
+	}
+	for i, want := range []string{`"model":"gpt-5"`, `"model":"o3"`, `"model":"gpt-5-mini"`} {
+		body := reqs[i].Body
+		if !strings.Contains(body, want) || strings.Count(body, "PROPOSAL-X") != 1 || strings.Count(body, "MARKER-IN-ROOT-42") != 1 ||
+			strings.Contains(body, "from the loopback model") {
+			t.Errorf("request %d is not the blind proposal to %s:\n%s", i, want, body)
+		}
+	}
+	if !strings.Contains(reqs[0].Body, "FOR the proposal") || !strings.Contains(reqs[1].Body, "AGAINST") || !strings.Contains(reqs[2].Body, "STANCE-COST") {
+		t.Error("the stances did not reach the models' system prompts")
+	}
+}
