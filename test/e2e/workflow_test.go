@@ -163,3 +163,82 @@ func TestWorkflowsThroughTheBinary(t *testing.T) {
 		t.Error("the stances did not reach the models' system prompts")
 	}
 }
+
+// TestMoreWorkflowToolsThroughTheBinary: secaudit, analyze and testgen make one expert call
+// each on their final step (the file once in each prompt); refactor at confidence complete,
+// tracer and docgen call no model.
+func TestMoreWorkflowToolsThroughTheBinary(t *testing.T) {
+	w := newWorkspace(t)
+	p := newProvider(t)
+	cs := start(t, w, p)
+	file := filepath.Join(w.root, "src", "calc.go")
+	call := func(tool string, args map[string]any) map[string]any {
+		t.Helper()
+		res, text := callTool(t, cs, tool, args)
+		var out map[string]any
+		if err := json.Unmarshal([]byte(text), &out); err != nil || res.IsError {
+			t.Fatalf("%s: isError=%v %v %s", tool, res.IsError, err, text)
+		}
+		return out
+	}
+	twoSteps := func(tool, pause string, first, last map[string]any) map[string]any {
+		t.Helper()
+		a := map[string]any{"step": tool + "-STEP-1", "step_number": 1, "total_steps": 2, "next_step_required": true, "findings": tool + "-FINDING-1",
+			"relevant_files": []string{file}, "model": "gpt-5"}
+		for k, v := range first {
+			a[k] = v
+		}
+		out := call(tool, a)
+		if out["status"] != pause {
+			t.Fatalf("%s step 1: %v", tool, out)
+		}
+		b := map[string]any{"step": tool + "-STEP-2", "step_number": 2, "total_steps": 2, "next_step_required": false, "findings": tool + "-FINDING-2",
+			"continuation_id": out["continuation_id"], "model": "gpt-5"}
+		for k, v := range last {
+			b[k] = v
+		}
+		return call(tool, b)
+	}
+	expert := []struct {
+		tool, pause, marker string
+		first, last         map[string]any
+	}{
+		{"secaudit", "pause_for_security_audit", "Threat level: high", map[string]any{"threat_level": "high"}, map[string]any{"confidence": "high"}},
+		{"analyze", "pause_for_analysis", "Output format: actionable", map[string]any{"output_format": "actionable"}, map[string]any{"confidence": "certain"}},
+		{"testgen", "pause_for_test_analysis", "testgen-FINDING-1", nil, map[string]any{"confidence": "high"}},
+	}
+	for i, tc := range expert {
+		out := twoSteps(tc.tool, tc.pause, tc.first, tc.last)
+		if out["status"] != "calling_expert_analysis" {
+			t.Fatalf("%s final: %v", tc.tool, out)
+		}
+		reqs := p.requests()
+		if len(reqs) != i+1 {
+			t.Fatalf("%s: %d provider requests, want %d", tc.tool, len(reqs), i+1)
+		}
+		body := reqs[i].Body
+		if strings.Count(body, "MARKER-IN-ROOT-42") != 1 || !strings.Contains(body, tc.marker) || !strings.Contains(body, tc.tool+"-FINDING-2") {
+			t.Errorf("%s expert request:\n%s", tc.tool, body)
+		}
+	}
+
+	out := twoSteps("refactor", "pause_for_refactoring_analysis", nil, map[string]any{"confidence": "complete"})
+	if out["status"] != "refactoring_analysis_complete_ready_for_implementation" {
+		t.Fatalf("refactor at complete: %v", out)
+	}
+	out = call("tracer", map[string]any{"step": "Trace Add.", "step_number": 1, "total_steps": 1, "next_step_required": false, "findings": "Add is a leaf.",
+		"trace_mode": "precision", "target_description": "Add", "relevant_files": []string{file}})
+	if out["status"] != "tracing_complete" || out["output"].(map[string]any)["format"] != "precision_trace_analysis" {
+		t.Fatalf("tracer: %v", out)
+	}
+	out = call("docgen", map[string]any{"step": "Find files.", "step_number": 1, "total_steps": 1, "next_step_required": true, "findings": "One file.",
+		"num_files_documented": 0, "total_files_to_document": 1, "relevant_files": []string{file}})
+	out = call("docgen", map[string]any{"step": "Documented calc.go.", "step_number": 2, "total_steps": 2, "next_step_required": false, "findings": "Done.",
+		"num_files_documented": 1, "total_files_to_document": 1, "continuation_id": out["continuation_id"]})
+	if out["status"] != "documentation_analysis_complete" {
+		t.Fatalf("docgen: %v", out)
+	}
+	if n := len(p.requests()); n != len(expert) {
+		t.Errorf("provider got %d requests, want %d (refactor, tracer and docgen call no model)", n, len(expert))
+	}
+}
