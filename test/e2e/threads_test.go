@@ -93,7 +93,10 @@ func TestThreadSurvivesSIGKILL(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Wait()
+	// The transport reaps the process (a second cmd.Wait would race with it); the session
+	// ends when the dead server's stdout closes, and with it every descriptor, the store's
+	// lock included.
+	cs.Wait()
 
 	cs, _, _ = startKillable(t, w, p, env)
 	res, text = callTool(t, cs, "thinkdeep", map[string]any{"step": "Think about overflow.", "step_number": 1, "total_steps": 1,
