@@ -15,7 +15,7 @@ import (
 )
 
 // workflowTools are the built-in tools of package workflow.
-var workflowTools = []string{"thinkdeep", "codereview", "debug", "planner", "consensus", "secaudit", "analyze", "refactor", "tracer", "testgen", "docgen"}
+var workflowTools = []string{"thinkdeep", "codereview", "debug", "planner", "consensus", "secaudit", "analyze", "refactor", "tracer", "testgen", "docgen", "precommit"}
 
 // selfContained are the workflow tools that never call a model.
 var selfContained = []string{"planner", "tracer", "docgen"}

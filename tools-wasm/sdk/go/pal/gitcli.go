@@ -2,6 +2,12 @@ package pal
 
 import "github.com/pal-mcp/pal/runtime/abi"
 
+// Capabilities of the git and cli ops.
+const (
+	CapGitRead = abi.CapGitRead // ReadGitStatus, ReadGitDiff, ReadGitLog
+	CapCLIRun  = abi.CapCLIRun  // ListCLIs, RunCLI
+)
+
 // GitStatus is a repository's state: branch, HEAD, and the staged, unstaged and untracked
 // files, each with its absolute path, git's one-letter status and, for a file whose content
 // the policy withholds, the reason.

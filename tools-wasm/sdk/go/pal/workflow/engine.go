@@ -56,6 +56,9 @@ type Tool struct {
 	// Custom, when set, replaces the pause and completion handling: it gets the decoded,
 	// recorded run and the base reply to fill. Its error refuses the call as <tool>_failed.
 	Custom func(r *Run, reply map[string]any) error
+	// Needs are further capabilities the tool's own code uses (e.g. pal.CapGitRead for
+	// precommit); they are added to its manifest.
+	Needs []string
 }
 
 // Names are a tool's status values and reply keys. Defaults, for tool "x": Pause
@@ -137,7 +140,7 @@ func (t *Tool) Capabilities() []string {
 	if t.Expert != nil || t.Custom != nil {
 		caps = append(caps, pal.CapFSRead, pal.CapFSList, pal.CapModelGenerate)
 	}
-	return caps
+	return append(caps, t.Needs...)
 }
 
 // Register validates t and registers it with pal.Register. It panics on a programming
