@@ -101,6 +101,12 @@ func IsAbsolute(p string) bool {
 	return false
 }
 
+// leftOutPALFields are PAL workflow fields that pal's schemas leave out to keep tools/list
+// short: bookkeeping a PAL-trained client still sends. When a tool's schema does not list one,
+// it is accepted and ignored rather than refused, so such a client does not fail a step.
+// Every other unknown argument is refused.
+var leftOutPALFields = []string{FieldFilesChecked, FieldRelevantContext, "temperature"}
+
 // decode reads and checks the arguments of one step.
 func (t *Tool) decode(raw json.RawMessage) (*Step, error) {
 	var all map[string]json.RawMessage
@@ -113,6 +119,9 @@ func (t *Tool) decode(raw json.RawMessage) (*Step, error) {
 	for k, v := range all {
 		switch {
 		case !t.has(k):
+			if slices.Contains(leftOutPALFields, k) {
+				continue // accepted and not used; see leftOutPALFields
+			}
 			unknown = append(unknown, k)
 		case isCommon(k):
 			common[k] = v
