@@ -60,16 +60,16 @@ func NewRedactor(secrets ...string) *Redactor {
 
 // Add adds secrets to hide; values shorter than MinSecretLen (after trimming white space) are
 // ignored.
-func (r *Redactor) Add(secrets ...string) {
+func (r *Redactor) Add(values ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, s := range secrets {
+	for _, s := range values {
 		s = strings.TrimSpace(s)
 		if len(s) < MinSecretLen || slices.Contains(r.secrets, s) {
 			continue
 		}
 		r.secrets = append(r.secrets, s)
-		r.folded = append(r.folded, foldASCII(s))
+		r.folded = append(r.folded, secrets.FoldASCII(s))
 	}
 }
 
@@ -129,7 +129,7 @@ func (r *Redactor) Contains(s string) bool {
 	if len(folded) == 0 {
 		return false
 	}
-	fs := foldASCII(s)
+	fs := secrets.FoldASCII(s)
 	for _, sec := range folded {
 		if strings.Contains(fs, sec) {
 			return true
@@ -183,7 +183,7 @@ func (r *Redactor) find(s string) []span {
 	if len(folded) == 0 {
 		return nil
 	}
-	fs := foldASCII(s)
+	fs := secrets.FoldASCII(s)
 	var found []span
 	for _, sec := range folded {
 		for off := 0; ; {
@@ -211,22 +211,6 @@ func (r *Redactor) find(s string) []span {
 	return merged
 }
 
-// foldASCII lower-cases the ASCII letters of s and leaves every other byte as it is, so byte
-// offsets in the result are offsets in s. s comes back unchanged when it has no upper-case
-// ASCII letter.
-func foldASCII(s string) string {
-	i := strings.IndexFunc(s, func(c rune) bool { return c >= 'A' && c <= 'Z' })
-	if i < 0 {
-		return s
-	}
-	b := []byte(s)
-	for j := i; j < len(b); j++ {
-		if c := b[j]; c >= 'A' && c <= 'Z' {
-			b[j] = c + ('a' - 'A')
-		}
-	}
-	return string(b)
-}
 
 // NewRedactingHandler wraps h so that every log record passes through r first: the message,
 // attribute keys and every string-like value (strings, errors, fmt.Stringers, byte slices,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pal-mcp/pal/policy/secrets"
 	"io/fs"
 	"log/slog"
 	"strings"
@@ -128,10 +129,10 @@ func FuzzRedactor(f *testing.F) {
 		out := r.String(before + secret + after)
 		// A secret inside the marker, or one with a bracket that a marker can complete,
 		// may be rebuilt from what String writes.
-		if r.Len() == 0 || strings.Contains(foldASCII(Redacted), foldASCII(secret)) || strings.ContainsAny(secret, "[]") {
+		if r.Len() == 0 || strings.Contains(secrets.FoldASCII(Redacted), secrets.FoldASCII(secret)) || strings.ContainsAny(secret, "[]") {
 			return
 		}
-		if strings.Contains(foldASCII(out), foldASCII(secret)) {
+		if strings.Contains(secrets.FoldASCII(out), secrets.FoldASCII(secret)) {
 			t.Fatalf("secret %q survives in %q", secret, out)
 		}
 		if !r.Contains(before + secret + after) {

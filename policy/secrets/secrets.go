@@ -111,7 +111,7 @@ func (s *Scanner) AddLiterals(values ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, v := range values {
-		v = foldASCII(strings.TrimSpace(v))
+		v = FoldASCII(strings.TrimSpace(v))
 		if len(v) < MinLiteralLen || slices.Contains(s.literals, v) {
 			continue
 		}
@@ -199,7 +199,7 @@ func (s *Scanner) FindFile(path, text string) []Finding {
 	if s == nil || text == "" {
 		return nil
 	}
-	lower := foldASCII(text)
+	lower := FoldASCII(text)
 	var found []Finding
 	s.mu.RLock()
 	literals := s.literals
@@ -556,9 +556,9 @@ func merge(found []Finding) []Finding {
 	return out
 }
 
-// foldASCII lower-cases the ASCII letters of s and leaves every other byte as it is, so byte
+// FoldASCII lower-cases the ASCII letters of s and leaves every other byte as it is, so byte
 // offsets in the result are offsets in s.
-func foldASCII(s string) string {
+func FoldASCII(s string) string {
 	i := strings.IndexFunc(s, func(c rune) bool { return c >= 'A' && c <= 'Z' })
 	if i < 0 {
 		return s
