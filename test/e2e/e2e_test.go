@@ -171,6 +171,13 @@ func startCapturing(t *testing.T, w *workspace, p *provider, extraEnv ...string)
 // startServe is startCapturing with extra arguments to pal serve.
 func startServe(t *testing.T, w *workspace, p *provider, args []string, extraEnv ...string) (*mcp.ClientSession, *lockedBuffer) {
 	t.Helper()
+	cs, _, stderr := startProcess(t, w, p, args, extraEnv...)
+	return cs, stderr
+}
+
+// startProcess is startServe that also hands back the server process.
+func startProcess(t *testing.T, w *workspace, p *provider, args []string, extraEnv ...string) (*mcp.ClientSession, *exec.Cmd, *lockedBuffer) {
+	t.Helper()
 	cmd := exec.Command(palBin, append([]string{"serve"}, args...)...)
 	cmd.Dir = w.root
 	cmd.Env = serverEnv(w, p, extraEnv...)
@@ -189,7 +196,7 @@ func startServe(t *testing.T, w *workspace, p *provider, args []string, extraEnv
 			t.Logf("server stderr:\n%s", stderr.String())
 		}
 	})
-	return cs, stderr
+	return cs, cmd, stderr
 }
 
 type lockedBuffer struct {

@@ -14,28 +14,13 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// startKillable is startServe that hands back the process, to be killed.
+// startKillable is startProcess that also checks the key never reached the server's log.
 func startKillable(t *testing.T, w *workspace, p *provider, extraEnv ...string) (*mcp.ClientSession, *exec.Cmd, *lockedBuffer) {
 	t.Helper()
-	cmd := exec.Command(palBin, "serve")
-	cmd.Dir = w.root
-	cmd.Env = serverEnv(w, p, extraEnv...)
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
-	client := mcp.NewClient(&mcp.Implementation{Name: "pal-e2e", Version: "1"}, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
-	if err != nil {
-		t.Fatalf("connect: %v\nstderr:\n%s", err, stderr.String())
-	}
+	cs, cmd, stderr := startProcess(t, w, p, nil, extraEnv...)
 	t.Cleanup(func() {
-		cs.Close()
 		if strings.Contains(stderr.String(), apiKey) {
 			t.Errorf("the API key appeared in the server log")
-		}
-		if t.Failed() {
-			t.Logf("server stderr:\n%s", stderr.String())
 		}
 	})
 	return cs, cmd, stderr
