@@ -211,7 +211,6 @@ func (r *Redactor) find(s string) []span {
 	return merged
 }
 
-
 // NewRedactingHandler wraps h so that every log record passes through r first: the message,
 // attribute keys and every string-like value (strings, errors, fmt.Stringers, byte slices,
 // LogValuers once resolved, and values inside groups at any depth) have secrets replaced by

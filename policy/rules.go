@@ -186,7 +186,7 @@ func (r keyRule) widening(base, next *Config, workDir string) string {
 			bc, ok := bt[name]
 			if !ok {
 				// No earlier ceiling: a new table can only narrow what the tool declares
-				// (ToolsConfig.narrowNew stores it as a limit, never as a grant).
+				// (loader.checkUntrusted stores it as a limit, never as a grant).
 				continue
 			}
 			for _, c := range nt[name] {

@@ -135,8 +135,7 @@ func policyCheck(file string, stdout, stderr io.Writer) int {
 func policyExplain(opts app.Options, tool, op, target string, stdout, stderr io.Writer) int {
 	capName, ok := abi.OpCapability(op)
 	if !ok {
-		fmt.Fprintf(stderr, "pal policy explain: unknown op %q (fs.read, fs.list, model.generate, model.list, "+
-			"thread.read, thread.create, thread.append, progress, host.info)\n", op)
+		fmt.Fprintf(stderr, "pal policy explain: unknown op %q (known: %s)\n", op, strings.Join(abi.Ops(), ", "))
 		return 2
 	}
 	need := policy.Capability(capName)

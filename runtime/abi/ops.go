@@ -1,6 +1,9 @@
 package abi
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // The ops of ABI 1 (docs/abi.md, "Ops in ABI 1"): the value of a request's "op" field.
 const (
@@ -38,6 +41,16 @@ var opCapabilities = map[string]string{
 	OpGitLog:        CapGitRead,
 	OpCLIList:       CapCLIRun,
 	OpCLIRun:        CapCLIRun,
+}
+
+// Ops returns every op of ABI 1, sorted.
+func Ops() []string {
+	ops := make([]string, 0, len(opCapabilities))
+	for op := range opCapabilities {
+		ops = append(ops, op)
+	}
+	slices.Sort(ops)
+	return ops
 }
 
 // OpCapability returns the capability that grants op; ok is false when ABI 1 has no such op.
