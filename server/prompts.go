@@ -63,36 +63,40 @@ func (s *Server) addPrompts() {
 		if alias, ok := promptNames[name]; ok {
 			pname = alias
 		}
-		text, ok := promptTexts[name]
-		if !ok {
-			text = fmt.Sprintf("Use the %s tool: %s", name, strings.ReplaceAll(summary(t.spec.Description), "%", "%%"))
+		// A built-in text with a %s takes the model clause there; a module tool's text is its
+		// own description, used as it is (it may hold a % of its own) and takes no arguments.
+		text, builtin := promptTexts[name]
+		formatted := builtin && strings.Contains(text, "%s")
+		if !builtin {
+			text = "Use the " + name + " tool: " + summary(t.spec.Description)
 		}
 		opts := []mcp.PromptOption{mcp.WithPromptDescription(summary(t.spec.Description))}
 		if t.spec.Title != "" {
 			title := t.spec.Title
 			opts = append(opts, func(p *mcp.Prompt) { p.Title = title })
 		}
-		if strings.Contains(text, "%s") {
+		if formatted {
 			opts = append(opts, promptArgs...)
 		}
-		s.mcp.AddPrompt(mcp.NewPrompt(pname, opts...), promptHandler(text))
+		s.mcp.AddPrompt(mcp.NewPrompt(pname, opts...), promptHandler(text, formatted))
 	}
 	if chat {
 		s.mcp.AddPrompt(mcp.NewPrompt("continue", append([]mcp.PromptOption{
 			mcp.WithPromptDescription("Continue the previous conversation with the chat tool.")}, promptArgs...)...),
-			promptHandler(continueText))
+			promptHandler(continueText, true))
 	}
 }
 
-// promptHandler answers prompts/get with one user message: text with the model clause.
-func promptHandler(text string) func(context.Context, mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+// promptHandler answers prompts/get with one user message: text, with the model clause put in
+// its %s when formatted.
+func promptHandler(text string, formatted bool) func(context.Context, mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 	return func(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 		clause, err := modelClause(req.Params.Arguments)
 		if err != nil {
 			return nil, err
 		}
 		msg := text
-		if strings.Contains(text, "%s") {
+		if formatted {
 			msg = fmt.Sprintf(text, clause)
 		}
 		return &mcp.GetPromptResult{
