@@ -108,7 +108,9 @@ func cliRun(ctx context.Context, c *Call, req abi.CLIRunRequest, body []byte) (o
 	at.root = res.Abs()
 	st, err := os.Stat(entry.Executable)
 	if err != nil || !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
-		return at, fail(abi.CodeUnavailable, "CLI %q: %s is not an executable file", entry.Name, entry.Executable)
+		// The tool learns only the CLI's name; the program's path on this machine goes to the log.
+		c.env.logger().Warn("cli.run: not an executable file", "cli", entry.Name, "executable", entry.Executable)
+		return at, fail(abi.CodeUnavailable, "CLI %q is not available: its program is not an executable file (see the server log)", entry.Name)
 	}
 	env, err := c.cliEnv(entry)
 	if err != nil {

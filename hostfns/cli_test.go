@@ -144,6 +144,9 @@ func TestCLIRunRefusals(t *testing.T) {
 			if strings.Contains(r.err.Message, secret) {
 				t.Fatalf("refusal leaked the key: %s", r.err.Message)
 			}
+			if exe := f.env.CLIs[0].Executable; strings.Contains(r.err.Message, exe) {
+				t.Fatalf("refusal told the tool the program's path %s: %s", exe, r.err.Message)
+			}
 			if _, err := os.Stat(marker); err == nil {
 				t.Fatal("the program ran")
 			}
