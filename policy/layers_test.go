@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -428,5 +429,28 @@ func TestSystemFileFlagRefusedWhenLocked(t *testing.T) {
 	writeLayer(t, real, "locked = \n")
 	if _, err := LoadLayers(src); !errors.Is(err, ErrLocked) {
 		t.Errorf("replacing an unreadable system file: %v", err)
+	}
+}
+
+// An untrusted project may add redaction rules (that only narrows), but not so many or so large
+// that every read, prompt and log line pays for them.
+func TestUntrustedProjectCannotFloodRedactionRules(t *testing.T) {
+	dir := scratch(t)
+	src := testSources(dir, nil)
+	var b strings.Builder
+	for i := range MaxRedactionRules + 1 {
+		fmt.Fprintf(&b, "[[redaction.rules]]\nid = \"r%d\"\nregex = 'x%d[a-z]+'\n", i, i)
+	}
+	writeLayer(t, filepath.Join(src.WorkDir, "pal.toml"), b.String())
+	if _, err := LoadLayers(src); err == nil || !strings.Contains(err.Error(), "redaction.rules") {
+		t.Errorf("%d rules from a project file: %v", MaxRedactionRules+1, err)
+	}
+	writeLayer(t, filepath.Join(src.WorkDir, "pal.toml"), "[[redaction.rules]]\nid = \"big\"\nregex = '"+strings.Repeat("a", MaxRedactionRegexBytes+1)+"'\n")
+	if _, err := LoadLayers(src); err == nil || !strings.Contains(err.Error(), "regex is") {
+		t.Errorf("an oversized regex from a project file: %v", err)
+	}
+	writeLayer(t, filepath.Join(src.WorkDir, "pal.toml"), "[[redaction.rules]]\nid = \"ok\"\nregex = 'acme_[a-z0-9]{32}'\nkeywords = [\"acme_\"]\n")
+	if _, err := LoadLayers(src); err != nil {
+		t.Errorf("one narrowing rule from a project file: %v", err)
 	}
 }

@@ -48,9 +48,25 @@ func (r RedactionConfig) rules() []secrets.Rule {
 	return out
 }
 
+// Caps of [[redaction.rules]]: every added rule runs over every file read, prompt, log line and
+// audit field, and an untrusted project file may add rules (adding one only narrows), so their
+// number and size are bounded.
+const (
+	MaxRedactionRules      = 64   // rules added by all layers together
+	MaxRedactionRegexBytes = 1024 // bytes of one rule's regex
+)
+
 // validate checks every added rule, naming the first bad one by its index.
 func (r RedactionConfig) validate(file string) error {
+	if len(r.Rules) > MaxRedactionRules {
+		return &ConfigError{File: file, Key: "redaction.rules", Err: ErrInvalidValue,
+			Msg: fmt.Sprintf("%d rules; at most %d may be added", len(r.Rules), MaxRedactionRules)}
+	}
 	for i, rule := range r.rules() {
+		if len(rule.Regex) > MaxRedactionRegexBytes {
+			return &ConfigError{File: file, Key: fmt.Sprintf("redaction.rules[%d]", i), Err: ErrInvalidValue,
+				Msg: fmt.Sprintf("regex is %d bytes; at most %d", len(rule.Regex), MaxRedactionRegexBytes)}
+		}
 		if err := rule.Validate(); err != nil {
 			return &ConfigError{File: file, Key: fmt.Sprintf("redaction.rules[%d]", i), Msg: err.Error(), Err: ErrInvalidValue}
 		}
