@@ -6,6 +6,8 @@
 #   make bench   run the benchmarks (figures go in docs/benchmarks.md)
 #   make fuzz    run every fuzz target for FUZZTIME (default 60s) each
 
+.SECONDEXPANSION:
+
 GO        ?= go
 BIN       := bin/pal
 MODULES   := internal/builtinwasm/modules
@@ -17,7 +19,7 @@ LDFLAGS   := -s -w -X github.com/pal-mcp/pal/internal/app.Version=$(VERSION)
 GUEST_SRC := $(shell find tools-wasm/builtin tools-wasm/sdk runtime/abi -name '*.go' -not -name '*_test.go')
 HOST_SRC  := $(shell find . -name '*.go' -not -path './tools-wasm/*' -not -name '*_test.go')
 
-.PHONY: all build modules run test vet fmt-check cover bench clean fuzz
+.PHONY: all build modules run test vet fmt-check cover bench clean fuzz examples test-examples
 
 all: build
 
@@ -27,6 +29,30 @@ $(BUILTIN): $(GUEST_SRC) go.mod go.sum
 	$(WASM_ENV) $(GO) build -buildmode=c-shared -trimpath -o $@ ./tools-wasm/builtin
 
 build: $(BIN)
+
+# Example tools in other languages (docs/authoring.md). Each npm project has a committed
+# package-lock.json; `npm ci` installs its toolchain (assemblyscript, the kit, @extism/as-pdk)
+# into its own node_modules when that is missing or older than the lock. Modules go to
+# out/wasm/<example>.wasm (never committed). Needs node 20 and npm.
+NPM          ?= npm
+AS_KIT       := tools-wasm/kits/assemblyscript
+NPM_EXAMPLES := tools-wasm/examples/assemblyscript
+EXAMPLE_WASM := $(patsubst tools-wasm/examples/%,out/wasm/%.wasm,$(NPM_EXAMPLES))
+AS_KIT_SRC   := $(wildcard $(AS_KIT)/assembly/*.ts) $(AS_KIT)/fakehost.js
+
+%/node_modules/.package-lock.json: %/package-lock.json %/package.json
+	cd $* && $(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+out/wasm/%.wasm: tools-wasm/examples/%/node_modules/.package-lock.json $$(wildcard tools-wasm/examples/%/assembly/*.ts) tools-wasm/examples/%/asconfig.json $(AS_KIT_SRC)
+	@mkdir -p out/wasm
+	cd tools-wasm/examples/$* && node node_modules/assemblyscript/bin/asc.js assembly/index.ts --config asconfig.json --target release --outFile $(CURDIR)/$@
+
+examples: $(EXAMPLE_WASM)
+
+# Each example's own tests under node (the kit's fake host, no server).
+test-examples: examples
+	@for d in $(NPM_EXAMPLES); do (cd $$d && PAL_WASM=$(CURDIR)/out/wasm/$$(basename $$d).wasm node --test test/) || exit 1; done
 
 $(BIN): $(BUILTIN) $(HOST_SRC) go.mod go.sum
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/pal
@@ -43,7 +69,7 @@ fmt-check:
 
 # Tests build what they need into temporary directories; the check after them is that they
 # left the shipped module as `make modules` built it.
-test: build vet fmt-check
+test: build vet fmt-check test-examples
 	@before=$$(sha256sum < $(BUILTIN)); \
 	$(GO) test -race -count=1 ./... || exit 1; \
 	[ "$$before" = "$$(sha256sum < $(BUILTIN))" ] || { echo "a test rewrote $(BUILTIN)"; exit 1; }
@@ -90,4 +116,4 @@ bench: build
 	mv out/benchmarks.md docs/benchmarks.md
 
 clean:
-	rm -rf bin out $(BUILTIN)
+	rm -rf bin out $(BUILTIN) $(addsuffix /node_modules,$(NPM_EXAMPLES))
