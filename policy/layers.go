@@ -109,7 +109,9 @@ func LoadLayers(src Sources) (*Config, error) {
 	if config == "" {
 		config = strings.TrimSpace(getenv("PAL_CONFIG"))
 	}
-	if config != "" {
+	// The config file may be the user file itself (PAL_CONFIG=~/.config/pal/pal.toml): it is
+	// applied once, so its warnings are printed once.
+	if config != "" && !sameFile(config, user) {
 		if _, err := l.applyFile(config, LayerConfig, true); err != nil {
 			return nil, err
 		}

@@ -367,6 +367,25 @@ func TestLockedOnlyInSystemFile(t *testing.T) {
 	}
 }
 
+// A config file that is the user file (PAL_CONFIG pointing at ~/.config/pal/pal.toml) applies
+// once: its warnings appear once (issue 11: start-up warnings printed twice).
+func TestConfigFileSameAsUserFileAppliesOnce(t *testing.T) {
+	dir := scratch(t)
+	src := testSources(dir, nil)
+	writeLayer(t, src.UserFile, "[tools]\ndisabled = [\"version\"]\n")
+	src.ConfigFile = src.UserFile
+	cfg, err := LoadLayers(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], "cannot be disabled") {
+		t.Errorf("warnings %q, want the one warning once", cfg.Warnings)
+	}
+	if got, want := cfg.Origins["tools.disabled"], LayerUser+" "+src.UserFile; got != "" && got != want {
+		t.Errorf("origin %q", got)
+	}
+}
+
 func TestOriginsNameTheLayer(t *testing.T) {
 	dir := scratch(t)
 	env := map[string]string{"DEFAULT_MODEL": "m-env"}

@@ -6,7 +6,7 @@
 //	pal policy ...         show, check and explain the policy
 //	pal trust [DIR]        trust a project's pal.toml
 //	pal audit              read and filter the audit log, with a summary
-//	pal version            print the version
+//	pal version            print the version (also --version, -version)
 //
 // Flags for serve and tools: -config FILE (default $PAL_CONFIG) and -system-config FILE.
 package main
@@ -32,7 +32,8 @@ func main() {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") || args[0] == "-h" || args[0] == "--help") {
+	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") || args[0] == "-h" || args[0] == "--help" ||
+		args[0] == "--version" || args[0] == "-version") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -46,7 +47,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return trustCmd(args, stdout, stderr)
 	case "audit":
 		return audit(args, stdout, stderr)
-	case "version":
+	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "pal %s\n", app.Version)
 		return 0
 	case "help", "-h", "--help":
@@ -70,7 +71,7 @@ commands:
   trust [-revoke|-list] [DIR]    trust (or stop trusting) a project's pal.toml as it is now
   audit [-tool -op -decision -since -until]
                                  read the audit log: matching records and a summary
-  version                        print the version
+  version, --version             print the version
 
 flags of serve, tools, policy show and policy explain:
   -config FILE          pal.toml to load over the system and user files (default $PAL_CONFIG)

@@ -41,9 +41,11 @@ func invoke(args ...string) (int, string, string) {
 }
 
 func TestVersionCommand(t *testing.T) {
-	code, out, errOut := invoke("version")
-	if code != 0 || out != "pal "+app.Version+"\n" || errOut != "" {
-		t.Fatalf("version: %d %q %q", code, out, errOut)
+	for _, arg := range []string{"version", "--version", "-version"} {
+		code, out, errOut := invoke(arg)
+		if code != 0 || out != "pal "+app.Version+"\n" || errOut != "" {
+			t.Errorf("%s: %d %q %q", arg, code, out, errOut)
+		}
 	}
 }
 
@@ -296,5 +298,22 @@ func TestToolsCommand(t *testing.T) {
 	}
 	if !strings.Contains(out, "codereview ") || !strings.Contains(out, "Review code in steps you do yourself") {
 		t.Errorf("codereview's summary is missing:\n%s", out)
+	}
+}
+
+// LOG_LEVEL with a value pal does not know is reported once, on stderr, and pal serves at INFO.
+func TestBadLogLevelWarnsOnce(t *testing.T) {
+	isolate(t)
+	t.Setenv("OPENAI_API_KEY", "sk-test-cmd-0123456789")
+	t.Setenv("LOG_LEVEL", "bogus")
+	code, out, errOut := invoke("serve")
+	if code != 0 || out != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	if n := strings.Count(errOut, `LOG_LEVEL=\"bogus\" is not DEBUG, INFO, WARN or ERROR`); n != 1 {
+		t.Errorf("warning printed %d times, want once:\n%s", n, errOut)
+	}
+	if !strings.Contains(errOut, "level=INFO") {
+		t.Errorf("not logging at INFO:\n%s", errOut)
 	}
 }

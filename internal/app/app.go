@@ -84,7 +84,11 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 	if logOut == nil {
 		logOut = os.Stderr
 	}
-	a.Logger = slog.New(policy.NewRedactingHandler(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: logLevel(getenv("LOG_LEVEL"))}), redact))
+	level, levelOK := logLevel(getenv("LOG_LEVEL"))
+	a.Logger = slog.New(policy.NewRedactingHandler(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}), redact))
+	if !levelOK {
+		a.Logger.Warn(badLogLevel(getenv("LOG_LEVEL")))
+	}
 	for _, w := range cfg.Warnings {
 		a.Logger.Warn(w)
 	}
@@ -392,16 +396,28 @@ func instructions(r *registry.Registry) string {
 		"otherwise the server uses %q. Reuse `continuation_id` to keep a conversation going across tools and models.", r.DefaultModel())
 }
 
-func logLevel(s string) slog.Level {
+// logLevel reads LOG_LEVEL: DEBUG, INFO, WARN (or WARNING), ERROR (or CRITICAL), in any case;
+// unset means INFO. ok is false for any other value, which also means INFO.
+func logLevel(s string) (level slog.Level, ok bool) {
 	switch strings.ToUpper(strings.TrimSpace(s)) {
 	case "DEBUG":
-		return slog.LevelDebug
+		return slog.LevelDebug, true
+	case "", "INFO":
+		return slog.LevelInfo, true
 	case "WARN", "WARNING":
-		return slog.LevelWarn
+		return slog.LevelWarn, true
 	case "ERROR", "CRITICAL":
-		return slog.LevelError
+		return slog.LevelError, true
 	}
-	return slog.LevelInfo
+	return slog.LevelInfo, false
+}
+
+// badLogLevel is the warning for a LOG_LEVEL logLevel refused; the value is quoted, cut to 40 bytes.
+func badLogLevel(v string) string {
+	if len(v) > 40 {
+		v = v[:40] + "…"
+	}
+	return fmt.Sprintf("LOG_LEVEL=%q is not DEBUG, INFO, WARN or ERROR; logging at INFO", v)
 }
 
 // cacheKey returns the key that authenticates the compile cache's entries:

@@ -77,8 +77,8 @@ const summaryLimit = 5
 
 // ModelFieldDescription is the description of the "model" input field, true to what is
 // configured and allowed: in auto mode it asks the caller to choose; with a fixed default it
-// names it. Either way it lists the top models by rank as "name (score R, 1M ctx, thinking,
-// code-gen)" (R is the capability rank), "+K more via `listmodels`", under "Allowed models"
+// names it. Either way it lists the top models by rank as "name (score S, 1M ctx, thinking,
+// code-gen)" (S is the intelligence score 1..20, the number listmodels shows), "+K more via `listmodels`", under "Allowed models"
 // when an allowlist applies, and adds the allowlists when some models are left out.
 func (r *Registry) ModelFieldDescription() string {
 	var b strings.Builder
@@ -161,7 +161,7 @@ func sameModelKey(name string) string {
 }
 
 func summary(m *providers.Capabilities) string {
-	parts := []string{fmt.Sprintf("score %d", m.Rank())}
+	parts := []string{fmt.Sprintf("score %d", m.EffectiveScore())}
 	if c := FormatContext(m.ContextWindow); c != "" {
 		parts = append(parts, c+" ctx")
 	}

@@ -651,10 +651,19 @@ func TestGenerateAppliesModelRules(t *testing.T) {
 func TestModelFieldDescription(t *testing.T) {
 	r, _ := build(t, gem)
 	d := r.ModelFieldDescription()
-	want := "Top models: gemini-2.5-pro (score 100, 1M ctx, thinking, code-gen); gemini-3-pro-preview (score 100, 1M ctx, thinking, code-gen); " +
-		"gemini-2.5-flash (score 61, 1M ctx, thinking); gemini-2.0-flash (score 56, 1M ctx, thinking); gemini-2.0-flash-lite (score 42, 1M ctx)."
+	want := "Top models: gemini-2.5-pro (score 18, 1M ctx, thinking, code-gen); gemini-3-pro-preview (score 18, 1M ctx, thinking, code-gen); " +
+		"gemini-2.5-flash (score 10, 1M ctx, thinking); gemini-2.0-flash (score 9, 1M ctx, thinking); gemini-2.0-flash-lite (score 7, 1M ctx)."
 	if !strings.Contains(d, want) || !strings.Contains(d, "Auto mode") || strings.Contains(d, "more via") {
 		t.Errorf("gemini only:\n%s\nwant it to contain\n%s", d, want)
+	}
+	// The score the field names is the one listmodels shows (issue 11: the field said 100 where
+	// listmodels said 19).
+	for _, p := range r.List().Providers {
+		for _, m := range p.Models {
+			if s := fmt.Sprintf("%s (score %d,", m.Name, m.Score); !strings.Contains(d, s) {
+				t.Errorf("the model field does not say %q, which listmodels shows:\n%s", s, d)
+			}
+		}
 	}
 
 	r, _ = build(t, merge(gem, oai))
@@ -674,7 +683,7 @@ func TestModelFieldDescription(t *testing.T) {
 
 	r, _ = build(t, merge(oai, map[string]string{"OPENAI_ALLOWED_MODELS": "o3", "DEFAULT_MODEL": "o3"}))
 	d = r.ModelFieldDescription()
-	if !strings.Contains(d, "the default is 'o3'") || !strings.Contains(d, "Allowed models: o3 (score 77, 200K ctx).") || strings.Contains(d, "Policy allows") {
+	if !strings.Contains(d, "the default is 'o3'") || !strings.Contains(d, "Allowed models: o3 (score 14, 200K ctx).") || strings.Contains(d, "Policy allows") {
 		t.Errorf("fixed default, restricted, nothing hidden: %s", d)
 	}
 
