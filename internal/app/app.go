@@ -61,6 +61,9 @@ type App struct {
 	Modules  []server.LoadedModule
 	Server   *server.Server
 	Threads  *memory.Store // conversation threads, in memory or in [memory] path
+	// Env is what the host functions of every call share; the benchmarks run the built-in
+	// tools natively against it, as the baseline of the sandbox's cost.
+	Env *hostfns.Env
 }
 
 // Build assembles the server. Errors say what to fix: a bad pal.toml names the file and key;
@@ -150,6 +153,7 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 			Limits: hostfns.Limits{PromptChars: cfg.Limits.PromptChars, MaxTurns: cfg.Memory.MaxTurns, MaxFileBytes: cfg.Paths.MaxFileBytes, Locale: getenv("LOCALE")},
 		},
 	}
+	a.Env = env
 	a.Server, err = server.New(server.Options{
 		Name:         "pal",
 		Version:      Version,

@@ -4,7 +4,6 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,17 +22,35 @@ import (
 	"github.com/pal-mcp/pal/providers/registry"
 )
 
-var palBin string
+// palBin and baselineBin are the two servers the process-level benchmarks compare: pal (the
+// shipped binary under `make bench`) and the no-sandbox baseline, both built by TestMain.
+var palBin, baselineBin string
+
+// benchDir holds what the benchmarks of one test binary share: the binaries TestMain builds
+// and the warm compile cache.
+var benchDir string
+
+// binDirEnv names the environment variable that hands TestMain binaries it already built
+// (DIR/pal and DIR/baseline): TestBenchHarness sets it for the test binary it runs again.
+const binDirEnv = "PAL_BENCH_BINDIR"
 
 func TestMain(m *testing.M) {
 	code := func() int {
-		dir, err := os.MkdirTemp("", "pal-bench-")
-		if err != nil {
+		var err error
+		if benchDir, err = os.MkdirTemp("", "pal-bench-shared-"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		defer os.RemoveAll(dir)
-		if palBin, err = testwasm.BuildPal(dir); err != nil {
+		defer os.RemoveAll(benchDir)
+		if dir := os.Getenv(binDirEnv); dir != "" {
+			palBin, baselineBin = filepath.Join(dir, "pal"), filepath.Join(dir, "baseline")
+			return m.Run()
+		}
+		if palBin, err = testwasm.BuildPal(benchDir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if baselineBin, err = buildBaseline(benchDir); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -41,6 +58,17 @@ func TestMain(m *testing.M) {
 	}()
 	testwasm.Cleanup()
 	os.Exit(code)
+}
+
+// buildBaseline builds ./baseline (the no-sandbox server) into dir, with the flags the
+// Makefile gives pal (-trimpath, -s -w), so that the binary sizes compare.
+func buildBaseline(dir string) (string, error) {
+	bin := filepath.Join(dir, "baseline")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./baseline")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the baseline: %v\n%s", err, b)
+	}
+	return bin, nil
 }
 
 // loopbackOpenAI answers every chat completion at once.
@@ -52,75 +80,6 @@ func loopbackOpenAI(tb testing.TB) *httptest.Server {
 	}))
 	tb.Cleanup(srv.Close)
 	return srv
-}
-
-// startAndList starts pal, sends initialize and tools/list on stdin, and returns when the
-// tools/list reply arrives.
-func startAndList(b *testing.B, cacheHome, workDir string) {
-	cmd := exec.Command(palBin, "serve")
-	cmd.Dir = workDir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + filepath.Dir(cacheHome), "XDG_CACHE_HOME=" + cacheHome,
-		"XDG_STATE_HOME=" + filepath.Join(filepath.Dir(cacheHome), "state"), "OPENAI_API_KEY=sk-bench-000000000000", "LOG_LEVEL=ERROR"}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer stdin.Close()
-	io.WriteString(stdin, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}`+"\n")
-	io.WriteString(stdin, `{"jsonrpc":"2.0","method":"notifications/initialized"}`+"\n")
-	io.WriteString(stdin, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`+"\n")
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var msg struct {
-			ID     int             `json:"id"`
-			Result json.RawMessage `json:"result"`
-		}
-		if json.Unmarshal(sc.Bytes(), &msg) == nil && msg.ID == 2 {
-			if !strings.Contains(string(msg.Result), `"chat"`) {
-				b.Fatalf("tools/list: %s", msg.Result)
-			}
-			return
-		}
-	}
-	b.Fatalf("no tools/list reply: %v\n%s", sc.Err(), stderr.String())
-}
-
-// BenchmarkStartToToolsList is the time from exec to the first tools/list reply: with an empty
-// cache (the built-in module is compiled and described) and with a warm one (the manifest
-// comes from the cache; nothing is compiled before the reply).
-func BenchmarkStartToToolsList(b *testing.B) {
-	base := b.TempDir()
-	work := filepath.Join(base, "project")
-	if err := os.Mkdir(work, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	b.Run("cold-cache", func(b *testing.B) {
-		for b.Loop() {
-			b.StopTimer()
-			cache, err := os.MkdirTemp(base, "cache-")
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.StartTimer()
-			startAndList(b, cache, work)
-			b.StopTimer()
-			os.RemoveAll(cache)
-			b.StartTimer()
-		}
-	})
-	b.Run("warm-cache", func(b *testing.B) {
-		cache := filepath.Join(base, "warm")
-		startAndList(b, cache, work) // fill the cache
-		b.ResetTimer()
-		for b.Loop() {
-			startAndList(b, cache, work)
-		}
-	})
 }
 
 // BenchmarkChatCall runs one chat tools/call in process (MCP message in, result out) against

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// results holds every value of the raw output: benchmark name (without "Benchmark" and the
+// -GOMAXPROCS suffix) -> unit -> the values of each run.
+type results map[string]map[string][]float64
+
+var procsSuffix = regexp.MustCompile(`-\d+$`)
+
+// parse reads go test -bench output lines: name, iterations, then value-unit pairs.
+func parse(raw string) results {
+	r := results{}
+	for _, line := range strings.Split(raw, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		if _, err := strconv.Atoi(f[1]); err != nil {
+			continue
+		}
+		name := procsSuffix.ReplaceAllString(strings.TrimPrefix(f[0], "Benchmark"), "")
+		if r[name] == nil {
+			r[name] = map[string][]float64{}
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			r[name][f[i+1]] = append(r[name][f[i+1]], v)
+		}
+	}
+	return r
+}
+
+// get returns the median over runs of a benchmark's unit.
+func (r results) get(name, unit string) (float64, bool) {
+	vs := r[name][unit]
+	if len(vs) == 0 {
+		return 0, false
+	}
+	s := slices.Clone(vs)
+	sort.Float64s(s)
+	return s[len(s)/2], true
+}
+
+// fig is one figure: a value with its unit, or missing.
+type fig struct {
+	v    float64
+	ok   bool
+	unit string // "ms", "MiB", "x", "calls/s"
+}
+
+func (f fig) String() string {
+	if !f.ok {
+		return "no figure"
+	}
+	switch f.unit {
+	case "ms":
+		return fmt.Sprintf("%.1f ms", f.v)
+	case "MiB":
+		return fmt.Sprintf("%.1f MiB", f.v)
+	case "x":
+		return fmt.Sprintf("%.2f×", f.v)
+	case "calls/s":
+		return fmt.Sprintf("%.0f/s", f.v)
+	}
+	return fmt.Sprintf("%.3g %s", f.v, f.unit)
+}
+
+func (r results) fig(name, unit, as string) fig {
+	v, ok := r.get(name, unit)
+	return fig{v: v, ok: ok, unit: as}
+}
+
+func sub(a, b fig) fig   { return fig{v: a.v - b.v, ok: a.ok && b.ok, unit: a.unit} }
+func ratio(a, b fig) fig { return fig{v: a.v / b.v, ok: a.ok && b.ok && b.v > 0, unit: "x"} }
+func scale(a fig, k float64) fig {
+	return fig{v: a.v * k, ok: a.ok, unit: a.unit}
+}
+
+// goal is a bound a figure must stay under, or none.
+type goal struct {
+	text  string
+	below float64 // the figure must be below this (in the figure's unit); 0: no bound
+}
+
+var noGoal = goal{text: "—"}
+
+func (g goal) status(f fig) string {
+	switch {
+	case g.below == 0:
+		return "—"
+	case !f.ok:
+		return "no figure"
+	case f.v < g.below:
+		return "met"
+	}
+	return "**not met**"
+}
+
+type page struct {
+	w   io.Writer
+	r   results
+	err error
+}
+
+func (p *page) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+// row writes one table row: what, median, p99 (either may be empty), goal, status.
+func (p *page) row(what string, median, p99 fig, g goal) {
+	p99s := "—"
+	if p99.unit != "" {
+		p99s = p99.String()
+	}
+	p.printf("| %s | %s | %s | %s | %s |\n", what, median, p99s, g.text, g.status(median))
+}
+
+func (p *page) header() {
+	p.printf("| figure | median | p99 | goal | status |\n|---|---|---|---|---|\n")
+}
+
+// ms returns a sampled benchmark's median and p99 in milliseconds.
+func (p *page) ms(name string) (fig, fig) {
+	return p.r.fig(name, "p50-ms", "ms"), p.r.fig(name, "p99-ms", "ms")
+}
+
+var none fig // an empty cell
+
+func (p *page) sections() {
+	// 1. Start-up.
+	p.printf("## 1. Start-up: process start to the `tools/list` reply\n\n")
+	p.printf("`BenchmarkStartup` (test/bench): exec, `initialize`, `tools/list`, over stdio; cold is a fresh\n")
+	p.printf("cache directory each time, warm one that a previous process filled (it served a call).\n\n")
+	p.header()
+	cold, cold99 := p.ms("Startup/pal-cold")
+	warm, warm99 := p.ms("Startup/pal-warm")
+	base, base99 := p.ms("Startup/baseline")
+	p.row("pal, compile cache cold", cold, cold99, goal{"< 100 ms", 100})
+	p.row("pal, compile cache warm", warm, warm99, goal{"< 50 ms", 50})
+	p.row("baseline (mcp-go, no sandbox)", base, base99, noGoal)
+	p.row("pal warm − baseline", sub(warm, base), sub(warm99, base99), noGoal)
+
+	// 2. Chat.
+	p.printf("\n## 2. `chat` with a 10 KB file: pal against a server with no sandbox\n\n")
+	p.printf("`BenchmarkChat` (test/bench): one `chat` call naming a 10 KB file, against a loopback\n")
+	p.printf("OpenAI-wire provider that answers at once, over stdio, warm compile cache. *First* is the\n")
+	p.printf("first call of a new process, sent right after the `tools/list` reply; *steady* is calls\n")
+	p.printf("back to back on one process after a warm-up. The baseline is test/bench/baseline: mcp-go,\n")
+	p.printf("the same tool name and fields, the file read and the same provider call through the same\n")
+	p.printf("provider package, no WebAssembly, policy, audit or threads. Overhead is pal − baseline.\n\n")
+	p.header()
+	pf, pf99 := p.ms("Chat/pal-first")
+	bf, bf99 := p.ms("Chat/baseline-first")
+	ps, ps99 := p.ms("Chat/pal-steady")
+	bs, bs99 := p.ms("Chat/baseline-steady")
+	p.row("pal, first call", pf, pf99, noGoal)
+	p.row("baseline, first call", bf, bf99, noGoal)
+	p.row("sandbox overhead, first call", sub(pf, bf), sub(pf99, bf99), goal{"< 5 ms", 5})
+	p.row("pal, steady state", ps, ps99, noGoal)
+	p.row("baseline, steady state", bs, bs99, noGoal)
+	p.row("sandbox overhead, steady state", sub(ps, bs), sub(ps99, bs99), goal{"< 5 ms", 5})
+	p.row("ratio pal / baseline, steady state", ratio(ps, bs), ratio(ps99, bs99), goal{"≤ 1.5×", 1.5})
+	p.row("ratio pal / baseline, first call", ratio(pf, bf), ratio(pf99, bf99), noGoal)
+
+	// 3. Bulk.
+	p.printf("\n## 3. Bulk: files through a workflow's expert call into the provider request\n\n")
+	p.printf("`BenchmarkBulk` (test/bench, pal over stdio) and `BenchmarkBulkNative` (tools-wasm/builtin):\n")
+	p.printf("the final step of `codereview` whose expert call embeds every relevant file (files of\n")
+	p.printf("512 KiB, model `bench-bulk` with a window that fits them), checked to reach the provider.\n")
+	p.printf("The native side is the same tool code built for the host (package pal's native backend)\n")
+	p.printf("calling the same host functions (path policy, secret scan, provider, threads, audit)\n")
+	p.printf("directly. Per MiB is the marginal cost, (10 MiB − 1 MiB) / 9; the sandbox's cost per MiB\n")
+	p.printf("is pal's per MiB less the native per MiB.\n\n")
+	p.header()
+	p1, p199 := p.ms("Bulk/pal-1MiB")
+	n1, n199 := p.ms("BulkNative/native-1MiB")
+	p10, p1099 := p.ms("Bulk/pal-10MiB")
+	n10, n1099 := p.ms("BulkNative/native-10MiB")
+	p.row("pal, 1 MiB", p1, p199, noGoal)
+	p.row("native, 1 MiB", n1, n199, noGoal)
+	p.row("pal, 10 MiB", p10, p1099, noGoal)
+	p.row("native, 10 MiB", n10, n1099, noGoal)
+	palPer, natPer := scale(sub(p10, p1), 1.0/9), scale(sub(n10, n1), 1.0/9)
+	p.row("pal per MiB", palPer, none, noGoal)
+	p.row("native per MiB", natPer, none, noGoal)
+	p.row("sandbox cost per MiB (pal − native)", sub(palPer, natPer), none, goal{"< 10 ms", 10})
+	p.row("ratio pal / native per MiB", ratio(palPer, natPer), none, goal{"≤ 2×", 2})
+	p.row("ratio pal / native, 10 MiB call", ratio(p10, n10), ratio(p1099, n1099), goal{"≤ 2×", 2})
+
+	// 4. Concurrency.
+	p.printf("\n## 4. Concurrency\n\n")
+	p.printf("`BenchmarkConcurrency` (test/bench): N callers each send their next `chat` call (10 KB\n")
+	p.printf("file) when the last reply arrives, a fresh process per row, warm cache. Latency is per\n")
+	p.printf("call; throughput is calls over wall time; peak is the process's VmHWM; per call in flight\n")
+	p.printf("is (VmHWM − VmRSS before the run) / N. Both servers run 8 calls at once (pal's\n")
+	p.printf("limits.concurrent_calls; the baseline's worker pool); the rest wait. Issue 13 sets no\n")
+	p.printf("numeric goal here beyond the per-call ones of section 2.\n\n")
+	trs := p.transports()
+	if len(trs) == 0 {
+		p.printf("no figures\n")
+	}
+	for _, tr := range trs {
+		p.printf("Transport **%s**:\n\n", tr)
+		p.printf("| in flight | side | median | p99 | throughput | peak RSS | per call in flight |\n|---|---|---|---|---|---|---|\n")
+		for _, level := range p.levels(tr) {
+			for _, side := range []string{"pal", "baseline"} {
+				name := fmt.Sprintf("Concurrency/%s-%s-c%d", tr, side, level)
+				m, m99 := p.ms(name)
+				p.printf("| %d | %s | %s | %s | %s | %s | %s |\n", level, side, m, m99,
+					p.r.fig(name, "calls/s", "calls/s"), p.r.fig(name, "peak-MiB", "MiB"), p.r.fig(name, "MiB/call-in-flight", "MiB"))
+			}
+		}
+		p.printf("\n")
+	}
+	if !slices.Contains(trs, "http") {
+		p.printf("HTTP: not measured yet (`pal serve --http` is not in this build); the benchmark's\n")
+		p.printf("`transports` list in test/bench/side_test.go is where it goes.\n")
+	}
+
+	// 5. Memory.
+	p.printf("\n## 5. Memory and size\n\n")
+	p.printf("`BenchmarkMemory` (test/bench): VmRSS of the server process 1 s after the `tools/list`\n")
+	p.printf("reply, 1 s after its first `chat` call (idle: ready to serve, the module compiled), after\n")
+	p.printf("100 and after 1,000 calls back to back; growth is the last less the one after 100 calls.\n")
+	p.printf("Sizes are the files' bytes; the compile cache is the directory a warm start reads.\n\n")
+	p.printf("| figure | pal | baseline | goal | status |\n|---|---|---|---|---|\n")
+	mem := func(what, unit string, g goal) {
+		pv := p.r.fig("Memory/pal", unit, "MiB")
+		p.printf("| %s | %s | %s | %s | %s |\n", what, pv, p.r.fig("Memory/baseline", unit, "MiB"), g.text, g.status(pv))
+	}
+	mem("RSS after tools/list", "rss-start-MiB", noGoal)
+	mem("idle RSS (after the first call)", "rss-idle-MiB", goal{"< 40 MB (38.1 MiB)", 40e6 / (1 << 20)})
+	mem("RSS after 100 calls", "rss-after-100-MiB", noGoal)
+	mem("RSS after 1,000 calls", "rss-after-1000-MiB", noGoal)
+	mem("growth, calls 100 to 1,000", "growth-MiB", goal{"none (< 2 MiB, GC noise)", 2})
+	mem("peak RSS (VmHWM) over the 1,000 calls", "peak-MiB", noGoal)
+	mem("binary", "binary-MiB", goal{"carries only what it uses (not judged here)", 0})
+	mem("compile cache", "cache-MiB", noGoal)
+}
+
+var concName = regexp.MustCompile(`^Concurrency/([a-z]+)-(pal|baseline)-c(\d+)$`)
+
+// transports lists the transports of the concurrency results, stdio first.
+func (p *page) transports() []string {
+	seen := map[string]bool{}
+	for name := range p.r {
+		if m := concName.FindStringSubmatch(name); m != nil {
+			seen[m[1]] = true
+		}
+	}
+	var out []string
+	for t := range seen {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	if i := slices.Index(out, "stdio"); i > 0 {
+		out = append([]string{"stdio"}, slices.Delete(out, i, i+1)...)
+	}
+	return out
+}
+
+// levels lists the concurrency levels measured over transport tr, in order.
+func (p *page) levels(tr string) []int {
+	seen := map[int]bool{}
+	for name := range p.r {
+		if m := concName.FindStringSubmatch(name); m != nil && m[1] == tr {
+			n, _ := strconv.Atoi(m[3])
+			seen[n] = true
+		}
+	}
+	var out []int
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Ints(out)
+	return out
+}

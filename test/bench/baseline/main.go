@@ -1,0 +1,72 @@
+// Command baseline is the no-sandbox side of the benchmarks in test/bench: a plain
+// github.com/mark3labs/mcp-go stdio server with one tool, `chat`, that takes the same fields as
+// pal's (prompt, absolute_file_paths, model), reads the files itself and makes the same provider
+// call through the same provider package (providers/registry, on the same SDK). It has no
+// WebAssembly, no policy, no audit log and no conversation memory: what pal costs on top of it
+// is what the sandbox and its checks cost. It is built by the benchmarks in the same run; it is
+// not a product.
+//
+// It reads OPENAI_API_KEY, OPENAI_BASE_URL and DEFAULT_MODEL as pal does, and serves
+// 8 requests at once, as pal does by default (limits.concurrent_calls).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/pal-mcp/pal/providers"
+	"github.com/pal-mcp/pal/providers/registry"
+)
+
+// workers matches pal's default limits.concurrent_calls.
+const workers = 8
+
+func main() {
+	reg, err := registry.New(registry.Config{Getenv: os.Getenv})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "baseline:", err)
+		os.Exit(1)
+	}
+	s := server.NewMCPServer("baseline", "0")
+	s.AddTool(mcp.NewTool("chat",
+		mcp.WithDescription("Ask a model; files are attached to the prompt."),
+		mcp.WithString("prompt", mcp.Required(), mcp.Description("What to ask.")),
+		mcp.WithArray("absolute_file_paths", mcp.WithStringItems(), mcp.Description("Files to attach.")),
+		mcp.WithString("model", mcp.Description("Model name.")),
+	), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return chat(ctx, reg, req)
+	})
+	if err := server.ServeStdio(s, server.WithWorkerPoolSize(workers)); err != nil {
+		fmt.Fprintln(os.Stderr, "baseline:", err)
+		os.Exit(1)
+	}
+}
+
+// chat reads the files into the prompt, calls the model and answers with its reply.
+func chat(ctx context.Context, reg *registry.Registry, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	var prompt strings.Builder
+	prompt.WriteString(req.GetString("prompt", ""))
+	for _, path := range req.GetStringSlice("absolute_file_paths", nil) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return mcp.NewToolResultError(err.Error()), nil
+		}
+		fmt.Fprintf(&prompt, "\n\n--- BEGIN FILE: %s ---\n%s\n--- END FILE: %s ---", path, b, path)
+	}
+	res, err := reg.Resolve(req.GetString("model", reg.DefaultModel()), providers.CategoryBalanced)
+	if err != nil {
+		return mcp.NewToolResultError(err.Error()), nil
+	}
+	out, err := reg.Generate(ctx, res, providers.Request{Model: res.Caps.ModelName, SystemPrompt: "You are a senior engineer.", Prompt: prompt.String()})
+	if err != nil {
+		return mcp.NewToolResultError(err.Error()), nil
+	}
+	reply, _ := json.Marshal(map[string]string{"status": "continuation_available", "content": out.Content, "model_used": out.Model})
+	return mcp.NewToolResultText(string(reply)), nil
+}
