@@ -28,8 +28,8 @@ const (
 	steadyCallSamples  = 300
 	steadyWarmupCalls  = 10
 	bulk1MiBSamples    = 20
-	bulk10MiBSamples   = 8
-	concurrencyCalls   = 128 // per level, at least 2 per caller
+	bulk10MiBSamples   = 6
+	concurrencyCalls   = 64 // per level, at least 2 per caller
 	memoryCalls        = 1000
 	memoryCheckpoint   = 100 // RSS after this many calls is growth's reference
 	idleSettle         = time.Second
