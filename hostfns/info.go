@@ -33,6 +33,9 @@ func progressOp(_ context.Context, c *Call, req abi.ProgressRequest, _ []byte) (
 func hostInfo(_ context.Context, c *Call, _ abi.HostInfoRequest, _ []byte) (outcome, error) {
 	res := c.env.Info
 	res.ABI, res.Client, res.Providers, res.ModelsAvailable = abi.Version, c.client, []string{}, 0
+	if res.ContinuationTools == nil {
+		res.ContinuationTools = []string{}
+	}
 	if c.env.Models != nil {
 		res.Providers, res.ModelsAvailable = c.env.Models.Summary()
 	}

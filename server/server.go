@@ -123,7 +123,23 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.addPrompts()
+	opts.Env.Info.ContinuationTools = s.continuationTools()
 	return s, nil
+}
+
+// continuationTools names the published tools whose input schema has a continuation_id
+// property (host.info continuation_tools).
+func (s *Server) continuationTools() []string {
+	out := []string{}
+	for _, t := range s.tools {
+		var sch struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		}
+		if json.Unmarshal(t.spec.InputSchema, &sch) == nil && sch.Properties["continuation_id"] != nil {
+			out = append(out, t.spec.Name)
+		}
+	}
+	return out
 }
 
 // Tools names the published tools in order.

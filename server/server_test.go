@@ -394,8 +394,24 @@ func TestDisabledTools(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := policy.Default()
 			p.Tools.Enabled, p.Tools.Disabled = tc.tools.Enabled, tc.tools.Disabled
-			s := newServer(t, Options{Modules: []LoadedModule{builtin, hostile}, Policy: p, Env: testEnv(&fakeModels{}, nil)})
+			env := testEnv(&fakeModels{}, nil)
+			s := newServer(t, Options{Modules: []LoadedModule{builtin, hostile}, Policy: p, Env: env})
 			tools := listTools(t, s)
+			// host.info continuation_tools: exactly the published tools that take continuation_id.
+			for name, tool := range tools {
+				props, _ := tool["inputSchema"].(map[string]any)["properties"].(map[string]any)
+				if takes := props["continuation_id"] != nil; takes != slices.Contains(env.Info.ContinuationTools, name) {
+					t.Errorf("%s: takes continuation_id %v, in continuation_tools %v", name, takes, env.Info.ContinuationTools)
+				}
+			}
+			for _, name := range tc.missing {
+				if slices.Contains(env.Info.ContinuationTools, name) {
+					t.Errorf("disabled %s is offered in continuation_tools %v", name, env.Info.ContinuationTools)
+				}
+			}
+			if len(env.Info.ContinuationTools) == 0 {
+				t.Error("no tool takes continuation_id")
+			}
 			for _, name := range tc.listed {
 				if tools[name] == nil {
 					t.Errorf("%s is not listed", name)

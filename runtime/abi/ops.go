@@ -286,6 +286,10 @@ type HostInfoResult struct {
 	Providers       []string `json:"providers"` // configured provider ids; never null
 	ModelsAvailable int      `json:"models_available"`
 	Client          Client   `json:"client"`
+	// ContinuationTools are the tools this server publishes whose input takes a
+	// continuation_id, in tools/list order; never null. A tool names them when it offers to
+	// continue a conversation, so that the offer holds only what is true.
+	ContinuationTools []string `json:"continuation_tools"`
 }
 
 // Limits are the host's limits that tools apply themselves.

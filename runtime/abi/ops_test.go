@@ -67,10 +67,11 @@ func TestOpWireShapes(t *testing.T) {
 		{"host.info request", HostInfoRequest{Op: OpHostInfo}, `{"op":"host.info"}`},
 		{"host.info result", HostInfoResult{Name: "pal", Version: "0.1.0", ABI: 1, ModelSelection: "auto", DefaultModel: "auto",
 			Providers: []string{"google"}, ModelsAvailable: 12, Client: Client{Name: "claude-code", Version: "2.0"},
-			Platform: "linux/amd64", GoVersion: "go1.26.8", Limits: Limits{PromptChars: 60000, MaxTurns: 50, MaxFileBytes: 1000000}},
+			Platform: "linux/amd64", GoVersion: "go1.26.8", Limits: Limits{PromptChars: 60000, MaxTurns: 50, MaxFileBytes: 1000000},
+			ContinuationTools: []string{"chat", "debug"}},
 			`{"name":"pal","version":"0.1.0","abi":1,"model_selection":"auto","default_model":"auto","providers":["google"],"models_available":12,
 			"client":{"name":"claude-code","version":"2.0"},"platform":"linux/amd64","go_version":"go1.26.8",
-			"limits":{"prompt_chars":60000,"max_turns":50,"max_file_bytes":1000000,"locale":""}}`},
+			"limits":{"prompt_chars":60000,"max_turns":50,"max_file_bytes":1000000,"locale":""},"continuation_tools":["chat","debug"]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,11 +10,11 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal"
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/embed"
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/history"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/promptlimit"
 )
 
 const chatSchema = `{
@@ -210,8 +210,8 @@ func handleChat(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 		return chatError(err.Error()), nil
 	}
 	c := &chatCall{args: args, info: loadHostInfo(), cache: map[string]*fileData{}}
-	if n := utf8.RuneCountInString(*args.Prompt); n > c.info.Limits.PromptChars {
-		return resendPrompt(n, c.info.Limits.PromptChars), nil
+	if r := chatPromptRule.Check(*args.Prompt, c.info.Limits.PromptChars); r != nil {
+		return r, nil
 	}
 	return c.run(), nil
 }
@@ -220,7 +220,7 @@ func handleChat(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 func loadHostInfo() pal.ServerInfo {
 	info, err := pal.HostInfo()
 	if err != nil {
-		pal.Logf(pal.LevelWarn, "chat: host.info unavailable, using default limits: %v", err)
+		pal.Logf(pal.LevelWarn, "host.info unavailable, using default limits: %v", err)
 	}
 	if info.Limits.PromptChars <= 0 {
 		info.Limits.PromptChars = defaultPromptChars
@@ -234,13 +234,8 @@ func loadHostInfo() pal.ServerInfo {
 	return info
 }
 
-// resendPrompt is PAL's resend_prompt reply for a prompt over the limit.
-func resendPrompt(size, limit int) *pal.Result {
-	text := resendPromptText(limit)
-	return result(toolOutput{Status: "resend_prompt", Content: text,
-		Metadata:          map[string]any{"prompt_size": size, "limit": limit, "instructions": text},
-		ContinuationOffer: noOffer}, true)
-}
+// chatPromptRule: prompt is held to the limit; a prompt.txt in absolute_file_paths replaces it.
+var chatPromptRule = promptlimit.Rule{Field: "prompt", PromptFiles: "absolute_file_paths"}
 
 // fileData is a file read during the call.
 type fileData struct {
@@ -273,8 +268,8 @@ func (c *chatCall) run() *pal.Result {
 	}
 	explicit, carried := c.requestedFiles()
 	var promptFiles []string
-	explicit, promptFiles = splitPromptFiles(explicit)
-	carried, _ = splitPromptFiles(carried)
+	explicit, promptFiles = promptlimit.Split(explicit)
+	carried, _ = promptlimit.Split(carried)
 	c.requested = append(append([]string{}, explicit...), carried...)
 
 	if r := c.resolveModel(); r != nil {
@@ -283,15 +278,9 @@ func (c *chatCall) run() *pal.Result {
 	if r := c.checkImagesOnHost(); r != nil {
 		return r
 	}
-	prompt := *c.args.Prompt
-	for _, p := range promptFiles {
-		_, body, err := pal.ReadFile(p, 0)
-		if err != nil {
-			return refused(p, err)
-		}
-		if text := embed.Normalize(body); strings.TrimSpace(text) != "" {
-			prompt = text
-		}
+	prompt, err := promptlimit.Read(*c.args.Prompt, promptFiles)
+	if fe := (*promptlimit.FileError)(nil); errors.As(err, &fe) {
+		return refused(fe.Path, fe.Err)
 	}
 	if strings.TrimSpace(prompt) == "" {
 		return chatError("prompt is empty: say what you want to discuss, or pass a prompt.txt file in absolute_file_paths")
@@ -367,18 +356,6 @@ func (c *chatCall) requestedFiles() (explicit, carried []string) {
 		}
 	}
 	return nil, carried
-}
-
-// splitPromptFiles takes the prompt.txt files out of a path list.
-func splitPromptFiles(paths []string) (files, prompts []string) {
-	for _, p := range paths {
-		if baseName(p) == "prompt.txt" {
-			prompts = append(prompts, p)
-		} else {
-			files = append(files, p)
-		}
-	}
-	return files, prompts
 }
 
 // resolveModel picks the model: the one asked for; else, on a continuation, the model

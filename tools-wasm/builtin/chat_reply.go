@@ -7,6 +7,7 @@ import (
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal"
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/embed"
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/history"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/promptlimit"
 )
 
 // buildPrompt assembles what the model reads: the conversation history (once, on a
@@ -167,10 +168,9 @@ func (c *chatCall) record(prompt string, files []string, reply pal.GenerateRespo
 	}
 	out := toolOutput{Status: "success", Content: reply.Content + agentTurnLine, ContinuationOffer: noOffer,
 		Metadata: map[string]any{"tool_name": "chat", "model_used": reply.Model, "provider_used": reply.Provider, "conversation_ready": recorded}}
-	if recorded && app.Remaining >= 2 {
+	if o := pal.Offer("chat", id, app.Remaining, c.info); recorded && o != nil {
 		out.Status = "continuation_available"
-		out.ContinuationOffer = &continuationOffer{ContinuationID: id, RemainingTurns: app.Remaining,
-			Note: fmt.Sprintf("You can continue this conversation by passing this continuation_id to chat or any other tool; %d more turns are available.", app.Remaining)}
+		out.ContinuationOffer = o
 	}
 	return result(out, false)
 }
@@ -180,7 +180,7 @@ func (c *chatCall) record(prompt string, files []string, reply pal.GenerateRespo
 func (c *chatCall) initialContext(prompt string) map[string]any {
 	ctx := map[string]any{"prompt": prompt}
 	if c.args.Files != nil {
-		if files, _ := splitPromptFiles(*c.args.Files); len(files) > 0 {
+		if files, _ := promptlimit.Split(*c.args.Files); len(files) > 0 {
 			ctx["absolute_file_paths"] = files
 		}
 	}

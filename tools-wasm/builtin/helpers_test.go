@@ -46,11 +46,11 @@ func newHost() *paltest.Host {
 
 // output is a decoded ToolOutput; Raw keeps the JSON for key checks.
 type output struct {
-	Status            string             `json:"status"`
-	Content           string             `json:"content"`
-	ContentType       string             `json:"content_type"`
-	Metadata          map[string]any     `json:"metadata"`
-	ContinuationOffer *continuationOffer `json:"continuation_offer"`
+	Status            string                 `json:"status"`
+	Content           string                 `json:"content"`
+	ContentType       string                 `json:"content_type"`
+	Metadata          map[string]any         `json:"metadata"`
+	ContinuationOffer *pal.ContinuationOffer `json:"continuation_offer"`
 	Raw               map[string]json.RawMessage
 	IsError           bool
 }

@@ -16,15 +16,8 @@ type toolOutput struct {
 	Content     string         `json:"content"`
 	ContentType string         `json:"content_type"`
 	Metadata    map[string]any `json:"metadata"`
-	// ContinuationOffer is a *continuationOffer, noOffer (JSON null), or nil (left out).
+	// ContinuationOffer is a *pal.ContinuationOffer, noOffer (JSON null), or nil (left out).
 	ContinuationOffer any `json:"continuation_offer,omitempty"`
-}
-
-// continuationOffer tells the agent how to continue a conversation.
-type continuationOffer struct {
-	ContinuationID string `json:"continuation_id"`
-	Note           string `json:"note"`
-	RemainingTurns int    `json:"remaining_turns"`
 }
 
 // noOffer encodes as "continuation_offer": null.

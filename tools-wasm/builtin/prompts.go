@@ -44,10 +44,3 @@ const emptyReplyRetry = "\n\nYour previous attempt at this request came back emp
 
 // chatClosing asks for the answer after the request.
 const chatClosing = "Answer the request above as a peer engineer would."
-
-// resendPromptText explains what to do with a prompt over the size limit.
-func resendPromptText(limit int) string {
-	return fmt.Sprintf("ACTION REQUIRED: the prompt is longer than the %d characters a tool argument may carry. "+
-		"Write the full prompt text to a file named 'prompt.txt', then call this tool again with the absolute path of that file "+
-		"in absolute_file_paths and a prompt that is empty or a one-line summary. The contents of prompt.txt replace the prompt.", limit)
-}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/promptlimit"
 )
 
 // challenge and apilookup call no model: they hand the agent instructions to follow itself.
@@ -24,7 +25,7 @@ func init() {
 		Description:  "Use when the user pushes back on your answer: returns instructions to re-check the claim against evidence, not agree by reflex. No model call.",
 		InputSchema:  promptSchema("The statement or pushback to re-examine, quoted as given."),
 		Annotations:  pal.Annotations{ReadOnly: true, Idempotent: true},
-		Capabilities: []string{},
+		Capabilities: []string{pal.CapHostInfo}, // the prompt-size limit
 		Category:     "fast",
 		Handler:      handleChallenge,
 	})
@@ -34,28 +35,36 @@ func init() {
 		Description:  "Use before relying on an API or version known only from training data: returns instructions to search current docs. No model call.",
 		InputSchema:  promptSchema("The API, library or version question, e.g. 'latest stable React Router and its data APIs'."),
 		Annotations:  pal.Annotations{ReadOnly: true, Idempotent: true},
-		Capabilities: []string{},
+		Capabilities: []string{pal.CapHostInfo}, // the prompt-size limit
 		Category:     "fast",
 		Handler:      handleAPILookup,
 	})
 }
 
-// promptArg decodes {"prompt": "..."} and refuses an empty prompt.
-func promptArg(raw json.RawMessage) (string, error) {
+// simplePromptRule: prompt is held to the limit; these tools take no files, so the client
+// is asked for a shorter one.
+var simplePromptRule = promptlimit.Rule{Field: "prompt"}
+
+// promptArg decodes {"prompt": "..."} and refuses an empty prompt. A prompt over the host's
+// limit gets the resend_prompt reply in tooLong.
+func promptArg(raw json.RawMessage) (prompt string, tooLong *pal.Result, err error) {
 	var a struct {
 		Prompt *string `json:"prompt"`
 	}
 	if err := decodeArgs(raw, &a); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if a.Prompt == nil || strings.TrimSpace(*a.Prompt) == "" {
-		return "", errors.New("prompt is required and must not be empty")
+		return "", nil, errors.New("prompt is required and must not be empty")
 	}
-	return *a.Prompt, nil
+	return *a.Prompt, simplePromptRule.Check(*a.Prompt, loadHostInfo().Limits.PromptChars), nil
 }
 
 func handleChallenge(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
-	stmt, err := promptArg(raw)
+	stmt, tooLong, err := promptArg(raw)
+	if tooLong != nil {
+		return tooLong, nil
+	}
 	if err != nil {
 		return pal.JSONErrorResult(map[string]any{"status": "error", "error": err.Error(), "content": "Cannot build the challenge: " + err.Error()})
 	}
@@ -77,7 +86,10 @@ func challengePrompt(stmt string) string {
 }
 
 func handleAPILookup(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
-	q, err := promptArg(raw)
+	q, tooLong, err := promptArg(raw)
+	if tooLong != nil {
+		return tooLong, nil
+	}
 	if err != nil {
 		return pal.JSONErrorResult(map[string]any{"status": "error", "error": err.Error(), "content": "Cannot build the lookup: " + err.Error()})
 	}

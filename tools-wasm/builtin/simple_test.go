@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,7 +32,7 @@ func TestChallengeAndAPILookup(t *testing.T) {
 					t.Errorf("%s lacks %q: %s", tc.key, w, text)
 				}
 			}
-			if out["status"] != tc.status || len(h.Generated) != 0 || len(h.Requests) != 0 {
+			if out["status"] != tc.status || len(h.Generated) != 0 || !slices.Equal(h.Requests, []string{"host.info ok"}) {
 				t.Fatalf("status %v, host requests %v", out["status"], h.Requests)
 			}
 			if tc.tool == "apilookup" && out["user_prompt"] != "You are wrong about the lock" {

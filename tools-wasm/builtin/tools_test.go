@@ -37,8 +37,8 @@ func TestManifest(t *testing.T) {
 			[]string{"fs.read", "fs.list", "model.generate", "thread.read", "thread.write", "progress", "host.info"}},
 		"listmodels": {"balanced", false, true, false, true, false, []string{"model.list"}},
 		"version":    {"fast", false, true, false, true, false, []string{"host.info"}},
-		"challenge":  {"fast", false, true, false, true, false, []string{}},
-		"apilookup":  {"fast", false, true, false, true, false, []string{}},
+		"challenge":  {"fast", false, true, false, true, false, []string{"host.info"}},
+		"apilookup":  {"fast", false, true, false, true, false, []string{"host.info"}},
 	}
 	if len(m.Tools) != len(wants)+len(workflowTools) {
 		t.Fatalf("%d tools", len(m.Tools))

@@ -135,10 +135,7 @@ func consult(r *workflow.Run, reply map[string]any) error {
 		reply["complete_consensus"] = map[string]any{"initial_prompt": r.Initial(), "models_consulted": pairs, "total_responses": len(responses)}
 		reply["next_steps"] = "All models have answered. Synthesise for the user: where they agree, where they disagree and why, your recommendation with its reasoning, the main risks, and concrete next steps. Weigh arguments, not votes."
 	}
-	if r.Remaining >= 2 {
-		reply["continuation_offer"] = map[string]any{"continuation_id": r.ID, "remaining_turns": r.Remaining,
-			"note": fmt.Sprintf("Pass this continuation_id to any tool to continue this conversation; %d more turns are available.", r.Remaining)}
-	}
+	workflow.AddOffer(r, reply)
 	return nil
 }
 

@@ -759,6 +759,9 @@ func (h *Host) hostInfo(abi.HostInfoRequest, []byte) (reply, error) {
 	if info.ModelsAvailable == 0 {
 		info.ModelsAvailable = len(h.Models)
 	}
+	if info.ContinuationTools == nil {
+		info.ContinuationTools = continuationTools()
+	}
 	if info.Limits.PromptChars == 0 {
 		info.Limits.PromptChars = 60_000
 	}
@@ -769,4 +772,23 @@ func (h *Host) hostInfo(abi.HostInfoRequest, []byte) (reply, error) {
 		info.Limits.MaxFileBytes = h.maxFileBytes()
 	}
 	return reply{result: info}, nil
+}
+
+// continuationTools names the registered tools whose schema has continuation_id, as the
+// server computes host.info continuation_tools from the tools it publishes.
+func continuationTools() []string {
+	var m abi.Manifest
+	out := []string{}
+	if json.Unmarshal(pal.Describe(), &m) != nil {
+		return out
+	}
+	for _, t := range m.Tools {
+		var sch struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		}
+		if json.Unmarshal(t.InputSchema, &sch) == nil && sch.Properties["continuation_id"] != nil {
+			out = append(out, t.Name)
+		}
+	}
+	return out
 }

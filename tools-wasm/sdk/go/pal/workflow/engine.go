@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/promptlimit"
 )
 
 // Tool is a workflow tool: its schema, its guidance and its prompts.
@@ -167,7 +167,7 @@ func Register(t *Tool) {
 
 // Defaults when host.info is unavailable.
 const (
-	defaultPromptChars = 60_000
+	defaultPromptChars = promptlimit.DefaultChars
 	defaultMaxTurns    = 50
 	defaultContext     = 200_000 // tokens
 )
@@ -180,8 +180,8 @@ func (t *Tool) Handle(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 		return t.failed(0, err), nil
 	}
 	info := hostInfo()
-	if n := utf8.RuneCountInString(s.Step); n > info.Limits.PromptChars {
-		return resendPrompt(n, info.Limits.PromptChars), nil
+	if r := t.PromptRule().Check(s.Step, info.Limits.PromptChars); r != nil {
+		return r, nil
 	}
 	r := &Run{Tool: t, Info: info, ID: s.ContinuationID}
 	if r.ID != "" {
@@ -240,10 +240,24 @@ func (t *Tool) Handle(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 	if t.Finish != nil {
 		t.Finish(r, reply)
 	}
+	if next, _ := reply["next_step_required"].(bool); next && r.Remaining < t.turnsForNextStep(s) {
+		reply["next_steps"] = fmt.Sprintf("This conversation has reached its turn cap: continuation_id %q cannot take step %d of %s. "+
+			"Present what this run has found so far; to go on, start a new run at step 1 without continuation_id and restate the findings in it.", r.ID, s.StepNumber+1, t.Name)
+		reply["turn_cap_reached"] = true
+	}
 	if len(r.Warnings) > 0 {
 		reply["warnings"] = r.Warnings
 	}
 	return jsonResult(reply, isError), nil
+}
+
+// turnsForNextStep is how many turns the step after s records: one, or two (the step and
+// the model's reply) for a custom flow or a final step with an expert.
+func (t *Tool) turnsForNextStep(s *Step) int {
+	if t.Custom != nil || (t.Expert != nil && s.StepNumber+1 >= s.TotalSteps) {
+		return 2
+	}
+	return 1
 }
 
 // baseReply holds what every reply carries.
@@ -353,11 +367,14 @@ func (t *Tool) local(reply map[string]any, why string) {
 	reply["next_steps"] = fmt.Sprintf("%s finished without the expert model (%s). Present your findings to the user, with evidence, and propose the next actions.", t.Name, why)
 }
 
-// offer adds continuation_offer when the thread can take another exchange.
-func (t *Tool) offer(r *Run, reply map[string]any) {
-	if r.Remaining >= 2 {
-		reply["continuation_offer"] = map[string]any{"continuation_id": r.ID, "remaining_turns": r.Remaining,
-			"note": fmt.Sprintf("Pass this continuation_id to any tool to continue this conversation; %d more turns are available.", r.Remaining)}
+// offer adds continuation_offer when the thread can take another exchange (pal.Offer).
+func (t *Tool) offer(r *Run, reply map[string]any) { AddOffer(r, reply) }
+
+// AddOffer adds the run's continuation_offer to reply when the thread can take another
+// exchange: it names only the tools that take continuation_id (pal.Offer).
+func AddOffer(r *Run, reply map[string]any) {
+	if o := pal.Offer(r.Tool.Name, r.ID, r.Remaining, r.Info); o != nil {
+		reply["continuation_offer"] = o
 	}
 }
 
@@ -371,11 +388,15 @@ func (t *Tool) failed(step int, err error) *pal.Result {
 	return jsonResult(out, true)
 }
 
-// resendPrompt is the reply for a step over the prompt-size limit.
-func resendPrompt(size, limit int) *pal.Result {
-	text := fmt.Sprintf("The step text is longer than the %d characters a tool argument may carry. Send a short step and put the detail in files passed through relevant_files.", limit)
-	return jsonResult(map[string]any{"status": "resend_prompt", "content": text, "content_type": "text",
-		"metadata": map[string]any{"prompt_size": size, "limit": limit}, "continuation_offer": nil}, true)
+// PromptRule is the tool's prompt-size rule: `step` is held to the host's limit (as in
+// PAL, the one field checked); the detail goes in a file listed in relevant_files when the
+// schema has it.
+func (t *Tool) PromptRule() promptlimit.Rule {
+	r := promptlimit.Rule{Field: FieldStep}
+	if t.has(FieldRelevantFiles) {
+		r.DetailFiles = FieldRelevantFiles
+	}
+	return r
 }
 
 func jsonResult(v any, isError bool) *pal.Result {
