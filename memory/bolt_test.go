@@ -3,6 +3,7 @@ package memory
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -409,5 +410,71 @@ func TestBoltLeavesOtherFilesAlone(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(path); string(got) != string(content) {
 		t.Fatal("the file was changed")
+	}
+}
+
+// BenchmarkAppendToLongThread: one tool call's two turns (2 KB each) appended to a thread that
+// already holds `held` turns, in memory and written through to bbolt. Each bbolt append
+// re-encodes and rewrites the whole thread record, so its cost grows with the thread; the
+// record-KB metric is the size rewritten per append.
+func BenchmarkAppendToLongThread(b *testing.B) {
+	turn := Turn{Role: "user", Content: strings.Repeat("t", 2048)}
+	for _, kind := range []string{"memory", "bolt"} {
+		for _, held := range []int{2, 24, 46} {
+			b.Run(fmt.Sprintf("%s/held=%d", kind, held), func(b *testing.B) {
+				cfg := Config{MaxThreads: b.N + 1, MaxTotalBytes: 1 << 40}
+				var s *Store
+				if kind == "memory" {
+					s = New(cfg)
+				} else {
+					var err error
+					if s, err = OpenBolt(filepath.Join(b.TempDir(), "threads.db"), cfg, BoltOptions{}); err != nil {
+						b.Fatal(err)
+					}
+					defer s.Close()
+				}
+				prefill := make([]Turn, held)
+				for i := range prefill {
+					prefill[i] = turn
+				}
+				ids := make([]string, b.N)
+				for i := range ids {
+					ids[i], _ = s.Create("local", "chat", map[string]any{"prompt": "p"})
+					if _, err := s.Append("local", ids[i], prefill...); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ResetTimer()
+				for i := range b.N {
+					if _, err := s.Append("local", ids[i], turn, turn); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				b.ReportMetric(float64((held+2)*len(turn.Content))/1024, "record-KB")
+			})
+		}
+	}
+}
+
+// BenchmarkEncodeRecord is the CPU share of that rewrite: encoding a thread of `held` 2 KB
+// turns to its record.
+func BenchmarkEncodeRecord(b *testing.B) {
+	for _, held := range []int{4, 26, 48} {
+		b.Run(fmt.Sprintf("held=%d", held), func(b *testing.B) {
+			turns := make([]Turn, held)
+			for i := range turns {
+				turns[i] = Turn{Role: "user", Content: strings.Repeat("t", 2048)}
+			}
+			now := time.Now().UTC()
+			r := &Record{Thread: Thread{ID: "00000000-0000-4000-8000-000000000001", Owner: "local", Tool: "chat", Created: now, Updated: now, Turns: turns},
+				Expires: now.Add(time.Hour)}
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := encodeRecord(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
