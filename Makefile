@@ -19,7 +19,7 @@ LDFLAGS   := -s -w -X github.com/pal-mcp/pal/internal/app.Version=$(VERSION)
 GUEST_SRC := $(shell find tools-wasm/builtin tools-wasm/sdk runtime/abi -name '*.go' -not -name '*_test.go')
 HOST_SRC  := $(shell find . -name '*.go' -not -path './tools-wasm/*' -not -name '*_test.go')
 
-.PHONY: all build modules run test vet fmt-check cover bench clean fuzz examples test-examples
+.PHONY: all build modules run test test-tools vet fmt-check cover bench clean fuzz examples test-examples
 
 all: build
 
@@ -69,11 +69,19 @@ fmt-check:
 
 # Tests build what they need into temporary directories; the check after them is that they
 # left the shipped module as `make modules` built it.
-test: build vet fmt-check test-examples
+test: build vet fmt-check test-examples test-tools
 	@before=$$(sha256sum < $(BUILTIN)); \
 	$(GO) test -race -count=1 ./... || exit 1; \
 	[ "$$before" = "$$(sha256sum < $(BUILTIN))" ] || { echo "a test rewrote $(BUILTIN)"; exit 1; }
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
+
+# Programs the tests run that Go does not fetch: redis-server (Debian's package), for the
+# tests of the Redis thread store and of replicas sharing it. Installed when missing.
+test-tools:
+	@command -v redis-server >/dev/null 2>&1 || { \
+		echo "installing redis-server (Debian package) for the Redis tests"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -q && $$sudo apt-get install -y -q redis-server; }
 
 # Fuzz targets as package:Target: path resolution and deny matching, host-call decoding,
 # message framing, redaction, stored thread records. `make test` runs each for FUZZTIME_SHORT, `make fuzz` for FUZZTIME.

@@ -23,7 +23,7 @@ import (
 type Env struct {
 	Paths   *policy.Paths
 	Models  Models
-	Threads *memory.Store
+	Threads memory.Threads
 	Audit   policy.Auditor
 	Logger  *slog.Logger
 	// Redact scrubs every configured secret from messages that leave the host.

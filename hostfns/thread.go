@@ -22,6 +22,9 @@ func threadCreate(_ context.Context, c *Call, req abi.ThreadCreateRequest, _ []b
 
 func threadRead(_ context.Context, c *Call, req abi.ThreadReadRequest, _ []byte) (outcome, error) {
 	t, err := c.env.Threads.Get(c.principal, req.ID)
+	if errors.Is(err, memory.ErrStorage) {
+		c.env.logger().Error("conversation store read failed", "tool", c.tool, "call_id", c.callID, "err", err)
+	}
 	if err != nil {
 		return outcome{}, threadError(req.ID, err)
 	}
@@ -61,7 +64,7 @@ func threadError(id string, err error) error {
 	case errors.Is(err, memory.ErrTurnLimit), errors.Is(err, memory.ErrTooLarge):
 		return fail(abi.CodeTooLarge, "%v", err)
 	case errors.Is(err, memory.ErrStorage):
-		return fail(abi.CodeUnavailable, "the conversation store could not be written; the thread is unchanged")
+		return fail(abi.CodeUnavailable, "the conversation store is unavailable (see the server log); the thread is unchanged")
 	}
 	return err
 }

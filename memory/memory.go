@@ -28,7 +28,8 @@ var (
 	ErrTurnLimit = errors.New("conversation thread has reached its turn limit")
 	// ErrTooLarge: the append would pass the thread's byte cap.
 	ErrTooLarge = errors.New("conversation thread is too large")
-	// ErrStorage: the thread could not be written to the store on disk; nothing was changed.
+	// ErrStorage: the store on disk or the Redis server could not be read or written;
+	// nothing was changed.
 	ErrStorage = errors.New("conversation store could not be written")
 )
 
@@ -169,6 +170,11 @@ type Stats struct {
 
 // New returns an empty store.
 func New(cfg Config) *Store {
+	return &Store{cfg: cfg.withDefaults(), threads: map[string]*list.Element{}, lru: list.New()}
+}
+
+// withDefaults fills the zero fields of cfg.
+func (cfg Config) withDefaults() Config {
 	if cfg.TTL <= 0 {
 		cfg.TTL = DefaultTTL
 	}
@@ -188,7 +194,67 @@ func New(cfg Config) *Store {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Store{cfg: cfg, threads: map[string]*list.Element{}, lru: list.New()}
+	return cfg
+}
+
+// newEntry makes a thread owned by owner for tool, with a random UUID, created now. A thread
+// whose initial context alone passes the thread cap is ErrTooLarge.
+func (cfg *Config) newEntry(owner, tool string, initial map[string]any) (*entry, error) {
+	var raw []byte
+	if initial != nil {
+		var err error
+		if raw, err = json.Marshal(initial); err != nil {
+			return nil, fmt.Errorf("initial context: %w", err)
+		}
+	}
+	id := uuid.NewString()
+	now := cfg.Now().UTC()
+	e := &entry{
+		t:       Thread{ID: id, Owner: owner, Tool: tool, Created: now, Updated: now, MaxTurns: cfg.MaxTurns},
+		initial: raw,
+		expires: now.Add(cfg.TTL),
+	}
+	e.bytes = int64(threadOverhead+len(id)+len(owner)+len(tool)) + int64(len(raw))
+	if e.bytes > cfg.MaxThreadBytes {
+		return nil, fmt.Errorf("%w: %d bytes with its initial context (cap %d bytes)", ErrTooLarge, e.bytes, cfg.MaxThreadBytes)
+	}
+	return e, nil
+}
+
+// appended returns e with turns added at now, stamped with now, and its time-to-live
+// refreshed, and the bytes added; e is unchanged. Past the turn or thread cap it is
+// ErrTurnLimit or ErrTooLarge.
+func (cfg *Config) appended(e *entry, now time.Time, turns []Turn) (entry, int64, error) {
+	if len(e.t.Turns)+len(turns) > cfg.MaxTurns {
+		return entry{}, 0, fmt.Errorf("%w (%d turns)", ErrTurnLimit, cfg.MaxTurns)
+	}
+	var add int64
+	for _, t := range turns {
+		add += turnSize(t)
+	}
+	if e.bytes+add > cfg.MaxThreadBytes {
+		return entry{}, 0, fmt.Errorf("%w (cap %d bytes)", ErrTooLarge, cfg.MaxThreadBytes)
+	}
+	next := *e
+	next.t.Turns = slices.Clip(e.t.Turns) // appending copies: e is unchanged
+	for _, t := range turns {
+		t.Timestamp = now // the host's clock, never the caller's: turns cannot be back-dated
+		next.t.Turns = append(next.t.Turns, t)
+	}
+	next.bytes += add
+	next.t.Updated = now
+	next.expires = now.Add(cfg.TTL)
+	return next, add, nil
+}
+
+// thread returns a copy of e's thread with its initial context decoded.
+func (e *entry) thread() *Thread {
+	t := e.t
+	t.Turns = append([]Turn(nil), e.t.Turns...)
+	if e.initial != nil {
+		_ = json.Unmarshal(e.initial, &t.InitialContext) // it was encoded from a map
+	}
+	return &t
 }
 
 // MaxTurns is the turn cap of every thread.
@@ -198,24 +264,11 @@ func (s *Store) MaxTurns() int { return s.cfg.MaxTurns }
 // whose initial context alone passes the thread cap is ErrTooLarge. To make room, the least
 // recently used threads are dropped.
 func (s *Store) Create(owner, tool string, initial map[string]any) (string, error) {
-	var raw []byte
-	if initial != nil {
-		var err error
-		if raw, err = json.Marshal(initial); err != nil {
-			return "", fmt.Errorf("initial context: %w", err)
-		}
+	e, err := s.cfg.newEntry(owner, tool, initial)
+	if err != nil {
+		return "", err
 	}
-	id := uuid.NewString()
-	now := s.cfg.Now().UTC()
-	e := &entry{
-		t:       Thread{ID: id, Owner: owner, Tool: tool, Created: now, Updated: now, MaxTurns: s.cfg.MaxTurns},
-		initial: raw,
-		expires: now.Add(s.cfg.TTL),
-	}
-	e.bytes = int64(threadOverhead+len(id)+len(owner)+len(tool)) + int64(len(raw))
-	if e.bytes > s.cfg.MaxThreadBytes {
-		return "", fmt.Errorf("%w: %d bytes with its initial context (cap %d bytes)", ErrTooLarge, e.bytes, s.cfg.MaxThreadBytes)
-	}
+	id, now := e.t.ID, e.t.Created
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweepLocked(now)
@@ -243,12 +296,7 @@ func (s *Store) Get(owner, id string) (*Thread, error) {
 		return nil, ErrNotFound
 	}
 	s.lru.MoveToFront(s.threads[key])
-	t := e.t
-	t.Turns = append([]Turn(nil), e.t.Turns...)
-	if e.initial != nil {
-		_ = json.Unmarshal(e.initial, &t.InitialContext) // it was encoded from a map
-	}
-	return &t, nil
+	return e.thread(), nil
 }
 
 // Append adds turns to the thread and refreshes its time-to-live. It returns the number of
@@ -266,28 +314,13 @@ func (s *Store) Append(owner, id string, turns ...Turn) (int, error) {
 	if !ok || e.t.Owner != owner {
 		return 0, ErrNotFound
 	}
-	if len(e.t.Turns)+len(turns) > s.cfg.MaxTurns {
-		return len(e.t.Turns), fmt.Errorf("%w (%d turns)", ErrTurnLimit, s.cfg.MaxTurns)
-	}
-	var add int64
-	for _, t := range turns {
-		add += turnSize(t)
-	}
-	if e.bytes+add > s.cfg.MaxThreadBytes {
-		return len(e.t.Turns), fmt.Errorf("%w (cap %d bytes)", ErrTooLarge, s.cfg.MaxThreadBytes)
+	next, add, err := s.cfg.appended(e, now, turns)
+	if err != nil {
+		return len(e.t.Turns), err
 	}
 	el := s.threads[key]
 	s.lru.MoveToFront(el)
 	s.makeRoomLocked(add, 0, el)
-	next := *e
-	next.t.Turns = slices.Clip(e.t.Turns) // appending copies: e is unchanged if the save fails
-	for _, t := range turns {
-		t.Timestamp = now // the host's clock, never the caller's: turns cannot be back-dated
-		next.t.Turns = append(next.t.Turns, t)
-	}
-	next.bytes += add
-	next.t.Updated = now
-	next.expires = now.Add(s.cfg.TTL)
 	if err := s.saveLocked(&next); err != nil {
 		return len(e.t.Turns), err
 	}

@@ -217,6 +217,12 @@ type MemoryConfig struct {
 	// (threads in memory only); "state" is $XDG_STATE_HOME/pal/threads.db; a relative path
 	// is relative to the file that sets it. Trusted files only: it says where pal writes.
 	Path string `toml:"path"`
+	// Backend is where threads live: "local" (default: in memory, or the bbolt file at Path)
+	// or "redis" (the server [memory.redis] names, shared by every pal replica using it).
+	// Trusted files only: it says where conversations go.
+	Backend string `toml:"backend"`
+	// Redis is [memory.redis], used when Backend is "redis" (memory_redis.go).
+	Redis RedisConfig `toml:"redis"`
 }
 
 // ModuleConfig is one [[modules]] entry.
@@ -288,7 +294,7 @@ func Default() *Config {
 			Budgets:     DefaultBudgets(),
 		},
 		Providers: ProvidersConfig{DefaultModel: DefaultModel},
-		Memory:    MemoryConfig{TTL: Duration{DefaultTTL}, MaxTurns: DefaultMaxTurns},
+		Memory:    MemoryConfig{TTL: Duration{DefaultTTL}, MaxTurns: DefaultMaxTurns, Backend: MemoryBackendLocal, Redis: DefaultRedis()},
 		Audit:     AuditConfig{Path: defaultAuditPath(), Enabled: true, MaxBytes: DefaultAuditMaxBytes, Keep: DefaultAuditKeep},
 		Redaction: DefaultRedaction(),
 		Cache:     CacheConfig{Dir: defaultCacheDir()},
@@ -742,6 +748,16 @@ func (c *Config) resolvePaths(file, dir string, md toml.MetaData) error {
 		}
 		c.Memory.Path = abs
 	}
+	for _, k := range []struct {
+		key string
+		p   *string
+	}{{"password_file", &c.Memory.Redis.PasswordFile}, {"tls_ca_file", &c.Memory.Redis.TLSCAFile}} {
+		if md.IsDefined("memory", "redis", k.key) && *k.p != "" {
+			if err := fix("memory.redis."+k.key, k.p); err != nil {
+				return err
+			}
+		}
+	}
 	if md.IsDefined("cache", "dir") {
 		if err := fix("cache.dir", &c.Cache.Dir); err != nil {
 			return err
@@ -879,6 +895,9 @@ func (c *Config) validate(file string, md toml.MetaData) error {
 	if c.Memory.MaxTurns <= 0 {
 		return bad("memory.max_turns", "must be positive, got %d", c.Memory.MaxTurns)
 	}
+	if err := c.Memory.validate(file); err != nil {
+		return err
+	}
 	if err := c.Audit.validate(file); err != nil {
 		return err
 	}
@@ -951,21 +970,7 @@ func (c *Config) APIKey(provider string, getenv func(string) string) (string, er
 		return "", fmt.Errorf("unknown provider %q", provider)
 	}
 	if pc.APIKeyFile != "" {
-		if err := checkKeyFile(pc.APIKeyFile); err != nil {
-			return "", fmt.Errorf("providers.%s.api_key_file: %w", provider, err)
-		}
-		data, err := os.ReadFile(pc.APIKeyFile)
-		if err != nil {
-			return "", fmt.Errorf("providers.%s.api_key_file %q: %s", provider, pc.APIKeyFile, describeOSError(err))
-		}
-		if len(data) > maxKeyFileBytes {
-			return "", fmt.Errorf("providers.%s.api_key_file %q: larger than %d bytes", provider, pc.APIKeyFile, maxKeyFileBytes)
-		}
-		key := strings.TrimSpace(string(data))
-		if key == "" {
-			return "", fmt.Errorf("providers.%s.api_key_file %q is empty: %w", provider, pc.APIKeyFile, ErrNoKey)
-		}
-		return key, nil
+		return readSecretFile("providers."+provider+".api_key_file", pc.APIKeyFile)
 	}
 	name := c.KeyEnv(provider)
 	if key := strings.TrimSpace(getenv(name)); key != "" {

@@ -79,6 +79,17 @@ var keyRules = func() []keyRule {
 		{"memory.ttl", kindLower, dur(func(c *Config) time.Duration { return c.Memory.TTL.Duration }), true},
 		{"memory.max_turns", kindLower, i64(func(c *Config) int64 { return int64(c.Memory.MaxTurns) }), true},
 		{"memory.path", kindEqual, func(c *Config) any { return c.Memory.Path }, false},
+		// [memory] backend and [memory.redis] say where conversations go and who can read
+		// them: trusted layers only, so a project file cannot send threads to its own Redis.
+		{"memory.backend", kindEqual, func(c *Config) any { return c.Memory.Backend }, false},
+		{"memory.redis.addr", kindEqual, func(c *Config) any { return c.Memory.Redis.Addr }, false},
+		{"memory.redis.username", kindEqual, func(c *Config) any { return c.Memory.Redis.Username }, false},
+		{"memory.redis.password_env", kindEqual, func(c *Config) any { return c.Memory.Redis.PasswordEnv }, false},
+		{"memory.redis.password_file", kindEqual, func(c *Config) any { return c.Memory.Redis.PasswordFile }, false},
+		{"memory.redis.db", kindEqual, i64(func(c *Config) int64 { return int64(c.Memory.Redis.DB) }), false},
+		{"memory.redis.prefix", kindEqual, func(c *Config) any { return c.Memory.Redis.Prefix }, false},
+		{"memory.redis.tls", kindFalseIsWider, func(c *Config) any { return c.Memory.Redis.TLS }, false},
+		{"memory.redis.tls_ca_file", kindEqual, func(c *Config) any { return c.Memory.Redis.TLSCAFile }, false},
 		{"audit.path", kindEqual, func(c *Config) any { return c.Audit.Path }, false},
 		{"audit.enabled", kindFalseIsWider, func(c *Config) any { return c.Audit.Enabled }, false},
 		{"audit.max_bytes", kindEqual, i64(func(c *Config) int64 { return c.Audit.MaxBytes }), false},

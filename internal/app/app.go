@@ -60,7 +60,7 @@ type App struct {
 	Engine   *runtime.Engine
 	Modules  []server.LoadedModule
 	Server   *server.Server
-	Threads  *memory.Store // conversation threads, in memory or in [memory] path
+	Threads  memory.Threads // conversation threads: in memory, in [memory] path, or in Redis
 	// Env is what the host functions of every call share; the benchmarks run the built-in
 	// tools natively against it, as the baseline of the sandbox's cost.
 	Env *hostfns.Env
@@ -131,7 +131,10 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 	if a.Registry.AutoMode() {
 		mode = "auto"
 	}
-	if a.Threads, err = openThreads(cfg, opts.ThreadsInMemory, a.Logger); err != nil {
+	if a.Threads, err = openThreads(cfg, opts.ThreadsInMemory, getenv, func(v string) {
+		redact.Add(v)
+		scanner.AddLiterals(v)
+	}, a.Logger); err != nil {
 		a.Close()
 		return nil, err
 	}

@@ -27,12 +27,12 @@ func TestThreadsOnDisk(t *testing.T) {
 		c.Memory.Path = path
 		return c
 	}
-	open := func(path string) (*memory.Store, error) {
+	open := func(path string) (memory.Threads, error) {
 		c := cfgFor(path)
 		if err := checkPrivateDirs(c, []string{root}); err != nil {
 			return nil, err
 		}
-		return openThreads(c, false, slog.New(slog.DiscardHandler))
+		return openThreads(c, false, os.Getenv, func(string) {}, slog.New(slog.DiscardHandler))
 	}
 
 	if s, err := open(""); err != nil || s == nil {
