@@ -81,7 +81,11 @@ type recorded struct {
 	User string // the last user message's text
 }
 
-func newProvider(t *testing.T) *provider {
+func newProvider(t *testing.T) *provider { return newHookedProvider(t, nil) }
+
+// newHookedProvider is newProvider that calls hook, when not nil, with each request and the
+// text of its last user message before answering; hook returning false answers nothing.
+func newHookedProvider(t *testing.T, hook func(r *http.Request, user string) bool) *provider {
 	p := &provider{}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -104,6 +108,9 @@ func newProvider(t *testing.T) *provider {
 					user = s
 				}
 			}
+		}
+		if hook != nil && !hook(r, user) {
+			return
 		}
 		p.mu.Lock()
 		p.reqs = append(p.reqs, recorded{Auth: r.Header.Get("Authorization"), Body: string(body), User: user})
