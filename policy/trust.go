@@ -130,10 +130,21 @@ func (s *TrustStore) Revoke(file string) (bool, error) {
 	return found, err
 }
 
+// update reads the store, applies change and writes it back, under an exclusive lock on the
+// file Path+".lock", so that two `pal trust` at once both land: without it, each would read
+// the same records and the second write would drop the first one's.
 func (s *TrustStore) update(change func([]TrustRecord) []TrustRecord) error {
 	if s == nil || s.Path == "" {
 		return fmt.Errorf("%w: no state directory (set XDG_STATE_HOME or HOME)", ErrTrustStore)
 	}
+	if err := privfs.EnsureDir(filepath.Dir(s.Path)); err != nil {
+		return fmt.Errorf("%w: %w", ErrTrustStore, err)
+	}
+	unlock, err := privfs.Lock(s.Path + ".lock")
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrTrustStore, err)
+	}
+	defer unlock()
 	recs, err := s.List()
 	if err != nil {
 		return err
@@ -151,9 +162,6 @@ func (s *TrustStore) update(change func([]TrustRecord) []TrustRecord) error {
 	data, err := json.MarshalIndent(trustFile{Version: 1, Files: recs}, "", "  ")
 	if err != nil {
 		return err
-	}
-	if err := privfs.EnsureDir(filepath.Dir(s.Path)); err != nil {
-		return fmt.Errorf("%w: %w", ErrTrustStore, err)
 	}
 	if err := privfs.WriteFileAtomic(s.Path, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("%w: %w", ErrTrustStore, err)
