@@ -19,7 +19,7 @@ LDFLAGS   := -s -w -X github.com/pal-mcp/pal/internal/app.Version=$(VERSION)
 GUEST_SRC := $(shell find tools-wasm/builtin tools-wasm/sdk runtime/abi -name '*.go' -not -name '*_test.go')
 HOST_SRC  := $(shell find . -name '*.go' -not -path './tools-wasm/*' -not -name '*_test.go')
 
-.PHONY: all build modules run test test-tools vet fmt-check cover bench clean fuzz examples test-examples
+.PHONY: all build modules run test test-tools vet fmt-check cover bench clean fuzz examples test-examples clients
 
 all: build
 
@@ -54,6 +54,11 @@ examples: $(EXAMPLE_WASM)
 test-examples: examples
 	@for d in $(NPM_EXAMPLES); do (cd $$d && PAL_WASM=$(CURDIR)/out/wasm/$$(basename $$d).wasm node --test test/) || exit 1; done
 
+# The third-party MCP clients test/e2e drives the binary with (TestNPMClients): the MCP
+# Inspector CLI and the TypeScript SDK client, pinned by test/clients/package-lock.json.
+# Needs node 20 and npm; `make test` installs them, and the test fails without them.
+clients: test/clients/node_modules/.package-lock.json
+
 $(BIN): $(BUILTIN) $(HOST_SRC) go.mod go.sum
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/pal
 
@@ -69,7 +74,7 @@ fmt-check:
 
 # Tests build what they need into temporary directories; the check after them is that they
 # left the shipped module as `make modules` built it.
-test: build vet fmt-check test-examples test-tools
+test: build vet fmt-check test-examples test-tools clients
 	@before=$$(sha256sum < $(BUILTIN)); \
 	$(GO) test -race -count=1 ./... || exit 1; \
 	[ "$$before" = "$$(sha256sum < $(BUILTIN))" ] || { echo "a test rewrote $(BUILTIN)"; exit 1; }
@@ -101,7 +106,7 @@ fuzz:
 # it writes its counters there. Both sets are merged per package by go tool covdata.
 COVER := out/cover
 
-cover: build
+cover: build clients
 	rm -rf $(COVER) && mkdir -p $(COVER)/unit $(COVER)/bin
 	@status=0; PAL_TEST_GOCOVERDIR=$(CURDIR)/$(COVER)/bin $(GO) test -trimpath -count=1 -cover -coverpkg=./... ./... \
 		-args -test.gocoverdir=$(CURDIR)/$(COVER)/unit > $(COVER)/test.txt 2>&1 || { cat $(COVER)/test.txt; status=1; }; \

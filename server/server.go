@@ -45,6 +45,12 @@ type Options struct {
 	Env          *hostfns.Env
 	Models       ModelDescriber // nil leaves `model` descriptions as the module wrote them
 	Logger       *slog.Logger
+	// ClientLog, when set, sends the log records it receives (see ClientLog.Handler) to the
+	// clients as notifications/message; logging/setLevel sets each session's level.
+	ClientLog *ClientLog
+	// Unavailable, when set, is why pal cannot serve tools (no provider key, a refused
+	// pal.toml): the tools are still listed, and every call is an isError result saying it.
+	Unavailable string
 }
 
 // Server is an MCP server whose tools run in wazero.
@@ -64,6 +70,8 @@ type Server struct {
 	// callSlots holds one token per tool call running, on any transport
 	// (limits.concurrent_calls); a call that finds none free is refused as busy.
 	callSlots chan struct{}
+	// unavailable is Options.Unavailable.
+	unavailable string
 }
 
 // New builds the server and publishes every enabled tool of every module. Two modules
@@ -82,7 +90,7 @@ func New(opts Options) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{env: opts.Env, logger: logger, audit: opts.Env.Audit}
+	s := &Server{env: opts.Env, logger: logger, audit: opts.Env.Audit, unavailable: opts.Unavailable}
 	b, d := opts.Policy.Limits.Budgets, policy.DefaultBudgets()
 	s.workers, s.maxWaiting = b.ConcurrentCalls, b.WaitingRequests
 	if s.workers <= 0 {
@@ -96,11 +104,15 @@ func New(opts Options) (*Server, error) {
 		mcpserver.WithToolCapabilities(false),
 		mcpserver.WithPromptCapabilities(false),
 		mcpserver.WithRecovery(),
+		mcpserver.WithLogging(),
 	}
 	if opts.Instructions != "" {
 		mopts = append(mopts, mcpserver.WithInstructions(opts.Instructions))
 	}
 	s.mcp = mcpserver.NewMCPServer(opts.Name, opts.Version, mopts...)
+	if opts.ClientLog != nil {
+		opts.ClientLog.attach(s.mcp)
+	}
 
 	seen := map[string]string{}
 	for _, lm := range opts.Modules {
@@ -157,6 +169,9 @@ func (s *Server) MCP() *mcpserver.MCPServer { return s.mcp }
 // handler runs one tools/call.
 func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if s.unavailable != "" {
+			return errorResult(t.spec.Name, s.unavailable), nil
+		}
 		callID := fmt.Sprintf("c%d", s.calls.Add(1))
 		select {
 		case s.callSlots <- struct{}{}:

@@ -449,7 +449,7 @@ func (s *stdioSession) GetLogLevel() mcp.LoggingLevel {
 	if l, ok := s.level.Load().(mcp.LoggingLevel); ok {
 		return l
 	}
-	return mcp.LoggingLevelError
+	return DefaultClientLogLevel
 }
 func (s *stdioSession) GetClientInfo() mcp.Implementation {
 	s.mu.RLock()

@@ -110,15 +110,24 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	opts.LogOutput = stderr
 	a, err := app.Build(ctx, opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "pal: %v\n", err)
-		return 1
+		// Serve anyway: clients show a tool's error result, not pal's stderr. Degraded logs why.
+		why := err
+		if a, err = app.Degraded(ctx, opts, why); err != nil {
+			fmt.Fprintf(stderr, "pal: %v\npal: %v\n", why, err)
+			return 1
+		}
 	}
 	defer a.Close()
-	go a.Warm(ctx)
-	a.Logger.Info("serving MCP on stdio", "version", app.Version, "tools", a.Server.Tools(), "roots", a.Paths.Roots())
+	if a.Unavailable == "" {
+		go a.Warm(ctx)
+		a.Logger.Info("serving MCP on stdio", "version", app.Version, "tools", a.Server.Tools(), "roots", a.Paths.Roots())
+	}
 	if err := a.Server.ServeStdio(ctx, stdin, stdout); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(stderr, "pal: %v\n", err)
 		return 1
+	}
+	if a.Unavailable != "" {
+		return 1 // served, but could not serve tools
 	}
 	return 0
 }

@@ -64,6 +64,10 @@ type App struct {
 	// Env is what the host functions of every call share; the benchmarks run the built-in
 	// tools natively against it, as the baseline of the sandbox's cost.
 	Env *hostfns.Env
+	// ClientLog sends the log's records to the MCP clients too (server.ClientLog).
+	ClientLog *server.ClientLog
+	// Unavailable is why the server cannot serve tools (Degraded); "" when it can.
+	Unavailable string
 }
 
 // Build assembles the server. Errors say what to fix: a bad pal.toml names the file and key;
@@ -73,7 +77,7 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg}
+	a := &App{Config: cfg, ClientLog: server.NewClientLog()}
 
 	redact := policy.NewRedactor()
 	scanner, err := cfg.Redaction.Scanner()
@@ -83,15 +87,7 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 	if scanner.Enabled() {
 		redact.SetPatterns(scanner)
 	}
-	logOut := opts.LogOutput
-	if logOut == nil {
-		logOut = os.Stderr
-	}
-	level, levelOK := logLevel(getenv("LOG_LEVEL"))
-	a.Logger = slog.New(policy.NewRedactingHandler(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}), redact))
-	if !levelOK {
-		a.Logger.Warn(badLogLevel(getenv("LOG_LEVEL")))
-	}
+	a.newLogger(opts, getenv, redact)
 	for _, w := range cfg.Warnings {
 		a.Logger.Warn(w)
 	}
@@ -166,12 +162,99 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 		Env:          env,
 		Models:       a.Registry,
 		Logger:       a.Logger,
+		ClientLog:    a.ClientLog,
 	})
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// newLogger makes a.Logger: text on opts.LogOutput (stderr by default) at LOG_LEVEL, and the
+// same records to the MCP clients through a.ClientLog, both behind redact. An unknown LOG_LEVEL
+// is reported once.
+func (a *App) newLogger(opts Options, getenv func(string) string, redact *policy.Redactor) {
+	level, levelOK := logLevel(getenv("LOG_LEVEL"))
+	text := slog.NewTextHandler(a.logOutput(opts), &slog.HandlerOptions{Level: level})
+	a.Logger = slog.New(policy.NewRedactingHandler(slog.NewMultiHandler(text, a.ClientLog.Handler()), redact))
+	if !levelOK {
+		a.Logger.Warn(badLogLevel(getenv("LOG_LEVEL")))
+	}
+}
+
+// logOutput is where the log goes: opts.LogOutput, else stderr.
+func (a *App) logOutput(opts Options) io.Writer {
+	if opts.LogOutput != nil {
+		return opts.LogOutput
+	}
+	return os.Stderr
+}
+
+// Degraded assembles a server for when Build failed with why (no provider key, a refused
+// pal.toml, an unusable directory): it answers initialize and tools/list with the built-in
+// tools, and every tools/call is an isError result saying why and what to set, because most
+// clients hide pal's stderr and would show only "Connection closed". why is also logged as an
+// error, which reaches the client as a log message. No provider, audit log, thread store or path
+// rule is opened, and no tool runs. Build's errors name variables and files, never key values.
+func Degraded(ctx context.Context, opts Options, why error) (*App, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	cfg := policy.Default()
+	if _, _, loaded, err := LoadConfig(opts); err == nil {
+		cfg = loaded
+	}
+	a := &App{Config: cfg, ClientLog: server.NewClientLog(), Unavailable: UnavailableMessage(why)}
+	redact := policy.NewRedactor()
+	a.newLogger(opts, getenv, redact)
+	// Plain on stderr, for a person at a terminal; as an error log message to the client.
+	fmt.Fprintf(a.logOutput(opts), "pal: %s\n", a.Unavailable)
+	slog.New(policy.NewRedactingHandler(a.ClientLog.Handler(), redact)).Error(a.Unavailable)
+
+	// The built-in module only; its compile cache when the cache directory is usable.
+	eng := runtime.Config{CallTimeout: cfg.Limits.CallTimeout.Duration, MemoryLimitBytes: uint64(cfg.Limits.MemoryMB) << 20}
+	if cfg.Cache.Dir != "" && privfs.EnsureDir(cfg.Cache.Dir) == nil {
+		if key, err := cacheKey(cfg.Cache.Dir, getenv); err == nil && key != nil {
+			eng.CacheDir, eng.CacheKey = cfg.Cache.Dir, key
+		}
+	}
+	var err error
+	if a.Engine, err = runtime.New(ctx, eng); err != nil {
+		return nil, err
+	}
+	if wasm, err := builtinwasm.Builtin(); err != nil {
+		a.Logger.Error("no built-in tools", "err", err)
+	} else if m, err := a.Engine.LoadModule(ctx, "builtin", wasm, ""); err != nil {
+		a.Logger.Error("no built-in tools", "err", err)
+	} else {
+		a.Modules = append(a.Modules, server.LoadedModule{Module: m, Builtin: true})
+	}
+	a.Server, err = server.New(server.Options{
+		Name:        "pal",
+		Version:     Version,
+		Modules:     a.Modules,
+		Policy:      cfg,
+		Logger:      a.Logger,
+		ClientLog:   a.ClientLog,
+		Unavailable: a.Unavailable,
+		Instructions: "pal cannot serve tools: " + a.Unavailable + " Every tool call returns this message " +
+			"until the configuration is fixed and the client restarts pal.",
+	})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// UnavailableMessage is what a degraded server answers every tool call with: why, and how to
+// check the fix.
+func UnavailableMessage(why error) string {
+	return fmt.Sprintf("pal cannot serve tools: %v. Set what is missing in the env block of this client's MCP "+
+		"configuration for pal (most clients do not pass their shell's variables) or in pal.toml, then restart pal; "+
+		"`pal doctor` checks the configuration.", why)
 }
 
 // Inspect assembles what `pal policy` needs to answer questions: the configuration, the path

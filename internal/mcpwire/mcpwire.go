@@ -158,6 +158,13 @@ func (c *Conn) UntilProgress(token string) Message {
 	})
 }
 
+// UntilMatch returns the first message match accepts, reading until it comes. Other messages
+// are kept for Next and Until.
+func (c *Conn) UntilMatch(match func(Message) bool) Message {
+	c.t.Helper()
+	return c.until(match)
+}
+
 func (c *Conn) until(match func(Message) bool) Message {
 	c.t.Helper()
 	for i, m := range c.skipped {
