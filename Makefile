@@ -19,14 +19,33 @@ LDFLAGS   := -s -w -X github.com/pal-mcp/pal/internal/app.Version=$(VERSION)
 GUEST_SRC := $(shell find tools-wasm/builtin tools-wasm/sdk runtime/abi -name '*.go' -not -name '*_test.go')
 HOST_SRC  := $(shell find . -name '*.go' -not -path './tools-wasm/*' -not -name '*_test.go')
 
-.PHONY: all build modules run test test-tools vet fmt-check cover bench clean fuzz examples test-examples clients
+.PHONY: all build modules run test test-tools vet fmt-check cover bench clean fuzz examples test-examples clients builtin-xz check-builtin
 
 all: build
 
 modules: $(BUILTIN)
 
 $(BUILTIN): $(GUEST_SRC) go.mod go.sum
-	$(WASM_ENV) $(GO) build -buildmode=c-shared -trimpath -o $@ ./tools-wasm/builtin
+	$(WASM_ENV) $(GO) build -buildmode=c-shared -trimpath -buildvcs=false -o $@ ./tools-wasm/builtin
+
+# The committed copy of the built-in module, for `go install` (docs/RATIONALE.md §26, "The built-in
+# module is committed, xz-compressed"): $(BUILTIN) compressed with xz. After changing anything the
+# guest is built from (tools-wasm/builtin, tools-wasm/sdk, runtime/abi, go.mod), run
+# `make builtin-xz` and commit $(BUILTIN_XZ); `make test` fails until the two match.
+BUILTIN_XZ := internal/builtinwasm/builtin.wasm.xz
+MAX_COMMITTED_BYTES := 1048576
+
+builtin-xz: $(BUILTIN)
+	xz -9e -T1 -c $(BUILTIN) > $(BUILTIN_XZ)
+	@$(MAKE) --no-print-directory check-builtin
+
+check-builtin: $(BUILTIN)
+	@xz -dc $(BUILTIN_XZ) | cmp -s - $(BUILTIN) || { \
+		echo "$(BUILTIN_XZ) is not the module the source builds ($$($(GO) env GOVERSION)):"; \
+		echo "  run 'make builtin-xz' and commit $(BUILTIN_XZ)"; \
+		echo "  (after a rebase that conflicts on it: take either side, then 'make builtin-xz')"; exit 1; }
+	@size=$$(stat -c %s $(BUILTIN_XZ)); [ $$size -le $(MAX_COMMITTED_BYTES) ] || { \
+		echo "$(BUILTIN_XZ) is $$size bytes, over the 1 MiB limit for a committed file; see docs/RATIONALE.md"; exit 1; }
 
 build: $(BIN)
 
@@ -74,7 +93,7 @@ fmt-check:
 
 # Tests build what they need into temporary directories; the check after them is that they
 # left the shipped module as `make modules` built it.
-test: build vet fmt-check test-examples test-tools clients
+test: build vet fmt-check check-builtin test-examples test-tools clients
 	@before=$$(sha256sum < $(BUILTIN)); \
 	$(GO) test -race -count=1 ./... || exit 1; \
 	[ "$$before" = "$$(sha256sum < $(BUILTIN))" ] || { echo "a test rewrote $(BUILTIN)"; exit 1; }
