@@ -306,5 +306,12 @@ func (s *RedisStore) Stats() Stats {
 	return Stats{Threads: int(n.Val()), Bytes: num(bytes), Evicted: num(evicted)}
 }
 
+// Client is the store's connection pool, for other state replicas share on the same server
+// (the HTTP transport's sessions). It is closed by Close.
+func (s *RedisStore) Client() *redis.Client { return s.rdb }
+
+// Prefix is the prefix of every key the store writes.
+func (s *RedisStore) Prefix() string { return s.prefix }
+
 // Close closes the connections.
 func (s *RedisStore) Close() error { return s.rdb.Close() }

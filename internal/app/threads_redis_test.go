@@ -2,8 +2,14 @@ package app
 
 import (
 	"bytes"
+	"crypto/tls"
+	"encoding/pem"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -77,5 +83,31 @@ func TestThreadsInRedis(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "conversation threads in Redis") {
 		t.Errorf("log: %s", logs.String())
+	}
+}
+
+// TestRedisTLSConfig: tls checks the server's name from addr at TLS 1.2 or later; tls_ca_file
+// replaces the system roots and must hold a PEM certificate.
+func TestRedisTLSConfig(t *testing.T) {
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer srv.Close()
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(ca, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := redisTLS(policy.RedisConfig{Addr: "redis.corp.internal:6380", TLS: true})
+	if err != nil || c.ServerName != "redis.corp.internal" || c.MinVersion != tls.VersionTLS12 || c.RootCAs != nil {
+		t.Fatalf("tls = true: %+v %v", c, err)
+	}
+	c, err = redisTLS(policy.RedisConfig{Addr: "127.0.0.1:6380", TLSCAFile: ca})
+	if err != nil || c.RootCAs == nil {
+		t.Fatalf("tls_ca_file: %v", err)
+	}
+	bad := filepath.Join(dir, "bad.pem")
+	os.WriteFile(bad, []byte("not a certificate"), 0o600)
+	if _, err := redisTLS(policy.RedisConfig{Addr: "127.0.0.1:6380", TLSCAFile: bad}); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Fatalf("a file without a certificate: %v", err)
 	}
 }
