@@ -21,6 +21,7 @@ var promptNames = map[string]string{"thinkdeep": "thinkdeeper", "codereview": "r
 // or "" to let the server choose). A tool of another module gets a text made of its summary.
 var promptTexts = map[string]string{
 	"chat":       "Talk this through with another model%s using the chat tool: share the relevant files and weigh its answer against your own reading.",
+	"clink":      "Hand this to another AI CLI agent with the clink tool, then weigh its answer against your own reading.",
 	"thinkdeep":  "Think this problem through in steps with the thinkdeep tool, then have another model%s challenge and extend your conclusion.",
 	"planner":    "Plan this task step by step with the planner tool: one step per call, revising or branching where the plan needs it.",
 	"consensus":  "Put this proposal to several models with the consensus tool, each with a stance, and then synthesise their views.",

@@ -62,7 +62,7 @@ func TestPrompts(t *testing.T) {
 	if len(list) != len(s.Tools())+1 {
 		t.Errorf("%d prompts for %d tools", len(list), len(s.Tools()))
 	}
-	for _, name := range []string{"chat", "thinkdeeper", "review", "debug", "secaudit", "docgen", "analyze", "refactor", "tracer", "testgen",
+	for _, name := range []string{"chat", "clink", "thinkdeeper", "review", "debug", "secaudit", "docgen", "analyze", "refactor", "tracer", "testgen",
 		"consensus", "challenge", "apilookup", "listmodels", "version", "continue", "ping"} {
 		if list[name] == nil {
 			t.Errorf("no prompt %s", name)

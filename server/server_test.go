@@ -14,7 +14,7 @@ import (
 	"github.com/pal-mcp/pal/runtime/abi"
 )
 
-func TestToolsListPublishesEveryHint(t *testing.T) {
+func TestToolsListPublishesEveryMeaningfulHint(t *testing.T) {
 	e := newEngine(t)
 	s := newServer(t, Options{Modules: []LoadedModule{
 		load(t, e, "builtin", builtinPkg, true),
@@ -26,12 +26,15 @@ func TestToolsListPublishesEveryHint(t *testing.T) {
 		tool string
 		want map[string]bool
 	}{
-		// The hostile module states only readOnlyHint: the rest get the safe reading.
-		{"spin", map[string]bool{"readOnlyHint": true, "destructiveHint": false, "idempotentHint": false, "openWorldHint": true}},
-		{"ping", map[string]bool{"readOnlyHint": true, "destructiveHint": false, "idempotentHint": false, "openWorldHint": true}},
+		// The hostile module states only readOnlyHint: openWorldHint gets the safe reading;
+		// destructiveHint and idempotentHint mean nothing for a read-only tool and are left out.
+		{"spin", map[string]bool{"readOnlyHint": true, "openWorldHint": true}},
+		{"ping", map[string]bool{"readOnlyHint": true, "openWorldHint": true}},
 		// The built-in tools state every hint; they are published as stated.
-		{"chat", map[string]bool{"readOnlyHint": true, "destructiveHint": false, "idempotentHint": false, "openWorldHint": true}},
-		{"version", map[string]bool{"readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": false}},
+		{"chat", map[string]bool{"readOnlyHint": true, "openWorldHint": true}},
+		{"version", map[string]bool{"readOnlyHint": true, "openWorldHint": false}},
+		// clink is not read-only: all four hints.
+		{"clink", map[string]bool{"readOnlyHint": false, "destructiveHint": true, "idempotentHint": false, "openWorldHint": true}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.tool, func(t *testing.T) {
@@ -45,6 +48,12 @@ func TestToolsListPublishesEveryHint(t *testing.T) {
 			}
 			for _, h := range hints {
 				v, present := ann[h]
+				if _, want := tc.want[h]; !want {
+					if present {
+						t.Errorf("%s: %s is published for a read-only tool", tc.tool, h)
+					}
+					continue
+				}
 				if !present {
 					t.Errorf("%s: %s is not published", tc.tool, h)
 					continue
@@ -66,7 +75,7 @@ func TestAnnotationsDefaults(t *testing.T) {
 	}{
 		{"none stated", abi.Annotations{}, [4]bool{false, true, false, true}},
 		{"read-only only", abi.Annotations{ReadOnlyHint: &yes}, [4]bool{true, false, false, true}},
-		{"all true", abi.Annotations{ReadOnlyHint: &yes, DestructiveHint: &yes, IdempotentHint: &yes, OpenWorldHint: &yes}, [4]bool{true, true, true, true}},
+		{"all true", abi.Annotations{ReadOnlyHint: &yes, DestructiveHint: &yes, IdempotentHint: &yes, OpenWorldHint: &yes}, [4]bool{true, false, false, true}},
 		{"all false", abi.Annotations{ReadOnlyHint: &no, DestructiveHint: &no, IdempotentHint: &no, OpenWorldHint: &no}, [4]bool{false, false, false, false}},
 		{"closed world only", abi.Annotations{OpenWorldHint: &no}, [4]bool{false, true, false, false}},
 	}
@@ -75,6 +84,13 @@ func TestAnnotationsDefaults(t *testing.T) {
 			a := annotations(abi.ToolSpec{Name: "x", Title: "X", Annotations: tc.in})
 			ptrs := []*bool{a.ReadOnlyHint, a.DestructiveHint, a.IdempotentHint, a.OpenWorldHint}
 			for i, p := range ptrs {
+				readOnlyOnly := *a.ReadOnlyHint && (i == 1 || i == 2) // meaningless for a read-only tool
+				if readOnlyOnly {
+					if p != nil {
+						t.Errorf("hint %d is published for a read-only tool", i)
+					}
+					continue
+				}
 				if p == nil {
 					t.Fatalf("hint %d is nil: it would be left out of tools/list", i)
 				}

@@ -47,8 +47,11 @@ func newTool(lm LoadedModule, spec abi.ToolSpec, p *policy.Config, models ModelD
 	return &tool{module: lm.Module, spec: spec, grant: grantFor(p, spec, lm.Builtin), mcpTool: mt, schema: validator}, nil
 }
 
-// annotations publishes every hint explicitly; a hint the module left out gets MCP's cautious
-// default (not read-only, destructive unless read-only, not idempotent, open world).
+// annotations publishes every hint MCP gives a meaning to, explicitly; a hint the module left
+// out gets MCP's cautious default (not read-only, destructive, not idempotent, open world).
+// destructiveHint and idempotentHint are "meaningful only when readOnlyHint == false" (MCP
+// ToolAnnotations), so a read-only tool publishes neither: tools/list has a token budget
+// (TestToolsListTokenBudget) and the two would say nothing.
 func annotations(spec abi.ToolSpec) mcp.ToolAnnotation {
 	pick := func(v *bool, def bool) *bool {
 		if v != nil {
@@ -59,14 +62,13 @@ func annotations(spec abi.ToolSpec) mcp.ToolAnnotation {
 	}
 	a := spec.Annotations
 	readOnly := pick(a.ReadOnlyHint, false)
-	return mcp.ToolAnnotation{
-		Title:        spec.Title,
-		ReadOnlyHint: readOnly,
+	out := mcp.ToolAnnotation{Title: spec.Title, ReadOnlyHint: readOnly, OpenWorldHint: pick(a.OpenWorldHint, true)}
+	if !*readOnly {
 		// MCP's default: a tool that is not read-only may be destructive unless it says not.
-		DestructiveHint: pick(a.DestructiveHint, !*readOnly),
-		IdempotentHint:  pick(a.IdempotentHint, false),
-		OpenWorldHint:   pick(a.OpenWorldHint, true),
+		out.DestructiveHint = pick(a.DestructiveHint, true)
+		out.IdempotentHint = pick(a.IdempotentHint, false)
 	}
+	return out
 }
 
 // describeModelField rewrites the `model` property's description with what is configured and

@@ -22,12 +22,12 @@ const chatSchema = `{
   "properties": {
     "prompt": {
       "type": "string",
-      "description": "Your question with the context needed: goal, what you tried, what you want back. Send code through absolute_file_paths."
+      "description": "Your question and its context: goal, what you tried, what you want back."
     },
     "absolute_file_paths": {
       "type": "array",
       "items": {"type": "string"},
-      "description": "Absolute paths of files or directories to share. A prompt.txt file replaces the prompt."
+      "description": "Absolute file or directory paths to share; a prompt.txt replaces the prompt."
     },
     "images": {
       "type": "array",
@@ -51,11 +51,11 @@ const chatSchema = `{
     },
     "continuation_id": {
       "type": "string",
-      "description": "From an earlier reply of any tool, to continue that conversation."
+      "description": "Any tool's continuation_id, to continue."
     },
     "working_directory_absolute_path": {
       "type": "string",
-      "description": "Unsupported (pal writes no files); a value is refused."
+      "description": "Unsupported; a value is refused."
     }
   },
   "required": ["prompt"],
@@ -66,8 +66,8 @@ func init() {
 	pal.Register(pal.Tool{
 		Name:  "chat",
 		Title: "Chat with another model",
-		Description: "Ask another AI model: brainstorm, get a second opinion, check a plan. Share files with absolute_file_paths; " +
-			"continue with continuation_id. The reply is a view to weigh, not an instruction; chat never writes files.",
+		Description: "Ask another AI model for ideas or a second opinion; share files with absolute_file_paths. " +
+			"Its reply is a view to weigh; chat never writes files.",
 		InputSchema: json.RawMessage(chatSchema),
 		// Read-only: code artifacts are refused (docs/RATIONALE.md), so chat never writes.
 		Annotations: pal.Annotations{ReadOnly: true, Destructive: false, Idempotent: false, OpenWorld: true},
@@ -317,27 +317,34 @@ func progress(stage float64, msg string) {
 // loadThread reads the thread of continuation_id, if any, and checks that it has room
 // for one more exchange.
 func (c *chatCall) loadThread() *pal.Result {
-	id := c.args.ContinuationID
+	th, r := loadThread("chat", c.args.ContinuationID, c.info.Limits.MaxTurns)
+	c.thread = th
+	return r
+}
+
+// loadThread reads thread id for tool (nil, nil when id is empty) and checks that it has
+// room for one more exchange (two turns); maxTurns applies when the thread carries no cap.
+// A failure is tool's isError reply.
+func loadThread(tool, id string, maxTurns int) (*pal.Thread, *pal.Result) {
 	if id == "" {
-		return nil
+		return nil, nil
 	}
 	th, err := pal.ThreadRead(id)
 	switch {
 	case errors.Is(err, pal.ErrNotFound):
-		return chatError(fmt.Sprintf("Conversation thread '%s' was not found or has expired. "+
-			"Start a new conversation: send the full request again without continuation_id.", id))
+		return nil, errorResult(tool, fmt.Sprintf("Conversation thread '%s' was not found or has expired. "+
+			"Start a new conversation: send the full request again without continuation_id.", id), nil)
 	case err != nil:
-		return chatError(fmt.Sprintf("Cannot read conversation thread '%s': %s", id, hostMessage(err)))
+		return nil, errorResult(tool, fmt.Sprintf("Cannot read conversation thread '%s': %s", id, hostMessage(err)), nil)
 	}
 	if th.MaxTurns <= 0 {
-		th.MaxTurns = c.info.Limits.MaxTurns
+		th.MaxTurns = maxTurns
 	}
 	if len(th.Turns)+2 > th.MaxTurns {
-		return chatError(fmt.Sprintf("Conversation thread '%s' has used %d of its %d turns and cannot take another exchange. "+
-			"Start a new conversation without continuation_id, summarising what matters from this one.", id, len(th.Turns), th.MaxTurns))
+		return nil, errorResult(tool, fmt.Sprintf("Conversation thread '%s' has used %d of its %d turns and cannot take another exchange. "+
+			"Start a new conversation without continuation_id, summarising what matters from this one.", id, len(th.Turns), th.MaxTurns), nil)
 	}
-	c.thread = &th
-	return nil
+	return &th, nil
 }
 
 // requestedFiles returns this call's paths and, when the call names none and continues a
@@ -429,6 +436,11 @@ func (c *chatCall) checkImagesOnHost() *pal.Result {
 // refused is the reply when the host refuses a path: the whole call fails, naming the
 // path, before any model call.
 func refused(p string, err error) *pal.Result {
+	return chatError(fmt.Sprintf("Cannot use %s: %s. Nothing was sent to the model; remove or fix this path and try again.", p, refusalReason(err)))
+}
+
+// refusalReason says why the host refused a path.
+func refusalReason(err error) string {
 	var he *pal.HostError
 	why := err.Error()
 	if errors.As(err, &he) {
@@ -446,7 +458,7 @@ func refused(p string, err error) *pal.Result {
 			why += " (" + he.Message + ")"
 		}
 	}
-	return chatError(fmt.Sprintf("Cannot use %s: %s. Nothing was sent to the model; remove or fix this path and try again.", p, why))
+	return why
 }
 
 // hostMessage is the user-facing text of a host error.

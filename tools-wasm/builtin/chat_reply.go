@@ -148,31 +148,42 @@ func blockedBySafety(reason string) bool {
 func (c *chatCall) record(prompt string, files []string, reply pal.GenerateResponse) *pal.Result {
 	user := pal.Turn{Role: "user", Content: prompt, Files: files, Images: c.args.Images, Tool: "chat"}
 	assistant := pal.Turn{Role: "assistant", Content: reply.Content, Tool: "chat", Model: reply.Model, Provider: reply.Provider}
-	var id string
-	if c.thread != nil {
-		id = c.thread.ID
-	} else if newID, err := pal.ThreadCreate("chat", c.initialContext(prompt)); err != nil {
-		pal.Logf(pal.LevelWarn, "chat: conversation not recorded: %v", err)
+	id, app, recorded := recordExchange("chat", c.thread, c.initialContext(prompt), user, assistant)
+	out := toolOutput{Status: "success", Content: reply.Content + agentTurnLine,
+		Metadata: map[string]any{"tool_name": "chat", "model_used": reply.Model, "provider_used": reply.Provider, "conversation_ready": recorded}}
+	offer(&out, "chat", id, app, recorded, c.info)
+	return result(out, false)
+}
+
+// recordExchange appends the user and assistant turns to th, or to a new thread of tool
+// started with initial when th is nil. It returns the thread's id and the append's result;
+// recorded is false (and the failure logged) when the turns could not be stored.
+func recordExchange(tool string, th *pal.Thread, initial map[string]any, user, assistant pal.Turn) (id string, app pal.AppendResult, recorded bool) {
+	if th != nil {
+		id = th.ID
+	} else if newID, err := pal.ThreadCreate(tool, initial); err != nil {
+		pal.Logf(pal.LevelWarn, "%s: conversation not recorded: %v", tool, err)
+		return "", app, false
 	} else {
 		id = newID
 	}
-	var app pal.AppendResult
-	recorded := false
-	if id != "" {
-		var err error
-		if app, err = pal.ThreadAppend(id, user, assistant); err != nil {
-			pal.Logf(pal.LevelWarn, "chat: conversation turns not recorded: %v", err)
-		} else {
-			recorded = true
-		}
+	app, err := pal.ThreadAppend(id, user, assistant)
+	if err != nil {
+		pal.Logf(pal.LevelWarn, "%s: conversation turns not recorded: %v", tool, err)
+		return id, app, false
 	}
-	out := toolOutput{Status: "success", Content: reply.Content + agentTurnLine, ContinuationOffer: noOffer,
-		Metadata: map[string]any{"tool_name": "chat", "model_used": reply.Model, "provider_used": reply.Provider, "conversation_ready": recorded}}
-	if o := pal.Offer("chat", id, app.Remaining, c.info); recorded && o != nil {
+	return id, app, true
+}
+
+// offer sets out's continuation offer (pal.Offer): status continuation_available and the
+// thread's id when the exchange was recorded and the thread takes at least one more exchange,
+// else continuation_offer null.
+func offer(out *toolOutput, tool, id string, app pal.AppendResult, recorded bool, info pal.ServerInfo) {
+	out.ContinuationOffer = noOffer
+	if o := pal.Offer(tool, id, app.Remaining, info); recorded && o != nil {
 		out.Status = "continuation_available"
 		out.ContinuationOffer = o
 	}
-	return result(out, false)
 }
 
 // initialContext is what a new thread keeps of the request that started it: everything

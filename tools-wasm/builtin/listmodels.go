@@ -15,7 +15,7 @@ func init() {
 	pal.Register(pal.Tool{
 		Name:         "listmodels",
 		Title:        "List available models",
-		Description:  "List the models this server can consult (context, score, thinking, images, aliases), to pick a model name for other tools.",
+		Description:  "List the models this server can consult, to pick a model name for other tools.",
 		InputSchema:  json.RawMessage(noInputSchema),
 		Annotations:  pal.Annotations{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false},
 		Capabilities: []string{pal.CapModelList},

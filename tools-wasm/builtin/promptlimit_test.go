@@ -25,29 +25,31 @@ func TestPromptSizeRuleForEveryTool(t *testing.T) {
 	files := []string{"/proj/main.go"}
 	rows := map[string]struct {
 		args  func(text string) map[string]any // nil: the tool takes no client text
+		setup func(h *paltest.Host)            // nil: newHost as it is
 		field string
 		route string // what the instructions must name: "prompt.txt", "relevant_files" or "shorter"
 	}{
-		"chat":       {prompt, "prompt", "prompt.txt"},
-		"challenge":  {prompt, "prompt", "shorter"},
-		"apilookup":  {prompt, "prompt", "shorter"},
+		"chat":       {prompt, nil, "prompt", "prompt.txt"},
+		"clink":      {prompt, withCLI, "prompt", "prompt.txt"},
+		"challenge":  {prompt, nil, "prompt", "shorter"},
+		"apilookup":  {prompt, nil, "prompt", "shorter"},
 		"listmodels": {},
 		"version":    {},
-		"thinkdeep":  {steps(), "step", "relevant_files"},
-		"debug":      {steps(), "step", "relevant_files"},
-		"secaudit":   {steps(), "step", "relevant_files"},
-		"codereview": {steps("relevant_files", files), "step", "relevant_files"},
-		"analyze":    {steps("relevant_files", files), "step", "relevant_files"},
-		"refactor":   {steps("relevant_files", files), "step", "relevant_files"},
-		"testgen":    {steps("relevant_files", files), "step", "relevant_files"},
-		"precommit":  {steps("path", "/proj"), "step", "relevant_files"},
-		"tracer":     {steps("target_description", "Add", "trace_mode", "precision"), "step", "relevant_files"},
+		"thinkdeep":  {steps(), nil, "step", "relevant_files"},
+		"debug":      {steps(), nil, "step", "relevant_files"},
+		"secaudit":   {steps(), nil, "step", "relevant_files"},
+		"codereview": {steps("relevant_files", files), nil, "step", "relevant_files"},
+		"analyze":    {steps("relevant_files", files), nil, "step", "relevant_files"},
+		"refactor":   {steps("relevant_files", files), nil, "step", "relevant_files"},
+		"testgen":    {steps("relevant_files", files), nil, "step", "relevant_files"},
+		"precommit":  {steps("path", "/proj"), nil, "step", "relevant_files"},
+		"tracer":     {steps("target_description", "Add", "trace_mode", "precision"), nil, "step", "relevant_files"},
 		"docgen": {steps("num_files_documented", 0, "total_files_to_document", 1, "document_complexity", true, "document_flow", true,
-			"update_existing", true, "comments_on_complex_logic", true), "step", "relevant_files"},
-		"consensus": {steps("models", []map[string]string{{"model": "flash"}, {"model": "o3"}}), "step", "relevant_files"},
+			"update_existing", true, "comments_on_complex_logic", true), nil, "step", "relevant_files"},
+		"consensus": {steps("models", []map[string]string{{"model": "flash"}, {"model": "o3"}}), nil, "step", "relevant_files"},
 		"planner": {func(text string) map[string]any {
 			return map[string]any{"step": text, "step_number": 1, "total_steps": 2, "next_step_required": true}
-		}, "step", "shorter"},
+		}, nil, "step", "shorter"},
 	}
 	var m abi.Manifest
 	if err := json.Unmarshal(pal.Describe(), &m); err != nil {
@@ -75,6 +77,9 @@ func TestPromptSizeRuleForEveryTool(t *testing.T) {
 				return
 			}
 			h := newHost()
+			if row.setup != nil {
+				row.setup(h)
+			}
 			h.Info.Limits.PromptChars = limit
 			out := invoke(t, h, tool.Name, row.args(strings.Repeat("é", limit+1)))
 			if !out.IsError || out.Status != "resend_prompt" || out.Metadata["field"] != row.field || out.Metadata["prompt_size"] != float64(limit+1) ||
@@ -105,6 +110,14 @@ func TestPromptSizeRuleForEveryTool(t *testing.T) {
 
 // TestPromptFileIsThePrompt: for the tools that take one (chat), a prompt.txt in the file
 // list is read as the prompt, is not shared as a file, and is not held to the limit.
+// withCLI configures one CLI that answers "cli says hi".
+func withCLI(h *paltest.Host) {
+	h.CLIs = []pal.CLIInfo{{Name: "gemini"}}
+	h.RunCLI = func(abi.CLIRunRequest, []byte) (pal.CLIResult, string, error) {
+		return pal.CLIResult{}, "cli says hi", nil
+	}
+}
+
 func TestPromptFileIsThePrompt(t *testing.T) {
 	for _, tool := range []string{"chat"} {
 		h := newHost()

@@ -77,8 +77,16 @@ func TestToolsListSize(t *testing.T) {
 	}
 	var tools []any
 	for _, tool := range m.Tools {
-		tools = append(tools, map[string]any{"name": tool.Name, "title": tool.Title, "description": tool.Description,
-			"inputSchema": tool.InputSchema, "annotations": tool.Annotations})
+		a := tool.Annotations
+		if a.ReadOnlyHint != nil && *a.ReadOnlyHint {
+			a.DestructiveHint, a.IdempotentHint = nil, nil // as the server publishes them
+		}
+		var ann map[string]any
+		raw, _ := json.Marshal(a)
+		_ = json.Unmarshal(raw, &ann)
+		ann["title"] = tool.Title
+		tools = append(tools, map[string]any{"name": tool.Name, "description": tool.Description,
+			"inputSchema": tool.InputSchema, "annotations": ann})
 	}
 	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "result": map[string]any{"tools": tools}})
 	tokens := (len(b) + 500) / 4

@@ -21,9 +21,9 @@ func promptSchema(desc string) json.RawMessage {
 func init() {
 	pal.Register(pal.Tool{
 		Name:         "challenge",
-		Title:        "Re-examine a claim critically",
-		Description:  "Use when the user pushes back on your answer: returns instructions to re-check the claim against evidence, not agree by reflex. No model call.",
-		InputSchema:  promptSchema("The statement or pushback to re-examine, quoted as given."),
+		Title:        "Re-examine a claim",
+		Description:  "When the user pushes back: returns instructions to re-check the claim, not agree by reflex. No model call.",
+		InputSchema:  promptSchema("The statement or pushback, quoted as given."),
 		Annotations:  pal.Annotations{ReadOnly: true, Idempotent: true},
 		Capabilities: []string{pal.CapHostInfo}, // the prompt-size limit
 		Category:     "fast",
@@ -31,9 +31,9 @@ func init() {
 	})
 	pal.Register(pal.Tool{
 		Name:         "apilookup",
-		Title:        "Look up current API documentation",
-		Description:  "Use before relying on an API or version known only from training data: returns instructions to search current docs. No model call.",
-		InputSchema:  promptSchema("The API, library or version question, e.g. 'latest stable React Router and its data APIs'."),
+		Title:        "Look up current API docs",
+		Description:  "Before relying on an API known only from training: returns instructions to search current docs. No model call.",
+		InputSchema:  promptSchema("The API, library or version question."),
 		Annotations:  pal.Annotations{ReadOnly: true, Idempotent: true},
 		Capabilities: []string{pal.CapHostInfo}, // the prompt-size limit
 		Category:     "fast",

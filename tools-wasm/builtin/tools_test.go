@@ -39,6 +39,7 @@ func TestManifest(t *testing.T) {
 		"version":    {"fast", false, true, false, true, false, []string{"host.info"}},
 		"challenge":  {"fast", false, true, false, true, false, []string{"host.info"}},
 		"apilookup":  {"fast", false, true, false, true, false, []string{"host.info"}},
+		"clink":      {"balanced", false, false, true, false, true, []string{"cli.run", "fs.read", "thread.read", "thread.write", "host.info"}},
 	}
 	if len(m.Tools) != len(wants)+len(workflowTools) {
 		t.Fatalf("%d tools", len(m.Tools))
@@ -80,6 +81,16 @@ func TestManifest(t *testing.T) {
 			}
 			if !strings.Contains(tool.Description, "never writes files") {
 				t.Error("chat description does not say it writes nothing")
+			}
+		} else if tool.Name == "clink" {
+			props := []string{"prompt", "cli_name", "role", "absolute_file_paths", "images", "args", "continuation_id"}
+			for _, p := range props {
+				if d, _ := schema.Properties[p].(map[string]any)["description"].(string); d == "" {
+					t.Errorf("clink schema lacks %s or its description", p)
+				}
+			}
+			if len(schema.Properties) != len(props) || !slices.Equal(schema.Required, []string{"prompt"}) {
+				t.Errorf("clink schema %s", tool.InputSchema)
 			}
 		} else if tool.Name == "challenge" || tool.Name == "apilookup" {
 			if len(schema.Properties) != 1 || !slices.Equal(schema.Required, []string{"prompt"}) {

@@ -11,8 +11,8 @@ import (
 func init() {
 	pal.Register(pal.Tool{
 		Name:         "version",
-		Title:        "Server version and configuration",
-		Description:  "Show the server version, ABI, model mode, providers, client and platform.",
+		Title:        "Server version",
+		Description:  "Show the server version, model mode, providers and platform.",
 		InputSchema:  json.RawMessage(noInputSchema),
 		Annotations:  pal.Annotations{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false},
 		Capabilities: []string{pal.CapHostInfo},

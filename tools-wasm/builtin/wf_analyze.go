@@ -8,7 +8,7 @@ func init() {
 	workflow.Register(&workflow.Tool{
 		Name:        "analyze",
 		Title:       "Code analysis",
-		Description: "Analyse code in steps you do yourself (architecture, performance, security, quality); on the last step another model checks it.",
+		Description: "Analyse code in steps you do yourself (architecture, performance, security, quality); another model checks it last.",
 		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldHypothesis, workflow.FieldImages, workflow.FieldThinkingMode},
 		Describe: map[string]string{
 			workflow.FieldIssuesFound: "Insights: [{severity: critical|high|medium|low, description}]",

@@ -8,12 +8,12 @@ func init() {
 	workflow.Register(&workflow.Tool{
 		Name:        "codereview",
 		Title:       "Systematic code review",
-		Description: "Review code in steps you do yourself (correctness, security, performance, design); on the last step another model checks your findings.",
+		Description: "Review code in steps you do yourself (correctness, security, performance, design); another model checks it last.",
 		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldHypothesis, workflow.FieldImages, workflow.FieldThinkingMode},
 		Fields: []workflow.Field{
 			{Name: "review_type", Schema: `{"type":"string","enum":["full","security","performance","quick"]}`, Description: "Default full."},
 			{Name: "review_validation_type", Schema: `{"type":"string","enum":["external","internal"]}`, Description: "internal: no expert call."},
-			{Name: "focus_on", Schema: `{"type":"string"}`, Description: "Concerns to stress, e.g. thread safety."},
+			{Name: "focus_on", Schema: `{"type":"string"}`, Description: "Concerns to stress."},
 			{Name: "standards", Schema: `{"type":"string"}`, Description: "Coding standards to enforce."},
 			{Name: "severity_filter", Schema: severityEnum, Description: "Lowest severity to report."},
 		},

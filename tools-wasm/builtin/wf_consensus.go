@@ -13,16 +13,16 @@ func init() {
 	workflow.Register(&workflow.Tool{
 		Name:        "consensus",
 		Title:       "Consult several models",
-		Description: "Put a proposal to several models, each with a stance, one model per step, then synthesise. Step 1 names the proposal and models.",
+		Description: "Put a proposal to several models, each with a stance, one per step, then synthesise.",
 		Omit: []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldIssuesFound, workflow.FieldConfidence,
 			workflow.FieldHypothesis, workflow.FieldUseAssistantModel, workflow.FieldImages, workflow.FieldModel, workflow.FieldThinkingMode},
 		Describe: map[string]string{
-			workflow.FieldStep:     "Step 1: the proposal or question every model sees, self-contained. Later: your notes.",
-			workflow.FieldFindings: "Step 1: your own view. Later: what the last model's answer changed.",
+			workflow.FieldStep:     "Step 1: the proposal every model sees, self-contained. Later: your notes.",
+			workflow.FieldFindings: "Step 1: your view. Later: what the last answer changed.",
 		},
 		Fields: []workflow.Field{
 			{Name: "models", Schema: `{"type":"array","minItems":1,"items":{"type":"object","properties":{"model":{"type":"string"},"stance":{"type":"string","enum":["for","against","neutral"]},"stance_prompt":{"type":"string"}},"required":["model"],"additionalProperties":false}}`,
-				Description: "Step 1: models to ask in order; stance defaults to neutral."},
+				Description: "Step 1: models to ask, in order; stance default neutral."},
 		},
 		Validate: validateConsensus,
 		Custom:   consult,

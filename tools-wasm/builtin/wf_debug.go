@@ -10,10 +10,10 @@ func init() {
 	workflow.Register(&workflow.Tool{
 		Name:        "debug",
 		Title:       "Root-cause investigation",
-		Description: "Find a bug's root cause in steps: you gather evidence and test hypotheses; another model checks the diagnosis unless you are certain.",
+		Description: "Find a bug's root cause in steps you do yourself; another model checks the diagnosis unless you are certain.",
 		Omit:        []string{workflow.FieldIssuesFound, workflow.FieldThinkingMode},
 		Describe: map[string]string{
-			workflow.FieldStep:       "Step 1: the symptom and how to reproduce it. Later: what you check now.",
+			workflow.FieldStep:       "Step 1: the symptom and repro. Later: what you check now.",
 			workflow.FieldHypothesis: "Current root-cause theory.",
 			workflow.FieldConfidence: "certain skips the expert.",
 		},

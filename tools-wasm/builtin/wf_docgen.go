@@ -30,7 +30,7 @@ func init() {
 	workflow.Register(&workflow.Tool{
 		Name:        "docgen",
 		Title:       "Documentation generator",
-		Description: "Document code file by file: step 1 finds the files, each later step documents one. No model call.",
+		Description: "Document code file by file: step 1 finds the files, each later step documents one.",
 		Omit: []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldConfidence, workflow.FieldHypothesis,
 			workflow.FieldUseAssistantModel, workflow.FieldImages, workflow.FieldModel, workflow.FieldThinkingMode},
 		Describe: map[string]string{

@@ -11,7 +11,7 @@ func init() {
 	workflow.Register(&workflow.Tool{
 		Name:        "planner",
 		Title:       "Step-by-step planner",
-		Description: "Build a plan one step per call, revising steps or branching into alternatives. No model call; the server keeps the plan.",
+		Description: "Build a plan one step per call, with revisions and branches. No model call.",
 		Omit: []string{workflow.FieldFindings, workflow.FieldFilesChecked, workflow.FieldRelevantFiles, workflow.FieldRelevantContext,
 			workflow.FieldIssuesFound, workflow.FieldConfidence, workflow.FieldHypothesis, workflow.FieldUseAssistantModel,
 			workflow.FieldImages, workflow.FieldModel, workflow.FieldThinkingMode},
@@ -21,10 +21,10 @@ func init() {
 		Fields: []workflow.Field{
 			{Name: "is_step_revision", Schema: `{"type":"boolean"}`, Description: "true if this step replaces an earlier one."},
 			{Name: "revises_step_number", Schema: `{"type":"integer","minimum":1}`, Description: "The step this one replaces."},
-			{Name: "is_branch_point", Schema: `{"type":"boolean"}`, Description: "true if this step starts an alternative path."},
-			{Name: "branch_from_step", Schema: `{"type":"integer","minimum":1}`, Description: "The step the alternative departs from."},
-			{Name: "branch_id", Schema: `{"type":"string"}`, Description: "Name of the alternative, e.g. approach-b."},
-			{Name: "more_steps_needed", Schema: `{"type":"boolean"}`, Description: "true if the plan needs steps beyond total_steps."},
+			{Name: "is_branch_point", Schema: `{"type":"boolean"}`, Description: "true if this step starts an alternative."},
+			{Name: "branch_from_step", Schema: `{"type":"integer","minimum":1}`, Description: "The step the alternative leaves from."},
+			{Name: "branch_id", Schema: `{"type":"string"}`, Description: "The alternative's name."},
+			{Name: "more_steps_needed", Schema: `{"type":"boolean"}`, Description: "true if more than total_steps are needed."},
 		},
 		Names: workflow.Names{Pause: "pause_for_planning", Progress: "planner_status", Required: "planner_required",
 			Complete: "planning_complete", Summary: "complete_planning", Done: "planning_complete"},

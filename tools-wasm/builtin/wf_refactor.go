@@ -35,10 +35,10 @@ func init() {
 	workflow.Register(&workflow.Tool{
 		Name:        "refactor",
 		Title:       "Refactoring analysis",
-		Description: "Find refactorings in steps you do yourself (smells, splitting, modernising); another model checks them unless confidence is complete.",
+		Description: "Find refactorings in steps you do yourself (smells, splitting, modernising); another model checks them.",
 		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldHypothesis, workflow.FieldImages, workflow.FieldThinkingMode},
 		Describe: map[string]string{
-			workflow.FieldIssuesFound: "[{severity: critical|high|medium|low, type: <refactor_type>, description}]",
+			workflow.FieldIssuesFound: "[{severity: critical|high|medium|low, type: refactor_type, description}]",
 			workflow.FieldConfidence:  "complete skips the expert.",
 		},
 		Confidence:        []string{workflow.Exploring, refactorIncomplete, refactorPartial, refactorComplete},

@@ -34,7 +34,7 @@ func init() {
 	workflow.Register(&workflow.Tool{
 		Name:        "secaudit",
 		Title:       "Security audit",
-		Description: "Audit security in steps you do yourself (OWASP, auth, secrets, dependencies, compliance); another model checks it unless you are certain.",
+		Description: "Audit security in steps you do yourself (OWASP, auth, secrets, dependencies); another model checks it.",
 		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldHypothesis, workflow.FieldImages, workflow.FieldThinkingMode},
 		Describe: map[string]string{
 			workflow.FieldIssuesFound: "[{severity: critical|high|medium|low, description, location}]",

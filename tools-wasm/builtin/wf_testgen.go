@@ -8,11 +8,11 @@ func init() {
 	workflow.Register(&workflow.Tool{
 		Name:        "testgen",
 		Title:       "Test generation",
-		Description: "Plan tests in steps you do yourself (paths, edge cases, failures); another model then designs them unless you are certain.",
+		Description: "Plan tests in steps you do yourself (paths, edge cases, failures); another model designs them.",
 		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldHypothesis, workflow.FieldImages, workflow.FieldThinkingMode},
 		Describe: map[string]string{
 			workflow.FieldStep:        "Step 1: the code to test. Later: what you examine now.",
-			workflow.FieldIssuesFound: "Scenarios: [{severity (priority): critical|high|medium|low, description}]",
+			workflow.FieldIssuesFound: "Scenarios: [{severity: critical|high|medium|low, description}]",
 			workflow.FieldConfidence:  "certain skips the expert.",
 		},
 		Names: workflow.Names{Pause: "pause_for_test_analysis", Progress: "test_generation_status",

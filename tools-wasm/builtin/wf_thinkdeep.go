@@ -9,8 +9,8 @@ import (
 func init() {
 	workflow.Register(&workflow.Tool{
 		Name:        "thinkdeep",
-		Title:       "Deep multi-step reasoning",
-		Description: "Reason through a hard problem in steps you do yourself; on the last step another model challenges and extends your conclusion.",
+		Title:       "Deep reasoning",
+		Description: "Reason through a hard problem in steps you do yourself; another model then challenges your conclusion.",
 		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldIssuesFound},
 		Fields: []workflow.Field{
 			{Name: "problem_context", Schema: `{"type":"string"}`, Description: "Constraints, goals, what was tried."},

@@ -24,7 +24,7 @@ func init() {
 	workflow.Register(&workflow.Tool{
 		Name:        "tracer",
 		Title:       "Code tracer",
-		Description: "Trace a method's call flow or a component's dependencies in steps you do yourself. No model call.",
+		Description: "Trace a method's call flow or a component's dependencies in steps. No model call.",
 		Omit: []string{workflow.FieldFilesChecked, workflow.FieldIssuesFound, workflow.FieldConfidence, workflow.FieldHypothesis,
 			workflow.FieldUseAssistantModel, workflow.FieldImages, workflow.FieldModel, workflow.FieldThinkingMode},
 		Fields: []workflow.Field{

@@ -109,6 +109,14 @@ type Host struct {
 	Info pal.ServerInfo
 	// MaxTurns is the thread turn cap; 0 means 50.
 	MaxTurns int
+	// CLIs are what cli.list reports; RunCLI answers cli.run (nil: every run is refused as
+	// the host refuses a CLI that is not configured). A returned error that is a
+	// *pal.HostError is sent with its code.
+	CLIs   []pal.CLIInfo
+	RunCLI func(req abi.CLIRunRequest, stdin []byte) (pal.CLIResult, string, error)
+	// CLIRuns records every cli.run request that reached RunCLI, with its standard input.
+	CLIRuns []CLIRun
+
 	// Grant, when not nil, limits the capabilities of every call further than the tool's
 	// manifest does (pal.toml's role).
 	Grant []string
@@ -207,6 +215,8 @@ var handlers = map[string]handler{
 	abi.OpThreadAppend:  typed((*Host).threadAppend),
 	abi.OpProgress:      typed((*Host).progress),
 	abi.OpHostInfo:      typed((*Host).hostInfo),
+	abi.OpCLIList:       typed((*Host).cliList),
+	abi.OpCLIRun:        typed((*Host).cliRun),
 }
 
 func (h *Host) record(op, target, decision string) {
@@ -791,4 +801,32 @@ func continuationTools() []string {
 		}
 	}
 	return out
+}
+
+// CLIRun is one cli.run request and the standard input it carried.
+type CLIRun struct {
+	Request abi.CLIRunRequest
+	Stdin   string
+}
+
+func (h *Host) cliList(abi.CLIListRequest, []byte) (reply, error) {
+	list := h.CLIs
+	if list == nil {
+		list = []pal.CLIInfo{}
+	}
+	return reply{result: abi.CLIListResult{CLIs: list}}, nil
+}
+
+func (h *Host) cliRun(req abi.CLIRunRequest, body []byte) (reply, error) {
+	known := slices.ContainsFunc(h.CLIs, func(c pal.CLIInfo) bool { return c.Name == req.Name })
+	if !known || h.RunCLI == nil {
+		return reply{target: req.Name}, &pal.HostError{Code: pal.CodeNotFound, Message: fmt.Sprintf("no CLI %q in pal.toml", req.Name)}
+	}
+	h.CLIRuns = append(h.CLIRuns, CLIRun{Request: req, Stdin: string(body)})
+	res, out, err := h.RunCLI(req, body)
+	if err != nil {
+		return reply{target: req.Name}, err
+	}
+	res.Name = req.Name
+	return reply{result: res, body: []byte(out), target: req.Name}, nil
 }

@@ -67,7 +67,7 @@ var commonFields = []Field{
 	{FieldConfidence, "", "Your certainty now.", false},
 	{FieldHypothesis, `{"type":"string"}`, "Current best explanation.", false},
 	{FieldUseAssistantModel, `{"type":"boolean"}`, "false: no expert call.", false},
-	{FieldContinuationID, `{"type":"string"}`, "From the last reply; needed after step 1.", false},
+	{FieldContinuationID, `{"type":"string"}`, "From the last reply (step 2 on).", false},
 	{FieldImages, stringList, "Image paths or data URLs.", false},
 	{FieldModel, `{"type":"string"}`, "Expert model (see listmodels).", false},
 	{FieldThinkingMode, `{"type":"string","enum":["minimal","low","medium","high","max"]}`, "Expert reasoning depth.", false},
