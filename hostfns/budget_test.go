@@ -154,3 +154,57 @@ func TestRefusalsCountAsHostCalls(t *testing.T) {
 		t.Fatalf("Stop() = %v", c.Stop())
 	}
 }
+
+// TestBudgetsOfGitAndCLI: cli.run spends limits.provider_calls; git.diff, git.status and
+// git.log each spend one of limits.read_files and their output's size of read_bytes, and the
+// byte budget left cuts a diff the way it cuts fs.read.
+func TestBudgetsOfGitAndCLI(t *testing.T) {
+	t.Run("cli.run provider calls", func(t *testing.T) {
+		f, _ := cliFixture(t, "echo ran\n", nil)
+		f.env.Budgets = policy.Budgets{ProviderCalls: 1}
+		c := cliCall(f)
+		if r := do(t, c, abi.CLIRunRequest{Op: abi.OpCLIRun, Name: "fake"}, nil); r.err != nil || string(r.body) != "ran\n" {
+			t.Fatalf("first run: %v %q", r.err, r.body)
+		}
+		r := do(t, c, abi.CLIRunRequest{Op: abi.OpCLIRun, Name: "fake"}, nil)
+		wantCode(t, r, abi.CodeOverBudget, "limits.provider_calls = 1")
+	})
+	t.Run("git.diff read bytes", func(t *testing.T) {
+		g := newGitFixture(t)
+		g.env.Budgets = policy.Budgets{ReadBytes: 30}
+		c := g.gitCall()
+		r := do(t, c, abi.GitDiffRequest{Op: abi.OpGitDiff, Path: g.repo, Mode: abi.GitDiffUnstaged}, nil)
+		if r.err != nil || len(r.body) != 30 || r.result["truncated"] != true {
+			t.Fatalf("diff cut at the budget: %v %d bytes %v", r.err, len(r.body), r.result["truncated"])
+		}
+		recs := g.audit.Records()
+		if last := recs[len(recs)-1]; last.Bytes != 30 {
+			t.Errorf("audit bytes %d, want 30", last.Bytes)
+		}
+		r = do(t, c, abi.GitDiffRequest{Op: abi.OpGitDiff, Path: g.repo, Mode: abi.GitDiffStaged}, nil)
+		wantCode(t, r, abi.CodeOverBudget, "limits.read_bytes = 30")
+	})
+	t.Run("git.status and git.log read files and bytes", func(t *testing.T) {
+		g := newGitFixture(t)
+		g.env.Budgets = policy.Budgets{ReadFiles: 2, ReadBytes: 1 << 20}
+		c := g.gitCall()
+		r := do(t, c, abi.GitStatusRequest{Op: abi.OpGitStatus, Path: g.repo}, nil)
+		if r.err != nil {
+			t.Fatalf("status: %v", r.err)
+		}
+		recs := g.audit.Records()
+		// The audit counts the bytes git wrote (the porcelain listing), not the entries.
+		if last := recs[len(recs)-1]; last.Bytes < 100 {
+			t.Errorf("status audited as %d bytes", last.Bytes)
+		}
+		if r := do(t, c, abi.GitLogRequest{Op: abi.OpGitLog, Path: g.repo}, nil); r.err != nil {
+			t.Fatalf("log: %v", r.err)
+		}
+		recs = g.audit.Records()
+		if last := recs[len(recs)-1]; last.Bytes < 40 {
+			t.Errorf("log audited as %d bytes", last.Bytes)
+		}
+		r = do(t, c, abi.GitLogRequest{Op: abi.OpGitLog, Path: g.repo}, nil)
+		wantCode(t, r, abi.CodeOverBudget, "limits.read_files = 2")
+	})
+}

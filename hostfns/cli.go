@@ -3,14 +3,10 @@ package hostfns
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/pal-mcp/pal/policy"
 	"github.com/pal-mcp/pal/policy/secrets"
@@ -37,10 +33,6 @@ import (
 
 // cliStderrBytes is how much of the end of standard error a reply carries.
 const cliStderrBytes = 4096
-
-// cliDrainWait bounds the wait for the output pipes to close after the process group is gone
-// (a program that left its group may hold them open).
-const cliDrainWait = 2 * time.Second
 
 // cliList names the configured programs.
 func cliList(_ context.Context, c *Call, _ abi.CLIListRequest, _ []byte) (outcome, error) {
@@ -125,9 +117,8 @@ func cliRun(ctx context.Context, c *Call, req abi.CLIRunRequest, body []byte) (o
 	cmd.Env = env // never nil: a nil Env would pass the server's whole environment
 	cmd.Dir = res.Abs()
 	cmd.Stdin = bytes.NewReader(body)
-	cmd.WaitDelay = cliDrainWait
-	ownGroup(cmd)
-	run, err := startCLI(cmd, entry.OutputBytes)
+	stderrTail := &tailBuffer{max: cliStderrBytes}
+	run, err := startChild(cmd, entry.OutputBytes, stderrTail)
 	if err != nil {
 		c.env.logger().Error("cli.run could not start", "cli", entry.Name, "err", err)
 		return at, fail(abi.CodeUnavailable, "CLI %q could not be started", entry.Name)
@@ -144,7 +135,7 @@ func cliRun(ctx context.Context, c *Call, req abi.CLIRunRequest, body []byte) (o
 	out := run.stdout.buf.Bytes()
 	result := abi.CLIRunResult{Name: entry.Name, ExitCode: outcomeOf.exitCode, TimedOut: outcomeOf.timedOut,
 		DurationMS: outcomeOf.duration.Milliseconds(), Truncated: run.stdout.over}
-	stderr := run.stderr.String()
+	stderr := stderrTail.String()
 	var rep secrets.Report
 	if c.env.Secrets != nil {
 		var r1, r2 secrets.Report
@@ -188,140 +179,4 @@ func (c *Call) cliEnv(entry *policy.CLIConfig) ([]string, error) {
 		env = append(env, name+"="+v)
 	}
 	return env, nil
-}
-
-// cliProcess is a started program and the readers of its output.
-type cliProcess struct {
-	cmd     *exec.Cmd
-	started time.Time
-	stdout  *capBuffer
-	stderr  *tailBuffer
-	over    chan struct{} // closed when stdout passed its cap
-	readers sync.WaitGroup
-	pipes   []*os.File // the read ends
-}
-
-// startCLI starts cmd with its output on pipes that pal reads itself, so that waiting for the
-// process never waits for whatever else holds the pipes.
-func startCLI(cmd *exec.Cmd, maxOut int64) (*cliProcess, error) {
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return nil, err
-	}
-	cmd.Stdout, cmd.Stderr = outW, errW
-	p := &cliProcess{cmd: cmd, stdout: &capBuffer{max: maxOut}, stderr: &tailBuffer{max: cliStderrBytes},
-		over: make(chan struct{}), pipes: []*os.File{outR, errR}}
-	err = cmd.Start()
-	outW.Close()
-	errW.Close()
-	if err != nil {
-		outR.Close()
-		errR.Close()
-		return nil, err
-	}
-	p.started = time.Now()
-	p.readers.Add(2)
-	go func() {
-		defer p.readers.Done()
-		if _, err := io.Copy(p.stdout, outR); errors.Is(err, errCapped) {
-			close(p.over)
-			io.Copy(io.Discard, outR)
-		}
-	}()
-	go func() {
-		defer p.readers.Done()
-		io.Copy(p.stderr, errR)
-	}()
-	return p, nil
-}
-
-// cliEnd is how a run ended.
-type cliEnd struct {
-	exitCode  int
-	timedOut  bool
-	cancelled bool
-	duration  time.Duration
-}
-
-// wait waits for the program to exit, killing its process group at the timeout, when ctx ends
-// or when the output passes its cap; then kills the group again (what the program left
-// behind) and waits, for a bounded time, for the output pipes to close.
-func (p *cliProcess) wait(ctx context.Context, timeout time.Duration) cliEnd {
-	done := make(chan struct{})
-	go func() {
-		p.cmd.Wait()
-		close(done)
-	}()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	var end cliEnd
-	over, ctxDone, tick := p.over, ctx.Done(), timer.C
-	for waiting := true; waiting; {
-		select {
-		case <-done:
-			waiting = false
-		case <-tick:
-			end.timedOut, tick = true, nil
-			killGroup(p.cmd.Process)
-		case <-ctxDone:
-			end.cancelled, ctxDone = true, nil
-			killGroup(p.cmd.Process)
-		case <-over:
-			over = nil
-			killGroup(p.cmd.Process)
-		}
-	}
-	end.duration = time.Since(p.started)
-	killGroup(p.cmd.Process)
-	drained := make(chan struct{})
-	go func() {
-		p.readers.Wait()
-		close(drained)
-	}()
-	select {
-	case <-drained:
-	case <-time.After(cliDrainWait):
-		for _, f := range p.pipes {
-			f.Close()
-		}
-		<-drained
-	}
-	for _, f := range p.pipes {
-		f.Close()
-	}
-	end.exitCode = -1
-	if ps := p.cmd.ProcessState; ps != nil {
-		end.exitCode = ps.ExitCode()
-	}
-	return end
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	buf []byte
-	max int
-	cut bool
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = slices.Clone(t.buf[len(t.buf)-t.max:])
-		t.cut = true
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	s := strings.ToValidUTF8(string(t.buf), "")
-	if t.cut {
-		return "…" + s
-	}
-	return s
 }

@@ -22,16 +22,9 @@ func fsRead(_ context.Context, c *Call, req abi.FSReadRequest, _ []byte) (outcom
 		return outcome{}, fail(abi.CodeDenied, "no file access is configured")
 	}
 	// The byte budget left caps this read: a larger file comes back cut, marked truncated.
-	if c.budget.remaining(budgetReadFiles) < 1 {
-		return outcome{path: req.Path}, c.budget.spend(budgetReadFiles, 1)
-	}
-	maxBytes := req.MaxBytes
-	left := c.budget.remaining(budgetReadBytes)
-	if left < 1 {
-		return outcome{path: req.Path}, c.budget.spend(budgetReadBytes, 1)
-	}
-	if maxBytes <= 0 || maxBytes > left {
-		maxBytes = left
+	maxBytes, err := c.readRoom(req.MaxBytes)
+	if err != nil {
+		return outcome{path: req.Path}, err
 	}
 	data, info, err := c.env.Paths.ReadFile(req.Path, maxBytes)
 	if err != nil {
@@ -83,6 +76,22 @@ func fsList(_ context.Context, c *Call, req abi.FSListRequest, _ []byte) (outcom
 		path:   req.Path,
 		bytes:  int64(len(entries)),
 	}, nil
+}
+
+// readRoom is how many bytes one more read may take: want (0 or less: no cap of its own) cut
+// to what is left of limits.read_bytes. With no file or no byte left it is over_budget.
+func (c *Call) readRoom(want int64) (int64, error) {
+	if c.budget.remaining(budgetReadFiles) < 1 {
+		return 0, c.budget.spend(budgetReadFiles, 1)
+	}
+	left := c.budget.remaining(budgetReadBytes)
+	if left < 1 {
+		return 0, c.budget.spend(budgetReadBytes, 1)
+	}
+	if want <= 0 || want > left {
+		return left, nil
+	}
+	return want, nil
 }
 
 // spendRead counts one file of n bytes read against the call's budgets.

@@ -1,7 +1,6 @@
 package hostfns
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,7 +32,10 @@ import (
 //     filter and diff driver the configuration defines; plus --no-ext-diff and --no-textconv;
 //   - may not use any transport (protocol.allow=never), so a partial clone cannot fetch;
 //   - does not look into submodules, takes no optional locks (never writes the index), and is
-//     killed with its process group after gitTimeout or when the call ends.
+//     killed with its process group after gitTimeout, when the call ends or when its output
+//     passes its cap (startChild, the runner cli.run uses too).
+// Each git.status, git.diff and git.log spends one of limits.read_files and the bytes git wrote
+// of limits.read_bytes, like fs.read.
 // The git directory, its common directory and any alternate object directory must lie inside
 // an allowed root. Changed files whose name matches a deny glob, or which have more than one
 // hard link, are listed with the reason but their content never leaves the host.
@@ -325,59 +327,33 @@ func (r *gitRepo) env() []string {
 	return env
 }
 
-// errCapped stops copying a process's output at its cap.
-var errCapped = errors.New("output cap reached")
-
-// capBuffer keeps the first max bytes written to it; writing more fails with errCapped, which
-// closes the pipe to the process.
-type capBuffer struct {
-	buf  bytes.Buffer
-	max  int64
-	over bool
-}
-
-func (w *capBuffer) Write(p []byte) (int, error) {
-	room := w.max - int64(w.buf.Len())
-	if int64(len(p)) > room {
-		room = max(room, 0)
-		w.buf.Write(p[:room])
-		w.over = true
-		return int(room), errCapped
-	}
-	return w.buf.Write(p)
-}
-
 // run runs git with args and returns at most maxOut bytes of its output; truncated is set
-// when there was more (the process is then stopped).
+// when there was more (the process group is then killed, as at the deadline).
 func (r *gitRepo) run(ctx context.Context, maxOut int64, args ...string) (out []byte, truncated bool, err error) {
-	ctx, cancel := context.WithTimeout(ctx, gitTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, r.bin, append([]string{"--no-pager"}, args...)...)
+	cmd := exec.Command(r.bin, append([]string{"--no-pager"}, args...)...)
 	cmd.Env = r.env()
 	cmd.Dir = r.top
 	cmd.Stdin = nil
-	stdout := &capBuffer{max: maxOut}
 	stderr := &capBuffer{max: 4096}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	ownGroup(cmd)
-	cmd.Cancel = func() error { return killGroup(cmd.Process) }
-	cmd.WaitDelay = 2 * time.Second
-	err = cmd.Run()
-	_ = killGroup(cmd.Process) // nothing git started may outlive it
-	if stdout.over {
-		return stdout.buf.Bytes(), true, nil
-	}
-	if ctx.Err() != nil {
-		return nil, false, fail(abi.CodeCancelled, "git %s did not finish in time", args[0])
-	}
+	p, err := startChild(cmd, maxOut, stderr)
 	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return stdout.buf.Bytes(), false, &gitExit{code: ee.ExitCode(), msg: firstLine(stderr.buf.String()), err: err}
-		}
 		return nil, false, err
 	}
-	return stdout.buf.Bytes(), false, nil
+	end := p.wait(ctx, gitTimeout)
+	if p.stdout.over {
+		return p.stdout.buf.Bytes(), true, nil
+	}
+	if end.timedOut || end.cancelled {
+		return nil, false, fail(abi.CodeCancelled, "git %s did not finish in time", args[0])
+	}
+	if end.err != nil {
+		var ee *exec.ExitError
+		if errors.As(end.err, &ee) {
+			return p.stdout.buf.Bytes(), false, &gitExit{code: ee.ExitCode(), msg: firstLine(stderr.buf.String()), err: end.err}
+		}
+		return nil, false, end.err
+	}
+	return p.stdout.buf.Bytes(), false, nil
 }
 
 // gitExit is a git process that ended with a non-zero status.
@@ -460,10 +436,20 @@ func gitStatus(ctx context.Context, c *Call, req abi.GitStatusRequest, _ []byte)
 	if req.MaxEntries > 0 && req.MaxEntries < limit {
 		limit = req.MaxEntries
 	}
-	out, truncated, err := r.run(ctx, 16<<20, "status", "--porcelain=v2", "-z", "--branch", "--untracked-files=all",
+	// The listing counts as one file read: limits.read_files and read_bytes (what is left of
+	// it caps git's output, as it caps fs.read).
+	at := outcome{root: r.root, path: r.rel}
+	room, err := c.readRoom(16 << 20)
+	if err != nil {
+		return at, err
+	}
+	out, truncated, err := r.run(ctx, room, "status", "--porcelain=v2", "-z", "--branch", "--untracked-files=all",
 		"--ignore-submodules=all", "--no-renames")
 	if err != nil {
-		return outcome{root: r.root, path: r.rel}, gitFailed("read the status", err)
+		return at, gitFailed("read the status", err)
+	}
+	if err := c.spendRead(int64(len(out))); err != nil {
+		return at, err
 	}
 	res := abi.GitStatusResult{Repo: r.top, Staged: []abi.GitChange{}, Unstaged: []abi.GitChange{}, Untracked: []abi.GitChange{},
 		Truncated: truncated}
@@ -478,6 +464,9 @@ func gitStatus(ctx context.Context, c *Call, req abi.GitStatusRequest, _ []byte)
 		*list = append(*list, abi.GitChange{Path: abs, Status: status, Denied: c.vet(abs)})
 	}
 	entries := strings.Split(string(out), "\x00")
+	if truncated {
+		entries = entries[:len(entries)-1] // cut inside it
+	}
 	for i := 0; i < len(entries); i++ {
 		e := entries[i]
 		switch {
@@ -515,7 +504,8 @@ func gitStatus(ctx context.Context, c *Call, req abi.GitStatusRequest, _ []byte)
 			add(&res.Untracked, strings.TrimPrefix(e, "? "), "?")
 		}
 	}
-	return outcome{result: res, root: r.root, path: r.rel, bytes: int64(n)}, nil
+	at.result, at.bytes = res, int64(len(out))
+	return at, nil
 }
 
 // gitDiff returns a unified diff of the files the policy lets out.
@@ -540,18 +530,14 @@ func gitDiff(ctx context.Context, c *Call, req abi.GitDiffRequest, _ []byte) (ou
 		return outcome{path: req.Path}, err
 	}
 	at := outcome{root: r.root, path: r.rel}
-	if c.budget.remaining(budgetReadFiles) < 1 {
-		return at, c.budget.spend(budgetReadFiles, 1)
-	}
-	left := c.budget.remaining(budgetReadBytes)
-	if left < 1 {
-		return at, c.budget.spend(budgetReadBytes, 1)
-	}
-	maxBytes := c.env.Paths.Caps().MaxFileBytes
+	want := c.env.Paths.Caps().MaxFileBytes
 	if req.MaxBytes > 0 {
-		maxBytes = req.MaxBytes
+		want = req.MaxBytes
 	}
-	maxBytes = min(maxBytes, left)
+	maxBytes, err := c.readRoom(want)
+	if err != nil {
+		return at, err
+	}
 
 	var which []string
 	switch req.Mode {
@@ -617,7 +603,7 @@ func gitDiff(ctx context.Context, c *Call, req abi.GitDiffRequest, _ []byte) (ou
 	}
 	at.bytes = int64(len(body))
 	if c.env.Secrets != nil && len(body) > 0 {
-		clean, rep := c.env.Secrets.Redact(string(body))
+		clean, rep := r.redactDiff(c.env.Secrets, string(body), allowed)
 		if rep.Count > 0 {
 			body, res.Redacted, at.redacted = []byte(clean), rep.Count, rep
 		}
@@ -627,6 +613,33 @@ func gitDiff(ctx context.Context, c *Call, req abi.GitDiffRequest, _ []byte) (ou
 	}
 	at.result, at.body = res, body
 	return at, nil
+}
+
+// redactDiff redacts a diff file by file, each with the rules fs.read applies to that file
+// (Scanner.RedactFile with its path relative to the root, so that rules tied to file names run
+// too). A section whose header is not one of paths (a quoted name) gets the rules of no file.
+func (r *gitRepo) redactDiff(s *secrets.Scanner, diff string, paths []string) (string, secrets.Report) {
+	rel := make(map[string]string, len(paths))
+	for _, p := range paths {
+		if rp, err := filepath.Rel(r.root, r.abs(p)); err == nil {
+			rel["diff --git a/"+p+" b/"+p] = filepath.ToSlash(rp)
+		}
+	}
+	var b strings.Builder
+	var rep secrets.Report
+	for len(diff) > 0 {
+		end := strings.Index(diff[1:], "\ndiff --git ")
+		section := diff
+		if end >= 0 {
+			section = diff[:end+2] // through the newline
+		}
+		diff = diff[len(section):]
+		header, _, _ := strings.Cut(section, "\n")
+		clean, r1 := s.RedactFile(rel[header], section)
+		rep.Add(r1)
+		b.WriteString(clean)
+	}
+	return b.String(), rep
 }
 
 // gitLog lists the commits of a range.
@@ -679,10 +692,17 @@ func gitLog(ctx context.Context, c *Call, req abi.GitLogRequest, _ []byte) (outc
 		}
 		rev = ida + sep + idb
 	}
-	out, cut, err := r.run(ctx, 4<<20, "log", "--no-show-signature", "--no-color", "--no-decorate", "-z",
+	room, err := c.readRoom(4 << 20)
+	if err != nil {
+		return at, err
+	}
+	out, cut, err := r.run(ctx, room, "log", "--no-show-signature", "--no-color", "--no-decorate", "-z",
 		"--format=%H%x1f%an%x1f%aI%x1f%s", "--max-count="+strconv.Itoa(count+1), "--end-of-options", rev, "--")
 	if err != nil {
 		return at, gitFailed("read the log", err)
+	}
+	if err := c.spendRead(int64(len(out))); err != nil {
+		return at, err
 	}
 	res := abi.GitLogResult{Repo: r.top, Range: req.Range, Commits: []abi.GitCommit{}, Truncated: cut}
 	var rep secrets.Report
@@ -694,7 +714,11 @@ func gitLog(ctx context.Context, c *Call, req abi.GitLogRequest, _ []byte) (outc
 		rep.Add(r)
 		return s2
 	}
-	for _, rec := range strings.Split(string(out), "\x00") {
+	records := strings.Split(string(out), "\x00")
+	if cut {
+		records = records[:len(records)-1] // cut inside it
+	}
+	for _, rec := range records {
 		f := strings.Split(strings.TrimPrefix(rec, "\n"), "\x1f")
 		if len(f) != 4 {
 			continue
@@ -706,6 +730,6 @@ func gitLog(ctx context.Context, c *Call, req abi.GitLogRequest, _ []byte) (outc
 		when, _ := time.Parse(time.RFC3339, f[2])
 		res.Commits = append(res.Commits, abi.GitCommit{Hash: f[0], Author: clean(f[1]), Date: when.UTC(), Subject: clean(f[3])})
 	}
-	at.result, at.bytes, at.redacted = res, int64(len(res.Commits)), rep
+	at.result, at.bytes, at.redacted = res, int64(len(out)), rep
 	return at, nil
 }

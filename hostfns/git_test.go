@@ -9,6 +9,7 @@ import (
 
 	"github.com/pal-mcp/pal/memory"
 	"github.com/pal-mcp/pal/policy"
+	"github.com/pal-mcp/pal/policy/secrets"
 	"github.com/pal-mcp/pal/runtime/abi"
 )
 
@@ -187,6 +188,46 @@ func TestGitDiffCapsAndRedacts(t *testing.T) {
 	r := do(t, g.gitCall(), abi.GitDiffRequest{Op: abi.OpGitDiff, Path: g.repo, Mode: abi.GitDiffUnstaged, MaxBytes: 20}, nil)
 	if r.err != nil || len(r.body) != 20 || r.result["truncated"] != true {
 		t.Fatalf("capped diff: %v %q %v", r.err, r.body, r.result["truncated"])
+	}
+}
+
+// TestGitDiffRedactsPerFile: a diff is redacted file by file with the rules fs.read applies
+// to that file, so a rule tied to file names (a password in a .tf file) runs on the .tf file's
+// section only, exactly as fs.read of the file would redact it.
+func TestGitDiffRedactsPerFile(t *testing.T) {
+	g := newGitFixture(t)
+	sc, err := secrets.New(secrets.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.env.Secrets = sc
+	const line = "administrator_login_password = \"swordswords1\"\n"
+	writeFile(t, filepath.Join(g.repo, "main.tf"), "# infra\n")
+	writeFile(t, filepath.Join(g.repo, "notes.txt"), "# notes\n")
+	g.git(t, g.repo, "add", "main.tf", "notes.txt")
+	g.git(t, g.repo, "commit", "-q", "-m", "tf")
+	writeFile(t, filepath.Join(g.repo, "main.tf"), "# infra\n"+line)
+	writeFile(t, filepath.Join(g.repo, "notes.txt"), "# notes\n"+line)
+	r := do(t, g.gitCall(), abi.GitDiffRequest{Op: abi.OpGitDiff, Path: g.repo, Mode: abi.GitDiffUnstaged}, nil)
+	if r.err != nil {
+		t.Fatalf("git.diff: %v", r.err)
+	}
+	tf, notes, ok := strings.Cut(string(r.body), "diff --git a/notes.txt")
+	if !ok || !strings.Contains(tf, "diff --git a/main.tf") {
+		t.Fatalf("diff sections: %s", r.body)
+	}
+	if strings.Contains(tf, "swordswords1") || !strings.Contains(tf, "[REDACTED:") {
+		t.Errorf("the .tf section kept the password:\n%s", tf)
+	}
+	if !strings.Contains(notes, "swordswords1") {
+		t.Errorf("the .txt section was redacted by a rule for .tf files:\n%s", notes)
+	}
+	if r.result["redacted"].(float64) != 1 {
+		t.Errorf("redacted = %v, want 1", r.result["redacted"])
+	}
+	fr := do(t, g.call(abi.CapFSRead), abi.FSReadRequest{Op: abi.OpFSRead, Path: filepath.Join(g.repo, "main.tf")}, nil)
+	if fr.err != nil || strings.Contains(string(fr.body), "swordswords1") {
+		t.Fatalf("fs.read of the same file: %v %q", fr.err, fr.body)
 	}
 }
 
