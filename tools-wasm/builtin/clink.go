@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -201,7 +202,7 @@ func handleClink(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 	content = limitCLIOutput(cli.Name, content, meta)
 
 	user := pal.Turn{Role: "user", Content: prompt, Files: files, Images: a.Images, Tool: "clink"}
-	assistant := pal.Turn{Role: "assistant", Content: content, Tool: "clink", Model: cmpOr(model, cli.Name), Provider: cli.Name}
+	assistant := pal.Turn{Role: "assistant", Content: content, Tool: "clink", Model: cmp.Or(model, cli.Name), Provider: cli.Name}
 	initial := map[string]any{"prompt": prompt, "cli_name": cli.Name, "role": a.Role}
 	if len(files) > 0 {
 		initial["absolute_file_paths"] = files
@@ -212,13 +213,6 @@ func handleClink(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 	out2 := toolOutput{Status: "success", Content: content + agentTurnLine, Metadata: meta}
 	offer(&out2, "clink", id, app, recorded, info)
 	return result(out2, false), nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // pickCLI chooses the program: the one named, else gemini when configured, else the first.
