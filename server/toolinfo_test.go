@@ -55,7 +55,7 @@ func TestToolInfosShowTheGrant(t *testing.T) {
 	if !slices.Contains(chat.Withheld, policy.CapFSList) || slices.Contains(chat.Withheld, policy.CapFSRead) {
 		t.Errorf("chat withheld %v", chat.Withheld)
 	}
-	if c := byName["challenge"]; !slices.Equal(c.Grant, []policy.Capability{policy.CapHostInfo}) || len(c.Withheld) != 0 || !strings.HasPrefix(c.Summary, "Use when the user pushes back") {
+	if c := byName["challenge"]; !slices.Equal(c.Grant, []policy.Capability{policy.CapHostInfo}) || len(c.Withheld) != 0 || !strings.HasPrefix(c.Summary, "When the user pushes back") {
 		t.Errorf("challenge %+v", c)
 	}
 	if v := byName["version"]; !slices.Equal(v.Grant, []policy.Capability{policy.CapHostInfo}) || len(v.Withheld) != 0 {
