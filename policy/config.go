@@ -301,15 +301,7 @@ func Default() *Config {
 	}
 }
 
-func defaultAuditPath() string {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "pal", "audit.jsonl")
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".local", "state", "pal", "audit.jsonl")
-	}
-	return ""
-}
+func defaultAuditPath() string { return stateFile(nil, "audit.jsonl") }
 
 func defaultCacheDir() string {
 	if d, err := os.UserCacheDir(); err == nil {

@@ -2,8 +2,6 @@ package policy
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 )
 
 // MemoryPathState is the value of [memory] path that names the default file in the user's
@@ -13,16 +11,7 @@ const MemoryPathState = "state"
 // StateThreadsPath is the file MemoryPathState stands for, or "" when there is no state
 // directory (no absolute XDG_STATE_HOME and no home directory).
 func StateThreadsPath(getenv func(string) string) string {
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	if d := getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "pal", "threads.db")
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".local", "state", "pal", "threads.db")
-	}
-	return ""
+	return stateFile(getenv, "threads.db")
 }
 
 // resolveMemoryPath makes [memory] path absolute: "" stays "" (threads in memory),

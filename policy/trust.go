@@ -45,13 +45,7 @@ const maxTrustStoreBytes = 4 << 20
 // DefaultTrustStorePath is $XDG_STATE_HOME/pal/trusted.json, else
 // ~/.local/state/pal/trusted.json; "" when neither can be found.
 func DefaultTrustStorePath(getenv func(string) string) string {
-	if d := getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "pal", "trusted.json")
-	}
-	if home := getenv("HOME"); home != "" && filepath.IsAbs(home) {
-		return filepath.Join(home, ".local", "state", "pal", "trusted.json")
-	}
-	return ""
+	return stateFile(getenv, "trusted.json")
 }
 
 // List returns the trusted files. A missing store holds none.

@@ -6,6 +6,7 @@
 //	pal policy ...         show, check and explain the policy
 //	pal trust [DIR]        trust a project's pal.toml
 //	pal audit              read and filter the audit log, with a summary
+//	pal doctor [-online]   check configuration, keys, providers and directories; print client snippets
 //	pal version            print the version (also --version, -version)
 //
 // Flags for serve and tools: -config FILE (default $PAL_CONFIG) and -system-config FILE.
@@ -47,6 +48,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return trustCmd(args, stdout, stderr)
 	case "audit":
 		return audit(args, stdout, stderr)
+	case "doctor":
+		return doctor(args, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "pal %s\n", app.Version)
 		return 0
@@ -71,6 +74,9 @@ commands:
   trust [-revoke|-list] [DIR]    trust (or stop trusting) a project's pal.toml as it is now
   audit [-tool -op -decision -since -until]
                                  read the audit log: matching records and a summary
+  doctor [-online]               check the configuration, which keys are set (names only), the
+                                 cache and state directories, with -online whether providers
+                                 answer; print the config for Claude Code, Codex, Cursor, Gemini CLI
   version, --version             print the version
 
 flags of serve, tools, policy show and policy explain:

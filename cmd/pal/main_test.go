@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -315,5 +317,48 @@ func TestBadLogLevelWarnsOnce(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "level=INFO") {
 		t.Errorf("not logging at INFO:\n%s", errOut)
+	}
+}
+
+// pal doctor names what is missing and never prints a key's value; -online reaches a loopback
+// endpoint without sending the key; a directory others can enter fails.
+func TestDoctor(t *testing.T) {
+	isolate(t)
+	code, out, _ := invoke("doctor")
+	if code != 1 || !strings.Contains(out, "FAIL  no provider key") || !strings.Contains(out, "GEMINI_API_KEY") {
+		t.Fatalf("no key: exit %d\n%s", code, out)
+	}
+	for _, client := range []string{"Claude Code", "Codex CLI", "Cursor", "Gemini CLI"} {
+		if !strings.Contains(out, client) {
+			t.Errorf("no snippet for %s", client)
+		}
+	}
+
+	const secret = "sk-doctor-SECRET-41b7c2"
+	var sawKey bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sawKey = sawKey || strings.Contains(r.Header.Get("Authorization"), secret)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	t.Setenv("OPENAI_API_KEY", secret)
+	t.Setenv("OPENAI_BASE_URL", srv.URL+"/v1")
+	code, out, errOut := invoke("doctor", "-online")
+	if code != 0 || strings.Contains(out+errOut, secret) || sawKey {
+		t.Fatalf("with a key: exit %d, key printed or sent: %v\n%s%s", code, sawKey, out, errOut)
+	}
+	for _, want := range []string{"ok    openai: key set (OPENAI_API_KEY)", "answers (HTTP 401)", `"OPENAI_API_KEY": "${OPENAI_API_KEY}"`, `env_vars = ["OPENAI_API_KEY"]`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	cache := filepath.Join(os.Getenv("XDG_CACHE_HOME"), "pal")
+	if err := os.MkdirAll(cache, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(cache, 0o755)
+	if code, out, _ := invoke("doctor"); code != 1 || !strings.Contains(out, "chmod 700 "+cache) {
+		t.Errorf("an open cache dir: exit %d\n%s", code, out)
 	}
 }

@@ -518,15 +518,11 @@ func cacheKey(cacheDir string, getenv func(string) string) ([]byte, error) {
 	if cacheDir == "" {
 		return nil, nil
 	}
-	state := getenv("XDG_STATE_HOME")
-	if state == "" || !filepath.IsAbs(state) {
-		home := getenv("HOME")
-		if home == "" || !filepath.IsAbs(home) {
-			return nil, nil
-		}
-		state = filepath.Join(home, ".local", "state")
+	state := policy.StateDir(getenv)
+	if state == "" {
+		return nil, nil
 	}
-	key, err := privfs.LoadOrCreateKey(filepath.Join(state, "pal"), "cache.key")
+	key, err := privfs.LoadOrCreateKey(state, "cache.key")
 	if err != nil {
 		return nil, fmt.Errorf("compile cache key: %w", err)
 	}
