@@ -231,7 +231,17 @@ type ModuleConfig struct {
 	Path string `toml:"path"`
 	// SHA256 is the module's hex sha256; a file with other contents is refused.
 	SHA256 string `toml:"sha256"`
+	// ABI is the contract the module implements: "pal" (the default, docs/abi.md) or
+	// "extism", an Extism plugin run by package runtime/extism with pal's capabilities as
+	// host functions and Extism's own network and file access closed.
+	ABI string `toml:"abi"`
 }
+
+// Module ABIs of [[modules]] abi.
+const (
+	ModuleABIPal    = "pal"
+	ModuleABIExtism = "extism"
+)
 
 // CacheConfig is [cache].
 type CacheConfig struct {
@@ -878,6 +888,11 @@ func (c *Config) validate(file string, md toml.MetaData) error {
 		}
 		if !sha256RE.MatchString(m.SHA256) {
 			return bad(key+".sha256", "must be the module's sha256 as 64 lower-case hex digits (sha256sum %s)", m.Path)
+		}
+		switch m.ABI {
+		case "", ModuleABIPal, ModuleABIExtism:
+		default:
+			return bad(key+".abi", "must be %q or %q, got %q", ModuleABIPal, ModuleABIExtism, m.ABI)
 		}
 	}
 

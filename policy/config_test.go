@@ -471,11 +471,16 @@ func TestModules(t *testing.T) {
 	if len(c.Modules) != 1 || c.Modules[0].Path != filepath.Join(dir, "mods", "x.wasm") || c.Modules[0].SHA256 != sum {
 		t.Fatalf("modules: %+v", c.Modules)
 	}
+	if c, err := Load(write("[[modules]]\npath = \"p.wasm\"\nsha256 = \"" + sum + "\"\nabi = \"extism\"\n")); err != nil || c.Modules[0].ABI != ModuleABIExtism {
+		t.Fatalf("abi = \"extism\": %v %+v", err, c)
+	}
 	for body, key := range map[string]string{
 		"[[modules]]\npath = \"x.wasm\"\n":                           "modules[0].sha256",
 		"[[modules]]\npath = \"x.wasm\"\nsha256 = \"ABC\"\n":         "modules[0].sha256",
 		"[[modules]]\nsha256 = \"" + sum + "\"\n":                    "modules[0].path",
 		"[[modules]]\npath = \"x\"\nsha256 = \"" + sum + "\"\nx=1\n": "modules",
+		// An ABI pal does not implement is refused, not guessed at.
+		"[[modules]]\npath = \"x\"\nsha256 = \"" + sum + "\"\nabi = \"wasi\"\n": "modules[0].abi",
 	} {
 		_, err := Load(write(body))
 		var ce *ConfigError

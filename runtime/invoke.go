@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -83,7 +82,7 @@ func (m *Module) Invoke(ctx context.Context, c Call) (_ *abi.Result, out Outcome
 	if !ok {
 		return nil, out, fmt.Errorf("%w: tool %s returned a buffer outside its memory", ErrBadResult, c.Tool)
 	}
-	result, err := decodeResult(raw)
+	result, err := abi.ParseResult(raw)
 	if err != nil {
 		return nil, out, fmt.Errorf("%w: tool %s: %v", ErrBadResult, c.Tool, err)
 	}
@@ -109,25 +108,4 @@ func (m *Module) callError(ctx context.Context, inst *instance, timeout time.Dur
 		msg = msg[:i] // the first line; the wasm stack trace goes to the log via Outcome
 	}
 	return fmt.Errorf("%w: %s", ErrTrap, msg)
-}
-
-// decodeResult parses and checks a handle result.
-func decodeResult(raw []byte) (*abi.Result, error) {
-	header, body, err := abi.Split(raw)
-	if err != nil {
-		return nil, err
-	}
-	if body != nil {
-		return nil, errors.New("a result carries no body in ABI 1")
-	}
-	dec := json.NewDecoder(bytes.NewReader(header))
-	dec.DisallowUnknownFields()
-	var r abi.Result
-	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("result is not a CallToolResult: %v", err)
-	}
-	if err := r.Validate(); err != nil {
-		return nil, err
-	}
-	return &r, nil
 }

@@ -14,6 +14,8 @@ type cappedMemory struct {
 	buf   []byte
 	sized bool // the initial size has been set
 	hit   atomic.Bool
+	// also, when set, is marked with hit (MemoryCap: one flag for several memories).
+	also *atomic.Bool
 }
 
 // Allocate implements experimental.MemoryAllocator. One cappedMemory backs one instance.
@@ -30,6 +32,9 @@ func (c *cappedMemory) Allocate(capacity, _ uint64) experimental.LinearMemory {
 func (c *cappedMemory) Reallocate(size uint64) []byte {
 	if size > c.limit && c.sized {
 		c.hit.Store(true)
+		if c.also != nil {
+			c.also.Store(true)
+		}
 		return nil
 	}
 	c.sized = true
@@ -50,3 +55,25 @@ func (c *cappedMemory) Reallocate(size uint64) []byte {
 
 // Free implements experimental.LinearMemory.
 func (c *cappedMemory) Free() { c.buf = nil }
+
+// MemoryCap is an experimental.MemoryAllocator for an instance made of several modules, each
+// with its own linear memory (an Extism plugin and its kernel, package runtime/extism): every
+// memory it allocates is capped at the limit, and Hit reports whether any refused to grow.
+// Pass it in the instantiation context with experimental.WithMemoryAllocator; use one per
+// instance.
+type MemoryCap struct {
+	limit uint64
+	hit   atomic.Bool
+}
+
+// NewMemoryCap caps each memory at limitBytes.
+func NewMemoryCap(limitBytes uint64) *MemoryCap { return &MemoryCap{limit: limitBytes} }
+
+// Allocate implements experimental.MemoryAllocator.
+func (m *MemoryCap) Allocate(capacity, maxBytes uint64) experimental.LinearMemory {
+	c := &cappedMemory{limit: m.limit, also: &m.hit}
+	return c.Allocate(capacity, maxBytes)
+}
+
+// Hit reports whether a memory refused to grow past the cap.
+func (m *MemoryCap) Hit() bool { return m.hit.Load() }

@@ -116,6 +116,11 @@ func checkExports(cm wazero.CompiledModule) error {
 		abi.ExportDescribe: {nil, {i64}},
 		abi.ExportHandle:   {{i32, i32}, {i64}},
 	}
+	for _, f := range cm.ImportedFunctions() {
+		if mod, _, _ := f.Import(); mod == "extism:host/env" {
+			return fmt.Errorf("is an Extism plugin (it imports %s): load it with abi = \"extism\" in its [[modules]] entry", mod)
+		}
+	}
 	exports := cm.ExportedFunctions()
 	for name, sig := range want {
 		def, ok := exports[name]
@@ -167,7 +172,7 @@ func checkMemory(cm wazero.CompiledModule, limit uint64) error {
 type instance struct {
 	mod    api.Module
 	mem    *cappedMemory
-	stderr *boundedBuffer
+	stderr *StderrBuffer
 	alloc  api.Function
 	handle api.Function
 }
@@ -179,7 +184,7 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		return nil, err
 	}
 	cfg := m.engine.cfg
-	stderr := newBoundedBuffer(cfg.StderrLimitBytes)
+	stderr := NewStderrBuffer(cfg.StderrLimitBytes)
 	mem := &cappedMemory{limit: cfg.MemoryLimitBytes}
 	ictx, cancel := context.WithTimeout(ctx, cfg.InitTimeout)
 	defer cancel()
@@ -205,7 +210,7 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		case ictx.Err() != nil:
 			return nil, fmt.Errorf("%w: %s did not finish initialising within %v", ErrBadModule, m.name, cfg.InitTimeout)
 		}
-		return nil, fmt.Errorf("%w: %s failed to initialise: %v%s", ErrBadModule, m.name, err, stderr.tail())
+		return nil, fmt.Errorf("%w: %s failed to initialise: %v%s", ErrBadModule, m.name, err, stderr.Tail())
 	}
 	return &instance{
 		mod:    mod,
@@ -316,7 +321,7 @@ func (m *Module) describe(ctx context.Context) (*abi.Manifest, error) {
 	dctx = context.WithValue(dctx, callStateKey{}, &callState{inst: inst}) // no host: calls are refused
 	res, err := inst.mod.ExportedFunction(abi.ExportDescribe).Call(dctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: describe failed: %v%s", ErrBadModule, m.name, err, inst.stderr.tail())
+		return nil, fmt.Errorf("%w: %s: describe failed: %v%s", ErrBadModule, m.name, err, inst.stderr.Tail())
 	}
 	ptr, n := abi.Unpack(res[0])
 	if n > 1<<20 {
@@ -326,16 +331,11 @@ func (m *Module) describe(ctx context.Context) (*abi.Manifest, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s: describe returned a buffer outside memory", ErrBadModule, m.name)
 	}
-	var man abi.Manifest
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&man); err != nil {
-		return nil, fmt.Errorf("%w: %s: manifest is not valid JSON: %v", ErrBadModule, m.name, err)
-	}
-	if err := man.Validate(); err != nil {
+	man, err := abi.ParseManifest(raw)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrBadModule, m.name, err)
 	}
-	return &man, nil
+	return man, nil
 }
 
 // manifestCache stores manifests on disk keyed by module sha256, each file the manifest's

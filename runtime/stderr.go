@@ -6,19 +6,21 @@ import (
 	"sync"
 )
 
-// boundedBuffer keeps the first limit bytes written to it and counts the rest. It captures a
+// StderrBuffer keeps the first limit bytes written to it and counts the rest. It captures a
 // guest's stderr so a crash can be explained without letting a guest fill the host's memory.
-type boundedBuffer struct {
+// Package runtime/extism uses it for plugins too.
+type StderrBuffer struct {
 	mu      sync.Mutex
 	limit   int
 	buf     bytes.Buffer
 	dropped int64
 }
 
-func newBoundedBuffer(limit int) *boundedBuffer { return &boundedBuffer{limit: limit} }
+// NewStderrBuffer keeps the first limit bytes.
+func NewStderrBuffer(limit int) *StderrBuffer { return &StderrBuffer{limit: limit} }
 
 // Write implements io.Writer; it never fails, so the guest never sees an error.
-func (b *boundedBuffer) Write(p []byte) (int, error) {
+func (b *StderrBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	room := b.limit - b.buf.Len()
@@ -33,7 +35,7 @@ func (b *boundedBuffer) Write(p []byte) (int, error) {
 }
 
 // String returns what was kept, with a note of what was dropped.
-func (b *boundedBuffer) String() string {
+func (b *StderrBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.dropped > 0 {
@@ -42,9 +44,9 @@ func (b *boundedBuffer) String() string {
 	return b.buf.String()
 }
 
-// tail returns the last few hundred bytes of what was kept, prefixed for appending to an
+// Tail returns the last few hundred bytes of what was kept, prefixed for appending to an
 // error message, or "" when nothing was written.
-func (b *boundedBuffer) tail() string {
+func (b *StderrBuffer) Tail() string {
 	s := b.String()
 	if s == "" {
 		return ""

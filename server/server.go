@@ -28,10 +28,24 @@ type ModelDescriber interface {
 	AutoMode() bool
 }
 
+// Module is a loaded tool module: a native one (*runtime.Module) or an Extism plugin
+// (*extism.Plugin, package runtime/extism). Both run each call in a fresh instance under the
+// same limits, with the same runtime.Host.
+type Module interface {
+	// Name is where the module came from, for messages.
+	Name() string
+	// Manifest is the module's validated manifest.
+	Manifest() *abi.Manifest
+	// Invoke runs one tool call; its errors wrap runtime's sentinels.
+	Invoke(ctx context.Context, c runtime.Call) (*abi.Result, runtime.Outcome, error)
+	// Warm prepares the module so the first call does not wait (compile, instance pool).
+	Warm(ctx context.Context) error
+}
+
 // LoadedModule is a module to publish, and whether it is built in (built-in tools are granted
 // what they declare unless pal.toml narrows it; other modules get only what pal.toml grants).
 type LoadedModule struct {
-	Module  *runtime.Module
+	Module  Module
 	Builtin bool
 }
 

@@ -11,13 +11,12 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/pal-mcp/pal/policy"
-	"github.com/pal-mcp/pal/runtime"
 	"github.com/pal-mcp/pal/runtime/abi"
 )
 
 // tool is one published tool.
 type tool struct {
-	module  *runtime.Module
+	module  Module
 	spec    abi.ToolSpec
 	grant   policy.CapSet
 	mcpTool mcp.Tool

@@ -24,6 +24,7 @@ import (
 	"github.com/pal-mcp/pal/providers/registry"
 	"github.com/pal-mcp/pal/runtime"
 	"github.com/pal-mcp/pal/runtime/abi"
+	"github.com/pal-mcp/pal/runtime/extism"
 	"github.com/pal-mcp/pal/server"
 )
 
@@ -59,6 +60,7 @@ type App struct {
 	Audit    policy.Auditor
 	Engine   *runtime.Engine
 	Modules  []server.LoadedModule
+	Plugins  []*extism.Plugin // the Extism plugins among Modules, closed by Close
 	Server   *server.Server
 	Threads  memory.Threads // conversation threads: in memory, in [memory] path, or in Redis
 	// Env is what the host functions of every call share; the benchmarks run the built-in
@@ -366,6 +368,9 @@ func (a *App) Warm(ctx context.Context) {
 // Close releases what Build opened.
 func (a *App) Close() error {
 	var errs []error
+	for _, p := range a.Plugins {
+		errs = append(errs, p.Close(context.Background()))
+	}
 	if a.Engine != nil {
 		errs = append(errs, a.Engine.Close(context.Background()))
 	}
@@ -381,7 +386,8 @@ func (a *App) Close() error {
 	return errors.Join(errs...)
 }
 
-// loadModules loads the built-in module and the [[modules]] of pal.toml, each pinned by hash.
+// loadModules loads the built-in module and the [[modules]] of pal.toml, each pinned by hash;
+// a module with abi = "extism" is loaded as an Extism plugin (package runtime/extism).
 func (a *App) loadModules(ctx context.Context) error {
 	wasm, err := builtinwasm.Builtin()
 	if err != nil {
@@ -396,6 +402,15 @@ func (a *App) loadModules(ctx context.Context) error {
 		wasm, err := os.ReadFile(mc.Path)
 		if err != nil {
 			return fmt.Errorf("module %s: %w", mc.Path, err)
+		}
+		if mc.ABI == policy.ModuleABIExtism {
+			p, err := extism.Load(ctx, a.Engine.Config(), mc.Path, wasm, mc.SHA256)
+			if err != nil {
+				return err
+			}
+			a.Plugins = append(a.Plugins, p)
+			a.Modules = append(a.Modules, server.LoadedModule{Module: p})
+			continue
 		}
 		m, err := a.Engine.LoadModule(ctx, mc.Path, wasm, mc.SHA256)
 		if err != nil {

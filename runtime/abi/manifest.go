@@ -1,6 +1,7 @@
 package abi
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -165,4 +166,41 @@ func (r *Result) Validate() error {
 		}
 	}
 	return nil
+}
+
+// ParseManifest decodes and validates a manifest as describe returned it: one JSON object,
+// no unknown fields.
+func ParseManifest(raw []byte) (*Manifest, error) {
+	var man Manifest
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&man); err != nil {
+		return nil, fmt.Errorf("manifest is not valid JSON: %v", err)
+	}
+	if err := man.Validate(); err != nil {
+		return nil, err
+	}
+	return &man, nil
+}
+
+// ParseResult decodes and validates a handle result: a message with no body whose JSON is a
+// CallToolResult with no unknown fields.
+func ParseResult(raw []byte) (*Result, error) {
+	header, body, err := Split(raw)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		return nil, errors.New("a result carries no body in ABI 1")
+	}
+	dec := json.NewDecoder(bytes.NewReader(header))
+	dec.DisallowUnknownFields()
+	var r Result
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("result is not a CallToolResult: %v", err)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return &r, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,8 +14,8 @@ import (
 )
 
 // userModuleConfig writes wasm into the workspace's state directory (outside every root),
-// and a pal.toml named name that loads it pinned by its sha256 and grants tool caps. It
-// returns the config's path.
+// and a pal.toml named name that loads it pinned by its sha256 (as an Extism plugin when name
+// starts with "extism") and grants tool caps. It returns the config's path.
 func userModuleConfig(t *testing.T, w *workspace, name string, wasm []byte, tool string, caps []string) string {
 	t.Helper()
 	if err := os.MkdirAll(w.stateDir, 0o700); err != nil {
@@ -29,8 +30,12 @@ func userModuleConfig(t *testing.T, w *workspace, name string, wasm []byte, tool
 	for i, c := range caps {
 		quoted[i] = fmt.Sprintf("%q", c)
 	}
-	cfg := fmt.Sprintf("[[modules]]\npath = %q\nsha256 = %q\n\n[tools.%s]\ncapabilities = [%s]\n",
-		path, hex.EncodeToString(sum[:]), tool, strings.Join(quoted, ", "))
+	abi := ""
+	if strings.HasPrefix(name, "extism") {
+		abi = "abi = \"extism\"\n"
+	}
+	cfg := fmt.Sprintf("[[modules]]\npath = %q\nsha256 = %q\n%s\n[tools.%s]\ncapabilities = [%s]\n",
+		path, hex.EncodeToString(sum[:]), abi, tool, strings.Join(quoted, ", "))
 	cfgPath := filepath.Join(w.stateDir, name+".toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -137,4 +142,32 @@ func kitToolRuns(t *testing.T, name string, wasm []byte) {
 // tools-wasm/kits/assemblyscript, as a user module of the real server.
 func TestAssemblyScriptExample(t *testing.T) {
 	kitToolRuns(t, "todo-as", testwasm.LoadAS(t, "tools-wasm/examples/assemblyscript"))
+}
+
+// TestExtismPlugin runs tools-wasm/examples/extism, an Extism plugin built with
+// @extism/as-pdk, through the real server: pal's capabilities reach it through the pal_call
+// host function, under the same grants, audit and loopback model as a native module.
+func TestExtismPlugin(t *testing.T) {
+	kitToolRuns(t, "extism-todo", testwasm.LoadAS(t, "tools-wasm/examples/extism"))
+}
+
+// TestExtismPluginPinAndABI: a plugin whose bytes differ from the pin stops the server with a
+// message naming both hashes, and the same plugin loaded as a native module is refused.
+func TestExtismPluginPinAndABI(t *testing.T) {
+	wasm := testwasm.LoadAS(t, "tools-wasm/examples/extism")
+	w := newWorkspace(t)
+	cfg := userModuleConfig(t, w, "extism-pin", wasm, "todo_finder", []string{"fs.read"})
+	if err := os.WriteFile(filepath.Join(w.stateDir, "extism-pin.wasm"), append(wasm, 0), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	native := userModuleConfig(t, w, "native-pin", wasm, "todo_finder", []string{"fs.read"})
+	for cfgPath, want := range map[string]string{cfg: "pinned", native: `is an Extism plugin (it imports extism:host/env): load it with abi = "extism"`} {
+		cmd := exec.Command(palBin, "tools")
+		cmd.Dir = w.root
+		cmd.Env = serverEnv(w, newProvider(t), "PAL_CONFIG="+cfgPath)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("%s: want a refusal with %q, got %v:\n%s", filepath.Base(cfgPath), want, err, out)
+		}
+	}
 }

@@ -1,0 +1,312 @@
+// Package extism runs Extism plugins as pal tools. A plugin written with an Extism PDK (for
+// instance @extism/as-pdk) is loaded with github.com/extism/go-sdk, and pal's capabilities are
+// offered to it as one Extism host function, pal_call, which takes the same request messages
+// as ABI v1's pal.call and hands them to the same runtime.Host (package hostfns): the same
+// grant check, path policy, budgets and audit records as a native module. Extism's own
+// capabilities are left closed: no AllowedHosts (and a plugin importing http_request is
+// refused at load), no AllowedPaths (no WASI directory), no Config, and WASI only when the
+// plugin imports it, with no preopens, environment or arguments. The plugin is pinned by
+// sha256 like every module, and each call runs in a fresh instance under the engine's
+// deadline, memory cap and output cap.
+//
+// The plugin's side of the contract (docs/abi.md, "Extism plugins"):
+//
+//   - export describe() -> i32: sets its output to the manifest JSON (ABI v1's manifest);
+//   - export handle() -> i32: its input is ABI v1's handle request, its output the result
+//     (an MCP CallToolResult); a non-zero return with an error set (error_set) becomes an
+//     isError result with that text;
+//   - import extism:host/user pal_call(i64) -> i64: the offset of a memory block holding a
+//     request message (JSON, optionally 0x00 and a body) in, the offset of the reply
+//     message out (0 when it could not be placed);
+//   - Extism's log_* lines go to pal's server log, as pal.log lines do.
+package extism
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	extism "github.com/extism/go-sdk"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
+
+	"github.com/pal-mcp/pal/runtime"
+	"github.com/pal-mcp/pal/runtime/abi"
+)
+
+// Names of the plugin contract.
+const (
+	// HostNamespace is the import module of pal's host function.
+	HostNamespace = "extism:host/user"
+	// FuncCall is pal's host function: one op, as ABI v1's pal.call.
+	FuncCall = "pal_call"
+	// ExportDescribe and ExportHandle are the plugin functions pal calls.
+	ExportDescribe = "describe"
+	ExportHandle   = "handle"
+
+	envNamespace  = "extism:host/env"
+	wasiNamespace = "wasi_snapshot_preview1"
+)
+
+// maxManifestBytes caps what describe may return.
+const maxManifestBytes = 1 << 20
+
+// refusedEnv are the Extism environment functions pal does not let a plugin import: they
+// reach the network, which a pal tool never does (AllowedHosts is empty, so they could only
+// fail, but a plugin that imports them was written to use them).
+var refusedEnv = map[string]bool{"http_request": true, "http_status_code": true, "http_headers": true}
+
+// Plugin is one loaded Extism plugin. It implements the same surface as *runtime.Module, so
+// the server publishes and calls its tools the same way.
+type Plugin struct {
+	name     string
+	sha256   string
+	size     int
+	manifest *abi.Manifest
+	cfg      runtime.Config
+	compiled *extism.CompiledPlugin
+}
+
+var logLevelOnce sync.Once
+
+// Load compiles an Extism plugin and reads its manifest. cfg holds the limits every call runs
+// under (the engine's, runtime.Engine.Config). wantSHA256, when not empty, pins the plugin:
+// other bytes are refused with runtime.ErrBadModule, as for a native module.
+func Load(ctx context.Context, cfg runtime.Config, name string, wasm []byte, wantSHA256 string) (*Plugin, error) {
+	sum := sha256.Sum256(wasm)
+	hash := hex.EncodeToString(sum[:])
+	if wantSHA256 != "" && wantSHA256 != hash {
+		return nil, fmt.Errorf("%w: %s has sha256 %s, pinned %s", runtime.ErrBadModule, name, hash, wantSHA256)
+	}
+	wasi, err := checkImports(ctx, wasm)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", runtime.ErrBadModule, name, err)
+	}
+	// Extism's log_* host functions pass a process-wide level; pal keeps info and above of
+	// each plugin's lines (debug would carry the SDK's own "Calling function" line).
+	logLevelOnce.Do(func() { extism.SetLogLevel(extism.LogLevelInfo) })
+
+	rc := wazero.NewRuntimeConfig().
+		WithCloseOnContextDone(true).
+		WithMemoryLimitPages(uint32(min(cfg.MemoryLimitBytes>>16, 65536)))
+	call := extism.NewHostFunctionWithStack(FuncCall, hostCall, []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR})
+	call.SetNamespace(HostNamespace)
+	compiled, err := extism.NewCompiledPlugin(ctx, extism.Manifest{
+		Wasm: []extism.Wasm{extism.WasmData{Data: wasm, Hash: hash}},
+		// No network, no directory, no configuration: everything goes through pal_call.
+		AllowedHosts: nil,
+		AllowedPaths: nil,
+		Config:       nil,
+		Memory:       &extism.ManifestMemory{MaxHttpResponseBytes: 0, MaxVarBytes: 1 << 20},
+	}, extism.PluginConfig{RuntimeConfig: rc, EnableWasi: wasi}, []extism.HostFunction{call})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", runtime.ErrBadModule, name, err)
+	}
+	p := &Plugin{name: name, sha256: hash, size: len(wasm), cfg: cfg, compiled: compiled}
+	if p.manifest, err = p.describe(ctx); err != nil {
+		compiled.Close(ctx)
+		return nil, err
+	}
+	return p, nil
+}
+
+// checkImports refuses a plugin that imports anything outside Extism's environment, pal's
+// host function and WASI, or one of the environment's network functions. It reports whether
+// the plugin imports WASI.
+func checkImports(ctx context.Context, wasm []byte) (wasi bool, err error) {
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(ctx)
+	cm, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return false, err
+	}
+	for _, f := range cm.ImportedFunctions() {
+		mod, fn, _ := f.Import()
+		switch {
+		case mod == envNamespace && refusedEnv[fn]:
+			return false, fmt.Errorf("imports %s.%s: pal gives plugins no network; ask for what you need through %s", mod, fn, FuncCall)
+		case mod == envNamespace:
+		case mod == HostNamespace && fn == FuncCall:
+		case mod == wasiNamespace:
+			wasi = true
+		default:
+			return false, fmt.Errorf("imports %s.%s: an Extism plugin may import only %s, %s.%s and WASI", mod, fn, envNamespace, HostNamespace, FuncCall)
+		}
+	}
+	if len(cm.ImportedMemories()) > 0 {
+		return false, errors.New("imports a memory: plugins must define their own")
+	}
+	for _, name := range []string{ExportDescribe, ExportHandle} {
+		if _, ok := cm.ExportedFunctions()[name]; !ok {
+			return false, fmt.Errorf("missing export %q (docs/abi.md, Extism plugins)", name)
+		}
+	}
+	return wasi, nil
+}
+
+// Name is where the plugin came from.
+func (p *Plugin) Name() string { return p.name }
+
+// SHA256 is the hex sha256 of the plugin's bytes.
+func (p *Plugin) SHA256() string { return p.sha256 }
+
+// Size is the plugin's size in bytes.
+func (p *Plugin) Size() int { return p.size }
+
+// Manifest is the plugin's validated manifest. Callers must not modify it.
+func (p *Plugin) Manifest() *abi.Manifest { return p.manifest }
+
+// Warm does nothing: Load has compiled the plugin already.
+func (p *Plugin) Warm(context.Context) error { return nil }
+
+// Close releases the plugin's compiled code and runtime.
+func (p *Plugin) Close(ctx context.Context) error { return p.compiled.Close(ctx) }
+
+// instance is one fresh instance of the plugin with the per-call state its host function and
+// logger find.
+type instance struct {
+	plugin *extism.Plugin
+	mem    *runtime.MemoryCap
+	stderr *runtime.StderrBuffer
+}
+
+// newInstance instantiates the plugin (and Extism's kernel) with capped memories, real clocks
+// and randomness, a captured stderr, and no preopens, environment or arguments.
+func (p *Plugin) newInstance(ctx context.Context, st *callState) (*instance, error) {
+	inst := &instance{mem: runtime.NewMemoryCap(p.cfg.MemoryLimitBytes), stderr: runtime.NewStderrBuffer(p.cfg.StderrLimitBytes)}
+	ictx, cancel := context.WithTimeout(ctx, p.cfg.InitTimeout)
+	defer cancel()
+	ictx = experimental.WithMemoryAllocator(ictx, inst.mem)
+	mc := wazero.NewModuleConfig().
+		WithStderr(inst.stderr).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithRandSource(rand.Reader)
+	pl, err := p.compiled.Instance(ictx, extism.PluginInstanceConfig{ModuleConfig: mc})
+	if err != nil {
+		switch {
+		case inst.mem.Hit():
+			return nil, fmt.Errorf("%w: %s while initialising", runtime.ErrMemoryCap, p.name)
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return nil, fmt.Errorf("%w while the plugin was starting; the call was stopped", runtime.ErrDeadline)
+		case ctx.Err() != nil:
+			return nil, runtime.ErrCancelled
+		}
+		return nil, fmt.Errorf("%w: %s failed to initialise: %v", runtime.ErrBadModule, p.name, err)
+	}
+	pl.SetLogger(st.log)
+	inst.plugin = pl
+	return inst, nil
+}
+
+// describe runs the plugin's describe once, with no host: pal_call is refused there.
+func (p *Plugin) describe(ctx context.Context) (*abi.Manifest, error) {
+	st := &callState{ctx: ctx}
+	inst, err := p.newInstance(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	defer inst.plugin.Close(context.Background())
+	dctx, cancel := context.WithTimeout(ctx, p.cfg.InitTimeout)
+	defer cancel()
+	dctx = context.WithValue(dctx, callStateKey{}, st)
+	rc, out, err := inst.plugin.CallWithContext(dctx, ExportDescribe, nil)
+	if err != nil || rc != 0 {
+		return nil, fmt.Errorf("%w: %s: describe failed (return code %d): %v%s", runtime.ErrBadModule, p.name, rc, err, inst.stderr.Tail())
+	}
+	if len(out) > maxManifestBytes {
+		return nil, fmt.Errorf("%w: %s: manifest of %d bytes is over 1 MiB", runtime.ErrBadModule, p.name, len(out))
+	}
+	man, err := abi.ParseManifest(out)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", runtime.ErrBadModule, p.name, err)
+	}
+	return man, nil
+}
+
+// Invoke runs one tool call in a fresh instance and closes it afterwards. Its errors wrap the
+// same sentinels as runtime.Module.Invoke.
+func (p *Plugin) Invoke(ctx context.Context, c runtime.Call) (_ *abi.Result, out runtime.Outcome, _ error) {
+	start := time.Now()
+	timeout := p.cfg.CallTimeout
+	if c.Timeout > 0 {
+		timeout = c.Timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := json.Marshal(abi.HandleRequest{ABI: abi.Version, Tool: c.Tool, CallID: c.CallID, Arguments: c.Arguments})
+	if err != nil {
+		return nil, out, fmt.Errorf("%w: arguments are not JSON: %v", runtime.ErrBadResult, err)
+	}
+	st := &callState{ctx: ctx, host: c.Host}
+	inst, err := p.newInstance(ctx, st)
+	if err != nil {
+		return nil, out, err
+	}
+	defer inst.plugin.Close(context.Background())
+	defer func() {
+		out.Duration = time.Since(start)
+		out.Stderr = inst.stderr.String()
+		out.LogDropped = st.logDropped
+	}()
+	cctx := context.WithValue(ctx, callStateKey{}, st)
+	rc, raw, err := inst.plugin.CallWithContext(cctx, ExportHandle, req)
+	if err != nil && rc != 0 && !isTrap(err) && ctx.Err() == nil && !inst.mem.Hit() {
+		// The plugin returned non-zero with an error set: its own failure, for the client.
+		return &abi.Result{IsError: true, Content: []abi.Content{{Type: "text", Text: strings.ToValidUTF8(err.Error(), string(utf8.RuneError))}}}, out, nil
+	}
+	if err != nil {
+		return nil, out, p.callError(ctx, inst, timeout, err)
+	}
+	if rc != 0 {
+		return nil, out, fmt.Errorf("%w: tool %s: handle returned %d without an error message", runtime.ErrBadResult, c.Tool, rc)
+	}
+	if uint64(len(raw)) > uint64(p.cfg.OutputLimitBytes) {
+		return nil, out, fmt.Errorf("%w: tool %s returned %d bytes; the cap is %d bytes", runtime.ErrOutputCap, c.Tool, len(raw), p.cfg.OutputLimitBytes)
+	}
+	result, err := abi.ParseResult(raw)
+	if err != nil {
+		return nil, out, fmt.Errorf("%w: tool %s: %v", runtime.ErrBadResult, c.Tool, err)
+	}
+	return result, out, nil
+}
+
+// isTrap tells a wasm failure (a trap, a host function's panic, a closed module) from the
+// plugin's own error_set message, which go-sdk returns as a plain error.
+func isTrap(err error) bool {
+	var stop *hostStop
+	if errors.As(err, &stop) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "wasm error") || strings.Contains(msg, "module closed") || strings.Contains(msg, "exit_code")
+}
+
+// callError explains why handle failed, as runtime.Module.Invoke does.
+func (p *Plugin) callError(ctx context.Context, inst *instance, timeout time.Duration, err error) error {
+	var stop *hostStop
+	if errors.As(err, &stop) {
+		return fmt.Errorf("%w: %w", runtime.ErrStopped, stop.err)
+	}
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("%w (%v); the call was stopped", runtime.ErrDeadline, timeout)
+	case ctx.Err() != nil:
+		return runtime.ErrCancelled
+	case inst.mem.Hit():
+		return fmt.Errorf("%w of %d MiB; the call was stopped", runtime.ErrMemoryCap, p.cfg.MemoryLimitBytes>>20)
+	}
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i > 0 {
+		msg = msg[:i]
+	}
+	return fmt.Errorf("%w: %s", runtime.ErrTrap, msg)
+}
