@@ -169,7 +169,9 @@ func module(imports [][2]string, exports ...string) []byte {
 		}
 	}
 	name := func(b []byte, s string) []byte { return append(uleb(b, len(s)), s...) }
-	section := func(out []byte, id byte, body []byte) []byte { return append(uleb(append(out, id), len(body)), body...) }
+	section := func(out []byte, id byte, body []byte) []byte {
+		return append(uleb(append(out, id), len(body)), body...)
+	}
 	out := []byte{0, 'a', 's', 'm', 1, 0, 0, 0}
 	out = section(out, 1, []byte{2, 0x60, 0, 0, 0x60, 0, 1, 0x7f}) // types: () -> (), () -> i32
 	var imp []byte
