@@ -94,19 +94,7 @@ func Load(ctx context.Context, cfg runtime.Config, name string, wasm []byte, wan
 	// each plugin's lines (debug would carry the SDK's own "Calling function" line).
 	logLevelOnce.Do(func() { extism.SetLogLevel(extism.LogLevelInfo) })
 
-	rc := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(true).
-		WithMemoryLimitPages(uint32(min(cfg.MemoryLimitBytes>>16, 65536)))
-	call := extism.NewHostFunctionWithStack(FuncCall, hostCall, []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR})
-	call.SetNamespace(HostNamespace)
-	compiled, err := extism.NewCompiledPlugin(ctx, extism.Manifest{
-		Wasm: []extism.Wasm{extism.WasmData{Data: wasm, Hash: hash}},
-		// No network, no directory, no configuration: everything goes through pal_call.
-		AllowedHosts: nil,
-		AllowedPaths: nil,
-		Config:       nil,
-		Memory:       &extism.ManifestMemory{MaxHttpResponseBytes: 0, MaxVarBytes: 1 << 20},
-	}, extism.PluginConfig{RuntimeConfig: rc, EnableWasi: wasi}, []extism.HostFunction{call})
+	compiled, err := compile(ctx, cfg, wasm, hash, wasi)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", runtime.ErrBadModule, name, err)
 	}
@@ -116,6 +104,25 @@ func Load(ctx context.Context, cfg runtime.Config, name string, wasm []byte, wan
 		return nil, err
 	}
 	return p, nil
+}
+
+// compile builds Extism's runtime for one plugin: a wazero runtime that stops a call when its
+// context ends and caps every memory, the kernel, the environment module, pal_call, WASI when
+// asked, and the plugin checked against hash.
+func compile(ctx context.Context, cfg runtime.Config, wasm []byte, hash string, wasi bool) (*extism.CompiledPlugin, error) {
+	rc := wazero.NewRuntimeConfig().
+		WithCloseOnContextDone(true).
+		WithMemoryLimitPages(uint32(min(cfg.MemoryLimitBytes>>16, 65536)))
+	call := extism.NewHostFunctionWithStack(FuncCall, hostCall, []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR})
+	call.SetNamespace(HostNamespace)
+	return extism.NewCompiledPlugin(ctx, extism.Manifest{
+		Wasm: []extism.Wasm{extism.WasmData{Data: wasm, Hash: hash}},
+		// No network, no directory, no configuration: everything goes through pal_call.
+		AllowedHosts: nil,
+		AllowedPaths: nil,
+		Config:       nil,
+		Memory:       &extism.ManifestMemory{MaxHttpResponseBytes: 0, MaxVarBytes: 1 << 20},
+	}, extism.PluginConfig{RuntimeConfig: rc, EnableWasi: wasi}, []extism.HostFunction{call})
 }
 
 // checkImports refuses a plugin that imports anything outside Extism's environment, pal's
