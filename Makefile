@@ -145,10 +145,10 @@ cover: build clients
 BENCHSTAT  := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 BENCH_PROC := ^Benchmark(Startup|Chat|Bulk|BulkNative|Concurrency|Memory)$$
 
-bench: build
+bench: build examples
 	mkdir -p out
 	{ echo "date: $$(date -u '+%Y-%m-%d %H:%M UTC')"; echo "loadavg: $$(cut -d' ' -f1-3 /proc/loadavg | sed 's/ /, /g')"; } > out/bench-start.txt
-	PAL_TEST_SHIPPED=$(CURDIR) $(GO) test -run '^$$' -bench . -skip '$(BENCH_PROC)' -benchmem -count 6 -timeout 30m ./runtime/ ./policy/ ./test/bench/ > out/bench.txt
+	PAL_TEST_SHIPPED=$(CURDIR) $(GO) test -run '^$$' -bench . -skip '$(BENCH_PROC)' -benchmem -count 6 -timeout 30m ./runtime/ ./runtime/extism/ ./policy/ ./test/bench/ > out/bench.txt
 	PAL_TEST_SHIPPED=$(CURDIR) $(GO) test -run '^$$' -bench '$(BENCH_PROC)' -benchtime 1x -count 1 -timeout 30m ./test/bench/ ./tools-wasm/builtin/ >> out/bench.txt
 	mv out/bench.txt docs/benchmarks.txt
 	$(GO) run $(BENCHSTAT) docs/benchmarks.txt > out/benchstat.txt
