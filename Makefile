@@ -12,6 +12,7 @@ GO        ?= go
 BIN       := bin/pal
 MODULES   := internal/builtinwasm/modules
 BUILTIN   := $(MODULES)/builtin.wasm
+MANIFEST  := $(MODULES)/builtin.manifest
 WASM_ENV  := GOOS=wasip1 GOARCH=wasm
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/pal-mcp/pal/internal/app.Version=$(VERSION)
@@ -23,7 +24,7 @@ HOST_SRC  := $(shell find . -name '*.go' -not -path './tools-wasm/*' -not -name 
 
 all: build
 
-modules: $(BUILTIN)
+modules: $(BUILTIN) $(MANIFEST)
 
 $(BUILTIN): $(GUEST_SRC) go.mod go.sum
 	$(WASM_ENV) $(GO) build -buildmode=c-shared -trimpath -buildvcs=false -o $@ ./tools-wasm/builtin
@@ -46,6 +47,11 @@ check-builtin: $(BUILTIN)
 		echo "  (after a rebase that conflicts on it: take either side, then 'make builtin-xz')"; exit 1; }
 	@size=$$(stat -c %s $(BUILTIN_XZ)); [ $$size -le $(MAX_COMMITTED_BYTES) ] || { \
 		echo "$(BUILTIN_XZ) is $$size bytes, over the 1 MiB limit for a committed file; see docs/RATIONALE.md"; exit 1; }
+
+# The built-in module's manifest, keyed by its sha256, embedded beside it: tools/list needs
+# neither a describe nor a compile at start (docs/RATIONALE.md).
+$(MANIFEST): $(BUILTIN) internal/builtinwasm/describe/main.go
+	$(GO) run ./internal/builtinwasm/describe $(BUILTIN) > $@.tmp && mv $@.tmp $@
 
 build: $(BIN)
 
@@ -78,7 +84,7 @@ test-examples: examples
 # Needs node 20 and npm; `make test` installs them, and the test fails without them.
 clients: test/clients/node_modules/.package-lock.json
 
-$(BIN): $(BUILTIN) $(HOST_SRC) go.mod go.sum
+$(BIN): $(BUILTIN) $(MANIFEST) $(HOST_SRC) go.mod go.sum
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/pal
 
 run: build
@@ -156,4 +162,4 @@ bench: build examples
 	mv out/benchmarks.md docs/benchmarks.md
 
 clean:
-	rm -rf bin out $(BUILTIN) $(addsuffix /node_modules,$(NPM_EXAMPLES))
+	rm -rf bin out $(BUILTIN) $(MANIFEST) $(addsuffix /node_modules,$(NPM_EXAMPLES))

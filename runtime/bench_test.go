@@ -15,8 +15,8 @@ import (
 const benchModule = "tools-wasm/builtin"
 
 // BenchmarkCompile measures compiling the built-in module: cold (no cache), from the
-// on-disk compilation cache (a new engine each time: its opening sweep hashes every cached
-// file, then the compile loads the entry), and the verification alone (one sweep of the
+// on-disk compilation cache (a new engine each time: the compile's sweep hashes every cached
+// file, then wazero loads the entry), and the verification alone (one sweep of the
 // authenticated index by a process that has hashed nothing yet). It reports the module's
 // size and the bytes the sweep hashes.
 func BenchmarkCompile(b *testing.B) {
@@ -106,14 +106,17 @@ func BenchmarkInstantiate(b *testing.B) {
 
 // BenchmarkInvoke measures a whole call of a trivial tool (hostile's ping): take an instance,
 // write the request, run handle, read and check the result, close the instance. "pooled"
-// keeps one instance ready, as the server does; "fresh" instantiates inside the call.
+// keeps one instance ready, as the server does; "fresh" instantiates inside the call;
+// "back-to-back" calls again at once, so the pool refills in the background while the next
+// call runs, with one or two instances kept ready.
 func BenchmarkInvoke(b *testing.B) {
 	ctx := context.Background()
 	wasm := testwasm.Load(b, "tools-wasm/testdata/hostile")
 	for _, tc := range []struct {
 		name string
 		pool int
-	}{{"pooled", 1}, {"fresh", -1}} {
+		wait bool // refill the pool between calls outside the timer
+	}{{"pooled", 1, true}, {"fresh", -1, false}, {"back-to-back/pool1", 1, false}, {"back-to-back/pool2", 2, false}} {
 		b.Run(tc.name, func(b *testing.B) {
 			e, err := New(ctx, Config{CacheDir: sharedCacheFor(b), PoolSize: tc.pool})
 			if err != nil {
@@ -129,7 +132,7 @@ func BenchmarkInvoke(b *testing.B) {
 			}
 			call := Call{Tool: "ping", Arguments: json.RawMessage(`{}`), Host: &fakeHost{}}
 			for b.Loop() {
-				if tc.pool > 0 {
+				if tc.wait {
 					b.StopTimer()
 					m.refill(true) // what the background refill does between calls
 					b.StartTimer()

@@ -71,7 +71,9 @@ type seenFile struct {
 	sum   string
 }
 
-// openDiskCache makes and checks the cache directories and sweeps the cache once.
+// openDiskCache makes and checks the cache directories and the lock. It does not sweep compiled/: wazero
+// reads that directory only inside a compile, and every compile sweeps first (compile), so
+// start-up does not pay for hashing the cached code (docs/RATIONALE.md).
 func openDiskCache(dir string, key []byte) (*diskCache, error) {
 	if len(key) < MinCacheKeyBytes {
 		return nil, fmt.Errorf("%w: %d bytes, want at least %d", ErrCacheKey, len(key), MinCacheKeyBytes)
@@ -88,10 +90,8 @@ func openDiskCache(dir string, key []byte) (*diskCache, error) {
 		}
 	}
 	c := &diskCache{dir: dir, key: bytes.Clone(key), seen: map[string]seenFile{}}
-	if err := c.withLock(func() error {
-		_, err := c.sweep()
-		return err
-	}); err != nil {
+	// Take the lock once, so that a lock file that is not ours is refused at start.
+	if err := c.withLock(func() error { return nil }); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -98,6 +99,37 @@ type Engine struct {
 
 	closing bool           // set by Close under mu: no more background work
 	bg      sync.WaitGroup // background compiles and pool refills in flight
+
+	// known holds manifests given ahead by AddKnownManifest, keyed by module sha256.
+	known map[string]*abi.Manifest
+
+	// describes counts describe runs, for tests.
+	describes atomic.Int32
+}
+
+// AddKnownManifest gives the engine the manifest of the module whose sha256 (hex) is hash, so
+// that loading that module neither describes it nor reads the manifest cache. It is for
+// manifests as trusted as the binary, such as the built-in module's, computed when pal was
+// built; raw is validated as describe's output is.
+func (e *Engine) AddKnownManifest(hash string, raw []byte) error {
+	man, err := abi.ParseManifest(raw)
+	if err != nil {
+		return fmt.Errorf("%w: known manifest for %s: %v", ErrBadModule, hash, err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.known == nil {
+		e.known = map[string]*abi.Manifest{}
+	}
+	e.known[hash] = man
+	return nil
+}
+
+func (e *Engine) knownManifest(hash string) (*abi.Manifest, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	man, ok := e.known[hash]
+	return man, ok
 }
 
 // track registers background work; it reports false once the engine is closing.
@@ -145,7 +177,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("runtime: wasi: %w", err)
 	}
 	e := &Engine{cfg: cfg, rt: rt, manifests: mc, disk: disk}
-	if err := e.instantiateHostModule(ctx); err != nil {
+	if err := instantiateHostModule(ctx, rt); err != nil {
 		rt.Close(ctx)
 		return nil, err
 	}
@@ -171,10 +203,10 @@ func (e *Engine) Close(ctx context.Context) error {
 	return e.rt.Close(ctx)
 }
 
-// hostModuleFuncs registers the pal import module.
-func (e *Engine) instantiateHostModule(ctx context.Context) error {
+// instantiateHostModule registers the pal import module in rt.
+func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
 	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
-	_, err := e.rt.NewHostModuleBuilder(abi.ImportModule).
+	_, err := rt.NewHostModuleBuilder(abi.ImportModule).
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(hostCall), []api.ValueType{i32, i32}, []api.ValueType{i64}).
 		WithParameterNames("ptr", "len").

@@ -31,6 +31,7 @@ type Module struct {
 	manifest *abi.Manifest
 
 	compileOnce sync.Once
+	compileDone chan struct{} // closed when the compile is over; then compiled or compileErr is set
 	compiled    wazero.CompiledModule
 	compileErr  error
 
@@ -38,9 +39,11 @@ type Module struct {
 	fill sync.Mutex // one refill at a time
 }
 
-// LoadModule registers a module. Its manifest comes from the manifest cache when the module's
-// sha256 is known; otherwise the module is compiled and asked to describe itself, and the
-// manifest is cached. wantSHA256, when not empty, pins the module: other bytes are refused.
+// LoadModule registers a module. Its manifest comes from the manifests known ahead
+// (AddKnownManifest, for modules built into the binary) or the manifest cache when the
+// module's sha256 is in one, and then nothing is compiled: that is left to Compile or Warm,
+// or to the first call. Otherwise the module is compiled and asked to describe itself, and
+// the manifest is cached. wantSHA256, when not empty, pins the module: other bytes are refused.
 func (e *Engine) LoadModule(ctx context.Context, name string, wasm []byte, wantSHA256 string) (*Module, error) {
 	sum := sha256.Sum256(wasm)
 	hash := hex.EncodeToString(sum[:])
@@ -51,7 +54,9 @@ func (e *Engine) LoadModule(ctx context.Context, name string, wasm []byte, wantS
 	if e.cfg.PoolSize > 0 {
 		m.pool = make(chan *instance, e.cfg.PoolSize)
 	}
-	if man, ok := e.manifests.get(hash); ok {
+	if man, ok := e.knownManifest(hash); ok {
+		m.manifest = man
+	} else if man, ok := e.manifests.get(hash); ok {
 		m.manifest = man
 	} else {
 		man, err := m.describe(ctx)
@@ -79,32 +84,58 @@ func (m *Module) Manifest() *abi.Manifest { return m.manifest }
 // Size is the module's size in bytes.
 func (m *Module) Size() int { return len(m.wasm) }
 
-// Compile compiles the module if it is not compiled yet. It is safe to call from many
-// goroutines; the first caller compiles, the rest wait. Servers call it in the background at
-// start so the first tool call does not pay for it.
+// Compile compiles the module if it is not compiled yet, and waits for it or for ctx. The
+// first caller starts the compile on its own goroutine, unbound to any caller's context, so a
+// call whose deadline passes (or a client that cancels) while the module compiles stops
+// waiting without failing the compile for every later call. Servers call it in the
+// background at start (Warm) so the first tool call does not pay for it.
 func (m *Module) Compile(ctx context.Context) error {
 	m.compileOnce.Do(func() {
-		cctx := experimental.WithCompilationWorkers(ctx, m.engine.cfg.CompilationWorkers)
-		var cm wazero.CompiledModule
-		err := m.engine.compileWithCache(cctx, func(ctx context.Context) (err error) {
-			cm, err = m.engine.rt.CompileModule(ctx, m.wasm)
-			return err
-		})
-		if err != nil {
-			m.compileErr = fmt.Errorf("%w: %s: %v", ErrBadModule, m.name, err)
+		m.compileDone = make(chan struct{})
+		done, ok := m.engine.track()
+		if !ok {
+			m.compileErr = errEngineClosed
+			close(m.compileDone)
 			return
 		}
-		if err := checkExports(cm); err != nil {
-			m.compileErr = fmt.Errorf("%w: %s: %v", ErrBadModule, m.name, err)
-			return
-		}
-		if err := checkMemory(cm, m.engine.cfg.MemoryLimitBytes); err != nil {
-			m.compileErr = fmt.Errorf("%w: %s: %v", ErrBadModule, m.name, err)
-			return
-		}
-		m.compiled = cm
+		go func() {
+			defer done()
+			defer close(m.compileDone)
+			m.compile(context.Background())
+		}()
 	})
-	return m.compileErr
+	select {
+	case <-m.compileDone:
+		return m.compileErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// errEngineClosed: a compile asked for after Close began.
+var errEngineClosed = errors.New("runtime: the engine is closed")
+
+// compile does Compile's work once.
+func (m *Module) compile(ctx context.Context) {
+	cctx := experimental.WithCompilationWorkers(ctx, m.engine.cfg.CompilationWorkers)
+	var cm wazero.CompiledModule
+	err := m.engine.compileWithCache(cctx, func(ctx context.Context) (err error) {
+		cm, err = m.engine.rt.CompileModule(ctx, m.wasm)
+		return err
+	})
+	if err != nil {
+		m.compileErr = fmt.Errorf("%w: %s: %v", ErrBadModule, m.name, err)
+		return
+	}
+	if err := checkExports(cm); err != nil {
+		m.compileErr = fmt.Errorf("%w: %s: %v", ErrBadModule, m.name, err)
+		return
+	}
+	if err := checkMemory(cm, m.engine.cfg.MemoryLimitBytes); err != nil {
+		m.compileErr = fmt.Errorf("%w: %s: %v", ErrBadModule, m.name, err)
+		return
+	}
+	m.compiled = cm
 }
 
 // checkExports verifies the ABI 1 exports and their signatures, and that the module imports
@@ -181,8 +212,19 @@ type instance struct {
 // randomness, a captured stderr and a capped memory, and runs _initialize.
 func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 	if err := m.Compile(ctx); err != nil {
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return nil, fmt.Errorf("%w while the module was compiling; the call was stopped", ErrDeadline)
+		case ctx.Err() != nil:
+			return nil, ErrCancelled
+		}
 		return nil, err
 	}
+	return m.instantiate(ctx, m.engine.rt, m.compiled)
+}
+
+// instantiate makes one instance of cm, compiled by rt, as newInstance describes.
+func (m *Module) instantiate(ctx context.Context, rt wazero.Runtime, cm wazero.CompiledModule) (*instance, error) {
 	cfg := m.engine.cfg
 	stderr := NewStderrBuffer(cfg.StderrLimitBytes)
 	mem := &cappedMemory{limit: cfg.MemoryLimitBytes}
@@ -197,7 +239,7 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		WithSysWalltime().
 		WithSysNanotime().
 		WithRandSource(rand.Reader)
-	mod, err := m.engine.rt.InstantiateModule(ictx, m.compiled, mc)
+	mod, err := rt.InstantiateModule(ictx, cm, mc)
 	if err != nil {
 		if mem.hit.Load() {
 			return nil, fmt.Errorf("%w: %s while initialising", ErrMemoryCap, m.name)
@@ -311,6 +353,7 @@ func (m *Module) closePool(ctx context.Context) {
 
 // describe instantiates the module once and reads its manifest.
 func (m *Module) describe(ctx context.Context) (*abi.Manifest, error) {
+	m.engine.describes.Add(1)
 	inst, err := m.newInstance(ctx)
 	if err != nil {
 		return nil, err

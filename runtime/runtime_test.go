@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -126,20 +128,77 @@ func TestManifestCacheAvoidsCompile(t *testing.T) {
 	dir := t.TempDir()
 	wasm := testwasm.Load(t, "tools-wasm/testdata/hostile")
 	e1 := newEngine(t, Config{CacheDir: dir})
-	if _, err := e1.LoadModule(context.Background(), "hostile", wasm, ""); err != nil {
+	m1, err := e1.LoadModule(context.Background(), "hostile", wasm, "")
+	if err != nil {
 		t.Fatal(err)
+	}
+	if m1.compiled == nil || e1.describes.Load() != 1 {
+		t.Fatalf("first load: compiled %v, %d describes; want a compile and one describe", m1.compiled != nil, e1.describes.Load())
 	}
 	e2 := newEngine(t, Config{CacheDir: dir})
 	m, err := e2.LoadModule(context.Background(), "hostile", wasm, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.compiled != nil {
-		t.Fatal("second load compiled the module; the manifest cache should have answered")
+	if m.compiled != nil || e2.describes.Load() != 0 {
+		t.Fatal("second load compiled or described the module; the manifest cache should have answered")
 	}
 	fi, err := os.Stat(dir)
 	if err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("cache dir mode %v, want 0700", fi.Mode().Perm())
+	}
+	mustPing(t, m)
+}
+
+// TestKnownManifest: a manifest given ahead answers for its module's hash without a describe,
+// a compile or the cache; one that does not validate is refused; other modules are described.
+func TestKnownManifest(t *testing.T) {
+	wasm := testwasm.Load(t, "tools-wasm/testdata/hostile")
+	sum := sha256.Sum256(wasm)
+	hash := hex.EncodeToString(sum[:])
+	e := newEngine(t, Config{})
+	raw := []byte(`{"abi":1,"name":"known","version":"1","tools":[{"name":"ping","description":"p","inputSchema":{"type":"object"}}]}`)
+	if err := e.AddKnownManifest(hash, raw); err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.LoadModule(context.Background(), "hostile", wasm, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Manifest().Name != "known" || e.describes.Load() != 0 || m.compiled != nil {
+		t.Fatalf("manifest %q, %d describes, compiled %v", m.Manifest().Name, e.describes.Load(), m.compiled != nil)
+	}
+	mustPing(t, m)
+	for name, bad := range map[string]string{
+		"unknown field": `{"abi":1,"name":"x","version":"1","tools":[],"extra":1}`,
+		"wrong abi":     `{"abi":2,"name":"x","version":"1","tools":[]}`,
+		"not JSON":      `{`,
+	} {
+		if err := e.AddKnownManifest(strings.Repeat("ab", 32), []byte(bad)); !errors.Is(err, ErrBadModule) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	e2 := newEngine(t, Config{})
+	if err := e2.AddKnownManifest(strings.Repeat("ab", 32), raw); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := e2.LoadModule(context.Background(), "hostile", wasm, ""); err != nil || m.Manifest().Name != "hostile" {
+		t.Fatalf("a known manifest for other bytes answered: %v", err)
+	}
+}
+
+// TestCancelledCallDoesNotFailTheCompile: the first call starts the compile and is cancelled
+// while it waits; the compile goes on, and the next call runs. (Before, the compile ran under
+// the first call's context, and its cancellation was remembered as the module's compile error,
+// so every later call failed with "invalid tool module: context canceled".)
+func TestCancelledCallDoesNotFailTheCompile(t *testing.T) {
+	e := newEngine(t, Config{CacheDir: t.TempDir(), PoolSize: -1})
+	m := loadHostile(t, e)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _, err := m.Invoke(ctx, Call{Tool: "ping", CallID: "c", Arguments: json.RawMessage(`{}`), Host: &fakeHost{}})
+	if !errors.Is(err, ErrCancelled) {
+		t.Fatalf("cancelled call: %v; want ErrCancelled", err)
 	}
 	mustPing(t, m)
 }

@@ -393,6 +393,11 @@ func (a *App) loadModules(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if hash, man, ok := builtinwasm.Manifest(); ok {
+		if err := a.Engine.AddKnownManifest(hash, man); err != nil {
+			return err
+		}
+	}
 	m, err := a.Engine.LoadModule(ctx, "builtin", wasm, "")
 	if err != nil {
 		return err

@@ -6,6 +6,10 @@
 // which runs no make, still gets a working binary; it is decoded at start when modules/ holds
 // no builtin.wasm. `make test` rebuilds the module from source and fails unless the committed
 // file decodes to the same bytes (run `make builtin-xz` after changing the guest).
+//
+// `make modules` also computes the module's manifest into modules/builtin.manifest (command
+// describe), keyed by the module's sha256, so that pal lists the built-in tools without
+// describing or compiling the module at start (Manifest).
 package builtinwasm
 
 import (
@@ -66,4 +70,21 @@ func decode(xzBytes []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: more than %d bytes decoded", ErrCorrupt, maxModuleBytes)
 	}
 	return b, nil
+}
+
+// Manifest returns the manifest JSON computed at build time and the hex sha256 of the module
+// it was computed from; ok is false when the binary carries none or it is malformed. A
+// manifest whose hash is not the built-in module's (a module replaced after `make modules`,
+// as the tests do through -overlay) must not be used for it; runtime.Engine.AddKnownManifest
+// keys it by hash, so it is not.
+func Manifest() (sha256Hex string, manifest []byte, ok bool) {
+	raw, err := fs.ReadFile(modules, "modules/builtin.manifest")
+	if err != nil {
+		return "", nil, false
+	}
+	hash, body, ok := bytes.Cut(raw, []byte("\n"))
+	if !ok || len(hash) != 64 {
+		return "", nil, false
+	}
+	return string(hash), bytes.TrimSpace(body), true
 }
