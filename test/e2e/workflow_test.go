@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -240,5 +242,37 @@ func TestMoreWorkflowToolsThroughTheBinary(t *testing.T) {
 	}
 	if n := len(p.requests()); n != len(expert) {
 		t.Errorf("provider got %d requests, want %d (refactor, tracer and docgen call no model)", n, len(expert))
+	}
+}
+
+// TestWorkflowImageReachesTheProvider: analyze takes `images` as PAL's does; the final step's
+// expert call sends the image file, read by the host under the path rules, to the loopback
+// provider as an image part, and the reply counts it.
+func TestWorkflowImageReachesTheProvider(t *testing.T) {
+	w := newWorkspace(t)
+	p := newProvider(t)
+	cs := start(t, w, p)
+	// The smallest valid PNG: signature, IHDR, IDAT and IEND of a 1x1 grey pixel.
+	png, _ := base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==")
+	shot := filepath.Join(w.root, "src", "diagram.png")
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, text := callTool(t, cs, "analyze", map[string]any{"step": "Explain the architecture in the diagram.", "step_number": 1, "total_steps": 1,
+		"next_step_required": false, "findings": "calc has one function.", "relevant_files": []string{filepath.Join(w.root, "src", "calc.go")},
+		"images": []string{shot}, "model": "gpt-5.2"})
+	var out map[string]any
+	if err := json.Unmarshal([]byte(text), &out); err != nil || res.IsError || out["status"] != "calling_expert_analysis" {
+		t.Fatalf("analyze: isError=%v %v %s", res.IsError, err, text)
+	}
+	if n := out["analysis_status"].(map[string]any)["images_collected"]; n != 1.0 {
+		t.Errorf("images_collected = %v, want 1", n)
+	}
+	reqs := p.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("provider got %d requests, want 1", len(reqs))
+	}
+	if want := "data:image/png;base64," + base64.StdEncoding.EncodeToString(png); strings.Count(reqs[0].Body, want) != 1 {
+		t.Fatalf("the expert request does not carry the image once:\n%s", reqs[0].Body)
 	}
 }

@@ -9,7 +9,7 @@ func init() {
 		Name:        "analyze",
 		Title:       "Code analysis",
 		Description: "Analyse code in steps you do yourself (architecture, performance, security, quality); another model checks it last.",
-		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldHypothesis, workflow.FieldImages, workflow.FieldThinkingMode},
+		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldHypothesis, workflow.FieldThinkingMode},
 		Describe: map[string]string{
 			workflow.FieldIssuesFound: "Insights: [{severity: critical|high|medium|low, description}]",
 		},

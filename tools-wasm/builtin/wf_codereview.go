@@ -9,7 +9,7 @@ func init() {
 		Name:        "codereview",
 		Title:       "Systematic code review",
 		Description: "Review code in steps you do yourself (correctness, security, performance, design); another model checks it last.",
-		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldHypothesis, workflow.FieldImages, workflow.FieldThinkingMode},
+		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldHypothesis, workflow.FieldThinkingMode},
 		Fields: []workflow.Field{
 			{Name: "review_type", Schema: `{"type":"string","enum":["full","security","performance","quick"]}`, Description: "Default full."},
 			{Name: "review_validation_type", Schema: `{"type":"string","enum":["external","internal"]}`, Description: "internal: no expert call."},

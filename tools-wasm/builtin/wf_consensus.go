@@ -15,7 +15,7 @@ func init() {
 		Title:       "Consult several models",
 		Description: "Put a proposal to several models, each with a stance, one per step, then synthesise.",
 		Omit: []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldIssuesFound, workflow.FieldConfidence,
-			workflow.FieldHypothesis, workflow.FieldUseAssistantModel, workflow.FieldImages, workflow.FieldModel, workflow.FieldThinkingMode},
+			workflow.FieldHypothesis, workflow.FieldUseAssistantModel, workflow.FieldModel, workflow.FieldThinkingMode},
 		Describe: map[string]string{
 			workflow.FieldStep:     "Step 1: the proposal every model sees, self-contained. Later: your notes.",
 			workflow.FieldFindings: "Step 1: your view. Later: what the last answer changed.",

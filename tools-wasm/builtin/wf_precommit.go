@@ -26,7 +26,7 @@ func init() {
 		Name:        "precommit",
 		Title:       "Pre-commit check",
 		Description: "Check pending git changes in steps; an expert reviews the diffs last.",
-		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldHypothesis, workflow.FieldImages, workflow.FieldThinkingMode},
+		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldHypothesis, workflow.FieldThinkingMode},
 		Fields: []workflow.Field{
 			{Name: "path", Schema: `{"type":"string"}`, Description: "Repo path (step 1)."},
 			{Name: "compare_to", Schema: `{"type":"string"}`, Description: "Ref to diff against."},

@@ -36,7 +36,7 @@ func init() {
 		Name:        "refactor",
 		Title:       "Refactoring analysis",
 		Description: "Find refactorings in steps you do yourself (smells, splitting, modernising); another model checks them.",
-		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldHypothesis, workflow.FieldImages, workflow.FieldThinkingMode},
+		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldHypothesis, workflow.FieldThinkingMode},
 		Describe: map[string]string{
 			workflow.FieldIssuesFound: "[{severity: critical|high|medium|low, type: refactor_type, description}]",
 			workflow.FieldConfidence:  "complete skips the expert.",

@@ -35,7 +35,7 @@ func init() {
 		Name:        "secaudit",
 		Title:       "Security audit",
 		Description: "Audit security in steps you do yourself (OWASP, auth, secrets, dependencies); another model checks it.",
-		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldHypothesis, workflow.FieldImages, workflow.FieldThinkingMode},
+		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldHypothesis, workflow.FieldThinkingMode},
 		Describe: map[string]string{
 			workflow.FieldIssuesFound: "[{severity: critical|high|medium|low, description, location}]",
 			workflow.FieldConfidence:  "certain skips the expert.",

@@ -9,7 +9,7 @@ func init() {
 		Name:        "testgen",
 		Title:       "Test generation",
 		Description: "Plan tests in steps you do yourself (paths, edge cases, failures); another model designs them.",
-		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldHypothesis, workflow.FieldImages, workflow.FieldThinkingMode},
+		Omit:        []string{workflow.FieldFilesChecked, workflow.FieldRelevantContext, workflow.FieldHypothesis, workflow.FieldThinkingMode},
 		Describe: map[string]string{
 			workflow.FieldStep:        "Step 1: the code to test. Later: what you examine now.",
 			workflow.FieldIssuesFound: "Scenarios: [{severity: critical|high|medium|low, description}]",

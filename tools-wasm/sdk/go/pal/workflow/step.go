@@ -102,10 +102,11 @@ func IsAbsolute(p string) bool {
 }
 
 // leftOutPALFields are PAL workflow fields that pal's schemas leave out to keep tools/list
-// short: bookkeeping a PAL-trained client still sends. When a tool's schema does not list one,
+// short: bookkeeping a PAL-trained client still sends, and images where no model would see
+// them (tracer: PAL takes them and never sends them). When a tool's schema does not list one,
 // it is accepted and ignored rather than refused, so such a client does not fail a step.
 // Every other unknown argument is refused.
-var leftOutPALFields = []string{FieldFilesChecked, FieldRelevantContext, "temperature"}
+var leftOutPALFields = []string{FieldFilesChecked, FieldRelevantContext, FieldImages, "temperature"}
 
 // decode reads and checks the arguments of one step.
 func (t *Tool) decode(raw json.RawMessage) (*Step, error) {
