@@ -43,7 +43,7 @@ var (
 			}},
 	}
 	planTool = &Tool{Name: "wfplan", Title: "Plan", Description: "Test planning workflow.",
-		Omit: []string{FieldFindings, FieldFilesChecked, FieldRelevantContext, FieldConfidence, FieldModel, FieldThinkingMode, FieldUseAssistantModel}}
+		Omit: []string{FieldFindings, FieldFilesChecked, FieldRelevantContext, FieldConfidence, FieldModel, FieldThinkingMode, FieldUseAssistantModel, FieldImages}}
 )
 
 func init() {
@@ -144,7 +144,7 @@ func TestRefusals(t *testing.T) {
 		{"unknown field", "wfreview", step(1, 2, true, map[string]any{"relevant_files": []string{"/p/a.go"}, "bogus": 1}), "wfreview_failed", "bogus"},
 		{"omitted field", "wfplan", step(1, 2, true, nil), "wfplan_failed", "findings"},
 		{"PAL bookkeeping a schema leaves out is accepted", "wfplan", map[string]any{"step": "s", "step_number": 1, "total_steps": 2,
-			"next_step_required": true, "files_checked": []string{"/p/a.go"}, "relevant_context": []string{"f"}, "temperature": 0.2}, "", ""},
+			"next_step_required": true, "files_checked": []string{"/p/a.go"}, "relevant_context": []string{"f"}, "temperature": 0.2, "images": []string{"/p/x.png"}}, "", ""},
 		{"missing required", "wfreview", map[string]any{"step": "x", "step_number": 1, "total_steps": 1, "findings": "f"}, "wfreview_failed", "next_step_required is required"},
 		{"relative path", "wfreview", step(1, 2, true, map[string]any{"relevant_files": []string{"a.go"}}), "wfreview_failed", "absolute"},
 		{"relative path field", "wfreview", step(1, 2, true, map[string]any{"relevant_files": []string{"/p/a.go"}}), "", ""},
