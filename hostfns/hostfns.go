@@ -73,6 +73,7 @@ type Call struct {
 	budget   *budget
 	// principal owns the threads this call creates and is the only one that may use them.
 	principal string
+	peer      Peer
 }
 
 var (
@@ -91,6 +92,14 @@ type CallSpec struct {
 	// Principal is who the call is for: conversation threads belong to the principal that
 	// created them. "" means PrincipalLocal.
 	Principal string
+	// Peer names the HTTP client in every audit record of the call; zero over stdio.
+	Peer Peer
+}
+
+// Peer is who made a call over HTTP, as audit records name it (policy.Record's Client,
+// Remote and Session). It never holds a token.
+type Peer struct {
+	Client, Remote, Session string
 }
 
 // PrincipalLocal is the principal of a stdio server: the one local client.
@@ -103,7 +112,7 @@ func (e *Env) NewCall(s CallSpec) *Call {
 		principal = PrincipalLocal
 	}
 	return &Call{env: e, tool: s.Tool, callID: s.CallID, grant: s.Grant, category: s.Category, client: s.Client, progress: s.Progress, principal: principal,
-		budget: newBudget(e.Budgets)}
+		peer: s.Peer, budget: newBudget(e.Budgets)}
 }
 
 // Stop implements runtime.Stopper: the error, wrapping ErrOverBudget, that must end the call,
@@ -254,12 +263,14 @@ func (c *Call) audit(r policy.Record) {
 		return
 	}
 	r.CallID, r.Tool = c.callID, c.tool
+	r.Client, r.Remote, r.Session = c.peer.Client, c.peer.Remote, c.peer.Session
 	if err := c.env.Audit.Audit(r); err != nil {
 		c.env.logger().Error("audit record lost", "err", err)
 	}
 	if c.budget.audited(recordSize(r)) {
 		// The last record of this call says why it ends; it is not counted.
-		last := policy.Record{CallID: c.callID, Tool: c.tool, Op: "budget", Decision: "deny", Reason: c.budget.stopped().Error()}
+		last := policy.Record{CallID: c.callID, Tool: c.tool, Op: "budget", Decision: "deny", Reason: c.budget.stopped().Error(),
+			Client: c.peer.Client, Remote: c.peer.Remote, Session: c.peer.Session}
 		if err := c.env.Audit.Audit(last); err != nil {
 			c.env.logger().Error("audit record lost", "err", err)
 		}

@@ -39,6 +39,12 @@ type Record struct {
 	// contents, a prompt); RedactedKinds names their kinds, sorted. Never the secrets.
 	Redacted      int      `json:"redacted,omitempty"`
 	RedactedKinds []string `json:"redacted_kinds,omitempty"`
+	// Client, Remote and Session say who asked over HTTP: the identity of the bearer token
+	// ("token:NAME", "token:<sha256 prefix>", "env:NAME", or "local" without tokens; never the
+	// token), the remote address and the MCP session id. Empty over stdio.
+	Client  string `json:"client,omitempty"`
+	Remote  string `json:"remote,omitempty"`
+	Session string `json:"session,omitempty"`
 }
 
 // Auditor receives audit records. Implementations are safe for concurrent use.
@@ -203,7 +209,7 @@ func encodeRecord(r Record, red *Redactor) ([]byte, error) {
 // sanitizeRecord fills in the time and scrubs, escapes and caps every string of r.
 func sanitizeRecord(r Record, red *Redactor) Record {
 	r = normalizeRecord(r)
-	for _, f := range []*string{&r.CallID, &r.Tool, &r.Op, &r.Decision, &r.Reason, &r.Root, &r.Path} {
+	for _, f := range []*string{&r.CallID, &r.Tool, &r.Op, &r.Decision, &r.Reason, &r.Root, &r.Path, &r.Client, &r.Remote, &r.Session} {
 		*f = cleanField(*f, red)
 	}
 	if len(r.RedactedKinds) > MaxAuditKinds {

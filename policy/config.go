@@ -28,6 +28,8 @@ type Config struct {
 	Audit     AuditConfig     `toml:"audit"`
 	Redaction RedactionConfig `toml:"redaction"`
 	Cache     CacheConfig     `toml:"cache"`
+	// HTTP is [http]: authentication and limits of `pal serve -http` (http_config.go).
+	HTTP HTTPConfig `toml:"http"`
 	// Modules are tool modules to load besides the built-in ones, each pinned by its sha256.
 	// Their tools get no capability unless a [tools.<name>] table grants it.
 	Modules []ModuleConfig `toml:"modules"`
@@ -308,6 +310,7 @@ func Default() *Config {
 		Audit:     AuditConfig{Path: defaultAuditPath(), Enabled: true, MaxBytes: DefaultAuditMaxBytes, Keep: DefaultAuditKeep},
 		Redaction: DefaultRedaction(),
 		Cache:     CacheConfig{Dir: defaultCacheDir()},
+		HTTP:      DefaultHTTP(),
 	}
 }
 
@@ -433,6 +436,8 @@ func (c *Config) clone() *Config {
 	n.Modules = slices.Clone(c.Modules)
 	n.CLIs = slices.Clone(c.CLIs)
 	n.Redaction.Rules = slices.Clone(c.Redaction.Rules)
+	n.HTTP.AllowedHosts = slices.Clone(c.HTTP.AllowedHosts)
+	n.HTTP.AllowedOrigins = slices.Clone(c.HTTP.AllowedOrigins)
 	n.Sources = slices.Clone(c.Sources)
 	n.Warnings = slices.Clone(c.Warnings)
 	n.Origins = maps.Clone(c.Origins)
@@ -765,6 +770,16 @@ func (c *Config) resolvePaths(file, dir string, md toml.MetaData) error {
 			return err
 		}
 	}
+	for _, f := range []struct {
+		key string
+		p   *string
+	}{{"token_file", &c.HTTP.TokenFile}, {"tls_cert", &c.HTTP.TLSCert}, {"tls_key", &c.HTTP.TLSKey}} {
+		if md.IsDefined("http", f.key) {
+			if err := fix("http."+f.key, f.p); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -909,6 +924,9 @@ func (c *Config) validate(file string, md toml.MetaData) error {
 		return err
 	}
 	if err := c.Redaction.validate(file); err != nil {
+		return err
+	}
+	if err := c.HTTP.validate(file); err != nil {
 		return err
 	}
 	if c.Audit.Enabled && c.Audit.Path == "" {

@@ -102,6 +102,7 @@ var keyRules = func() []keyRule {
 		{"cli", kindEqual, func(c *Config) any { return c.CLIs }, false},
 	}
 	rules = append(rules, budgetRules()...)
+	rules = append(rules, httpRules()...)
 	for _, name := range ProviderNames {
 		p := func(c *Config) *ProviderConfig { return c.Providers.Provider(name) }
 		k := "providers." + name + "."

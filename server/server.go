@@ -187,11 +187,13 @@ func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 			return errorResult(t.spec.Name, s.unavailable), nil
 		}
 		callID := fmt.Sprintf("c%d", s.calls.Add(1))
+		who := peerSpec(ctx)
+		auditCall := func(decision, reason string) { s.auditCall(callID, t.spec.Name, who, decision, reason) }
 		select {
 		case s.callSlots <- struct{}{}:
 			defer func() { <-s.callSlots }()
 		default:
-			s.auditCall(callID, t.spec.Name, "deny", "server busy")
+			auditCall("deny", "server busy")
 			return errorResult(t.spec.Name, fmt.Sprintf("server busy: %d tool calls are running (limits.concurrent_calls); retry later", cap(s.callSlots))), nil
 		}
 		args, err := json.Marshal(req.Params.Arguments)
@@ -201,7 +203,7 @@ func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 		if err := t.validate(args); err != nil {
 			// The audit record names the refusal, not the arguments: validator messages may
 			// quote argument values, and audit records hold no client content.
-			s.auditCall(callID, t.spec.Name, "deny", "invalid arguments")
+			auditCall("deny", "invalid arguments")
 			return errorResult(t.spec.Name, "invalid arguments: "+err.Error()), nil
 		}
 		progress, finishProgress := progressSender(ctx, req)
@@ -213,6 +215,7 @@ func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 			Client:    clientOf(ctx),
 			Progress:  progress,
 			Principal: principalOf(ctx),
+			Peer:      who,
 		})
 		res, out, err := t.module.Invoke(ctx, runtime.Call{Tool: t.spec.Name, CallID: callID, Arguments: args, Host: host})
 		finishProgress() // the last progress goes out before the result
@@ -222,20 +225,22 @@ func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 		}
 		if err != nil {
 			s.logger.Warn("tool call failed", append(attrs, "err", err, "stderr_tail", tail(out.Stderr, 2048))...)
-			s.auditCall(callID, t.spec.Name, "error", err.Error())
+			auditCall("error", err.Error())
 			return errorResult(t.spec.Name, err.Error()), nil
 		}
 		s.logger.Info("tool call", attrs...)
-		s.auditCall(callID, t.spec.Name, "allow", "")
+		auditCall("allow", "")
 		return toMCPResult(res), nil
 	}
 }
 
-func (s *Server) auditCall(callID, tool, decision, reason string) {
+func (s *Server) auditCall(callID, tool string, who hostfns.Peer, decision, reason string) {
 	if s.audit == nil {
 		return
 	}
-	if err := s.audit.Audit(policy.Record{CallID: callID, Tool: tool, Op: "tools/call", Decision: decision, Reason: reason}); err != nil {
+	rec := policy.Record{CallID: callID, Tool: tool, Op: "tools/call", Decision: decision, Reason: reason,
+		Client: who.Client, Remote: who.Remote, Session: who.Session}
+	if err := s.audit.Audit(rec); err != nil {
 		s.logger.Error("audit record lost", "err", err)
 	}
 }
@@ -288,15 +293,31 @@ func toMCPResult(r *abi.Result) *mcp.CallToolResult {
 	return out
 }
 
-// principalOf names who a call is for: the MCP session over HTTP, the one local client over
-// stdio. Conversation threads belong to it.
+// principalOf names who a call is for; conversation threads belong to it. Over HTTP it is the
+// client's identity and its MCP session ("http:token:ci/session:ab12…"; a request of a
+// sessionless protocol version has the identity only); over stdio, the one local client.
 func principalOf(ctx context.Context) string {
-	if sess := mcpserver.ClientSessionFromContext(ctx); sess != nil {
-		if id := sess.SessionID(); id != "" && id != "stdio" {
-			return "session:" + id
-		}
+	p, ok := peerOf(ctx)
+	if !ok {
+		return hostfns.PrincipalLocal
 	}
-	return hostfns.PrincipalLocal
+	principal := "http:" + p.client
+	if sess := mcpserver.ClientSessionFromContext(ctx); sess != nil && sess.SessionID() != "" {
+		principal += "/session:" + sess.SessionID()
+	}
+	return principal
+}
+
+// peerSpec is the HTTP client of ctx for audit records; zero over stdio.
+func peerSpec(ctx context.Context) hostfns.Peer {
+	p, ok := peerOf(ctx)
+	if !ok {
+		return hostfns.Peer{}
+	}
+	if sess := mcpserver.ClientSessionFromContext(ctx); sess != nil && sess.SessionID() != "" {
+		p.session = sess.SessionID()
+	}
+	return hostfns.Peer{Client: p.client, Remote: p.remote, Session: p.session}
 }
 
 // grantFor computes a tool's grant: what it declares, within what the policy allows.

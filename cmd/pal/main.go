@@ -1,7 +1,7 @@
 // Command pal is an MCP server that lets AI coding clients consult other models, with every
 // tool running as a WebAssembly module in a sandbox.
 //
-//	pal [serve]            serve MCP over stdio (the default)
+//	pal [serve]            serve MCP over stdio (the default), or streamable HTTP with -http ADDR
 //	pal tools              list the tools the server would publish, with summary and grant
 //	pal policy ...         show, check and explain the policy
 //	pal trust [DIR]        trust a project's pal.toml
@@ -15,6 +15,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -66,7 +67,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: pal [command] [flags]
 
 commands:
-  serve                          serve MCP over stdio (default)
+  serve [-http ADDR]             serve MCP over stdio (default), or streamable HTTP on ADDR
   tools                          list the tools the server would publish, with summary and grant
   policy show                    print the effective policy and where each value comes from
   policy check FILE              validate one pal.toml
@@ -83,6 +84,13 @@ flags of serve, tools, policy show and policy explain:
   -config FILE          pal.toml to load over the system and user files (default $PAL_CONFIG)
   -system-config FILE   use FILE instead of /etc/pal/pal.toml (refused when that file is locked)
 
+flags of serve -http (ADDR is host:port; loopback without tokens, any other address needs them):
+  -http-token-file FILE  bearer tokens, one per line, "NAME TOKEN" or "TOKEN" (mode 0600)
+  -http-token-env NAME   a variable holding one bearer token
+  -tls-cert FILE, -tls-key FILE  serve HTTPS
+  [http] in a trusted pal.toml sets the same and more: allowed_hosts, allowed_origins,
+  max_body_bytes, rate_per_minute, concurrent_per_client, session_ttl
+
 configuration layers, later ones win: built-in defaults < /etc/pal/pal.toml < the user's
 $XDG_CONFIG_HOME/pal/pal.toml < -config/$PAL_CONFIG < environment < ./pal.toml. ./pal.toml
 may only narrow the policy until you run pal trust; a locked system file is a ceiling.
@@ -91,8 +99,8 @@ may only narrow the policy until you run pal trust; a locked system file is a ce
 
 // flags parses the flags of serve and tools into the app options. When it returns ok false,
 // the command exits with code: 0 after -h, 2 after a bad flag or argument.
-func flags(name string, args []string, stdout, stderr io.Writer) (opts app.Options, ok bool, code int) {
-	opts, rest, ok, code := layerFlags(name, args, stdout, stderr)
+func flags(name string, args []string, stdout, stderr io.Writer, extra ...func(*flag.FlagSet)) (opts app.Options, ok bool, code int) {
+	opts, rest, ok, code := layerFlags(name, args, stdout, stderr, extra...)
 	if !ok {
 		if code != 0 {
 			usage(stderr)
@@ -107,7 +115,8 @@ func flags(name string, args []string, stdout, stderr io.Writer) (opts app.Optio
 }
 
 func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	opts, ok, code := flags("serve", args, stdout, stderr)
+	var hf httpFlags
+	opts, ok, code := flags("serve", args, stdout, stderr, hf.define)
 	if !ok {
 		return code
 	}
@@ -126,6 +135,11 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer a.Close()
 	if a.Unavailable == "" {
 		go a.Warm(ctx)
+	}
+	if hf.addr != "" {
+		return serveHTTP(ctx, a, hf, stderr)
+	}
+	if a.Unavailable == "" {
 		a.Logger.Info("serving MCP on stdio", "version", app.Version, "tools", a.Server.Tools(), "roots", a.Paths.Roots())
 	}
 	if err := a.Server.ServeStdio(ctx, stdin, stdout); err != nil && !errors.Is(err, context.Canceled) {

@@ -56,12 +56,16 @@ func policyCmd(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-// layerFlags parses -config and -system-config and returns the remaining arguments.
-func layerFlags(name string, args []string, stdout, stderr io.Writer) (opts app.Options, rest []string, ok bool, code int) {
+// layerFlags parses -config and -system-config, and the flags extra defines, and returns the
+// remaining arguments.
+func layerFlags(name string, args []string, stdout, stderr io.Writer, extra ...func(*flag.FlagSet)) (opts app.Options, rest []string, ok bool, code int) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&opts.ConfigPath, "config", "", "pal.toml to load")
 	fs.StringVar(&opts.SystemConfigPath, "system-config", "", "system file to use instead of "+policy.DefaultSystemFile)
+	for _, f := range extra {
+		f(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(stdout)

@@ -18,6 +18,7 @@ import (
 	"github.com/pal-mcp/pal/hostfns"
 	"github.com/pal-mcp/pal/internal/builtinwasm"
 	"github.com/pal-mcp/pal/internal/privfs"
+	"github.com/pal-mcp/pal/internal/sessions"
 	"github.com/pal-mcp/pal/memory"
 	"github.com/pal-mcp/pal/policy"
 	"github.com/pal-mcp/pal/providers"
@@ -70,6 +71,11 @@ type App struct {
 	ClientLog *server.ClientLog
 	// Unavailable is why the server cannot serve tools (Degraded); "" when it can.
 	Unavailable string
+	// Sessions keeps the HTTP transport's MCP sessions (in memory; a shared backend lets
+	// replicas accept each other's sessions).
+	Sessions sessions.Store
+	// Getenv reads the environment the configuration was loaded with.
+	Getenv func(string) string
 }
 
 // Build assembles the server. Errors say what to fix: a bad pal.toml names the file and key;
@@ -79,7 +85,7 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, ClientLog: server.NewClientLog()}
+	a := &App{Config: cfg, ClientLog: server.NewClientLog(), Getenv: getenv, Sessions: sessions.NewMemory(0)}
 
 	redact := policy.NewRedactor()
 	scanner, err := cfg.Redaction.Scanner()

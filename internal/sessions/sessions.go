@@ -35,19 +35,21 @@ type Session struct {
 	Client string `json:"client"`
 	// Created is when the session was opened.
 	Created time.Time `json:"created"`
-	// Expires is when the session ends unless it is used (Touch) before.
+	// Expires is when the session ends unless it is used (Touch) before; the store sets it
+	// from its own clock.
 	Expires time.Time `json:"expires"`
 }
 
 // Store keeps sessions. Implementations are safe for concurrent use, and forget a session at
 // its Expires time (they need not delete it then, but Get must not return it).
 type Store interface {
-	// Create stores a new session. It returns ErrFull when no more may be open.
-	Create(ctx context.Context, s Session) error
+	// Create stores a new session that lives ttl from now (s.Expires is ignored). It returns
+	// ErrFull when no more may be open.
+	Create(ctx context.Context, s Session, ttl time.Duration) error
 	// Get returns the session with id; ErrNotFound when there is none or it has expired.
 	Get(ctx context.Context, id string) (Session, error)
-	// Touch moves the session's expiry to until; ErrNotFound when it is gone.
-	Touch(ctx context.Context, id string, until time.Time) error
+	// Touch moves the session's expiry to ttl from now; ErrNotFound when it is gone.
+	Touch(ctx context.Context, id string, ttl time.Duration) error
 	// Delete ends the session. Deleting a session that is gone is not an error.
 	Delete(ctx context.Context, id string) error
 }
@@ -87,7 +89,7 @@ func (m *Memory) now() time.Time {
 }
 
 // Create implements Store. When the store is full it first drops the expired sessions.
-func (m *Memory) Create(_ context.Context, s Session) error {
+func (m *Memory) Create(_ context.Context, s Session, ttl time.Duration) error {
 	if s.ID == "" {
 		return errors.New("sessions: empty id")
 	}
@@ -100,8 +102,9 @@ func (m *Memory) Create(_ context.Context, s Session) error {
 	if limit <= 0 {
 		limit = DefaultMaxSessions
 	}
+	now := m.now()
+	s.Expires = now.Add(ttl)
 	if len(m.sessions) >= limit {
-		now := m.now()
 		for id, old := range m.sessions {
 			if !now.Before(old.Expires) {
 				delete(m.sessions, id)
@@ -131,15 +134,16 @@ func (m *Memory) Get(_ context.Context, id string) (Session, error) {
 }
 
 // Touch implements Store.
-func (m *Memory) Touch(_ context.Context, id string, until time.Time) error {
+func (m *Memory) Touch(_ context.Context, id string, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.sessions[id]
-	if !ok || !m.now().Before(s.Expires) {
+	now := m.now()
+	if !ok || !now.Before(s.Expires) {
 		delete(m.sessions, id)
 		return ErrNotFound
 	}
-	s.Expires = until
+	s.Expires = now.Add(ttl)
 	m.sessions[id] = s
 	return nil
 }

@@ -7,25 +7,24 @@ import (
 	"time"
 )
 
-// StoreContract checks what every Store must do. A backend in this package (redis.go) calls it
-// from its tests with a fresh store
-// and a function that moves the store's clock forward (for Redis: wait or set the TTL short).
+// StoreContract checks what every Store must do. A backend in this package (redis.go) calls
+// it from its tests with a fresh store and a function that moves the store's clock forward.
 func StoreContract(t *testing.T, s Store, advance func(time.Duration)) {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now()
-	a := Session{ID: NewID(), Client: "token:a", Created: now, Expires: now.Add(time.Minute)}
-	if err := s.Create(ctx, a); err != nil {
+	a := Session{ID: NewID(), Client: "token:a", Created: now}
+	if err := s.Create(ctx, a, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Get(ctx, a.ID)
-	if err != nil || got.Client != "token:a" || got.ID != a.ID {
+	if err != nil || got.Client != "token:a" || got.ID != a.ID || !got.Created.Equal(now) || got.Expires.IsZero() {
 		t.Fatalf("Get = %+v, %v", got, err)
 	}
 	if _, err := s.Get(ctx, NewID()); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get of an unknown id: %v, want ErrNotFound", err)
 	}
-	if err := s.Touch(ctx, a.ID, now.Add(time.Hour)); err != nil {
+	if err := s.Touch(ctx, a.ID, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	advance(2 * time.Minute) // past the first expiry, before the touched one
@@ -36,11 +35,11 @@ func StoreContract(t *testing.T, s Store, advance func(time.Duration)) {
 	if _, err := s.Get(ctx, a.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get after expiry: %v, want ErrNotFound", err)
 	}
-	if err := s.Touch(ctx, a.ID, time.Now().Add(3*time.Hour)); !errors.Is(err, ErrNotFound) {
+	if err := s.Touch(ctx, a.ID, 3*time.Hour); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Touch after expiry: %v, want ErrNotFound", err)
 	}
-	b := Session{ID: NewID(), Client: "token:b", Created: now, Expires: time.Now().Add(24 * time.Hour)}
-	if err := s.Create(ctx, b); err != nil {
+	b := Session{ID: NewID(), Client: "token:b", Created: now}
+	if err := s.Create(ctx, b, 24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Delete(ctx, b.ID); err != nil {
@@ -67,15 +66,15 @@ func TestMemoryFull(t *testing.T) {
 	var skew time.Duration
 	m.Now = func() time.Time { return time.Now().Add(skew) }
 	for i := range 2 {
-		if err := m.Create(ctx, Session{ID: NewID(), Expires: time.Now().Add(time.Duration(i+1) * time.Minute)}); err != nil {
+		if err := m.Create(ctx, Session{ID: NewID()}, time.Duration(i+1)*time.Minute); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := m.Create(ctx, Session{ID: NewID(), Expires: time.Now().Add(time.Hour)}); !errors.Is(err, ErrFull) {
+	if err := m.Create(ctx, Session{ID: NewID()}, time.Hour); !errors.Is(err, ErrFull) {
 		t.Fatalf("third session: %v, want ErrFull", err)
 	}
 	skew = 90 * time.Second // the first one expired: its room is reused
-	if err := m.Create(ctx, Session{ID: NewID(), Expires: time.Now().Add(time.Hour)}); err != nil {
+	if err := m.Create(ctx, Session{ID: NewID()}, time.Hour); err != nil {
 		t.Fatalf("after one expired: %v", err)
 	}
 	if m.Len() != 2 {
