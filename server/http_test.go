@@ -394,7 +394,9 @@ func TestHTTPConcurrencyLimit(t *testing.T) {
 	alice := &hclient{t: t, url: url, token: aliceToken}
 	alice.initialize()
 	done := make(chan hresp, 1)
-	go func() { done <- alice.rpc(5, "tools/call", map[string]any{"name": "block", "arguments": map[string]any{"n": 1}}) }()
+	go func() {
+		done <- alice.rpc(5, "tools/call", map[string]any{"name": "block", "arguments": map[string]any{"n": 1}})
+	}()
 	<-b.started
 	if r := alice.rpc(6, "ping", nil); r.status != http.StatusTooManyRequests {
 		t.Fatalf("second request while one runs: %d %s", r.status, r.body)
