@@ -113,6 +113,18 @@ func (b *budget) spend(k budgetKind, n int64) error {
 	return &opError{code: abi.CodeOverBudget, msg: err.Error()}
 }
 
+// take takes n from budget k when it fits and reports whether it did. Unlike spend, a refusal
+// tells the guest nothing and never ends the call: the host's own heartbeats use it.
+func (b *budget) take(k budgetKind, n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used[k]+n > b.limit[k] {
+		return false
+	}
+	b.used[k] += n
+	return true
+}
+
 // audited counts one audit record of n bytes. The record is written whatever this says (an
 // op that happened is never left out of the log); past the budget the call must end.
 func (b *budget) audited(n int64) (exhausted bool) {

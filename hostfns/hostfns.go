@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/pal-mcp/pal/memory"
 	"github.com/pal-mcp/pal/policy"
@@ -36,6 +37,9 @@ type Env struct {
 	// Budgets bound what each tool call may cost ([limits]); zero fields take the defaults
 	// of policy.DefaultBudgets.
 	Budgets policy.Budgets
+	// Heartbeat is the interval of the progress notifications sent while a model call runs
+	// (limits.heartbeat_interval), when the client asked for progress; 0 sends none.
+	Heartbeat time.Duration
 	// GitPath is the absolute path of the git binary for the git ops; "" means git as found
 	// in the server's PATH when first needed.
 	GitPath string

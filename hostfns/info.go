@@ -2,6 +2,9 @@ package hostfns
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/pal-mcp/pal/runtime/abi"
@@ -40,4 +43,45 @@ func hostInfo(_ context.Context, c *Call, _ abi.HostInfoRequest, _ []byte) (outc
 		res.Providers, res.ModelsAvailable = c.env.Models.Summary()
 	}
 	return outcome{result: res}, nil
+}
+
+// heartbeat sends a progress notification every Env.Heartbeat while a model call runs, saying
+// what is awaited and for how long, so that a client that cuts calls without progress (many do
+// at 60 s) waits for a long one. Each one spends from the call's progress budget
+// (limits.progress_notifications); when that runs out they stop, silently. It returns the
+// function that stops them; nothing is sent after it returns.
+func (c *Call) heartbeat(what string) (stop func()) {
+	every := c.env.Heartbeat
+	if c.progress == nil || every <= 0 {
+		return func() {}
+	}
+	start := time.Now()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				if !c.budget.take(budgetProgress, 1) {
+					return
+				}
+				elapsed := now.Sub(start).Round(time.Second)
+				if every < time.Second {
+					elapsed = now.Sub(start).Round(time.Millisecond)
+				}
+				// Progress 0 means "no new progress": the sender keeps the values increasing.
+				c.progress(0, 0, fmt.Sprintf("waiting for %s: %s elapsed", what, elapsed))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }

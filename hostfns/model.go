@@ -112,6 +112,11 @@ func modelGenerate(ctx context.Context, c *Call, req abi.ModelGenerateRequest, b
 	if err := c.budget.spend(budgetProviderCalls, 1); err != nil {
 		return outcome{path: req.Model}, err
 	}
+	what := "the model"
+	if req.Model != "" && req.Model != "auto" {
+		what = req.Model
+	}
+	stopHeartbeat := c.heartbeat(what)
 	resp, info, err := c.env.Models.Generate(ctx, req.Model, cat, providers.Request{
 		SystemPrompt: system,
 		Prompt:       prompt,
@@ -119,6 +124,7 @@ func modelGenerate(ctx context.Context, c *Call, req abi.ModelGenerateRequest, b
 		Temperature:  req.Temperature,
 		ThinkingMode: req.ThinkingMode,
 	})
+	stopHeartbeat()
 	if err != nil {
 		return outcome{path: req.Model, bytes: int64(len(body)), redacted: redacted}, c.modelError(err)
 	}

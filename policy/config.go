@@ -130,6 +130,11 @@ type LimitsConfig struct {
 	// PromptChars is the most characters a client may put in a prompt field (PAL's
 	// MCP_PROMPT_SIZE_LIMIT). Default 60,000; MAX_MCP_OUTPUT_TOKENS=n sets int(n*0.6)*4.
 	PromptChars int `toml:"prompt_chars"`
+	// HeartbeatInterval is how often pal sends a progress notification with the elapsed time
+	// while a model call runs, when the client gave a progress token, so that clients which
+	// cut a call after 60 s without progress wait for a long one. Each one counts against
+	// progress_notifications. "0s" sends none; otherwise 10ms to 1h. Default "10s".
+	HeartbeatInterval Duration `toml:"heartbeat_interval"`
 	// Budgets are the per-call and per-process budgets (limits.go), keys of [limits] too.
 	Budgets
 }
@@ -304,6 +309,8 @@ func Default() *Config {
 			OutputBytes: DefaultOutputBytes,
 			PromptChars: DefaultPromptChars,
 			Budgets:     DefaultBudgets(),
+
+			HeartbeatInterval: Duration{DefaultHeartbeatInterval},
 		},
 		Providers: ProvidersConfig{DefaultModel: DefaultModel},
 		Memory:    MemoryConfig{TTL: Duration{DefaultTTL}, MaxTurns: DefaultMaxTurns, Backend: MemoryBackendLocal, Redis: DefaultRedis()},
@@ -860,6 +867,9 @@ func (c *Config) validate(file string, md toml.MetaData) error {
 	}
 	if l.PromptChars <= 0 {
 		return bad("limits.prompt_chars", "must be positive, got %d", l.PromptChars)
+	}
+	if d := l.HeartbeatInterval.Duration; d != 0 && (d < 10*time.Millisecond || d > time.Hour) {
+		return bad("limits.heartbeat_interval", `must be "0s" (none) or 10ms to 1h, got %s`, d)
 	}
 	if err := l.Budgets.validate(file); err != nil {
 		return err

@@ -34,6 +34,7 @@ func keyCases() map[string]keyCase {
 		"limits.call_timeout":       {`"1m"`, `"2m"`, `"30s"`, ""},
 		"limits.memory_mb":          {`64`, `128`, `32`, ""},
 		"limits.output_bytes":       {`1000`, `2000`, `500`, ""},
+		"limits.heartbeat_interval": {`"10s"`, `"1s"`, `"10s"`, ""},
 		"limits.prompt_chars":       {`1000`, `2000`, `500`, "MAX_MCP_OUTPUT_TOKENS=100000"},
 		// limits.go's budgets; thread sizes stay apart so that total >= per thread holds.
 		"limits.host_calls":             {`100000`, `200000`, `50000`, ""},

@@ -1,6 +1,9 @@
 package policy
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Budgets are the [limits] keys that bound what one tool call, and the whole process, may cost
 // the host. They sit in [limits] beside call_timeout and memory_mb (LimitsConfig embeds
@@ -45,6 +48,9 @@ type Budgets struct {
 	// workers; tool calls over any transport). Default 8.
 	ConcurrentCalls int `toml:"concurrent_calls"`
 }
+
+// DefaultHeartbeatInterval is limits.heartbeat_interval's default.
+const DefaultHeartbeatInterval = 10 * time.Second
 
 // Defaults of Budgets.
 const (

@@ -74,6 +74,8 @@ var keyRules = func() []keyRule {
 		{"limits.call_timeout", kindLower, dur(func(c *Config) time.Duration { return c.Limits.CallTimeout.Duration }), true},
 		{"limits.memory_mb", kindLower, i64(func(c *Config) int64 { return int64(c.Limits.MemoryMB) }), true},
 		{"limits.output_bytes", kindLower, i64(func(c *Config) int64 { return c.Limits.OutputBytes }), true},
+		// Trusted only: how often pal writes to the client is not the project's choice.
+		{"limits.heartbeat_interval", kindEqual, dur(func(c *Config) time.Duration { return c.Limits.HeartbeatInterval.Duration }), false},
 		{"limits.prompt_chars", kindLower, i64(func(c *Config) int64 { return int64(c.Limits.PromptChars) }), true},
 		{"providers.default_model", kindFree, func(c *Config) any { return c.Providers.DefaultModel }, true},
 		{"memory.ttl", kindLower, dur(func(c *Config) time.Duration { return c.Memory.TTL.Duration }), true},

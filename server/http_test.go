@@ -75,7 +75,8 @@ type hresp struct {
 	msgs   []map[string]any // JSON-RPC messages, from a JSON or an SSE body
 }
 
-func (c *hclient) post(body []byte) hresp {
+// open posts body and returns the response unread, for streaming.
+func (c *hclient) open(body []byte) *http.Response {
 	c.t.Helper()
 	req, err := http.NewRequest(http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
@@ -101,6 +102,12 @@ func (c *hclient) post(body []byte) hresp {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	return resp
+}
+
+func (c *hclient) post(body []byte) hresp {
+	c.t.Helper()
+	resp := c.open(body)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {

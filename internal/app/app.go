@@ -151,6 +151,8 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 		Redact:  redact,
 		Secrets: scanner,
 		Budgets: cfg.Limits.Budgets,
+		// Progress heartbeats while a model call runs (limits.heartbeat_interval).
+		Heartbeat: cfg.Limits.HeartbeatInterval.Duration,
 		// cli.run: the [[cli]] programs (none: off) and the variables they never receive.
 		CLIs:      cfg.CLIs,
 		CLIKeyEnv: cfg.CLIKeyEnvNames(),
