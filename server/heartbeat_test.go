@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -160,4 +161,56 @@ func TestHeartbeatsOverHTTP(t *testing.T) {
 		}
 	}
 	h.done()
+}
+
+// TestCancelOverHTTP: a running call stops, and its model request is aborted, when the client
+// sends notifications/cancelled for it, and when it drops the connection of the request.
+func TestCancelOverHTTP(t *testing.T) {
+	s, models := heartbeatServer(t)
+	url := httpServe(t, s, HTTPOptions{})
+	c := &hclient{t: t, url: url}
+	c.initialize()
+	call := func(id int) []byte {
+		b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": map[string]any{
+			"name": "chat", "arguments": map[string]any{"prompt": "slow", "model": "fake-model"}}})
+		return b
+	}
+
+	t.Run("notifications/cancelled", func(t *testing.T) {
+		done := make(chan hresp, 1)
+		go func() { done <- c.post(call(7)) }()
+		<-models.started
+		if r := c.rpc(nil, "notifications/cancelled", map[string]any{"requestId": 7, "reason": "user"}); r.status != http.StatusAccepted {
+			t.Fatalf("cancel: %d %s", r.status, r.body)
+		}
+		if err := <-models.stopped; !errors.Is(err, context.Canceled) {
+			t.Fatalf("model call ended with %v", err)
+		}
+		<-done
+	})
+	t.Run("connection closed", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(call(8)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Session-Id", c.session)
+		req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+		errc := make(chan error, 1)
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			errc <- err
+		}()
+		<-models.started
+		cancel()
+		if err := <-models.stopped; !errors.Is(err, context.Canceled) {
+			t.Fatalf("model call ended with %v", err)
+		}
+		<-errc
+	})
+	if r := c.rpc(9, "ping", nil); r.status != http.StatusOK {
+		t.Fatalf("the session after the cancellations: %d %s", r.status, r.body)
+	}
 }
