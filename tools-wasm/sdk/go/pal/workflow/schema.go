@@ -67,7 +67,7 @@ var commonFields = []Field{
 	{FieldConfidence, "", "Your certainty now.", false},
 	{FieldHypothesis, `{"type":"string"}`, "Current best explanation.", false},
 	{FieldUseAssistantModel, `{"type":"boolean"}`, "false: no expert call.", false},
-	{FieldContinuationID, `{"type":"string"}`, "From a reply; step 2 on.", false},
+	{FieldContinuationID, `{"type":"string"}`, "From a reply.", false},
 	{FieldImages, stringList, "Image paths/data URLs.", false},
 	{FieldModel, `{"type":"string"}`, "Expert model (see listmodels).", false},
 	{FieldThinkingMode, `{"type":"string","enum":["minimal","low","medium","high","max"]}`, "Expert reasoning depth.", false},
