@@ -126,6 +126,14 @@ func TestCLIRunRefusals(t *testing.T) {
 	}{
 		{"unlisted argument", nil, abi.CLIRunRequest{Name: "fake", Args: []string{"--yolo"}}, abi.CodeDenied, `"--yolo" is not in the allowed_args`},
 		{"argument glued to a listed one", nil, abi.CLIRunRequest{Name: "fake", Args: []string{"--model=pro"}}, abi.CodeDenied, "allowed_args"},
+		// A client (or the model driving it) sets clink's args: each is matched whole, so no
+		// spelling of an unlisted flag, and no listed value smuggling another, gets through.
+		{"auto-approve flag with a value", nil, abi.CLIRunRequest{Name: "fake", Args: []string{"--yolo=true"}}, abi.CodeDenied, `"--yolo=true"`},
+		{"flag and value in one argument", nil, abi.CLIRunRequest{Name: "fake", Args: []string{"--model flash"}}, abi.CodeDenied, `"--model flash"`},
+		{"split form of an unlisted value", nil, abi.CLIRunRequest{Name: "fake", Args: []string{"--model", "pro"}}, abi.CodeDenied, `"pro"`},
+		{"newline smuggling a flag", nil, abi.CLIRunRequest{Name: "fake", Args: []string{"flash\n--yolo"}}, abi.CodeDenied, `"flash\n--yolo"`},
+		{"NUL smuggling a flag", nil, abi.CLIRunRequest{Name: "fake", Args: []string{"flash\x00--yolo"}}, abi.CodeDenied, `"flash\x00--yolo"`},
+		{"listed argument with a trailing space", nil, abi.CLIRunRequest{Name: "fake", Args: []string{"flash "}}, abi.CodeDenied, "allowed_args"},
 		{"unknown CLI", nil, abi.CLIRunRequest{Name: "codex"}, abi.CodeNotFound, "configured: fake"},
 		{"directory outside the roots", nil, abi.CLIRunRequest{Name: "fake", Dir: "/"}, abi.CodeDenied, "outside"},
 		{"provider key named", func(e *policy.CLIConfig) { e.Env = append(e.Env, "OPENAI_API_KEY") },
