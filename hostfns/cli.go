@@ -29,6 +29,7 @@ import (
 //     cancel, when the output passes its cap, and after the program exits (so nothing it
 //     started outlives it);
 //   - standard output capped and redacted, standard error cut to its last 4 KiB and redacted.
+// While it runs the client gets the heartbeats of a model call (limits.heartbeat_interval).
 // Each run counts as one provider call against the call's budget.
 
 // cliStderrBytes is how much of the end of standard error a reply carries.
@@ -127,7 +128,10 @@ func cliRun(ctx context.Context, c *Call, req abi.CLIRunRequest, body []byte) (o
 	if timeout <= 0 {
 		timeout = policy.DefaultCLITimeout
 	}
+	// An AI CLI runs for minutes: the client hears the same heartbeats as for a model call.
+	stopHeartbeat := c.heartbeat("CLI " + entry.Name)
 	outcomeOf := run.wait(ctx, timeout)
+	stopHeartbeat()
 	if outcomeOf.cancelled {
 		return at, fail(abi.CodeCancelled, "the call ended while CLI %q was running; it was killed", entry.Name)
 	}

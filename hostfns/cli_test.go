@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -273,5 +275,48 @@ func TestCLIRepliesFitTheABITypes(t *testing.T) {
 	f, _ := cliFixture(t, "cat; echo oops >&2\n", nil)
 	for _, tc := range cliReplyCases() {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, cliCall(f)) })
+	}
+}
+
+// TestCLIRunHeartbeats: an AI CLI runs for minutes, so while it runs the client gets the
+// heartbeats a model call gets (limits.heartbeat_interval), each counted against
+// limits.progress_notifications, and none after cli.run returns. The program here ends only
+// once a heartbeat has reached the client.
+func TestCLIRunHeartbeats(t *testing.T) {
+	f, mark := cliFixture(t, `while [ ! -e "$PIDFILE" ]; do sleep 0.01; done
+echo answered
+`, func(e *policy.CLIConfig) { e.Timeout = policy.Duration{Duration: 30 * time.Second} })
+	f.env.Heartbeat = 10 * time.Millisecond
+	f.env.Budgets = policy.Budgets{ProgressNotifications: 3}
+	var (
+		mu       sync.Mutex
+		msgs     []string
+		returned bool
+	)
+	c := f.env.NewCall(CallSpec{Tool: "clink", CallID: "c1", Grant: policy.NewCapSet(abi.CapCLIRun),
+		Progress: func(_, _ float64, msg string) {
+			mu.Lock()
+			defer mu.Unlock()
+			if returned {
+				t.Errorf("heartbeat after cli.run returned: %q", msg)
+			}
+			msgs = append(msgs, msg)
+			os.WriteFile(mark, nil, 0o644)
+		}})
+	r := do(t, c, abi.CLIRunRequest{Op: abi.OpCLIRun, Name: "fake"}, nil)
+	mu.Lock()
+	returned = true
+	got := slices.Clone(msgs)
+	mu.Unlock()
+	if r.err != nil || r.result["timed_out"] != false || string(r.body) != "answered\n" {
+		t.Fatalf("cli.run: %v %v %q", r.err, r.result, r.body)
+	}
+	if len(got) == 0 || len(got) > 3 {
+		t.Fatalf("%d heartbeats (budget 3): %q", len(got), got)
+	}
+	for _, m := range got {
+		if !strings.HasPrefix(m, "waiting for CLI fake: ") || !strings.HasSuffix(m, " elapsed") {
+			t.Errorf("heartbeat %q", m)
+		}
 	}
 }

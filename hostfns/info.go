@@ -45,11 +45,11 @@ func hostInfo(_ context.Context, c *Call, _ abi.HostInfoRequest, _ []byte) (outc
 	return outcome{result: res}, nil
 }
 
-// heartbeat sends a progress notification every Env.Heartbeat while a model call runs, saying
-// what is awaited and for how long, so that a client that cuts calls without progress (many do
-// at 60 s) waits for a long one. Each one spends from the call's progress budget
-// (limits.progress_notifications); when that runs out they stop, silently. It returns the
-// function that stops them; nothing is sent after it returns.
+// heartbeat sends a progress notification every Env.Heartbeat while a model call or a [[cli]]
+// program runs, saying what is awaited and for how long, so that a client that cuts calls
+// without progress (many do at 60 s) waits for a long one. Each one spends from the call's
+// progress budget (limits.progress_notifications); when that runs out they stop, silently. It
+// returns the function that stops them; nothing is sent after it returns.
 func (c *Call) heartbeat(what string) (stop func()) {
 	every := c.env.Heartbeat
 	if c.progress == nil || every <= 0 {
