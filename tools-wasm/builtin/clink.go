@@ -129,6 +129,12 @@ func (a *clinkArgs) validate() error {
 		return fmt.Errorf("role %q is not one of %s", a.Role, strings.Join(clinkRoleNames, ", "))
 	}
 	for _, p := range append(slices.Clone(a.Files), a.Images...) {
+		if strings.HasPrefix(p, "data:") {
+			// The agent opens files itself; there is no way to hand it image bytes, and the
+			// data is not echoed back.
+			return errors.New("clink cannot pass an image data URL: the agent reads images from files. " +
+				"Save the image to a file and pass its absolute path in images. Nothing was run.")
+		}
 		if !isAbsolute(p) {
 			return errors.New(relativePathError(p))
 		}

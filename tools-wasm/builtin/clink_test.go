@@ -41,6 +41,9 @@ func TestClinkRefusals(t *testing.T) {
 		{"empty prompt", func() *paltest.Host { return clinkHost("") }, map[string]any{"prompt": " "}, []string{"prompt is empty"}},
 		{"relative path", func() *paltest.Host { return clinkHost("") }, map[string]any{"prompt": "hi", "absolute_file_paths": []string{"main.go"}},
 			[]string{"Relative paths"}},
+		{"image data URL", func() *paltest.Host { return clinkHost("") },
+			map[string]any{"prompt": "hi", "images": []string{"data:image/png;base64," + strings.Repeat("QUFB", 5000)}},
+			[]string{"cannot pass an image data URL", "absolute path", "Nothing was run"}},
 		{"denied file", func() *paltest.Host { return clinkHost("") }, map[string]any{"prompt": "hi", "absolute_file_paths": []string{"/proj/secrets/key.pem"}},
 			[]string{"/proj/secrets/key.pem", "access denied"}},
 		{"argument the host refuses", func() *paltest.Host {
@@ -71,6 +74,9 @@ func TestClinkRefusals(t *testing.T) {
 			h := tt.host()
 			out := invoke(t, h, "clink", tt.args)
 			mustFail(t, out, "error", tt.want...)
+			if strings.Contains(out.Content, "QUFBQUFB") {
+				t.Fatalf("the refusal echoed the image data: %d bytes", len(out.Content))
+			}
 			if tt.name != "argument the host refuses" && tt.name != "non-zero exit" && tt.name != "timeout" && tt.name != "empty reply" && len(h.CLIRuns) != 0 {
 				t.Fatalf("the program ran: %+v", h.CLIRuns)
 			}
