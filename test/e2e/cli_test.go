@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/pal-mcp/pal/internal/testwasm"
 )
 
 // runPal runs the binary with args in dir, with only the given environment (plus PATH and
@@ -27,12 +25,7 @@ func runPalHome(t *testing.T, dir, home string, env []string, args ...string) (i
 	seedCacheKey(t, filepath.Join(home, "state"))
 	cmd := exec.Command(palBin, args...)
 	cmd.Dir = dir
-	cmd.Env = append([]string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"XDG_STATE_HOME=" + filepath.Join(home, "state"),
-		"XDG_CACHE_HOME=" + cacheDir,
-	}, append(testwasm.Env(), env...)...)
+	cmd.Env = homeEnv(home, filepath.Join(home, "state"), env...)
 	cmd.Stdin = strings.NewReader("")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -14,7 +14,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/pal-mcp/pal/internal/mcpwire"
-	"github.com/pal-mcp/pal/internal/testwasm"
 )
 
 // logRecorder keeps the log messages (notifications/message) a client receives.
@@ -65,28 +64,9 @@ func startDegraded(t *testing.T, dir string, env []string, args ...string) (*mcp
 	seedCacheKey(t, filepath.Join(home, "state"))
 	cmd := exec.Command(palBin, append([]string{"serve"}, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append([]string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"XDG_STATE_HOME=" + filepath.Join(home, "state"),
-		"XDG_CACHE_HOME=" + cacheDir,
-	}, append(testwasm.Env(), env...)...)
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
+	cmd.Env = homeEnv(home, filepath.Join(home, "state"), env...)
 	logs := newLogRecorder()
-	client := mcp.NewClient(&mcp.Implementation{Name: "pal-e2e", Version: "1"}, &mcp.ClientOptions{LoggingMessageHandler: logs.handle})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
-	if err != nil {
-		t.Fatalf("connect: %v\nstderr:\n%s", err, stderr.String())
-	}
-	t.Cleanup(func() {
-		cs.Close()
-		if t.Failed() {
-			t.Logf("server stderr:\n%s", stderr.String())
-		}
-	})
+	cs, stderr := connectCmd(t, cmd, &mcp.ClientOptions{LoggingMessageHandler: logs.handle})
 	return cs, logs, stderr
 }
 

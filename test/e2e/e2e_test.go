@@ -188,10 +188,19 @@ func startProcess(t *testing.T, w *workspace, p *provider, args []string, extraE
 	cmd := exec.Command(palBin, append([]string{"serve"}, args...)...)
 	cmd.Dir = w.root
 	cmd.Env = serverEnv(w, p, extraEnv...)
+	cs, stderr := connectCmd(t, cmd, nil)
+	return cs, cmd, stderr
+}
+
+// connectCmd starts cmd (a pal serve process) and connects the go-sdk client to it over
+// stdio with opts (nil for none), capturing the server's stderr. The session is closed at
+// cleanup, and the server's stderr logged when the test failed.
+func connectCmd(t *testing.T, cmd *exec.Cmd, opts *mcp.ClientOptions) (*mcp.ClientSession, *lockedBuffer) {
+	t.Helper()
 	stderr := &lockedBuffer{}
 	cmd.Stderr = stderr
-	client := mcp.NewClient(&mcp.Implementation{Name: "pal-e2e", Version: "1"}, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	client := mcp.NewClient(&mcp.Implementation{Name: "pal-e2e", Version: "1"}, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	if err != nil {
@@ -203,7 +212,18 @@ func startProcess(t *testing.T, w *workspace, p *provider, args []string, extraE
 			t.Logf("server stderr:\n%s", stderr.String())
 		}
 	})
-	return cs, cmd, stderr
+	return cs, stderr
+}
+
+// homeEnv is the environment every pal the tests start begins with: PATH, home, state and
+// the shared compile cache, and the test modules (testwasm.Env), then extra.
+func homeEnv(home, stateHome string, extra ...string) []string {
+	return append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"XDG_STATE_HOME=" + stateHome,
+		"XDG_CACHE_HOME=" + cacheDir,
+	}, append(testwasm.Env(), extra...)...)
 }
 
 type lockedBuffer struct {
@@ -238,6 +258,20 @@ func callTool(t *testing.T, cs *mcp.ClientSession, name string, args map[string]
 		}
 	}
 	return res, text.String()
+}
+
+// continuationID is the continuation_id a chat result offers.
+func continuationID(t *testing.T, text string) string {
+	t.Helper()
+	var out struct {
+		ContinuationOffer *struct {
+			ContinuationID string `json:"continuation_id"`
+		} `json:"continuation_offer"`
+	}
+	if err := json.Unmarshal([]byte(text), &out); err != nil || out.ContinuationOffer == nil {
+		t.Fatalf("chat result without a continuation offer: %v %s", err, text)
+	}
+	return out.ContinuationOffer.ContinuationID
 }
 
 func TestListAndChatWithContinuation(t *testing.T) {

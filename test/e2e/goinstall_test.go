@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
-
 	"github.com/pal-mcp/pal/internal/builtinwasm"
 )
 
@@ -86,16 +84,9 @@ func TestGoInstall(t *testing.T) {
 	cmd := exec.Command(bin, "serve")
 	cmd.Dir = w.root
 	cmd.Env = serverEnv(w, p)
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
+	cs, stderr := connectCmd(t, cmd, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "pal-e2e", Version: "1"}, nil).
-		Connect(ctx, &mcp.CommandTransport{Command: cmd}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
-	if err != nil {
-		t.Fatalf("connect: %v\n%s", err, stderr.String())
-	}
-	defer cs.Close()
 	tools, err := cs.ListTools(ctx, nil)
 	if err != nil {
 		t.Fatalf("tools/list: %v\n%s", err, stderr.String())

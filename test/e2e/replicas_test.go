@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"io/fs"
 	"net/http"
 	"os"
@@ -32,20 +31,6 @@ func redisConfig(t *testing.T, dir string, srv *testredis.Server, prefix string)
 		t.Fatal(err)
 	}
 	return []string{"PAL_CONFIG=" + conf, "PAL_REDIS_PASSWORD=" + redisPassword}
-}
-
-// continuationID is the continuation_id a chat result offers.
-func continuationID(t *testing.T, text string) string {
-	t.Helper()
-	var out struct {
-		ContinuationOffer *struct {
-			ContinuationID string `json:"continuation_id"`
-		} `json:"continuation_offer"`
-	}
-	if err := json.Unmarshal([]byte(text), &out); err != nil || out.ContinuationOffer == nil {
-		t.Fatalf("chat result without a continuation offer: %v %s", err, text)
-	}
-	return out.ContinuationOffer.ContinuationID
 }
 
 // TestReplicasShareThreadsInRedis: two pal processes (replicas, each with its own workspace

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,15 +45,7 @@ func TestThreadSurvivesSIGKILL(t *testing.T) {
 	if res.IsError {
 		t.Fatalf("chat: %s", text)
 	}
-	var out struct {
-		ContinuationOffer *struct {
-			ContinuationID string `json:"continuation_id"`
-		} `json:"continuation_offer"`
-	}
-	if err := json.Unmarshal([]byte(text), &out); err != nil || out.ContinuationOffer == nil {
-		t.Fatalf("chat result: %v %s", err, text)
-	}
-	id := out.ContinuationOffer.ContinuationID
+	id := continuationID(t, text)
 	if fi, err := os.Stat(db); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("threads file: %v %v", fi, err)
 	}

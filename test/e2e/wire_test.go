@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/pal-mcp/pal/internal/mcpwire"
-	"github.com/pal-mcp/pal/internal/testwasm"
 )
 
 // rawSession drives pal serve with newline-delimited JSON written by hand, so the test sees
@@ -29,16 +28,12 @@ type rawSession struct {
 
 // serverEnv is the environment start gives the server.
 func serverEnv(w *workspace, p *provider, extraEnv ...string) []string {
-	return append([]string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + w.stateDir,
-		"XDG_CACHE_HOME=" + cacheDir,
-		"XDG_STATE_HOME=" + filepath.Join(w.stateDir, "state"),
+	return homeEnv(w.stateDir, filepath.Join(w.stateDir, "state"), append([]string{
 		"OPENAI_API_KEY=" + apiKey,
 		"OPENAI_BASE_URL=" + p.srv.URL + "/v1",
 		"DEFAULT_MODEL=gpt-5.2",
 		"LOG_LEVEL=DEBUG",
-	}, append(testwasm.Env(), extraEnv...)...)
+	}, extraEnv...)...)
 }
 
 // startRaw runs pal serve in the workspace and performs the MCP handshake.

@@ -23,15 +23,7 @@ func TestCodereviewThroughTheBinary(t *testing.T) {
 	if res.IsError {
 		t.Fatalf("chat: %s", text)
 	}
-	var chat struct {
-		ContinuationOffer *struct {
-			ContinuationID string `json:"continuation_id"`
-		} `json:"continuation_offer"`
-	}
-	if err := json.Unmarshal([]byte(text), &chat); err != nil || chat.ContinuationOffer == nil {
-		t.Fatalf("chat result: %v %s", err, text)
-	}
-	id := chat.ContinuationOffer.ContinuationID
+	id := continuationID(t, text)
 
 	step := func(n int, next bool, extra map[string]any) map[string]any {
 		t.Helper()
