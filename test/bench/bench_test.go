@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +18,7 @@ import (
 	"github.com/pal-mcp/pal/internal/testwasm"
 	"github.com/pal-mcp/pal/providers"
 	"github.com/pal-mcp/pal/providers/registry"
+	"github.com/pal-mcp/pal/test/bench/sample"
 )
 
 // palBin and baselineBin are the two servers the process-level benchmarks compare: pal (the
@@ -71,28 +70,17 @@ func buildBaseline(dir string) (string, error) {
 	return bin, nil
 }
 
-// loopbackOpenAI answers every chat completion at once.
-func loopbackOpenAI(tb testing.TB) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"id":"c","object":"chat.completion","created":1,"model":"gpt-5.2","choices":[{"index":0,"message":{"role":"assistant","content":"fine"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":1,"total_tokens":11}}`)
-	}))
-	tb.Cleanup(srv.Close)
-	return srv
-}
-
 // BenchmarkChatCall runs one chat tools/call in process (MCP message in, result out) against
 // a provider that answers at once, beside a bare provider round trip on the same loopback
 // server: the difference is what pal adds to a call (schema check, instance, guest logic,
 // host calls, thread writes, result conversion).
 func BenchmarkChatCall(b *testing.B) {
-	srv := loopbackOpenAI(b)
+	srv := sample.NewProvider(b)
 	work := b.TempDir()
 	if err := os.WriteFile(filepath.Join(work, "main.go"), []byte(strings.Repeat("package main // a line of code\n", 200)), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	env := map[string]string{"OPENAI_API_KEY": "sk-bench-000000000000", "OPENAI_BASE_URL": srv.URL + "/v1", "DEFAULT_MODEL": "gpt-5.2"}
+	env := map[string]string{"OPENAI_API_KEY": sample.APIKey, "OPENAI_BASE_URL": srv.BaseURL(), "DEFAULT_MODEL": "gpt-5.2"}
 	getenv := func(k string) string { return env[k] }
 
 	b.Run("provider-only", func(b *testing.B) {
@@ -145,13 +133,13 @@ func BenchmarkChatCall(b *testing.B) {
 // in, result out): step 1 creates the thread and records the step; a later step reads the
 // thread, rebuilds the run from it and records the step. Both answer with the pause reply.
 func BenchmarkWorkflowStep(b *testing.B) {
-	srv := loopbackOpenAI(b)
+	srv := sample.NewProvider(b)
 	work := b.TempDir()
 	file := filepath.Join(work, "main.go")
 	if err := os.WriteFile(file, []byte("package main\n"), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	env := map[string]string{"OPENAI_API_KEY": "sk-bench-000000000000", "OPENAI_BASE_URL": srv.URL + "/v1", "DEFAULT_MODEL": "gpt-5.2",
+	env := map[string]string{"OPENAI_API_KEY": sample.APIKey, "OPENAI_BASE_URL": srv.BaseURL(), "DEFAULT_MODEL": "gpt-5.2",
 		"XDG_CACHE_HOME": filepath.Join(work, "cache"), "XDG_STATE_HOME": filepath.Join(work, "state")}
 	a, err := app.Build(context.Background(), app.Options{Getenv: func(k string) string { return env[k] }, WorkDir: work, LogOutput: io.Discard})
 	if err != nil {
