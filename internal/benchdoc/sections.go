@@ -209,14 +209,14 @@ func (p *page) sections() {
 	p.printf("is (VmHWM − VmRSS before the run) / N. Both servers run 8 calls at once (pal's\n")
 	p.printf("limits.concurrent_calls; the baseline's worker pool); the rest wait. Issue 13 sets no\n")
 	p.printf("numeric goal here beyond the per-call ones of section 2.\n\n")
-	trs := p.transports()
+	trs, levels := p.concurrencyRuns()
 	if len(trs) == 0 {
 		p.printf("no figures\n")
 	}
 	for _, tr := range trs {
 		p.printf("Transport **%s**:\n\n", tr)
 		p.printf("| in flight | side | median | p99 | throughput | peak RSS | per call in flight |\n|---|---|---|---|---|---|---|\n")
-		for _, level := range p.levels(tr) {
+		for _, level := range levels[tr] {
 			for _, side := range []string{"pal", "baseline"} {
 				name := fmt.Sprintf("Concurrency/%s-%s-c%d", tr, side, level)
 				m, m99 := p.ms(name)
@@ -254,38 +254,26 @@ func (p *page) sections() {
 
 var concName = regexp.MustCompile(`^Concurrency/([a-z]+)-(pal|baseline)-c(\d+)$`)
 
-// transports lists the transports of the concurrency results, stdio first.
-func (p *page) transports() []string {
-	seen := map[string]bool{}
+// concurrencyRuns reads the concurrency results' names once: the transports measured, stdio
+// first then by name, and the levels measured over each, in order.
+func (p *page) concurrencyRuns() ([]string, map[string][]int) {
+	levels := map[string][]int{}
 	for name := range p.r {
 		if m := concName.FindStringSubmatch(name); m != nil {
-			seen[m[1]] = true
-		}
-	}
-	var out []string
-	for t := range seen {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	if i := slices.Index(out, "stdio"); i > 0 {
-		out = append([]string{"stdio"}, slices.Delete(out, i, i+1)...)
-	}
-	return out
-}
-
-// levels lists the concurrency levels measured over transport tr, in order.
-func (p *page) levels(tr string) []int {
-	seen := map[int]bool{}
-	for name := range p.r {
-		if m := concName.FindStringSubmatch(name); m != nil && m[1] == tr {
 			n, _ := strconv.Atoi(m[3])
-			seen[n] = true
+			if !slices.Contains(levels[m[1]], n) {
+				levels[m[1]] = append(levels[m[1]], n)
+			}
 		}
 	}
-	var out []int
-	for n := range seen {
-		out = append(out, n)
+	var trs []string
+	for tr := range levels {
+		trs = append(trs, tr)
+		sort.Ints(levels[tr])
 	}
-	sort.Ints(out)
-	return out
+	sort.Strings(trs)
+	if i := slices.Index(trs, "stdio"); i > 0 {
+		trs = append([]string{"stdio"}, slices.Delete(trs, i, i+1)...)
+	}
+	return trs, levels
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -65,5 +66,24 @@ func TestSections(t *testing.T) {
 	}
 	if strings.Contains(out, "HTTP: not measured") {
 		t.Errorf("http is measured but the page says it is not")
+	}
+}
+
+func TestConcurrencyRuns(t *testing.T) {
+	p := &page{r: parse(`BenchmarkConcurrency/http-pal-c8-2 	1	1 ns/op	3.0 p50-ms
+BenchmarkConcurrency/stdio-pal-c16-2 	1	1 ns/op	3.0 p50-ms
+BenchmarkConcurrency/stdio-baseline-c4-2 	1	1 ns/op	3.0 p50-ms
+BenchmarkConcurrency/stdio-pal-c4-2 	1	1 ns/op	3.0 p50-ms
+BenchmarkConcurrency/abc-pal-c1-2 	1	1 ns/op	3.0 p50-ms
+BenchmarkChat/pal-steady-2 	1	1 ns/op	3.0 p50-ms
+`)}
+	trs, levels := p.concurrencyRuns()
+	if got := strings.Join(trs, ","); got != "stdio,abc,http" {
+		t.Errorf("transports %s, want stdio,abc,http", got)
+	}
+	for tr, want := range map[string]string{"stdio": "[4 16]", "abc": "[1]", "http": "[8]"} {
+		if got := fmt.Sprint(levels[tr]); got != want {
+			t.Errorf("levels[%s] = %s, want %s", tr, got, want)
+		}
 	}
 }
