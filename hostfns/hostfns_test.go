@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pal-mcp/pal/memory"
 	"github.com/pal-mcp/pal/policy"
@@ -494,5 +495,25 @@ func TestImageFilesAreCappedAndAudited(t *testing.T) {
 	}
 	if last.Decision != "allow" || last.Bytes != 16 || last.Root == "" {
 		t.Fatalf("allowed image record = %+v", last)
+	}
+}
+
+// TestHeartbeatMessageCapped: the model name a heartbeat names comes from the guest (a request
+// header may be 16 MiB); a heartbeat is held to the cap of the guest's own progress messages.
+func TestHeartbeatMessageCapped(t *testing.T) {
+	f := newFixture(t)
+	f.env.Heartbeat = time.Millisecond
+	got := make(chan string, 1)
+	c := f.env.NewCall(CallSpec{Tool: "t", Progress: func(_, _ float64, msg string) {
+		select {
+		case got <- msg:
+		default:
+		}
+	}})
+	stop := c.heartbeat(strings.Repeat("é", 5000))
+	msg := <-got
+	stop()
+	if len(msg) > maxProgressMessage || !utf8.ValidString(msg) || !strings.HasPrefix(msg, "waiting for é") {
+		t.Fatalf("heartbeat of %d bytes (cap %d), valid UTF-8 %v", len(msg), maxProgressMessage, utf8.ValidString(msg))
 	}
 }

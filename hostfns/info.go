@@ -20,17 +20,22 @@ func progressOp(_ context.Context, c *Call, req abi.ProgressRequest, _ []byte) (
 	if req.Progress < 0 || req.Total < 0 {
 		return outcome{}, fail(abi.CodeInvalid, "progress and total must not be negative")
 	}
-	if len(req.Message) > maxProgressMessage {
-		cut := maxProgressMessage
-		for cut > 0 && !utf8.RuneStart(req.Message[cut]) {
-			cut-- // never split a character
-		}
-		req.Message = req.Message[:cut]
-	}
 	if c.progress != nil {
-		c.progress(req.Progress, req.Total, req.Message)
+		c.progress(req.Progress, req.Total, clipProgress(req.Message))
 	}
 	return outcome{result: struct{}{}}, nil
+}
+
+// clipProgress cuts a progress message to maxProgressMessage bytes, never inside a character.
+func clipProgress(msg string) string {
+	if len(msg) <= maxProgressMessage {
+		return msg
+	}
+	cut := maxProgressMessage
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut]
 }
 
 func hostInfo(_ context.Context, c *Call, _ abi.HostInfoRequest, _ []byte) (outcome, error) {
@@ -76,7 +81,8 @@ func (c *Call) heartbeat(what string) (stop func()) {
 					elapsed = now.Sub(start).Round(time.Millisecond)
 				}
 				// Progress 0 means "no new progress": the sender keeps the values increasing.
-				c.progress(0, 0, fmt.Sprintf("waiting for %s: %s elapsed", what, elapsed))
+				// what may come from the guest (a model name): held to the cap of its own messages.
+				c.progress(0, 0, clipProgress(fmt.Sprintf("waiting for %s: %s elapsed", what, elapsed)))
 			}
 		}
 	}()
