@@ -86,7 +86,7 @@ func Load(ctx context.Context, cfg runtime.Config, name string, wasm []byte, wan
 	if wantSHA256 != "" && wantSHA256 != hash {
 		return nil, fmt.Errorf("%w: %s has sha256 %s, pinned %s", runtime.ErrBadModule, name, hash, wantSHA256)
 	}
-	wasi, err := checkImports(ctx, wasm)
+	wasi, err := checkImports(ctx, wasm, cfg.MemoryLimitBytes)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", runtime.ErrBadModule, name, err)
 	}
@@ -112,7 +112,12 @@ func Load(ctx context.Context, cfg runtime.Config, name string, wasm []byte, wan
 func compile(ctx context.Context, cfg runtime.Config, wasm []byte, hash string, wasi bool) (*extism.CompiledPlugin, error) {
 	rc := wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(true).
-		WithMemoryLimitPages(uint32(min(cfg.MemoryLimitBytes>>16, 65536)))
+		// The per-memory cap is enforced by runtime.MemoryCap (newInstance), which reports a
+		// refused grow as ErrMemoryCap; this is wasm's own ceiling, as in runtime.New. A
+		// lower ceiling here would refuse the grow before MemoryCap saw it, and the trap
+		// that follows would read as a crash. Initial sizes were held to the cap by
+		// checkImports.
+		WithMemoryLimitPages(65536)
 	call := extism.NewHostFunctionWithStack(FuncCall, hostCall, []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR})
 	call.SetNamespace(HostNamespace)
 	return extism.NewCompiledPlugin(ctx, extism.Manifest{
@@ -126,10 +131,12 @@ func compile(ctx context.Context, cfg runtime.Config, wasm []byte, hash string, 
 }
 
 // checkImports refuses a plugin that imports anything outside Extism's environment, pal's
-// host function and WASI, or one of the environment's network functions. It reports whether
-// the plugin imports WASI.
-func checkImports(ctx context.Context, wasm []byte) (wasi bool, err error) {
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+// host function and WASI, or one of the environment's network functions, or that declares a
+// memory (initial or maximum size) over memoryLimit bytes. It reports whether the plugin
+// imports WASI.
+func checkImports(ctx context.Context, wasm []byte, memoryLimit uint64) (wasi bool, err error) {
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().
+		WithMemoryLimitPages(uint32(min(memoryLimit>>16, 65536))))
 	defer rt.Close(ctx)
 	cm, err := rt.CompileModule(ctx, wasm)
 	if err != nil {
@@ -266,8 +273,12 @@ func (p *Plugin) Invoke(ctx context.Context, c runtime.Call) (_ *abi.Result, out
 	}()
 	cctx := context.WithValue(ctx, callStateKey{}, st)
 	rc, raw, err := inst.plugin.CallWithContext(cctx, ExportHandle, req)
-	if err != nil && rc != 0 && !isTrap(err) && ctx.Err() == nil && !inst.mem.Hit() {
-		// The plugin returned non-zero with an error set: its own failure, for the client.
+	if err != nil && rc != 0 && ctx.Err() == nil && !inst.mem.Hit() && inst.ownError(cctx, err) {
+		// The plugin returned non-zero with an error set: its own failure, for the client,
+		// under the output cap as any result.
+		if msg := err.Error(); uint64(len(msg)) > uint64(p.cfg.OutputLimitBytes) {
+			return nil, out, fmt.Errorf("%w: tool %s set an error of %d bytes; the cap is %d bytes", runtime.ErrOutputCap, c.Tool, len(msg), p.cfg.OutputLimitBytes)
+		}
 		return &abi.Result{IsError: true, Content: []abi.Content{{Type: "text", Text: strings.ToValidUTF8(err.Error(), string(utf8.RuneError))}}}, out, nil
 	}
 	if err != nil {
@@ -286,15 +297,18 @@ func (p *Plugin) Invoke(ctx context.Context, c runtime.Call) (_ *abi.Result, out
 	return result, out, nil
 }
 
-// isTrap tells a wasm failure (a trap, a host function's panic, a closed module) from the
-// plugin's own error_set message, which go-sdk returns as a plain error.
-func isTrap(err error) bool {
+// ownError tells the plugin's own error_set message, which go-sdk returns as a plain error
+// after handle returned, from a wasm failure (a trap, a host function's panic such as a full
+// variable store, a closed module): err is the plugin's when it is exactly the message the
+// plugin set. Matching the text of wazero's errors instead would take a host function's
+// panic, whose text names no trap, for the plugin's message.
+func (inst *instance) ownError(ctx context.Context, err error) bool {
 	var stop *hostStop
 	if errors.As(err, &stop) {
-		return true
+		return false
 	}
-	msg := err.Error()
-	return strings.Contains(msg, "wasm error") || strings.Contains(msg, "module closed") || strings.Contains(msg, "exit_code")
+	msg := inst.plugin.GetErrorWithContext(ctx)
+	return msg != "" && msg == err.Error()
 }
 
 // callError explains why handle failed, as runtime.Module.Invoke does.
