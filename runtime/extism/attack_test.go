@@ -246,3 +246,19 @@ func TestManifestWithUnknownOpIsRefused(t *testing.T) {
 		t.Fatalf("want ErrBadModule naming net.fetch, got %v", err)
 	}
 }
+
+// TestWASIOutputEnvIsRefused: with EXTISM_ENABLE_WASI_OUTPUT set, go-sdk would hand a WASI
+// plugin pal's stdout, the MCP stream; such a plugin is refused, and one without WASI is not.
+func TestWASIOutputEnvIsRefused(t *testing.T) {
+	t.Setenv(wasiOutputEnv, "1")
+	wasi := module([][2]string{{wasiNamespace, "fd_write"}}, "describe", "handle")
+	_, err := Load(context.Background(), limits(), "wasi.wasm", wasi, "")
+	if !errors.Is(err, runtime.ErrBadModule) || !strings.Contains(err.Error(), wasiOutputEnv) {
+		t.Fatalf("want ErrBadModule naming %s, got %v", wasiOutputEnv, err)
+	}
+	p, err := Load(context.Background(), limits(), "hostile.wasm", hostile(hostileManifest, []byte{0x41, 0}), "")
+	if err != nil {
+		t.Fatalf("a plugin without WASI: %v", err)
+	}
+	p.Close(context.Background())
+}

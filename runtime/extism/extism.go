@@ -29,6 +29,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,11 @@ const (
 	envNamespace  = "extism:host/env"
 	wasiNamespace = "wasi_snapshot_preview1"
 )
+
+// wasiOutputEnv, when set in pal's environment, makes go-sdk give a WASI plugin pal's own
+// stdout and stderr in place of the ones pal configures (CompiledPlugin.Instance): a plugin
+// could then write MCP messages to the client. Load refuses WASI plugins while it is set.
+const wasiOutputEnv = "EXTISM_ENABLE_WASI_OUTPUT"
 
 // maxManifestBytes caps what describe may return.
 const maxManifestBytes = 1 << 20
@@ -89,6 +95,9 @@ func Load(ctx context.Context, cfg runtime.Config, name string, wasm []byte, wan
 	wasi, err := checkImports(ctx, wasm, cfg.MemoryLimitBytes)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", runtime.ErrBadModule, name, err)
+	}
+	if _, set := os.LookupEnv(wasiOutputEnv); set && wasi {
+		return nil, fmt.Errorf("%w: %s imports WASI and %s is set, which would send its stdout to pal's own (the MCP stream over stdio); unset it", runtime.ErrBadModule, name, wasiOutputEnv)
 	}
 	// Extism's log_* host functions pass a process-wide level; pal keeps info and above of
 	// each plugin's lines (debug would carry the SDK's own "Calling function" line).
