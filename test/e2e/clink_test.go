@@ -266,8 +266,10 @@ func TestClinkHangingCLIIsKilledWithItsChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The kill is sent before the reply; the kernel may take a moment to reap the child.
-	for i := 0; i < 100 && processAlive(pid); i++ {
+	// The kill is sent before the reply; the kernel may take a moment to reap the child. The
+	// child sleeps 300 s, so waiting up to a minute tells a killed child from a live one on a
+	// loaded machine too, where a bound of a few seconds would make this a timed test.
+	for deadline := time.Now().Add(time.Minute); processAlive(pid) && time.Now().Before(deadline); {
 		time.Sleep(30 * time.Millisecond)
 	}
 	if processAlive(pid) {
