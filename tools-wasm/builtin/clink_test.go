@@ -53,6 +53,13 @@ func TestClinkRefusals(t *testing.T) {
 			}
 			return h
 		}, map[string]any{"prompt": "hi", "args": []string{"--yolo"}}, []string{"did not run", "--yolo", "allowed_args"}},
+		// args comes from the client: no spelling of an unlisted flag gets through.
+		{"auto-approve flag with a value", func() *paltest.Host { return clinkHost("") },
+			map[string]any{"prompt": "hi", "args": []string{"--yolo=true"}}, []string{"did not run", `"--yolo=true"`, "allowed_args"}},
+		{"flag and value in one argument", func() *paltest.Host { return clinkHost("") },
+			map[string]any{"prompt": "hi", "args": []string{"--model pro"}}, []string{"did not run", `"--model pro"`, "allowed_args"}},
+		{"newline smuggling a flag", func() *paltest.Host { return clinkHost("") },
+			map[string]any{"prompt": "hi", "args": []string{"--model\n--yolo"}}, []string{"did not run", `"--model\n--yolo"`}},
 		{"non-zero exit", func() *paltest.Host {
 			h := clinkHost("")
 			h.RunCLI = func(abi.CLIRunRequest, []byte) (pal.CLIResult, string, error) {

@@ -110,7 +110,8 @@ type Host struct {
 	// MaxTurns is the thread turn cap; 0 means 50.
 	MaxTurns int
 	// CLIs are what cli.list reports; RunCLI answers cli.run (nil: every run is refused as
-	// the host refuses a CLI that is not configured). A returned error that is a
+	// the host refuses a CLI that is not configured). An argument the CLI's AllowedArgs does
+	// not list is refused before RunCLI, as the host refuses it. A returned error that is a
 	// *pal.HostError is sent with its code.
 	CLIs   []pal.CLIInfo
 	RunCLI func(req abi.CLIRunRequest, stdin []byte) (pal.CLIResult, string, error)
@@ -818,9 +819,16 @@ func (h *Host) cliList(abi.CLIListRequest, []byte) (reply, error) {
 }
 
 func (h *Host) cliRun(req abi.CLIRunRequest, body []byte) (reply, error) {
-	known := slices.ContainsFunc(h.CLIs, func(c pal.CLIInfo) bool { return c.Name == req.Name })
-	if !known || h.RunCLI == nil {
+	i := slices.IndexFunc(h.CLIs, func(c pal.CLIInfo) bool { return c.Name == req.Name })
+	if i < 0 || h.RunCLI == nil {
 		return reply{target: req.Name}, &pal.HostError{Code: pal.CodeNotFound, Message: fmt.Sprintf("no CLI %q in pal.toml", req.Name)}
+	}
+	// The host's rule: each extra argument is one the CLI's allowed_args lists, matched whole.
+	for _, a := range req.Args {
+		if !slices.Contains(h.CLIs[i].AllowedArgs, a) {
+			return reply{target: req.Name}, &pal.HostError{Code: pal.CodeDenied,
+				Message: fmt.Sprintf("argument %q is not in the allowed_args of CLI %q", a, req.Name)}
+		}
 	}
 	h.CLIRuns = append(h.CLIRuns, CLIRun{Request: req, Stdin: string(body)})
 	res, out, err := h.RunCLI(req, body)
