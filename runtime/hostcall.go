@@ -41,8 +41,13 @@ func (s *hostStop) Error() string { return s.err.Error() }
 func (s *hostStop) Unwrap() error { return s.err }
 
 // checkStop ends the call when the Host says so.
-func checkStop(st *callState) {
-	if s, ok := st.host.(Stopper); ok {
+func checkStop(st *callState) { CheckStop(st.host) }
+
+// CheckStop ends the guest call a host function is serving when host is a Stopper whose Stop
+// returns an error: it panics with a value wazero turns into the error of that call, which
+// CallError reports as ErrStopped. For host functions outside this package (runtime/extism).
+func CheckStop(host Host) {
+	if s, ok := host.(Stopper); ok {
 		if err := s.Stop(); err != nil {
 			panic(&hostStop{err: err})
 		}

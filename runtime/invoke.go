@@ -91,6 +91,14 @@ func (m *Module) Invoke(ctx context.Context, c Call) (_ *abi.Result, out Outcome
 
 // callError explains why handle failed: deadline, cancellation, memory cap, or a crash.
 func (m *Module) callError(ctx context.Context, inst *instance, timeout time.Duration, err error) error {
+	return CallError(ctx, err, inst.mem.hit.Load(), m.engine.cfg.MemoryLimitBytes, timeout)
+}
+
+// CallError explains why a guest call failed with err, for the client: ErrStopped wrapping the
+// Stopper's error when CheckStop ended it, else ErrDeadline (timeout is the call's limit) or
+// ErrCancelled when ctx, the call's context, is done, ErrMemoryCap (of memoryLimit bytes) when
+// memoryHit, else ErrTrap with the first line of err. runtime/extism uses it for plugins.
+func CallError(ctx context.Context, err error, memoryHit bool, memoryLimit uint64, timeout time.Duration) error {
 	var stop *hostStop
 	if errors.As(err, &stop) {
 		return fmt.Errorf("%w: %w", ErrStopped, stop.err)
@@ -100,8 +108,8 @@ func (m *Module) callError(ctx context.Context, inst *instance, timeout time.Dur
 		return fmt.Errorf("%w (%v); the call was stopped", ErrDeadline, timeout)
 	case ctx.Err() != nil:
 		return ErrCancelled
-	case inst.mem.hit.Load():
-		return fmt.Errorf("%w of %d MiB; the call was stopped", ErrMemoryCap, m.engine.cfg.MemoryLimitBytes>>20)
+	case memoryHit:
+		return fmt.Errorf("%w of %d MiB; the call was stopped", ErrMemoryCap, memoryLimit>>20)
 	}
 	msg := err.Error()
 	if i := strings.IndexByte(msg, '\n'); i > 0 {

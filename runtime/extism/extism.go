@@ -291,7 +291,7 @@ func (p *Plugin) Invoke(ctx context.Context, c runtime.Call) (_ *abi.Result, out
 		return &abi.Result{IsError: true, Content: []abi.Content{{Type: "text", Text: strings.ToValidUTF8(err.Error(), string(utf8.RuneError))}}}, out, nil
 	}
 	if err != nil {
-		return nil, out, p.callError(ctx, inst, timeout, err)
+		return nil, out, runtime.CallError(ctx, err, inst.mem.Hit(), p.cfg.MemoryLimitBytes, timeout)
 	}
 	if rc != 0 {
 		return nil, out, fmt.Errorf("%w: tool %s: handle returned %d without an error message", runtime.ErrBadResult, c.Tool, rc)
@@ -312,31 +312,6 @@ func (p *Plugin) Invoke(ctx context.Context, c runtime.Call) (_ *abi.Result, out
 // plugin set. Matching the text of wazero's errors instead would take a host function's
 // panic, whose text names no trap, for the plugin's message.
 func (inst *instance) ownError(ctx context.Context, err error) bool {
-	var stop *hostStop
-	if errors.As(err, &stop) {
-		return false
-	}
 	msg := inst.plugin.GetErrorWithContext(ctx)
 	return msg != "" && msg == err.Error()
-}
-
-// callError explains why handle failed, as runtime.Module.Invoke does.
-func (p *Plugin) callError(ctx context.Context, inst *instance, timeout time.Duration, err error) error {
-	var stop *hostStop
-	if errors.As(err, &stop) {
-		return fmt.Errorf("%w: %w", runtime.ErrStopped, stop.err)
-	}
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("%w (%v); the call was stopped", runtime.ErrDeadline, timeout)
-	case ctx.Err() != nil:
-		return runtime.ErrCancelled
-	case inst.mem.Hit():
-		return fmt.Errorf("%w of %d MiB; the call was stopped", runtime.ErrMemoryCap, p.cfg.MemoryLimitBytes>>20)
-	}
-	msg := err.Error()
-	if i := strings.IndexByte(msg, '\n'); i > 0 {
-		msg = msg[:i]
-	}
-	return fmt.Errorf("%w: %s", runtime.ErrTrap, msg)
 }

@@ -24,21 +24,6 @@ type callState struct {
 
 type callStateKey struct{}
 
-// hostStop carries a runtime.Stopper's error out of the plugin as a panic, which wazero turns
-// into the error of the plugin function the host was called from.
-type hostStop struct{ err error }
-
-func (s *hostStop) Error() string { return s.err.Error() }
-func (s *hostStop) Unwrap() error { return s.err }
-
-func checkStop(st *callState) {
-	if s, ok := st.host.(runtime.Stopper); ok {
-		if err := s.Stop(); err != nil {
-			panic(&hostStop{err: err})
-		}
-	}
-}
-
 // hostCall implements extism:host/user pal_call(request offset) -> reply offset.
 func hostCall(ctx context.Context, p *extism.CurrentPlugin, stack []uint64) {
 	st, _ := ctx.Value(callStateKey{}).(*callState)
@@ -71,7 +56,7 @@ func hostCall(ctx context.Context, p *extism.CurrentPlugin, stack []uint64) {
 				reply = st.host.Call(ctx, bytes.Clone(raw))
 			}
 		}
-		checkStop(st)
+		runtime.CheckStop(st.host)
 	}
 	out, err := p.WriteBytes(reply)
 	if err != nil {
