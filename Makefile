@@ -115,7 +115,7 @@ test-tools:
 
 # Fuzz targets as package:Target: path resolution and deny matching, host-call decoding,
 # message framing, redaction, stored thread records. `make test` runs each for FUZZTIME_SHORT, `make fuzz` for FUZZTIME.
-FUZZ_TARGETS   := ./policy/:FuzzPaths ./policy/:FuzzDenyMatch ./hostfns/:FuzzCall ./runtime/abi/:FuzzSplit ./policy/secrets/:FuzzRedact ./memory/:FuzzDecodeRecord
+FUZZ_TARGETS   := ./policy/:FuzzPaths ./policy/:FuzzClientRoots ./policy/:FuzzDenyMatch ./hostfns/:FuzzCall ./runtime/abi/:FuzzSplit ./policy/secrets/:FuzzRedact ./memory/:FuzzDecodeRecord
 FUZZTIME       ?= 60s
 FUZZTIME_SHORT ?= 3s
 

@@ -73,6 +73,10 @@ type PathsConfig struct {
 	// a file outside every root look as if it were inside one, so such files are refused by
 	// default. Default false.
 	AllowHardLinks bool `toml:"allow_hard_links"`
+	// ClientRoots says what the MCP client's roots (roots/list) do: "narrow" (default) makes
+	// them the allowlist within Roots, so a client can only narrow it (clientroots.go);
+	// "off" ignores them. Client roots never widen Roots.
+	ClientRoots string `toml:"client_roots"`
 }
 
 // ToolsConfig is [tools] and its [tools.<name>] tables.
@@ -301,6 +305,7 @@ func Default() *Config {
 			MaxListEntries: DefaultMaxListEntries,
 			MaxDepth:       DefaultMaxDepth,
 			MaxImageBytes:  DefaultMaxImageBytes,
+			ClientRoots:    ClientRootsNarrow,
 		},
 		Tools: ToolsConfig{Tool: map[string]ToolPolicy{}},
 		Limits: LimitsConfig{
@@ -838,6 +843,9 @@ func (c *Config) validate(file string, md toml.MetaData) error {
 	}
 	if p.MaxImageBytes <= 0 {
 		return bad("paths.max_image_bytes", "must be a positive number of bytes, got %d", p.MaxImageBytes)
+	}
+	if p.ClientRoots != ClientRootsNarrow && p.ClientRoots != ClientRootsOff {
+		return bad("paths.client_roots", "must be %q or %q, got %q", ClientRootsNarrow, ClientRootsOff, p.ClientRoots)
 	}
 
 	for _, list := range []struct {

@@ -27,6 +27,9 @@ func (p *Paths) DeniedName(abs string) string {
 	if rd == nil {
 		return "is outside every allowed root"
 	}
+	if !p.spelledInScope(real) {
+		return "is outside the MCP client's roots"
+	}
 	if rule, denied := p.deny.match(splitPath(relTo(rd.path, real))); denied {
 		return fmt.Sprintf("matches deny rule %q", rule)
 	}
@@ -40,7 +43,8 @@ func (p *Paths) Within(abs string) bool {
 	if !filepath.IsAbs(abs) {
 		return false
 	}
-	return p.rootOf(filepath.Clean(abs)) != nil
+	clean := filepath.Clean(abs)
+	return p.rootOf(clean) != nil && p.inScope(clean)
 }
 
 // LinkCount returns the number of hard links of the file fi describes; 1 where the platform

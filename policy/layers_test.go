@@ -28,6 +28,7 @@ func keyCases() map[string]keyCase {
 		"paths.max_depth":           {`4`, `8`, `2`, ""},
 		"paths.max_image_bytes":     {`1000`, `2000`, `500`, ""},
 		"paths.allow_hard_links":    {`false`, `true`, `false`, ""},
+		"paths.client_roots":        {`"narrow"`, `"off"`, `"narrow"`, ""},
 		"tools.enabled":             {`["chat", "debug"]`, `["chat", "debug", "planner"]`, `["chat"]`, ""},
 		"tools.disabled":            {`["debug"]`, `[]`, `["debug", "planner"]`, ""},
 		"tools.<name>.capabilities": {`["fs.read", "model.generate"]`, `["fs.read", "model.generate", "fs.list"]`, `["model.generate"]`, ""},

@@ -68,6 +68,13 @@ type Paths struct {
 	aliases []alias    // longest prefix first
 	deny    denyList
 	caps    Caps
+
+	// scoped marks a Paths made by Narrow: it shares the roots above, and every path must
+	// also lie inside one of scope (real, symlink-free directories: the client's roots
+	// intersected with the trusted ones; none refuses every path).
+	scoped     bool
+	scope      []string
+	scopeNames []string // scope, and the client roots' spellings through a symlink
 }
 
 // rootDir is one allowed root.
@@ -193,8 +200,11 @@ var sharedDirs = []string{
 	"/private/var", "/Volumes", "/Applications", "/Library", "/System",
 }
 
-// Close closes every root.
+// Close closes every root. On a Paths made by Narrow, which shares its roots, it does nothing.
 func (p *Paths) Close() error {
+	if p.scoped {
+		return nil
+	}
 	var errs []error
 	for _, r := range p.roots {
 		errs = append(errs, r.root.Close())
@@ -202,8 +212,12 @@ func (p *Paths) Close() error {
 	return errors.Join(errs...)
 }
 
-// Roots returns the roots in use (real paths, nested roots merged), sorted.
+// Roots returns the roots in use (real paths, nested roots merged), sorted; for a Paths made
+// by Narrow, the client's roots in force.
 func (p *Paths) Roots() []string {
+	if p.scoped {
+		return slices.Clone(p.scope)
+	}
 	out := make([]string, len(p.roots))
 	for i, r := range p.roots {
 		out[i] = r.path
@@ -374,6 +388,9 @@ func (p *Paths) resolve(given string) (Resolved, error) {
 	if rd == nil { // cannot happen: every alias maps into a kept root
 		return Resolved{}, pathErr(given, ErrOutsideRoots, "is outside every allowed root")
 	}
+	if !p.spelledInScope(real) {
+		return Resolved{}, pathErr(given, ErrOutsideRoots, "is outside the MCP client's roots (paths.client_roots)")
+	}
 	spelling := splitPath(relTo(rd.path, real))
 	if rule, denied := p.deny.match(spelling); denied {
 		return Resolved{}, denyErr(given, rule, fmt.Sprintf("matches deny rule %q", rule))
@@ -385,8 +402,18 @@ func (p *Paths) resolve(given string) (Resolved, error) {
 	if rule, denied := p.deny.match(rel); denied {
 		return Resolved{}, denyErr(given, rule, fmt.Sprintf("resolves to a path that matches deny rule %q", rule))
 	}
+	root, relPath := rd.path, path.Join(append([]string{"."}, rel...)...)
+	if p.scoped {
+		// Narrowed: the path must still be inside a client root once symlinks are followed,
+		// and that client root is its root (a git op looks for the repository no higher).
+		abs := filepath.Join(rd.path, relName(rel))
+		if root = p.scopeOf(abs); root == "" {
+			return Resolved{}, pathErr(given, ErrOutsideRoots, "leads out of the MCP client's roots through a symlink (paths.client_roots)")
+		}
+		relPath = filepath.ToSlash(relName(splitPath(relTo(root, abs))))
+	}
 	return Resolved{
-		Path: clean, Root: rd.path, Rel: path.Join(append([]string{"."}, rel...)...), Info: info,
+		Path: clean, Root: root, Rel: relPath, Info: info,
 		root: rd, rel: rel, given: given, spelling: spelling, allowHardLinks: p.caps.AllowHardLinks,
 	}, nil
 }

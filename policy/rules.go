@@ -48,6 +48,9 @@ const (
 	kindAllowList
 	// kindRoots: directories; a root outside every earlier root widens.
 	kindRoots
+	// kindOffIsWider: a mode string where "off" is wider than any other value
+	// (paths.client_roots: "narrow" lets the client narrow the roots, "off" does not).
+	kindOffIsWider
 	// kindToolCaps: the [tools.<name>] tables; a capability beyond the earlier ceiling widens.
 	kindToolCaps
 	// kindFree: not a range (default_model); an untrusted project may set it, a lock pins it.
@@ -68,6 +71,9 @@ var keyRules = func() []keyRule {
 		{"paths.max_depth", kindLower, i64(func(c *Config) int64 { return int64(c.Paths.MaxDepth) }), true},
 		{"paths.max_image_bytes", kindLower, i64(func(c *Config) int64 { return c.Paths.MaxImageBytes }), true},
 		{"paths.allow_hard_links", kindTrueIsWider, func(c *Config) any { return c.Paths.AllowHardLinks }, false},
+		// Client roots only ever narrow the roots, so any layer may turn them on; turning them
+		// off is a widening an untrusted project or a layer under a lock may not make.
+		{"paths.client_roots", kindOffIsWider, func(c *Config) any { return c.Paths.ClientRoots }, true},
 		{"tools.enabled", kindAllowList, func(c *Config) any { return c.Tools.Enabled }, true},
 		{"tools.disabled", kindSuperset, func(c *Config) any { return c.Tools.Disabled }, true},
 		{"tools.<name>.capabilities", kindToolCaps, func(c *Config) any { return c.Tools.ceilings() }, true},
@@ -154,6 +160,10 @@ func (r keyRule) widening(base, next *Config, workDir string) string {
 	case kindFalseIsWider:
 		if r.get(base).(bool) && !r.get(next).(bool) {
 			return "turns it off"
+		}
+	case kindOffIsWider:
+		if b, n := r.get(base).(string), r.get(next).(string); b != "off" && n == "off" {
+			return fmt.Sprintf("turns it off (from %s)", show(b))
 		}
 	case kindSuperset:
 		b, n := r.get(base).([]string), r.get(next).([]string)
