@@ -73,11 +73,24 @@ out/wasm/%.wasm: tools-wasm/examples/%/node_modules/.package-lock.json $$(wildca
 	@mkdir -p out/wasm
 	cd tools-wasm/examples/$* && node node_modules/assemblyscript/bin/asc.js assembly/index.ts --config asconfig.json --target release --outFile $(CURDIR)/$@
 
-examples: $(EXAMPLE_WASM)
+# The C example (tools-wasm/examples/c) with the C kit (tools-wasm/kits/c): built by its own
+# Makefile, whose pal.mk installs clang-14, lld-14, wasi-libc and libclang-rt-14-dev-wasm32
+# from Debian when they are missing, and which `testwasm.BuildC` runs too.
+C_KIT     := tools-wasm/kits/c
+C_EXAMPLE := tools-wasm/examples/c
 
-# Each example's own tests under node (the kit's fake host, no server), where it has some.
+out/wasm/c.wasm: $(wildcard $(C_EXAMPLE)/*.c) $(C_EXAMPLE)/Makefile $(C_KIT)/pal.c $(C_KIT)/pal.h $(C_KIT)/pal.mk
+	@mkdir -p out/wasm
+	$(MAKE) --no-print-directory -C $(C_EXAMPLE) wasm OUT=$(CURDIR)/$@
+
+examples: $(EXAMPLE_WASM) out/wasm/c.wasm
+
+# Each example's own tests under node (the kit's fake host, no server), where it has some;
+# the C kit's and the C example's tests natively under the C fake host.
 test-examples: examples
 	@for d in $(NPM_EXAMPLES); do [ ! -d $$d/test ] || (cd $$d && PAL_WASM=$(CURDIR)/out/wasm/$$(basename $$d).wasm node --test test/) || exit 1; done
+	$(MAKE) --no-print-directory -C $(C_KIT) test
+	$(MAKE) --no-print-directory -C $(C_EXAMPLE) test
 
 # The third-party MCP clients test/e2e drives the binary with (TestNPMClients): the MCP
 # Inspector CLI and the TypeScript SDK client, pinned by test/clients/package-lock.json.
@@ -162,4 +175,4 @@ bench: build examples
 	mv out/benchmarks.md docs/benchmarks.md
 
 clean:
-	rm -rf bin out $(BUILTIN) $(MANIFEST) $(addsuffix /node_modules,$(NPM_EXAMPLES))
+	rm -rf bin out $(BUILTIN) $(MANIFEST) $(addsuffix /node_modules,$(NPM_EXAMPLES)) $(C_KIT)/build $(C_EXAMPLE)/build

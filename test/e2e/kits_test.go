@@ -144,6 +144,12 @@ func TestAssemblyScriptExample(t *testing.T) {
 	kitToolRuns(t, "todo-as", testwasm.LoadAS(t, "tools-wasm/examples/assemblyscript"))
 }
 
+// TestCExample runs tools-wasm/examples/c, built with the C kit in tools-wasm/kits/c (clang
+// and wasi-libc), as a user module of the real server.
+func TestCExample(t *testing.T) {
+	kitToolRuns(t, "todo-c", testwasm.LoadC(t, "tools-wasm/examples/c"))
+}
+
 // TestExtismPlugin runs tools-wasm/examples/extism, an Extism plugin built with
 // @extism/as-pdk, through the real server: pal's capabilities reach it through the pal_call
 // host function, under the same grants, audit and loopback model as a native module.
