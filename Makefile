@@ -20,7 +20,7 @@ LDFLAGS   := -s -w -X github.com/pal-mcp/pal/internal/app.Version=$(VERSION)
 GUEST_SRC := $(shell find tools-wasm/builtin tools-wasm/sdk runtime/abi -name '*.go' -not -name '*_test.go')
 HOST_SRC  := $(shell find . -name '*.go' -not -path './tools-wasm/*' -not -name '*_test.go')
 
-.PHONY: all build modules run test test-tools vet fmt-check cover bench clean fuzz examples test-examples clients builtin-xz check-builtin
+.PHONY: all build modules run test test-tools vet fmt-check cover bench clean fuzz examples test-examples clients builtin-xz check-builtin rust-toolchain test-rust
 
 all: build
 
@@ -83,11 +83,50 @@ out/wasm/c.wasm: $(wildcard $(C_EXAMPLE)/*.c) $(C_EXAMPLE)/Makefile $(C_KIT)/pal
 	@mkdir -p out/wasm
 	$(MAKE) --no-print-directory -C $(C_EXAMPLE) wasm OUT=$(CURDIR)/$@
 
+# The Rust example (tools-wasm/examples/rust, built with the crate tools-wasm/kits/rust) for
+# wasm32-unknown-unknown: no WASI imports. Debian's rustc 1.63 and cargo with its wasm32
+# standard library (installed with apt when missing), called by full path because a rustup
+# shim without the wasm32 target may come first in PATH. cargo runs offline with a private
+# CARGO_HOME whose config sends crates.io to Debian's packaged crates (the kit has no
+# dependency). Both crates are members of the workspace tools-wasm/Cargo.toml, so cargo names
+# their sources by relative paths and the module's sha256 does not depend on the directory it
+# was built in (no RUSTFLAGS: cargo 1.65 hashes them into symbol names). Keep in step with
+# internal/testwasm/rust.go.
+RUSTC        ?= /usr/bin/rustc
+RUSTDOC      ?= /usr/bin/rustdoc
+CARGO        ?= /usr/bin/cargo
+RUST_KIT     := tools-wasm/kits/rust
+RUST_EXAMPLE := tools-wasm/examples/rust
+RUST_HOME    := out/cargo/home
+RUST_SRC     := $(wildcard $(RUST_KIT)/src/*.rs $(RUST_EXAMPLE)/src/*.rs) $(RUST_KIT)/Cargo.toml $(RUST_EXAMPLE)/Cargo.toml tools-wasm/Cargo.toml tools-wasm/Cargo.lock
+RUST_ENV     := CARGO_HOME=$(CURDIR)/$(RUST_HOME) CARGO_TARGET_DIR=$(CURDIR)/out/cargo/target RUSTC=$(RUSTC) RUSTDOC=$(RUSTDOC)
+EXAMPLE_WASM += out/wasm/rust.wasm
+
+rust-toolchain:
+	@[ -x $(RUSTC) ] && [ -x $(CARGO) ] && [ -d "$$($(RUSTC) --print sysroot)/lib/rustlib/wasm32-unknown-unknown" ] && command -v rust-lld >/dev/null || { \
+		echo "installing rustc, cargo, the wasm32 standard library and lld (Debian packages) for the Rust kit"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -q && $$sudo apt-get install -y -q --no-install-recommends rustc cargo libstd-rust-dev-wasm32 lld-14; }
+
+$(RUST_HOME)/config.toml:
+	@mkdir -p $(@D)
+	printf '[net]\noffline = true\n\n[source.crates-io]\nreplace-with = "debian"\n\n[source.debian]\ndirectory = "/usr/share/cargo/registry"\n' > $@
+
+out/wasm/rust.wasm: $(RUST_SRC) $(RUST_HOME)/config.toml | rust-toolchain
+	@mkdir -p out/wasm
+	cd tools-wasm && $(RUST_ENV) $(CARGO) build --offline --locked --release --target wasm32-unknown-unknown -p todo-finder
+	cp out/cargo/target/wasm32-unknown-unknown/release/todo_finder.wasm $@
+
+# The kit's tests and the example's, natively under the kit's fake host (no server, no wasm).
+test-rust: $(RUST_HOME)/config.toml | rust-toolchain
+	cd tools-wasm && $(RUST_ENV) $(CARGO) test --offline --locked --workspace
+
 examples: $(EXAMPLE_WASM) out/wasm/c.wasm
 
 # Each example's own tests under node (the kit's fake host, no server), where it has some;
-# the C kit's and the C example's tests natively under the C fake host.
-test-examples: examples
+# the C kit's and the C example's tests natively under the C fake host; the Rust kit's and
+# example's natively under the Rust fake host (test-rust).
+test-examples: examples test-rust
 	@for d in $(NPM_EXAMPLES); do [ ! -d $$d/test ] || (cd $$d && PAL_WASM=$(CURDIR)/out/wasm/$$(basename $$d).wasm node --test test/) || exit 1; done
 	$(MAKE) --no-print-directory -C $(C_KIT) test
 	$(MAKE) --no-print-directory -C $(C_EXAMPLE) test

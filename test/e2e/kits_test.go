@@ -177,3 +177,9 @@ func TestExtismPluginPinAndABI(t *testing.T) {
 		}
 	}
 }
+
+// TestRustExample runs tools-wasm/examples/rust, built with the crate tools-wasm/kits/rust
+// for wasm32-unknown-unknown (no WASI), as a user module of the real server.
+func TestRustExample(t *testing.T) {
+	kitToolRuns(t, "todo-rust", testwasm.LoadRust(t, "tools-wasm/examples/rust"))
+}
