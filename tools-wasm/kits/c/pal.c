@@ -707,6 +707,10 @@ int pal_error_is(const pal_error *e, const char *code) { return e && strcmp(e->c
 
 pal_reply pal_request(const char *req, size_t req_len, const void *body, size_t body_len) {
   pal_reply r = {0};
+  if (body && body_len > (size_t)-1 - req_len - 1) {
+    r.error = fail(PAL_ERR_TOO_LARGE, "the request is larger than the address space");
+    return r;
+  }
   size_t total = req_len + (body ? 1 + body_len : 0);
   char *msg = malloc(total ? total : 1);
   if (!msg) {
