@@ -20,7 +20,7 @@ LDFLAGS   := -s -w -X github.com/pal-mcp/pal/internal/app.Version=$(VERSION)
 GUEST_SRC := $(shell find tools-wasm/builtin tools-wasm/sdk runtime/abi -name '*.go' -not -name '*_test.go')
 HOST_SRC  := $(shell find . -name '*.go' -not -path './tools-wasm/*' -not -name '*_test.go')
 
-.PHONY: all build modules run test test-tools vet fmt-check cover bench clean fuzz examples test-examples clients builtin-xz check-builtin rust-toolchain test-rust
+.PHONY: all build modules run test test-tools vet fmt-check cover bench clean fuzz examples test-examples clients builtin-xz check-builtin rust-toolchain test-rust c-toolchain
 
 all: build
 
@@ -82,6 +82,11 @@ C_EXAMPLE := tools-wasm/examples/c
 out/wasm/c.wasm: $(wildcard $(C_EXAMPLE)/*.c) $(C_EXAMPLE)/Makefile $(C_KIT)/pal.c $(C_KIT)/pal.h $(C_KIT)/pal.mk
 	@mkdir -p out/wasm
 	$(MAKE) --no-print-directory -C $(C_EXAMPLE) wasm OUT=$(CURDIR)/$@
+
+# clang-14, lld-14, wasi-libc and libclang-rt-14-dev-wasm32, installed with apt when clang-14
+# cannot build a wasm32-wasi reactor (pal.mk's probe): for `pal tool new c` projects too.
+c-toolchain:
+	@$(MAKE) --no-print-directory -C $(C_KIT) pal-toolchain
 
 # The Rust example (tools-wasm/examples/rust, built with the crate tools-wasm/kits/rust) for
 # wasm32-unknown-unknown: no WASI imports. Debian's rustc 1.63 and cargo with its wasm32
