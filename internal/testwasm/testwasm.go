@@ -40,7 +40,9 @@ var (
 	dir   string
 )
 
-// Root returns the repository root (the directory of go.mod).
+// Root returns the repository root: the directory of the go.mod that declares the host
+// module, github.com/pal-mcp/pal, found from the current module upwards, so that tests of the
+// nested modules (tools-wasm, tools-wasm/sdk/go) find it too.
 func Root(t testing.TB) string {
 	t.Helper()
 	top, err := root()
@@ -49,6 +51,9 @@ func Root(t testing.TB) string {
 	}
 	return top
 }
+
+// hostModule is the module path of the repository root's go.mod.
+const hostModule = "github.com/pal-mcp/pal"
 
 func root() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
@@ -59,13 +64,51 @@ func root() (string, error) {
 	if mod == "" || mod == os.DevNull {
 		return "", fmt.Errorf("not inside the pal module")
 	}
-	return filepath.Dir(mod), nil
+	for dir := filepath.Dir(mod); ; {
+		if modulePath(filepath.Join(dir, "go.mod")) == hostModule {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod of %s above %s", hostModule, mod)
+		}
+		dir = parent
+	}
 }
 
-// buildModule compiles ./pkg under top as a wasip1 reactor into out.
+// modulePath returns the module path a go.mod file declares, or "" when there is none.
+func modulePath(gomod string) string {
+	data, err := os.ReadFile(gomod)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`)
+		}
+	}
+	return ""
+}
+
+// moduleDir returns the directory of the module that holds the package directory pkg (a path
+// relative to top): the nearest one above it with a go.mod. tools-wasm and tools-wasm/sdk/go
+// are modules of their own, so their packages build from there, not from top.
+func moduleDir(top, pkg string) (dir, rel string) {
+	for d := pkg; d != "." && d != "/" && d != ""; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(top, d, "go.mod")); err == nil {
+			r, _ := filepath.Rel(d, pkg)
+			return filepath.Join(top, d), r
+		}
+	}
+	return top, pkg
+}
+
+// buildModule compiles ./pkg under top as a wasip1 reactor into out, from the module that
+// holds it.
 func buildModule(top, pkg, out string) error {
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, "./"+pkg)
-	cmd.Dir = top
+	dir, rel := moduleDir(top, pkg)
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, "./"+filepath.ToSlash(rel))
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("building %s for wasip1: %v\n%s", pkg, err, b)

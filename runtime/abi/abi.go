@@ -1,7 +1,9 @@
 // Package abi holds the wire vocabulary of pal's tool ABI version 1 (docs/abi.md): message
 // framing, the manifest a module describes itself with, the handle request and result, and
-// the error codes of host replies. Host and guest both import it, so the two sides cannot
-// drift apart. It has no dependencies beyond the standard library and builds for wasip1.
+// the error codes of host replies. The host imports it; the Go kit, a module of its own that
+// cannot require the host's, imports a generated copy (tools-wasm/sdk/go/abi, `make kit-abi`)
+// that a test keeps identical, so the two sides cannot drift apart. It has no dependencies
+// beyond the standard library and builds for wasip1.
 package abi
 
 import (

@@ -17,8 +17,8 @@ import (
 	"github.com/pal-mcp/pal/hostfns"
 	"github.com/pal-mcp/pal/internal/app"
 	"github.com/pal-mcp/pal/policy"
-	"github.com/pal-mcp/pal/runtime/abi"
 	"github.com/pal-mcp/pal/test/bench/sample"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pal-mcp/pal/runtime/abi"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal"
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/paltest"
 )

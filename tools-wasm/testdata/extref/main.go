@@ -10,7 +10,7 @@ import (
 	"encoding/json"
 	"unsafe"
 
-	"github.com/pal-mcp/pal/runtime/abi"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
 )
 
 func main() {}

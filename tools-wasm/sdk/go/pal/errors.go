@@ -4,7 +4,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/pal-mcp/pal/runtime/abi"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
 )
 
 // Code is the error code of a failed host reply (docs/abi.md, "call: request and reply").

@@ -1,6 +1,6 @@
 package pal
 
-import "github.com/pal-mcp/pal/runtime/abi"
+import "github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
 
 // Capabilities of the git and cli ops.
 const (

@@ -5,7 +5,7 @@ package pal
 import (
 	"sync"
 
-	"github.com/pal-mcp/pal/runtime/abi"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
 )
 
 // Host performs ops for tools running natively, in place of the wasm imports. Call takes a

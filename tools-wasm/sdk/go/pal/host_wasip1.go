@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"unsafe"
 
-	"github.com/pal-mcp/pal/runtime/abi"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
 )
 
 //go:wasmimport pal call

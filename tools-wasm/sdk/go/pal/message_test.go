@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pal-mcp/pal/runtime/abi"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
 )
 
 func TestEncodeRequestFraming(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/pal-mcp/pal/runtime/abi"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
 )
 
 // roundTrip sends one op request and decodes the reply's result into out (when out is not

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pal-mcp/pal/runtime/abi"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
 )
 
 // recordingHost keeps the last request and answers every op with a fixed reply.

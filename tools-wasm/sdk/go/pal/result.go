@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 
-	"github.com/pal-mcp/pal/runtime/abi"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
 )
 
 // Result is an MCP CallToolResult, what a handler returns.

@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pal-mcp/pal/runtime/abi"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal"
 )
 
