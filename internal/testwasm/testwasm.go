@@ -129,19 +129,29 @@ func Build(t testing.TB, pkg string) string {
 	if top := os.Getenv(ShippedEnv); top != "" && pkg == "tools-wasm/builtin" {
 		return filepath.Join(top, builtinModule)
 	}
-	if dir == "" {
-		d, err := os.MkdirTemp("", "pal-testwasm-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = d
+	d, err := tempDir()
+	if err != nil {
+		t.Fatal(err)
 	}
-	out := filepath.Join(dir, strings.ReplaceAll(pkg, "/", "_")+".wasm")
+	out := filepath.Join(d, strings.ReplaceAll(pkg, "/", "_")+".wasm")
 	if err := buildModule(Root(t), pkg, out); err != nil {
 		t.Fatal(err)
 	}
 	built[pkg] = out
 	return out
+}
+
+// tempDir returns the directory of what this test binary builds, made on first use; mu is
+// held. Cleanup removes it.
+func tempDir() (string, error) {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "pal-testwasm-")
+		if err != nil {
+			return "", err
+		}
+		dir = d
+	}
+	return dir, nil
 }
 
 // Cleanup removes the built modules. Call it from TestMain after m.Run.
@@ -150,7 +160,7 @@ func Cleanup() {
 	defer mu.Unlock()
 	if dir != "" {
 		os.RemoveAll(dir)
-		dir, built = "", map[string]string{}
+		dir, built, kitProxy = "", map[string]string{}, ""
 	}
 }
 
