@@ -111,7 +111,7 @@ CARGO        ?= /usr/bin/cargo
 RUST_KIT     := tools-wasm/kits/rust
 RUST_EXAMPLE := tools-wasm/examples/rust
 RUST_HOME    := out/cargo/home
-RUST_SRC     := $(wildcard $(RUST_KIT)/src/*.rs $(RUST_EXAMPLE)/src/*.rs) $(RUST_KIT)/Cargo.toml $(RUST_EXAMPLE)/Cargo.toml tools-wasm/Cargo.toml tools-wasm/Cargo.lock
+RUST_SRC     := $(wildcard $(RUST_KIT)/src/*.rs $(RUST_EXAMPLE)/src/*.rs) $(RUST_KIT)/Cargo.toml $(RUST_EXAMPLE)/Cargo.toml tools-wasm/Cargo.toml tools-wasm/Cargo.lock tools-wasm/.cargo/config.toml
 RUST_ENV     := CARGO_HOME=$(CURDIR)/$(RUST_HOME) CARGO_TARGET_DIR=$(CURDIR)/out/cargo/target RUSTC=$(RUSTC) RUSTDOC=$(RUSTDOC)
 EXAMPLE_WASM += out/wasm/rust.wasm
 
