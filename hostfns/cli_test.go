@@ -68,7 +68,7 @@ func TestCLIRunOffByDefault(t *testing.T) {
 	}
 	// Configured, but the tool was not granted cli.run.
 	g, _ := cliFixture(t, "echo hi\n", nil)
-	wantCode(t, do(t, g.call(abi.CapFSRead), abi.CLIRunRequest{Op: abi.OpCLIRun, Name: "fake"}, nil), abi.CodeDenied, "cli.run")
+	wantCode(t, do(t, g.call(abi.CapFSRead), abi.CLIRunRequest{Op: abi.OpCLIRun, Name: "fake"}, nil), abi.CodeNotGranted, "cli.run")
 }
 
 func TestCLIRunPromptArgsAndEnvironment(t *testing.T) {

@@ -274,7 +274,7 @@ func TestGitRefusals(t *testing.T) {
 		})
 	}
 	// Without the capability, nothing runs.
-	wantCode(t, do(t, g.call(abi.CapFSRead), abi.GitStatusRequest{Op: abi.OpGitStatus, Path: g.repo}, nil), abi.CodeDenied, "git.read")
+	wantCode(t, do(t, g.call(abi.CapFSRead), abi.GitStatusRequest{Op: abi.OpGitStatus, Path: g.repo}, nil), abi.CodeNotGranted, "git.read")
 }
 
 // TestGitRepoOutsideByIndirection: a .git file, a commondir or an alternates file may point

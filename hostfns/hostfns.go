@@ -203,7 +203,7 @@ func (c *Call) Call(ctx context.Context, request []byte) []byte {
 		return c.refuse(head.Op, abi.CodeUnknownOp, fmt.Sprintf("unknown op %q in ABI %d", head.Op, abi.Version))
 	}
 	if !c.grant.Has(policy.Capability(capability)) {
-		return c.refuse(head.Op, abi.CodeDenied, fmt.Sprintf("tool %q has no %q capability in this call (granted: %s)", c.tool, capability, c.grant))
+		return c.refuse(head.Op, abi.CodeNotGranted, fmt.Sprintf("tool %q has no %q capability in this call (granted: %s)", c.tool, capability, c.grant))
 	}
 	if body != nil && !abi.OpTakesBody(head.Op) {
 		return c.refuse(head.Op, abi.CodeInvalid, fmt.Sprintf("op %q takes no body", head.Op))
@@ -227,7 +227,7 @@ func (c *Call) Call(ctx context.Context, request []byte) []byte {
 // decision is the audit word for an error code: refusals by policy are "deny", failures are
 // "error".
 func decision(code abi.Code) string {
-	if code == abi.CodeDenied || code == abi.CodeOverBudget {
+	if code == abi.CodeDenied || code == abi.CodeNotGranted || code == abi.CodeOverBudget {
 		return "deny"
 	}
 	return "error"

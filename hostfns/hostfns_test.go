@@ -182,13 +182,13 @@ func TestGrantIsChecked(t *testing.T) {
 	f := newFixture(t)
 	c := f.call(abi.CapFSList) // no fs.read
 	r := do(t, c, map[string]any{"op": "fs.read", "path": filepath.Join(f.root, "src", "main.go")}, nil)
-	wantCode(t, r, abi.CodeDenied, "fs.read")
+	wantCode(t, r, abi.CodeNotGranted, "fs.read")
 	if recs := f.audit.Records(); len(recs) != 1 || recs[0].Decision != "deny" || recs[0].Op != "fs.read" {
 		t.Fatalf("denial not audited: %+v", recs)
 	}
 	for _, op := range []string{"model.generate", "model.list", "thread.create", "thread.read", "progress", "host.info"} {
 		r := do(t, c, map[string]any{"op": op}, nil)
-		wantCode(t, r, abi.CodeDenied, "capability")
+		wantCode(t, r, abi.CodeNotGranted, "capability")
 	}
 }
 

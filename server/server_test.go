@@ -497,7 +497,7 @@ func TestGrantsFollowPolicy(t *testing.T) {
 			if isErr {
 				t.Fatalf("hostcall: %s", text)
 			}
-			denied := strings.Contains(text, `"denied"`)
+			denied := strings.Contains(text, `"not_granted"`)
 			if denied == tc.allowed {
 				t.Fatalf("allowed=%v, reply %s", tc.allowed, text)
 			}

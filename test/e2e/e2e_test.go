@@ -462,7 +462,7 @@ func TestHostileModuleIsContained(t *testing.T) {
 		{"spin", "time limit"},
 		{"membomb", "memory cap"},
 		{"outbomb", "output cap"},
-		{"undeclared", "denied"},
+		{"undeclared", `"code":"not_granted"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.tool, func(t *testing.T) {

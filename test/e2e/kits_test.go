@@ -118,7 +118,7 @@ func kitToolRuns(t *testing.T, name string, wasm []byte) {
 		p := newProvider(t)
 		cs := start(t, w, p, "PAL_CONFIG="+userModuleConfig(t, w, name, wasm, tool, []string{"fs.list", "fs.read"}))
 		res, text := callTool(t, cs, tool, map[string]any{"path": w.root})
-		want := `denied: tool "todo_finder" has no "model.generate" capability in this call (granted: {fs.read,fs.list})`
+		want := `not_granted: tool "todo_finder" has no "model.generate" capability in this call (granted: {fs.read,fs.list})`
 		if !res.IsError || !strings.Contains(text, want) {
 			t.Fatalf("want isError with %q, got %v: %s", want, res.IsError, text)
 		}

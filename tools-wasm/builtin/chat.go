@@ -447,6 +447,8 @@ func refusalReason(err error) string {
 		switch he.Code {
 		case pal.CodeDenied:
 			why = "access denied by the server's file policy"
+		case pal.CodeNotGranted:
+			why = "this tool is not granted file access in pal.toml"
 		case pal.CodeNotFound:
 			why = "no such file or directory"
 		case pal.CodeTooLarge:

@@ -225,7 +225,7 @@ func handleClink(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 // With cli.run not granted or no [[cli]] table the call is refused, saying how to enable it.
 func pickCLI(name string) (pal.CLIInfo, *pal.Result) {
 	clis, err := pal.ListCLIs()
-	if errors.Is(err, pal.ErrDenied) {
+	if errors.Is(err, pal.ErrNotGranted) {
 		return pal.CLIInfo{}, clinkError("clink is not enabled: this server's policy does not grant it cli.run "+
 			"([tools.clink] capabilities in pal.toml). Nothing was run.", nil)
 	}

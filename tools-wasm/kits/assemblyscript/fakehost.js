@@ -129,7 +129,7 @@ export class FakeHost {
     const cap = CAP_OF[head.op];
     if (!cap) return fail("unknown_op", `the fake host does not implement ${JSON.stringify(head.op)}`);
     if (!cur.grant.includes(cap)) {
-      return fail("denied", `tool ${JSON.stringify(cur.tool)} has no ${JSON.stringify(cap)} capability in this call (granted: {${cur.grant.join(",")}})`);
+      return fail("not_granted", `tool ${JSON.stringify(cur.tool)} has no ${JSON.stringify(cap)} capability in this call (granted: {${cur.grant.join(",")}})`);
     }
     const path = head.path;
     if (path !== undefined) {

@@ -39,8 +39,8 @@ test("a capability not granted is refused with the host's text", async () => {
   await host.load(wasm);
   const { result, text, ops } = host.call("todo_finder", { path: "/w" });
   assert.equal(result.isError, true);
-  assert.match(text, /model.generate refused: denied: tool "todo_finder" has no "model.generate" capability in this call \(granted: \{fs.read,fs.list\}\)/);
-  assert.ok(ops.some((o) => o.op === "model.generate" && o.code === "denied"));
+  assert.match(text, /model.generate refused: not_granted: tool "todo_finder" has no "model.generate" capability in this call \(granted: \{fs.read,fs.list\}\)/);
+  assert.ok(ops.some((o) => o.op === "model.generate" && o.code === "not_granted"));
 });
 
 test("fs.list refused", async () => {

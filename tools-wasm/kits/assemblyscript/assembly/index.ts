@@ -37,7 +37,8 @@ export const CAP_HOST_INFO = "host.info";
 export const CAP_GIT_READ = "git.read";
 export const CAP_CLI_RUN = "cli.run";
 
-export const ERR_DENIED = "denied";
+export const ERR_DENIED = "denied"; // the policy refuses the path or argument
+export const ERR_NOT_GRANTED = "not_granted"; // the op's capability is not in this call's grant
 export const ERR_INVALID = "invalid";
 export const ERR_UNKNOWN_OP = "unknown_op";
 export const ERR_NOT_FOUND = "not_found";

@@ -13,7 +13,8 @@
 // Inside a handler, the package-level functions ReadFile, ListDir, ResolveModel, Generate,
 // ListModels, ThreadCreate, ThreadRead, ThreadAppend, Progress, HostInfo and Log each perform
 // one host op. A refused op returns a *HostError; match its code with errors.Is, for example
-// errors.Is(err, pal.ErrDenied).
+// errors.Is(err, pal.ErrDenied) (the policy refused the path or argument) or
+// errors.Is(err, pal.ErrNotGranted) (the tool's grant lacks the op's capability).
 //
 // Two backends share all framing and dispatch code:
 //

@@ -12,7 +12,8 @@ type Code = abi.Code
 
 // The error codes of ABI 1.
 const (
-	CodeDenied      = abi.CodeDenied      // outside the call's grant or the path policy
+	CodeDenied      = abi.CodeDenied      // the policy refuses the target: a path, an argument
+	CodeNotGranted  = abi.CodeNotGranted  // the op's capability is not in this call's grant
 	CodeInvalid     = abi.CodeInvalid     // malformed request
 	CodeUnknownOp   = abi.CodeUnknownOp   // no such op
 	CodeNotFound    = abi.CodeNotFound    // file, directory, thread or model does not exist
@@ -49,6 +50,7 @@ func (e *HostError) Is(target error) bool {
 // Sentinels for errors.Is, one per error code.
 var (
 	ErrDenied      = &HostError{Code: CodeDenied}
+	ErrNotGranted  = &HostError{Code: CodeNotGranted}
 	ErrInvalid     = &HostError{Code: CodeInvalid}
 	ErrUnknownOp   = &HostError{Code: CodeUnknownOp}
 	ErrNotFound    = &HostError{Code: CodeNotFound}

@@ -170,7 +170,7 @@ func (h *Host) Call(request []byte) []byte {
 		return h.fail(op.Op, "", &pal.HostError{Code: pal.CodeUnknownOp, Message: fmt.Sprintf("no op %q in ABI 1", op.Op)})
 	}
 	if h.grant != nil && !h.grant[capability] {
-		return h.fail(op.Op, "", &pal.HostError{Code: pal.CodeDenied, Message: fmt.Sprintf("op %s needs capability %s, which this call was not granted", op.Op, capability)})
+		return h.fail(op.Op, "", &pal.HostError{Code: pal.CodeNotGranted, Message: fmt.Sprintf("op %s needs capability %s, which this call was not granted", op.Op, capability)})
 	}
 	if body != nil && !abi.OpTakesBody(op.Op) {
 		return h.fail(op.Op, "", &pal.HostError{Code: pal.CodeInvalid, Message: op.Op + " takes no body"})

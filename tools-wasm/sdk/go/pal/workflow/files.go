@@ -49,6 +49,8 @@ func reason(err error) string {
 		switch he.Code {
 		case pal.CodeDenied:
 			return "access denied by the server's file policy"
+		case pal.CodeNotGranted:
+			return "this tool is not granted file access in pal.toml"
 		case pal.CodeNotFound:
 			return "not found"
 		case pal.CodeTooLarge:
