@@ -48,5 +48,5 @@ test("fs.list refused", async () => {
   await host.load(wasm);
   const { result, text } = host.call("todo_finder", { path: "/w" });
   assert.equal(result.isError, true);
-  assert.match(text, /fs.list \/w refused: denied/);
+  assert.match(text, /fs.list \/w refused: not_granted/);
 });
