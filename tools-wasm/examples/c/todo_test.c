@@ -79,13 +79,13 @@ static void test_not_granted(void) {
   pal_fake_outcome o;
   CHECK(pal_fake_call(&h, "todo_finder", "{\"path\":\"/w\"}", &o) == 0, "%s", o.result);
   CHECK(o.is_error, "%s", o.text);
-  CHECK(strstr(o.text, "model.generate refused: denied: tool \"todo_finder\" has no \"model.generate\" capability in this call (granted: {fs.read,fs.list})"),
+  CHECK(strstr(o.text, "model.generate refused: not_granted: tool \"todo_finder\" has no \"model.generate\" capability in this call (granted: {fs.read,fs.list})"),
         "%s", o.text);
   const pal_fake_op *g = pal_fake_find_op(&o, "model.generate");
-  CHECK(g && strcmp(g->code, "denied") == 0, "model.generate op %s", g ? g->code : "missing");
+  CHECK(g && strcmp(g->code, "not_granted") == 0, "model.generate op %s", g ? g->code : "missing");
   /* progress is declared but not granted: refused, and the tool goes on. */
   const pal_fake_op *p = pal_fake_find_op(&o, "progress");
-  CHECK(p && strcmp(p->code, "denied") == 0, "progress op %s", p ? p->code : "missing");
+  CHECK(p && strcmp(p->code, "not_granted") == 0, "progress op %s", p ? p->code : "missing");
   pal_fake_outcome_free(&o);
 }
 
@@ -93,7 +93,7 @@ static void test_list_refused(void) {
   pal_fake_host h = {.files = files, .grant = nothing};
   pal_fake_outcome o;
   CHECK(pal_fake_call(&h, "todo_finder", "{\"path\":\"/w\"}", &o) == 0, "%s", o.result);
-  CHECK(o.is_error && strstr(o.text, "fs.list /w refused: denied: tool \"todo_finder\" has no \"fs.list\" capability in this call (granted: {})"),
+  CHECK(o.is_error && strstr(o.text, "fs.list /w refused: not_granted: tool \"todo_finder\" has no \"fs.list\" capability in this call (granted: {})"),
         "%s", o.text);
   pal_fake_outcome_free(&o);
 }

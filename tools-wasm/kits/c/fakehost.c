@@ -142,7 +142,7 @@ static void *serve(struct req *q, pal_json head, size_t *out_n) {
     pal_buf_puts(&b, "\" capability in this call (granted: {");
     pal_buf_puts(&b, g.p ? g.p : "");
     pal_buf_puts(&b, "})");
-    void *r = refuse(q, PAL_ERR_DENIED, b.p, out_n);
+    void *r = refuse(q, PAL_ERR_NOT_GRANTED, b.p, out_n);
     pal_buf_free(&b);
     pal_buf_free(&g);
     return r;

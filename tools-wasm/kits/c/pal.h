@@ -57,7 +57,8 @@ extern "C" {
 
 /* Error codes of host replies. The kit uses PAL_ERR_INTERNAL for its own failures (no memory,
  * a reply that is not JSON). */
-#define PAL_ERR_DENIED "denied"
+#define PAL_ERR_DENIED "denied"           /* the policy refuses the path or argument */
+#define PAL_ERR_NOT_GRANTED "not_granted" /* the op's capability is not in this call's grant */
 #define PAL_ERR_INVALID "invalid"
 #define PAL_ERR_UNKNOWN_OP "unknown_op"
 #define PAL_ERR_NOT_FOUND "not_found"

@@ -220,7 +220,7 @@ static void test_framing(void) {
 
   pal_fake_host none = {.files = files};
   CHECK(pal_fake_call(&none, "echo", "{\"read\":true}", &o) == 0, "%s", o.result);
-  CHECK(strcmp(o.text, "echo|c1||denied") == 0, "got %s", o.text);
+  CHECK(strcmp(o.text, "echo|c1||not_granted") == 0, "got %s", o.text);
   CHECK(o.nops == 1 && strstr(o.ops[0].request, "\"op\":\"fs.read\""), "ops %zu", o.nops);
   pal_fake_outcome_free(&o);
 

@@ -133,11 +133,11 @@ mod tests {
         let mut h = host().grant(&["fs.list", "fs.read"]);
         let out = h.call(&module(), "todo_finder", r#"{"path":"/w"}"#);
         assert!(out.is_error());
-        let want = r#"model.generate refused: denied: tool "todo_finder" has no "model.generate" capability in this call (granted: {fs.read,fs.list})"#;
+        let want = r#"model.generate refused: not_granted: tool "todo_finder" has no "model.generate" capability in this call (granted: {fs.read,fs.list})"#;
         assert!(out.text().contains(want), "{}", out.text());
-        assert!(out.ops_named("model.generate").iter().all(|o| o.code == "denied"));
+        assert!(out.ops_named("model.generate").iter().all(|o| o.code == "not_granted"));
         // progress was not granted either: refused, and the tool went on.
-        assert!(out.ops_named("progress").iter().all(|o| o.code == "denied"));
+        assert!(out.ops_named("progress").iter().all(|o| o.code == "not_granted"));
     }
 
     #[test]
@@ -153,6 +153,6 @@ mod tests {
         let mut h = host();
         let out = h.call(&module(), "todo_finder", r#"{"path":"/w"}"#);
         assert!(out.is_error());
-        assert!(out.text().contains("fs.list /w refused: denied"), "{}", out.text());
+        assert!(out.text().contains("fs.list /w refused: not_granted"), "{}", out.text());
     }
 }

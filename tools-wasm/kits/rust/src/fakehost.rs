@@ -283,7 +283,7 @@ impl State {
         };
         if !self.grant.contains(&cap) {
             let msg = format!("tool {} has no {} capability in this call (granted: {{{}}})", quote(&self.tool), quote(cap), self.grant.join(","));
-            return self.fail(&op, &head, "denied", &msg);
+            return self.fail(&op, &head, "not_granted", &msg);
         }
         if body.is_some() && op != "model.generate" && op != "cli.run" {
             return self.fail(&op, &head, "invalid", &format!("op {} takes no body", quote(&op)));
@@ -437,7 +437,7 @@ mod tests {
             (r#"{"op":"fs.list","path":"/w"}"#, false, "file:/w/big dir:/w/src file:/w/src/a.rs"),
             (r#"{"op":"fs.list","path":"/w/src/a.rs"}"#, true, r#"invalid: "/w/src/a.rs" is not a directory"#),
             (r#"{"op":"model.generate"}"#, false, "m1 hi"),
-            (r#"{"op":"{\"op\":\"host.info\"}"}"#, true, r#"denied: tool "probe" has no "host.info" capability in this call (granted: {fs.read,fs.list,model.generate,progress})"#),
+            (r#"{"op":"{\"op\":\"host.info\"}"}"#, true, r#"not_granted: tool "probe" has no "host.info" capability in this call (granted: {fs.read,fs.list,model.generate,progress})"#),
             (r#"{"op":"{\"op\":\"nope\"}"}"#, true, r#"unknown_op: unknown op "nope" in ABI 1"#),
             (r#"{"op":"{\"op\":\"fs.read\",\"path\":\"/w/src/a.rs\",\"extra\":1}"}"#, true, r#"invalid: bad request: json: unknown field "extra""#),
             (r#"{"op":"{\"op\":\"progress\",\"progress\":1}"}"#, false, "{}"),

@@ -56,7 +56,8 @@ pub const CAPABILITIES: [&str; 10] = [
 ];
 
 /// Error codes of host replies (docs/abi.md, "call: request and reply").
-pub const ERR_DENIED: &str = "denied";
+pub const ERR_DENIED: &str = "denied"; // the policy refuses the path or argument
+pub const ERR_NOT_GRANTED: &str = "not_granted"; // the op's capability is not in this call's grant
 pub const ERR_INVALID: &str = "invalid";
 pub const ERR_UNKNOWN_OP: &str = "unknown_op";
 pub const ERR_NOT_FOUND: &str = "not_found";
@@ -348,9 +349,14 @@ impl HostError {
         HostError { code: code.to_string(), message: message.to_string() }
     }
 
-    /// Whether the host refused the op or its target (`denied`).
+    /// Whether the policy refused the op's target, a path or an argument (`denied`).
     pub fn is_denied(&self) -> bool {
         self.code == ERR_DENIED
+    }
+
+    /// Whether the op's capability is not in this call's grant (`not_granted`).
+    pub fn is_not_granted(&self) -> bool {
+        self.code == ERR_NOT_GRANTED
     }
 
     /// Whether `fs.read` was given a directory.

@@ -60,7 +60,7 @@ mod tests {
     fn a_capability_not_granted_is_refused() {
         let out = host().call(&module(), NAME, r#"{"path":"/w/a.txt"}"#);
         assert!(out.is_error());
-        let want = format!(r#"denied: tool "{NAME}" has no "fs.read" capability in this call (granted: {{}})"#);
+        let want = format!(r#"not_granted: tool "{NAME}" has no "fs.read" capability in this call (granted: {{}})"#);
         assert!(out.text().ends_with(&want), "{}", out.text());
     }
 }
