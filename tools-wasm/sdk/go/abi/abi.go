@@ -84,7 +84,13 @@ type Code string
 
 // The error codes of ABI 1.
 const (
-	CodeDenied      Code = "denied"
+	// CodeDenied: the policy refuses the target of an op the call is granted: a path outside
+	// the roots or matching a deny rule, a CLI argument not allowed, a feature pal.toml turns off.
+	CodeDenied Code = "denied"
+	// CodeNotGranted: the op's capability is not in this call's grant (the tool's manifest
+	// intersected with pal.toml). Added within ABI 1; a guest that knows only denied treats it
+	// as any other failure.
+	CodeNotGranted  Code = "not_granted"
 	CodeInvalid     Code = "invalid"
 	CodeUnknownOp   Code = "unknown_op"
 	CodeNotFound    Code = "not_found"
