@@ -44,12 +44,18 @@ func serveHTTP(ctx context.Context, a *app.App, hf httpFlags, stderr io.Writer) 
 	if c.TLSCert != "" {
 		scheme = "https"
 	}
-	a.Logger.Info("serving MCP on streamable HTTP", "version", app.Version, "url", scheme+"://"+hf.addr+server.HTTPPath,
-		"tokens", len(tokens), "tools", a.Server.Tools(), "roots", a.Paths.Roots())
+	attrs := []any{"version", app.Version, "url", scheme + "://" + hf.addr + server.HTTPPath, "tokens", len(tokens)}
+	if a.Unavailable == "" { // a degraded App (app.Degraded) has no roots
+		attrs = append(attrs, "tools", a.Server.Tools(), "roots", a.Paths.Roots())
+	}
+	a.Logger.Info("serving MCP on streamable HTTP", attrs...)
 	err = a.Server.ServeHTTP(ctx, server.HTTPOptions{Addr: hf.addr, Tokens: tokens, Config: c, Sessions: a.Sessions})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(stderr, "pal: %v\n", err)
 		return 1
+	}
+	if a.Unavailable != "" {
+		return 1 // served, but could not serve tools (as over stdio)
 	}
 	return 0
 }

@@ -216,7 +216,7 @@ func Degraded(ctx context.Context, opts Options, why error) (*App, error) {
 	if _, _, loaded, err := LoadConfig(opts); err == nil {
 		cfg = loaded
 	}
-	a := &App{Config: cfg, ClientLog: server.NewClientLog(), Unavailable: UnavailableMessage(why)}
+	a := &App{Config: cfg, ClientLog: server.NewClientLog(), Getenv: getenv, Unavailable: UnavailableMessage(why)}
 	redact := policy.NewRedactor()
 	a.newLogger(opts, getenv, redact)
 	// Plain on stderr, for a person at a terminal; as an error log message to the client.

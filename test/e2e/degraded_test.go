@@ -3,6 +3,9 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -199,5 +202,88 @@ func TestWarningsAndSetLevelOnTheWire(t *testing.T) {
 	}
 	if warned != 1 {
 		t.Errorf("the start-up warning reached the client %d times, want once", warned)
+	}
+}
+
+// TestDegradedOverHTTP: serve -http without a provider key (and a bearer token from a
+// variable) serves as stdio does: initialize and tools/list work, a call is an isError result
+// saying what to set, and the process exits 1 when stopped. It used to panic on start.
+func TestDegradedOverHTTP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	home := t.TempDir()
+	seedCacheKey(t, filepath.Join(home, "state"))
+	cmd := exec.Command(palBin, "serve", "-http", addr, "-http-token-env", "PAL_HTTP_TOKEN")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"XDG_STATE_HOME=" + filepath.Join(home, "state"),
+		"XDG_CACHE_HOME=" + cacheDir,
+		"PAL_HTTP_TOKEN=" + httpToken,
+	}, testwasm.Env()...)
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("server stderr:\n%s", stderr.String())
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("pal serve -http exited before listening: %v", err)
+		case <-ctx.Done():
+			t.Fatal("pal serve -http did not listen")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	client := mcp.NewClient(&mcp.Implementation{Name: "pal-e2e-http", Version: "1"}, nil)
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: "http://" + addr + "/mcp",
+		HTTPClient: &http.Client{Transport: bearer{httpToken}}}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	tools, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatalf("tools/list: %v", err)
+	}
+	if len(tools.Tools) == 0 {
+		t.Fatal("a degraded server listed no tools over HTTP")
+	}
+	res, text := callTool(t, cs, "chat", map[string]any{"prompt": "hello"})
+	if !res.IsError || !strings.Contains(text, "pal cannot serve tools") || !strings.Contains(text, "OPENAI_API_KEY") {
+		t.Errorf("chat on a degraded HTTP server: isError %v: %s", res.IsError, text)
+	}
+	cs.Close()
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-exited:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Errorf("a degraded serve -http stopped with %v, want exit status 1", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("pal serve -http did not stop on interrupt")
+	}
+	if strings.Contains(stderr.String(), httpToken) {
+		t.Error("the bearer token appeared in the server log")
 	}
 }
