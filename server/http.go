@@ -78,8 +78,9 @@ func splitHost(hostport string) string {
 }
 
 // httpGuard admits requests to the MCP endpoint: Host and Origin allowlists, bearer token,
-// body size and JSON shape, per-client rate and concurrency, in that order. Refusals are
-// audited with the client's identity and never quote a token.
+// per-client rate, the session of a GET, then for a POST concurrency, body size and JSON
+// shape, in that order. Refusals are audited with the client's identity and never quote a
+// token.
 type httpGuard struct {
 	next     http.Handler
 	logger   *slog.Logger
@@ -92,6 +93,10 @@ type httpGuard struct {
 	rate     rate.Limit
 	burst    int
 	conc     int
+
+	// sessions checks the session of a GET (the stream of server messages), which mcp-go
+	// admits without validating it.
+	sessions sessionResolver
 
 	mu      sync.Mutex
 	clients map[string]*clientState
@@ -223,6 +228,15 @@ func (g *httpGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !st.limiter.Allow() {
 		refuse(http.StatusTooManyRequests, "over http.rate_per_minute")
 		return
+	}
+	if id := r.Header.Get(mcpserver.HeaderKeySessionID); r.Method == http.MethodGet && id != "" {
+		// POST and DELETE reach sessionManager through mcp-go; a GET does not, so without
+		// this another client could open the stream of a session it does not own.
+		m := sessionManager{store: g.sessions.store, ttl: g.sessions.ttl, client: client, logger: g.logger}
+		if _, err := m.Validate(id); err != nil {
+			refuse(http.StatusNotFound, "unknown session")
+			return
+		}
 	}
 	if r.Method == http.MethodPost {
 		if !g.acquire(st) {
@@ -397,9 +411,10 @@ func (s *Server) HTTPHandler(opts HTTPOptions) (http.Handler, func(context.Conte
 	if ttl <= 0 {
 		ttl = policy.DefaultHTTPSessionTTL
 	}
+	resolver := sessionResolver{store: store, ttl: ttl, logger: s.logger}
 	stream := mcpserver.NewStreamableHTTPServer(s.mcp,
 		mcpserver.WithEndpointPath(HTTPPath),
-		mcpserver.WithSessionIdManagerResolver(sessionResolver{store: store, ttl: ttl, logger: s.logger}),
+		mcpserver.WithSessionIdManagerResolver(resolver),
 		mcpserver.WithSessionIdleTTL(ttl),
 		mcpserver.WithStreamableHTTPLogger(s.logger),
 		// The guard checks Host and Origin against pal's allowlist, which may name hosts
@@ -412,6 +427,7 @@ func (s *Server) HTTPHandler(opts HTTPOptions) (http.Handler, func(context.Conte
 	if err != nil {
 		return nil, nil, err
 	}
+	g.sessions = resolver
 	return g, stream.Shutdown, nil
 }
 

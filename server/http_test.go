@@ -502,3 +502,49 @@ func TestHTTPSessionsExpire(t *testing.T) {
 }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
+
+// TestHTTPGetStreamBelongsToItsClient: the GET stream of server messages is admitted only
+// with the caller's own session (mcp-go does not validate a GET's session id, so the guard
+// does): another client's session, or one that was never opened, is 404 and audited.
+func TestHTTPGetStreamBelongsToItsClient(t *testing.T) {
+	audit := newChanAuditor()
+	s := versionServer(t, audit)
+	url := httpServe(t, s, HTTPOptions{Tokens: testTokens(t)})
+	alice := &hclient{t: t, url: url, token: aliceToken}
+	alice.initialize()
+	get := func(token, session string) int {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Accept", "text/event-stream")
+		req.Header.Set("Mcp-Session-Id", session)
+		req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(bobToken, alice.session); code != http.StatusNotFound {
+		t.Errorf("bob opened the stream of alice's session: %d", code)
+	}
+	if code := get(aliceToken, "0123456789abcdef0123456789abcdef"); code != http.StatusNotFound {
+		t.Errorf("a stream of a session never opened: %d", code)
+	}
+	if code := get(aliceToken, alice.session); code != http.StatusOK {
+		t.Errorf("alice could not open the stream of her own session: %d", code)
+	}
+	for {
+		select {
+		case rec := <-audit.ch:
+			if rec.Op == "http.request" && rec.Decision == "deny" && rec.Client == "token:bob" && rec.Path == "GET "+HTTPPath {
+				return
+			}
+		default:
+			t.Fatal("bob's GET of alice's session was not audited as a denial")
+		}
+	}
+}
