@@ -219,13 +219,7 @@ func TestDegradedOverHTTP(t *testing.T) {
 	seedCacheKey(t, filepath.Join(home, "state"))
 	cmd := exec.Command(palBin, "serve", "-http", addr, "-http-token-env", "PAL_HTTP_TOKEN")
 	cmd.Dir = t.TempDir()
-	cmd.Env = append([]string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"XDG_STATE_HOME=" + filepath.Join(home, "state"),
-		"XDG_CACHE_HOME=" + cacheDir,
-		"PAL_HTTP_TOKEN=" + httpToken,
-	}, testwasm.Env()...)
+	cmd.Env = homeEnv(home, filepath.Join(home, "state"), "PAL_HTTP_TOKEN="+httpToken)
 	stderr := &lockedBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
