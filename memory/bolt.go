@@ -215,9 +215,6 @@ func decodeRecord(key, val []byte) (*entry, error) {
 		initial: initial,
 		expires: r.Expires.UTC(),
 	}
-	e.bytes = int64(threadOverhead+len(e.t.ID)+len(e.t.Owner)+len(e.t.Tool)) + int64(len(initial))
-	for _, t := range e.t.Turns {
-		e.bytes += turnSize(t)
-	}
+	e.bytes = threadSize(&e.t, initial)
 	return e, nil
 }

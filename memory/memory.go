@@ -150,8 +150,17 @@ func turnSize(t Turn) int64 {
 // initial context as JSON, and a fixed overhead per thread and per turn. The thread and total
 // caps are in these bytes.
 func Size(t *Thread) int64 {
-	raw, _ := json.Marshal(t.InitialContext)
-	n := int64(threadOverhead+len(t.ID)+len(t.Owner)+len(t.Tool)) + int64(len(raw))
+	var raw []byte
+	if t.InitialContext != nil {
+		raw, _ = json.Marshal(t.InitialContext)
+	}
+	return threadSize(t, raw)
+}
+
+// threadSize is Size of t with its initial context as the JSON initial; the one place the
+// formula is written (Size, a new thread, a record read back).
+func threadSize(t *Thread, initial []byte) int64 {
+	n := int64(threadOverhead+len(t.ID)+len(t.Owner)+len(t.Tool)) + int64(len(initial))
 	for _, turn := range t.Turns {
 		n += turnSize(turn)
 	}
@@ -214,7 +223,7 @@ func (cfg *Config) newEntry(owner, tool string, initial map[string]any) (*entry,
 		initial: raw,
 		expires: now.Add(cfg.TTL),
 	}
-	e.bytes = int64(threadOverhead+len(id)+len(owner)+len(tool)) + int64(len(raw))
+	e.bytes = threadSize(&e.t, raw)
 	if e.bytes > cfg.MaxThreadBytes {
 		return nil, fmt.Errorf("%w: %d bytes with its initial context (cap %d bytes)", ErrTooLarge, e.bytes, cfg.MaxThreadBytes)
 	}

@@ -161,6 +161,21 @@ func TestEveryFieldIsCounted(t *testing.T) {
 	if got, want := s.Stats().Bytes, Size(th); got != want {
 		t.Errorf("store counts %d bytes, Size says %d", got, want)
 	}
+	// Without an initial context too: Size counts no "null" the store does not hold.
+	bare, err := s.Create("me", "t", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append("me", bare, Turn{Role: "user", Content: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	th2, err := s.Get("me", bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.Stats().Bytes, Size(th)+Size(th2); got != want {
+		t.Errorf("store counts %d bytes for two threads, Size says %d", got, want)
+	}
 }
 
 // TestTotalCapEvictsLeastRecentlyUsed: past the total, the least recently used threads go,
