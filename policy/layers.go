@@ -364,3 +364,28 @@ func sameFile(a, b string) bool {
 	fb, err := os.Stat(b)
 	return err == nil && os.SameFile(fa, fb)
 }
+
+// CheckProjectFile says what LoadLayers would do with file, a pal.toml, as an untrusted
+// project file over the built-in defaults and the system file (DefaultSystemFile, with its
+// lock when it says locked = true): nil when it would be accepted. The user file, the
+// -config file and the environment differ from user to user and are left out.
+func CheckProjectFile(file string) error {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "pal-policy-check-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	_, err = LoadLayers(Sources{
+		// The real system file itself: naming another one would be refused under its lock.
+		SystemFile: realSystemFile,
+		UserFile:   filepath.Join(tmp, "none.toml"),
+		WorkDir:    filepath.Dir(abs),
+		Getenv:     func(string) string { return "" },
+		Trust:      &TrustStore{}, // no store: nothing is trusted
+	})
+	return err
+}

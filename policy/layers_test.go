@@ -495,3 +495,33 @@ func TestUntrustedProjectCannotFloodRedactionRules(t *testing.T) {
 		t.Errorf("one narrowing rule from a project file: %v", err)
 	}
 }
+
+// pal policy check's view of a project file under a locked system file: a narrowing file is
+// accepted (it was refused, because the check named another system file, which the lock
+// forbids), and a file that widens a locked key is refused for the lock.
+func TestCheckProjectFileUnderLockedSystemFile(t *testing.T) {
+	dir := scratch(t)
+	real := writeLayer(t, filepath.Join(dir, "etc", "pal.toml"), "locked = true\n[limits]\nmemory_mb = 64\n")
+	old := realSystemFile
+	realSystemFile = real
+	t.Cleanup(func() { realSystemFile = old })
+	project := filepath.Join(dir, "work", "pal.toml")
+	writeLayer(t, project, "[limits]\nmemory_mb = 32\n")
+	if err := CheckProjectFile(project); err != nil {
+		t.Errorf("a narrowing project file under the lock: %v", err)
+	}
+	writeLayer(t, project, "[limits]\nmemory_mb = 128\n")
+	if err := CheckProjectFile(project); !errors.Is(err, ErrUntrusted) && !errors.Is(err, ErrLocked) {
+		t.Errorf("a widening project file under the lock: %v", err)
+	}
+	writeLayer(t, project, "[memory]\npath = \"/tmp/x.db\"\n")
+	if err := CheckProjectFile(project); !errors.Is(err, ErrUntrusted) {
+		t.Errorf("a trusted-only key: %v, want ErrUntrusted", err)
+	}
+	// With no system file, the defaults are the base.
+	realSystemFile = filepath.Join(dir, "etc", "missing.toml")
+	writeLayer(t, project, "[limits]\nmemory_mb = 64\n")
+	if err := CheckProjectFile(project); err != nil {
+		t.Errorf("a narrowing project file, no system file: %v", err)
+	}
+}

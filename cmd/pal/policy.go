@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -105,28 +104,10 @@ func policyCheck(file string, stdout, stderr io.Writer) int {
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
-	abs, err := filepath.Abs(file)
-	if err != nil {
-		fmt.Fprintf(stderr, "pal: %v\n", err)
-		return 1
-	}
-	// As a project file, untrusted, over the defaults: which keys it could not set.
-	dir := filepath.Dir(abs)
-	tmp, err := os.MkdirTemp("", "pal-policy-check-")
-	if err != nil {
-		fmt.Fprintf(stderr, "pal: %v\n", err)
-		return 1
-	}
-	defer os.RemoveAll(tmp)
-	_, err = policy.LoadLayers(policy.Sources{
-		SystemFile: filepath.Join(tmp, "none.toml"),
-		UserFile:   filepath.Join(tmp, "none.toml"),
-		WorkDir:    dir,
-		Getenv:     func(string) string { return "" },
-		Trust:      &policy.TrustStore{Path: filepath.Join(tmp, "trusted.json")},
-	})
-	if filepath.Base(abs) == "pal.toml" {
-		if err != nil {
+	// As a project file, untrusted, over the defaults and the system file: which keys it
+	// could not set.
+	if filepath.Base(file) == "pal.toml" {
+		if err := policy.CheckProjectFile(file); err != nil {
 			fmt.Fprintf(stdout, "as an untrusted project file it would be refused: %v\n", err)
 		} else {
 			fmt.Fprintln(stdout, "as an untrusted project file it is accepted: it only narrows the policy")
