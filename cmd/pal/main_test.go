@@ -234,6 +234,30 @@ func TestPolicyExplain(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "allowed") {
 		t.Errorf("explain main.go: exit %d %s", code, out)
 	}
+
+	// git.* and cli.* are checked too: a repository outside the roots, a program no [[cli]]
+	// lists. They were reported as allowed whatever the target.
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"precommit", "git.diff", "."}, 0, "allowed: . resolves to"},
+		{[]string{"precommit", "git.status", "/"}, 1, "denied"},
+		{[]string{"clink", "cli.run", "gemini"}, 1, `no [[cli]] entry is named "gemini" (0 listed`},
+		{[]string{"clink", "cli.list", ""}, 0, "lists the 0 [[cli]] programs"},
+	} {
+		code, out, errOut := invoke(append([]string{"policy", "explain"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(out, tc.want) {
+			t.Errorf("explain %v: exit %d\n%s%s", tc.args, code, out, errOut)
+		}
+	}
+	cfgFile := filepath.Join(t.TempDir(), "pal.toml")
+	os.WriteFile(cfgFile, []byte("[[cli]]\nname = \"lister\"\nexecutable = \"/bin/ls\"\n"), 0o600)
+	code, out, errOut := invoke("policy", "explain", "-config", cfgFile, "clink", "cli.run", "lister")
+	if code != 0 || !strings.Contains(out, `allowed: [[cli]] "lister" runs /bin/ls`) {
+		t.Errorf("explain a listed program: exit %d\n%s%s", code, out, errOut)
+	}
 }
 
 func TestTrustCommand(t *testing.T) {

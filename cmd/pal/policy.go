@@ -161,7 +161,7 @@ func policyExplain(opts app.Options, tool, op, target string, stdout, stderr io.
 	}
 	fmt.Fprintf(stdout, "capability: tool %q holds %s (grant %s)\n", tool, need, grant)
 	switch need {
-	case policy.CapFSRead, policy.CapFSList:
+	case policy.CapFSRead, policy.CapFSList, policy.CapGitRead:
 		abs := target
 		if !filepath.IsAbs(abs) {
 			if abs, err = filepath.Abs(target); err != nil {
@@ -179,6 +179,20 @@ func policyExplain(opts app.Options, tool, op, target string, stdout, stderr io.
 		}
 		fmt.Fprintf(stdout, "allowed: %s resolves to %s inside root %s (%s); no deny rule matches\n",
 			target, res.Abs(), res.Root, origin(cfg, "paths.roots"))
+		if need == policy.CapGitRead {
+			fmt.Fprintln(stdout, "git: the repository's working tree must lie inside the same root; files the deny rules match are left out")
+		}
+	case policy.CapCLIRun:
+		if op == abi.OpCLIList {
+			fmt.Fprintf(stdout, "allowed: cli.list lists the %d [[cli]] programs (%s)\n", len(cfg.CLIs), origin(cfg, "cli"))
+			break
+		}
+		i := slices.IndexFunc(cfg.CLIs, func(c policy.CLIConfig) bool { return c.Name == target })
+		if i < 0 {
+			return deny("no [[cli]] entry is named %q (%d listed, %s)", target, len(cfg.CLIs), origin(cfg, "cli"))
+		}
+		fmt.Fprintf(stdout, "allowed: [[cli]] %q runs %s (%s); extra arguments only from its allowed_args, "+
+			"its working directory inside a root\n", target, cfg.CLIs[i].Executable, origin(cfg, "cli"))
 	case policy.CapModelGenerate:
 		if target == "auto" || target == "" {
 			fmt.Fprintf(stdout, "allowed: the server picks the model (providers.default_model = %q, %s)\n",
