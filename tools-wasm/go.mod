@@ -2,6 +2,9 @@ module github.com/pal-mcp/pal/tools-wasm
 
 go 1.26.0
 
+// The built-in module's bytes (make check-builtin) depend on the Go version: go1.26.8.
+toolchain go1.26.8
+
 require (
 	github.com/pal-mcp/pal v0.0.0
 	github.com/pal-mcp/pal/tools-wasm/sdk/go v1.0.0

@@ -8,6 +8,10 @@
 // call, progress notification and log line is recorded for assertions.
 //
 // A Host serves one test at a time: Invoke installs it with pal.SetHost.
+//
+// The package builds only natively (not for GOOS=wasip1). Test files that import it need no
+// build tag for go test; add //go:build !wasip1 to them only if the package is also vetted
+// or tested with GOOS=wasip1 (GOOS=wasip1 go build never reads test files).
 package paltest
 
 import (
