@@ -435,32 +435,57 @@ fn pow10(e: i32) -> f64 {
     r
 }
 
-/// A number as JSON: integers without a fraction; other numbers with at most 9 decimals (or
-/// as a whole number past 1e15); NaN and infinities as `null`. The kit writes numbers this
-/// way rather than with `{}` to keep float formatting (about 25 KB) out of every module.
+/// A number as JSON: integers below 1e15 exactly; other numbers from 1e-6 to 1e15 with at most
+/// 9 decimals; larger and smaller ones as `m.mmmmmmmmme±x` (10 significant digits); NaN and
+/// infinities as `null`. The kit writes numbers this way rather than with `{}` to keep float
+/// formatting (about 25 KB) out of every module.
 pub fn number(n: f64) -> String {
     if !n.is_finite() {
         return "null".to_string();
     }
-    let neg = n < 0.0;
+    let sign = if n < 0.0 { "-" } else { "" };
     let a = n.abs();
-    if a >= 1e15 {
-        // i64 holds up to 9.2e18; larger values are clamped to it.
-        let i = if a >= 9.2e18 { 9_200_000_000_000_000_000i64 } else { a as i64 };
-        return format!("{}{}", if neg { "-" } else { "" }, i);
+    if a == 0.0 {
+        return "0".to_string();
     }
-    let scaled = (a * 1e9 + 0.5) as u64; // a < 1e15, so a * 1e9 < 2^64
-    let (int, mut frac) = (scaled / 1_000_000_000, scaled % 1_000_000_000);
-    let sign = if neg && scaled != 0 { "-" } else { "" };
+    if (1e-6..1e15).contains(&a) {
+        let f = fixed(a);
+        return if f == "0" { f } else { format!("{sign}{f}") };
+    }
+    let (mut m, mut e) = (a, 0i32);
+    while m >= 10.0 {
+        m /= 10.0;
+        e += 1;
+    }
+    while m < 1.0 {
+        m *= 10.0;
+        e -= 1;
+    }
+    let mut f = fixed(m);
+    if f == "10" {
+        f = "1".to_string();
+        e += 1;
+    }
+    format!("{sign}{f}e{e}")
+}
+
+// a (0 <= a < 1e15) with at most 9 decimals, trailing zeros cut.
+fn fixed(a: f64) -> String {
+    let mut int = a.trunc() as u64; // a < 1e15 < 2^64
+    let mut frac = ((a - a.trunc()) * 1e9 + 0.5) as u64;
+    if frac >= 1_000_000_000 {
+        int += 1;
+        frac -= 1_000_000_000;
+    }
     if frac == 0 {
-        return format!("{sign}{int}");
+        return format!("{int}");
     }
     let mut width = 9;
     while frac % 10 == 0 {
         frac /= 10;
         width -= 1;
     }
-    format!("{sign}{int}.{frac:0width$}")
+    format!("{int}.{frac:0width$}")
 }
 
 /// Writes a JSON object member by member:
@@ -572,9 +597,54 @@ mod tests {
         for (text, want) in [("0", 0.0), ("-0", 0.0), ("7", 7.0), ("-12", -12.0), ("0.7", 0.7), ("1.5e3", 1500.0), ("2E-2", 0.02), ("1000000", 1e6), ("123456789012345", 123456789012345.0), ("4096.25", 4096.25), ("1e400", f64::INFINITY), ("1e-400", 0.0)] {
             assert_eq!(parse(text).unwrap().num(), want, "{text}");
         }
-        for (n, want) in [(0.0, "0"), (-0.0, "0"), (3.0, "3"), (-2.5, "-2.5"), (0.7, "0.7"), (0.1 + 0.2, "0.3"), (1.0 / 3.0, "0.333333333"), (1e15, "1000000000000000"), (1e300, "9200000000000000000"), (-1e-12, "0"), (f64::INFINITY, "null")] {
+        for (n, want) in [(0.0, "0"), (-0.0, "0"), (3.0, "3"), (-2.5, "-2.5"), (0.7, "0.7"), (0.1 + 0.2, "0.3"), (1.0 / 3.0, "0.333333333"), (123456789012345.0, "123456789012345"), (12345678901.5, "12345678901.5"), (2.9999999999, "3"), (1e15, "1e15"), (-1.5e63, "-1.5e63"), (1e300, "1e300"), (-1e-12, "-1e-12"), (0.000001, "0.000001"), (9.9999999999e20, "1e21"), (f64::INFINITY, "null")] {
             assert_eq!(number(n), want, "{n}");
         }
+    }
+
+    // Seeded random mutations of reply-shaped JSON: parse never panics, and whatever it
+    // accepts writes back to text that parses to the same value.
+    #[test]
+    fn mutations() {
+        let seeds = [
+            r#"{"result":{"path":"/w/a.rs","size":12,"entries":[{"path":"/w/b","kind":"file","size":3}],"truncated":false}}"#,
+            r#"{"error":{"code":"denied","message":"tool \"t\" has no \"fs.read\" capability in this call (granted: {})"}}"#,
+            r#"{"abi":1,"tool":"todo_finder","call_id":"c-7","arguments":{"path":"/w","n":-1.5e-3,"u":"\u00e9\ud83d\ude00"}}"#,
+        ];
+        let alphabet = br#"{}[]":,0123456789.eE+-tfnul\ u"#;
+        let mut x: u64 = 0x9E3779B97F4A7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut accepted = 0;
+        for i in 0..30_000 {
+            let mut b = seeds[i % seeds.len()].as_bytes().to_vec();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() % (b.len() as u64 + 1)) as usize;
+                let c = alphabet[(next() % alphabet.len() as u64) as usize];
+                match next() % 3 {
+                    0 if at < b.len() => b[at] = c,
+                    1 if at < b.len() => {
+                        b.remove(at);
+                    }
+                    _ => b.insert(at, c),
+                }
+            }
+            let text = match std::str::from_utf8(&b) {
+                Ok(t) => t,
+                Err(_) => continue,
+            };
+            if let Ok(v) = parse(text) {
+                accepted += 1;
+                // Written, read and written again: the same text (numbers keep 10 digits).
+                let once = v.to_json();
+                assert_eq!(parse(&once).map(|w| w.to_json()).as_ref(), Ok(&once), "{text}");
+            }
+        }
+        assert!(accepted > 1000, "only {accepted} mutations parsed");
     }
 
     #[test]
