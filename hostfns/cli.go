@@ -77,7 +77,7 @@ func cliRun(ctx context.Context, c *Call, req abi.CLIRunRequest, body []byte) (o
 			return at, fail(abi.CodeDenied, "argument %q is not in the allowed_args of CLI %q", a, entry.Name)
 		}
 	}
-	if c.env.Paths == nil {
+	if c.paths == nil {
 		return at, fail(abi.CodeDenied, "no file access is configured, so there is no directory to run in")
 	}
 	dir := req.Dir
@@ -85,13 +85,13 @@ func cliRun(ctx context.Context, c *Call, req abi.CLIRunRequest, body []byte) (o
 		dir = entry.WorkingDir
 	}
 	if dir == "" {
-		roots := c.env.Paths.Roots()
+		roots := c.paths.Roots()
 		if len(roots) == 0 {
 			return at, fail(abi.CodeDenied, "no allowed root to run CLI %q in", entry.Name)
 		}
 		dir = roots[0]
 	}
-	res, err := c.env.Paths.Resolve(dir)
+	res, err := c.paths.Resolve(dir)
 	if err != nil {
 		return at, pathError(err)
 	}

@@ -18,7 +18,7 @@ func fsRead(_ context.Context, c *Call, req abi.FSReadRequest, _ []byte) (outcom
 	if req.MaxBytes < 0 {
 		return outcome{}, fail(abi.CodeInvalid, "max_bytes must not be negative")
 	}
-	if c.env.Paths == nil {
+	if c.paths == nil {
 		return outcome{}, fail(abi.CodeDenied, "no file access is configured")
 	}
 	// The byte budget left caps this read: a larger file comes back cut, marked truncated.
@@ -26,7 +26,7 @@ func fsRead(_ context.Context, c *Call, req abi.FSReadRequest, _ []byte) (outcom
 	if err != nil {
 		return outcome{path: req.Path}, err
 	}
-	data, info, err := c.env.Paths.ReadFile(req.Path, maxBytes)
+	data, info, err := c.paths.ReadFile(req.Path, maxBytes)
 	if err != nil {
 		return outcome{path: req.Path}, pathError(err)
 	}
@@ -60,10 +60,10 @@ func fsList(_ context.Context, c *Call, req abi.FSListRequest, _ []byte) (outcom
 	if req.Path == "" {
 		return outcome{}, fail(abi.CodeInvalid, "fs.list needs a path")
 	}
-	if c.env.Paths == nil {
+	if c.paths == nil {
 		return outcome{}, fail(abi.CodeDenied, "no file access is configured")
 	}
-	entries, truncated, err := c.env.Paths.List(req.Path, policy.ListOptions{MaxDepth: req.MaxDepth, MaxEntries: req.MaxEntries})
+	entries, truncated, err := c.paths.List(req.Path, policy.ListOptions{MaxDepth: req.MaxDepth, MaxEntries: req.MaxEntries})
 	if err != nil {
 		return outcome{path: req.Path}, pathError(err)
 	}

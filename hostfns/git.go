@@ -109,7 +109,7 @@ func (c *Call) openRepo(ctx context.Context, path string) (*gitRepo, error) {
 	if path == "" {
 		return nil, fail(abi.CodeInvalid, "a git op needs a path (an absolute directory inside the repository)")
 	}
-	p := c.env.Paths
+	p := c.paths
 	if p == nil {
 		return nil, fail(abi.CodeDenied, "no file access is configured")
 	}
@@ -409,11 +409,11 @@ func (r *gitRepo) commit(ctx context.Context, ref string) (string, error) {
 
 // vet says why a changed file's content must stay in the host, or "".
 func (c *Call) vet(abs string) string {
-	if why := c.env.Paths.DeniedName(abs); why != "" {
+	if why := c.paths.DeniedName(abs); why != "" {
 		return why
 	}
 	fi, err := os.Lstat(abs)
-	if err == nil && fi.Mode().IsRegular() && !c.env.Paths.Caps().AllowHardLinks {
+	if err == nil && fi.Mode().IsRegular() && !c.paths.Caps().AllowHardLinks {
 		if n := policy.LinkCount(fi); n > 1 {
 			return fmt.Sprintf("has %d hard links (paths.allow_hard_links)", n)
 		}
@@ -429,7 +429,7 @@ func gitStatus(ctx context.Context, c *Call, req abi.GitStatusRequest, _ []byte)
 	if err != nil {
 		return outcome{path: req.Path}, err
 	}
-	limit := c.env.Paths.Caps().MaxListEntries
+	limit := c.paths.Caps().MaxListEntries
 	if req.MaxEntries < 0 {
 		return outcome{}, fail(abi.CodeInvalid, "max_entries must not be negative")
 	}
@@ -530,7 +530,7 @@ func gitDiff(ctx context.Context, c *Call, req abi.GitDiffRequest, _ []byte) (ou
 		return outcome{path: req.Path}, err
 	}
 	at := outcome{root: r.root, path: r.rel}
-	want := c.env.Paths.Caps().MaxFileBytes
+	want := c.paths.Caps().MaxFileBytes
 	if req.MaxBytes > 0 {
 		want = req.MaxBytes
 	}

@@ -78,6 +78,8 @@ type Call struct {
 	// principal owns the threads this call creates and is the only one that may use them.
 	principal string
 	peer      Peer
+	// paths is the allowlist of this call: Env.Paths, or CallSpec.Paths (the client's roots).
+	paths *policy.Paths
 }
 
 var (
@@ -98,6 +100,9 @@ type CallSpec struct {
 	Principal string
 	// Peer names the HTTP client in every audit record of the call; zero over stdio.
 	Peer Peer
+	// Paths, when set, is the allowlist of this call in place of Env.Paths: Env.Paths
+	// narrowed to the roots of the call's client (policy.Paths.Narrow).
+	Paths *policy.Paths
 }
 
 // Peer is who made a call over HTTP, as audit records name it (policy.Record's Client,
@@ -115,8 +120,12 @@ func (e *Env) NewCall(s CallSpec) *Call {
 	if principal == "" {
 		principal = PrincipalLocal
 	}
+	paths := s.Paths
+	if paths == nil {
+		paths = e.Paths
+	}
 	return &Call{env: e, tool: s.Tool, callID: s.CallID, grant: s.Grant, category: s.Category, client: s.Client, progress: s.Progress, principal: principal,
-		peer: s.Peer, budget: newBudget(e.Budgets)}
+		peer: s.Peer, budget: newBudget(e.Budgets), paths: paths}
 }
 
 // Stop implements runtime.Stopper: the error, wrapping ErrOverBudget, that must end the call,

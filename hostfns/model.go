@@ -148,7 +148,7 @@ func (c *Call) loadImage(ref string) (providers.Image, error) {
 	if strings.HasPrefix(ref, "data:") {
 		return decodeDataURL(ref)
 	}
-	if c.env.Paths == nil {
+	if c.paths == nil {
 		return providers.Image{}, fail(abi.CodeDenied, "no file access is configured")
 	}
 	img, res, err := c.readImage(ref)
@@ -169,7 +169,7 @@ func (c *Call) loadImage(ref string) (providers.Image, error) {
 const opModelImage = "model.image"
 
 func (c *Call) readImage(ref string) (providers.Image, policy.Resolved, error) {
-	res, err := c.env.Paths.Check(ref)
+	res, err := c.paths.Check(ref)
 	if err != nil {
 		return providers.Image{}, res, pathError(err)
 	}
@@ -178,7 +178,7 @@ func (c *Call) readImage(ref string) (providers.Image, policy.Resolved, error) {
 		return providers.Image{}, res, pathError(err)
 	}
 	defer f.Close()
-	limit := c.env.Paths.Caps().MaxImageBytes
+	limit := c.paths.Caps().MaxImageBytes
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return providers.Image{}, res, fail(abi.CodeInvalid, "image %q could not be read", ref)

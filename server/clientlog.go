@@ -38,25 +38,31 @@ func NewClientLog() *ClientLog {
 	return &ClientLog{sessions: map[string]mcpserver.ClientSession{}}
 }
 
-// attach starts sending to the sessions of srv: each one initialized from now on gets the
-// early records, then every record at its level.
+// attach starts sending to the sessions of srv: each one initialized from now on (the server
+// calls initialized) gets the early records, then every record at its level.
 func (c *ClientLog) attach(srv *mcpserver.MCPServer) {
 	c.mu.Lock()
 	c.srv = srv
 	c.mu.Unlock()
-	srv.AddNotificationHandler(string(mcp.MethodNotificationInitialized), func(ctx context.Context, _ mcp.JSONRPCNotification) {
-		sess := mcpserver.ClientSessionFromContext(ctx)
-		if sess == nil {
-			return
-		}
-		c.mu.Lock()
-		c.sessions[sess.SessionID()] = sess
-		early := append([]mcp.LoggingMessageNotification(nil), c.early...)
-		c.mu.Unlock()
-		for _, n := range early {
-			_ = srv.SendLogMessageToSpecificClient(sess.SessionID(), n)
-		}
-	})
+}
+
+// initialized serves notifications/initialized: the session gets the early records.
+func (c *ClientLog) initialized(ctx context.Context) {
+	sess := mcpserver.ClientSessionFromContext(ctx)
+	if sess == nil {
+		return
+	}
+	c.mu.Lock()
+	srv := c.srv
+	c.sessions[sess.SessionID()] = sess
+	early := append([]mcp.LoggingMessageNotification(nil), c.early...)
+	c.mu.Unlock()
+	if srv == nil {
+		return
+	}
+	for _, n := range early {
+		_ = srv.SendLogMessageToSpecificClient(sess.SessionID(), n)
+	}
 }
 
 // wants reports whether some session, or the early buffer, would take a record at level.

@@ -86,6 +86,8 @@ type Server struct {
 	callSlots chan struct{}
 	// unavailable is Options.Unavailable.
 	unavailable string
+	// roots keeps each session's client roots (paths.client_roots); nil when off.
+	roots *clientRoots
 }
 
 // New builds the server and publishes every enabled tool of every module. Two modules
@@ -114,7 +116,10 @@ func New(opts Options) (*Server, error) {
 		s.maxWaiting = d.WaitingRequests
 	}
 	s.callSlots = make(chan struct{}, s.workers)
+	hooks := &mcpserver.Hooks{}
+	hooks.AddOnUnregisterSession(func(_ context.Context, sess mcpserver.ClientSession) { s.roots.forget(sess.SessionID()) })
 	mopts := []mcpserver.ServerOption{
+		mcpserver.WithHooks(hooks),
 		mcpserver.WithToolCapabilities(false),
 		mcpserver.WithPromptCapabilities(false),
 		mcpserver.WithRecovery(),
@@ -127,6 +132,16 @@ func New(opts Options) (*Server, error) {
 	if opts.ClientLog != nil {
 		opts.ClientLog.attach(s.mcp)
 	}
+	s.roots = newClientRoots(s, opts.Policy)
+	s.mcp.AddNotificationHandler(string(mcp.MethodNotificationInitialized), func(ctx context.Context, _ mcp.JSONRPCNotification) {
+		if opts.ClientLog != nil {
+			opts.ClientLog.initialized(ctx)
+		}
+		s.roots.changed(ctx)
+	})
+	s.mcp.AddNotificationHandler(string(mcp.MethodNotificationRootsListChanged), func(ctx context.Context, _ mcp.JSONRPCNotification) {
+		s.roots.changed(ctx)
+	})
 
 	seen := map[string]string{}
 	for _, lm := range opts.Modules {
@@ -216,6 +231,7 @@ func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 			Progress:  progress,
 			Principal: principalOf(ctx),
 			Peer:      who,
+			Paths:     s.roots.paths(ctx),
 		})
 		res, out, err := t.module.Invoke(ctx, runtime.Call{Tool: t.spec.Name, CallID: callID, Arguments: args, Host: host})
 		finishProgress() // the last progress goes out before the result

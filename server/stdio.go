@@ -138,11 +138,11 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) er
 		logger:     s.logger,
 		maxMessage: maxMessage,
 		w:          bufio.NewWriter(out),
-		session:    newStdioSession(),
 		inflight:   map[string]*inflightRequest{},
 		workers:    s.workers,
 		maxWaiting: s.maxWaiting,
 	}
+	t.session = newStdioSession(t.write)
 	return t.serve(ctx, in)
 }
 
@@ -214,6 +214,7 @@ read:
 		}
 	}
 	cancel()
+	t.session.close()
 	close(queue) // the workers answer what waits, with its context done, and stop
 	wg.Wait()
 	<-drained
@@ -241,7 +242,11 @@ func (t *stdioTransport) dispatch(ctx context.Context, line []byte, queue chan<-
 			t.markCancelled(head.Params)
 		}
 		if head.Method == "" {
-			return // a response to a server request; none are sent yet
+			// A response to a request pal sent (roots/list); an unknown id is dropped.
+			if !t.session.deliver(head.ID, msg) {
+				t.logger.Debug("response to no request of ours dropped", "id", tail(string(head.ID), 64))
+			}
+			return
 		}
 		// JSON-RPC forbids answering a notification, even one mcp-go could not parse.
 		if resp := t.mcp.HandleMessage(ctx, msg); resp != nil {
@@ -430,11 +435,90 @@ type stdioSession struct {
 	mu         sync.RWMutex
 	clientInfo mcp.Implementation
 	clientCaps mcp.ClientCapabilities
+
+	// Requests pal sends the client (roots/list): send writes one, pending waits for the
+	// answer by JSON-encoded id, closed ends every wait when the session ends.
+	send      func(any) error
+	nextID    atomic.Int64
+	pending   map[string]chan json.RawMessage
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
-func newStdioSession() *stdioSession {
-	return &stdioSession{notifications: make(chan mcp.JSONRPCNotification, 256)}
+func newStdioSession(send func(any) error) *stdioSession {
+	return &stdioSession{notifications: make(chan mcp.JSONRPCNotification, 256), send: send,
+		pending: map[string]chan json.RawMessage{}, closed: make(chan struct{})}
 }
+
+// maxRootsReplyBytes caps a roots/list answer on stdio (4 MiB, far above MaxClientRoots URIs
+// of MaxRootURIBytes each); a larger one is refused as a failed request.
+const maxRootsReplyBytes = 4 << 20
+
+// errSessionClosed: the session ended before the client answered.
+var errSessionClosed = errors.New("the session ended")
+
+// ListRoots asks the client for its roots (mcp-go's SessionWithRoots) and waits for the
+// answer, the end of ctx or of the session.
+func (s *stdioSession) ListRoots(ctx context.Context, _ mcp.ListRootsRequest) (*mcp.ListRootsResult, error) {
+	id := s.nextID.Add(1)
+	key := fmt.Sprint(id)
+	ch := make(chan json.RawMessage, 1)
+	s.mu.Lock()
+	s.pending[key] = ch
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.pending, key)
+		s.mu.Unlock()
+	}()
+	req := map[string]any{"jsonrpc": mcp.JSONRPC_VERSION, "id": id, "method": string(mcp.MethodListRoots)}
+	if err := s.send(req); err != nil {
+		return nil, fmt.Errorf("send roots/list: %w", err)
+	}
+	var raw json.RawMessage
+	select {
+	case raw = <-ch:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.closed:
+		return nil, errSessionClosed
+	}
+	if len(raw) > maxRootsReplyBytes {
+		return nil, fmt.Errorf("the roots/list answer is %d bytes, over the %d-byte cap", len(raw), maxRootsReplyBytes)
+	}
+	var resp struct {
+		Result *mcp.ListRootsResult `json:"result"`
+		Error  *struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		return nil, errors.New("the roots/list answer is not a JSON-RPC response")
+	}
+	if resp.Error != nil {
+		return nil, fmt.Errorf("the client answered roots/list with error %d: %s", resp.Error.Code, tail(resp.Error.Message, 200))
+	}
+	if resp.Result == nil {
+		return nil, errors.New("the roots/list answer has no result")
+	}
+	return resp.Result, nil
+}
+
+// deliver hands a response to the request of ours it answers; false when none waits.
+func (s *stdioSession) deliver(id json.RawMessage, msg json.RawMessage) bool {
+	s.mu.Lock()
+	ch, ok := s.pending[string(id)]
+	delete(s.pending, string(id))
+	s.mu.Unlock()
+	if ok {
+		ch <- msg
+	}
+	return ok
+}
+
+// close ends the waits of every request pal sent.
+func (s *stdioSession) close() { s.closeOnce.Do(func() { close(s.closed) }) }
 
 func (s *stdioSession) SessionID() string { return "stdio" }
 func (s *stdioSession) NotificationChannel() chan<- mcp.JSONRPCNotification {
