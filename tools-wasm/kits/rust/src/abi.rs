@@ -107,9 +107,9 @@ pub unsafe fn handle(m: &Module, ptr: u32, len: u32) -> u64 {
 
 /// Runs the request message `req` against the module's tools and returns the result.
 pub fn dispatch(m: &Module, req: &[u8]) -> Output {
-    let v: Value = match std::str::from_utf8(req).ok().and_then(|s| json::parse(s).ok()) {
-        Some(v) => v,
-        None => return error_result("the host sent a request that is not JSON"),
+    let v: Value = match std::str::from_utf8(req).map_err(|_| "not UTF-8".to_string()).and_then(|s| json::parse(s).map_err(|e| e.to_string())) {
+        Ok(v) => v,
+        Err(why) => return error_result(format!("the kit cannot read the request: {why}")),
     };
     let name = v.get("tool").str();
     let tool = match m.tools.iter().find(|t| t.name == name) {

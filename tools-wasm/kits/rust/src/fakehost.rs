@@ -491,7 +491,10 @@ mod tests {
         assert_eq!(t.get("annotations").to_json(), r#"{"readOnlyHint":true,"destructiveHint":false,"idempotentHint":true}"#);
         assert_eq!(t.get("capabilities").to_json(), r#"["fs.read"]"#);
         assert!(t.get("requiresModel").bool() && t.get("category").str() == "fast");
-        assert_eq!(abi::dispatch(&m, b"nope").text, "the host sent a request that is not JSON");
+        assert_eq!(abi::dispatch(&m, b"nope").text, "the kit cannot read the request: unexpected character at byte 0");
+        let deep = format!(r#"{{"tool":"probe","arguments":{}{}}}"#, "[".repeat(json::MAX_DEPTH + 1), "]".repeat(json::MAX_DEPTH + 1));
+        assert!(abi::dispatch(&m, deep.as_bytes()).text.starts_with("the kit cannot read the request: nested too deeply at byte"));
+        assert_eq!(abi::dispatch(&m, b"\xff").text, "the kit cannot read the request: not UTF-8");
         assert_eq!(abi::dispatch(&m, br#"{"tool":"x"}"#).text, "this module has no tool named \"x\"");
         let out = Output { text: "t".into(), is_error: false, structured: Some(r#"{"a":1}"#.into()) };
         assert_eq!(out.to_json(), r#"{"content":[{"type":"text","text":"t"}],"isError":false,"structuredContent":{"a":1}}"#);
