@@ -159,6 +159,9 @@ func New(opts Options) (*Server, error) {
 			if err != nil {
 				return nil, err
 			}
+			if w := t.grantWarning(); w != "" {
+				logger.Warn(w, "tool", spec.Name, "module", lm.Module.Name())
+			}
 			s.tools = append(s.tools, t)
 			s.mcp.AddTool(t.mcpTool, s.handler(t))
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"unicode"
@@ -17,6 +18,20 @@ type ToolInfo struct {
 	// Grant is what the tool may do in a call under the current policy, in
 	// policy.AllCapabilities order; Withheld is what it declares but is not granted.
 	Grant, Withheld []policy.Capability
+	// Warning, when not empty, says why the tool cannot work as configured: it declares
+	// capabilities and is granted none of them (no [tools.<name>] table for a module tool).
+	Warning string
+}
+
+// grantWarning is the start-up warning for a tool that declares capabilities and is granted
+// none: it is published, and every host op it makes is refused with not_granted. "" otherwise.
+// A tool that declares nothing needs no grant and gets no warning.
+func (t *tool) grantWarning() string {
+	if len(t.spec.Capabilities) == 0 || !t.grant.Empty() {
+		return ""
+	}
+	return fmt.Sprintf("tool %q declares %s but is granted none of them, so every host op it makes is refused (not_granted); "+
+		"grant them with [tools.%s] capabilities = [...] in a trusted pal.toml", t.spec.Name, strings.Join(t.spec.Capabilities, ", "), t.spec.Name)
 }
 
 // SummaryRunes caps ToolInfo.Summary, in runes (an ellipsis ends a cut summary).
@@ -26,7 +41,7 @@ const SummaryRunes = 150
 func (s *Server) ToolInfos() []ToolInfo {
 	out := make([]ToolInfo, len(s.tools))
 	for i, t := range s.tools {
-		info := ToolInfo{Name: t.spec.Name, Summary: summary(t.spec.Description), Grant: t.grant.List()}
+		info := ToolInfo{Name: t.spec.Name, Summary: summary(t.spec.Description), Grant: t.grant.List(), Warning: t.grantWarning()}
 		for _, c := range t.spec.Capabilities {
 			cp := policy.Capability(c)
 			if !t.grant.Has(cp) && !slices.Contains(info.Withheld, cp) {

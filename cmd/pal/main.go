@@ -191,6 +191,9 @@ func printTools(w io.Writer, infos []server.ToolInfo) {
 		if len(in.Withheld) > 0 {
 			grant += " (not granted: " + join(in.Withheld) + ")"
 		}
+		if in.Warning != "" {
+			grant += " -- WARNING: " + in.Warning
+		}
 		fmt.Fprintf(w, "%-*s  %s\n%*s  grant: %s\n", width, in.Name, in.Summary, width, "", grant)
 	}
 }

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/pal-mcp/pal/internal/app"
+	"github.com/pal-mcp/pal/internal/testwasm"
 )
 
 // isolate gives run an empty environment of pal's variables, a working directory without
@@ -384,5 +388,49 @@ func TestDoctor(t *testing.T) {
 	os.Chmod(cache, 0o755)
 	if code, out, _ := invoke("doctor"); code != 1 || !strings.Contains(out, "chmod 700 "+cache) {
 		t.Errorf("an open cache dir: exit %d\n%s", code, out)
+	}
+}
+
+// TestToolsCommandFlagsAnEmptyGrant: `pal tools` flags a module tool that declares
+// capabilities and is granted none (no [tools.<name>] table), and only that one.
+func TestToolsCommandFlagsAnEmptyGrant(t *testing.T) {
+	wasm, err := os.ReadFile(testwasm.Build(t, "tools-wasm/testdata/hostile")) // before isolate leaves the repository
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := isolate(t)
+	t.Setenv("OPENAI_API_KEY", "sk-test-cmd-0123456789")
+	mod := filepath.Join(work, "hostile.wasm")
+	if err := os.WriteFile(mod, wasm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(wasm)
+	cfg := filepath.Join(work, "modules.toml")
+	toml := fmt.Sprintf("[[modules]]\npath = %q\nsha256 = %q\n\n[tools.reenter]\ncapabilities = [\"host.info\"]\n", mod, hex.EncodeToString(sum[:]))
+	if err := os.WriteFile(cfg, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := invoke("tools", "-config", cfg)
+	if code != 0 {
+		t.Fatalf("tools: exit %d %s", code, errOut)
+	}
+	grant := func(tool string) string {
+		lines := strings.Split(out, "\n")
+		for i, l := range lines {
+			if f := strings.Fields(l); len(f) > 0 && f[0] == tool && i+1 < len(lines) {
+				return strings.TrimSpace(lines[i+1])
+			}
+		}
+		t.Fatalf("%s not listed:\n%s", tool, out)
+		return ""
+	}
+	if g := grant("hostcall"); !strings.HasPrefix(g, `grant: none (not granted: fs.read fs.list model.generate progress) -- WARNING: tool "hostcall" declares`) ||
+		!strings.Contains(g, "[tools.hostcall] capabilities") {
+		t.Errorf("hostcall: %s", g)
+	}
+	for _, tool := range []string{"reenter", "ping", "chat"} {
+		if g := grant(tool); strings.Contains(g, "WARNING") {
+			t.Errorf("%s flagged: %s", tool, g)
+		}
 	}
 }
