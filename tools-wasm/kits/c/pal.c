@@ -338,6 +338,8 @@ void pal_buf_num(pal_buf *b, double v) {
   }
   int exp = 0;
   while (v >= 1e15) v /= 10, exp++;
+  if (v > 0 && v < 1e-4) /* six decimals would round it away */
+    while (v < 1) v *= 10, exp--;
   long long ip = (long long)v;
   long long frac = (long long)((v - (double)ip) * 1e6 + 0.5);
   if (frac >= 1000000) ip++, frac = 0;

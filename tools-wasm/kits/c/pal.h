@@ -123,7 +123,8 @@ typedef struct {
 void pal_buf_put(pal_buf *b, const void *s, size_t n);
 void pal_buf_puts(pal_buf *b, const char *s);
 void pal_buf_int(pal_buf *b, long long v);
-/* Writes a finite number in plain JSON form (at most 6 decimals); NaN and infinities as 0. */
+/* Writes a finite number as JSON: six significant decimals at most, an exponent from 1e15 up
+ * and below 1e-4 (1.5e-9); NaN and infinities as 0. */
 void pal_buf_num(pal_buf *b, double v);
 /* Writes s[0:n] as a JSON string, quotes included; invalid UTF-8 bytes become U+FFFD. */
 void pal_buf_quote(pal_buf *b, const char *s, size_t n);

@@ -139,6 +139,18 @@ static void test_write(void) {
   pal_buf_quote(&b, "a\xff\xc3\xa9\xe2\x82", 6);
   CHECK(strcmp(b.p, "\"a\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\"") == 0, "got %s", b.p);
   pal_buf_free(&b);
+  const struct {
+    double v;
+    const char *want;
+  } nums[] = {{0, "0"}, {-0.5, "-0.5"}, {1.5e-9, "1.5e-9"}, {2e-5, "2e-5"}, {0.000123, "0.000123"},
+              {1e15, "100000000000000e1"}, {123456789.25, "123456789.25"}, {-3, "-3"}};
+  for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+    pal_buf_num(&b, nums[i].v);
+    CHECK(strcmp(b.p, nums[i].want) == 0, "%g written as %s, want %s", nums[i].v, b.p, nums[i].want);
+    double back = pal_json_num(pal_json_parse(b.p, b.len), 99), d = back - nums[i].v, m = nums[i].v;
+    CHECK((d < 0 ? -d : d) <= 1e-9 * (m < 0 ? -m : m), "%s reads back as %g", b.p, back);
+    pal_buf_free(&b);
+  }
   pal_buf_num(&b, 1.0 / 0.0);
   CHECK(strcmp(b.p, "0") == 0, "infinity as %s", b.p);
   pal_buf_free(&b);
