@@ -38,8 +38,11 @@ type sessionRoots struct {
 	mu      sync.Mutex
 	paths   *policy.Paths // nil: the trusted roots
 	pending chan struct{} // closed when the roots/list in flight ends; nil when none
-	gen     int           // the latest roots/list asked; an older answer is dropped
-	told    bool          // the session was told that its roots are not used
+	// again: the roots changed while a roots/list was in flight, so its answer may be stale
+	// and pal asks once more. One request per session is in flight at a time, however many
+	// list_changed notifications a client sends.
+	again bool
+	told  bool // the session was told that its roots are not used
 }
 
 // newClientRoots returns nil when client roots are off or no paths are configured.
@@ -72,40 +75,48 @@ func (c *clientRoots) changed(ctx context.Context) {
 		return
 	}
 	st.mu.Lock()
-	st.gen++
-	gen, done := st.gen, make(chan struct{})
+	if st.pending != nil {
+		st.again = true
+		st.mu.Unlock()
+		return
+	}
+	done := make(chan struct{})
 	st.pending = done
 	st.mu.Unlock()
 	go func() {
 		defer close(done)
-		actx, cancel := context.WithTimeout(context.Background(), c.timeout)
-		defer cancel()
-		res, err := rs.ListRoots(actx, mcp.ListRootsRequest{Request: mcp.Request{Method: string(mcp.MethodListRoots)}})
-		c.apply(sess, st, gen, who, res, err)
+		for {
+			actx, cancel := context.WithTimeout(context.Background(), c.timeout)
+			res, err := rs.ListRoots(actx, mcp.ListRootsRequest{Request: mcp.Request{Method: string(mcp.MethodListRoots)}})
+			cancel()
+			if c.apply(sess, st, who, res, err) {
+				return
+			}
+		}
 	}()
 }
 
-// apply installs one roots/list answer, unless a later one was asked for meanwhile.
-func (c *clientRoots) apply(sess mcpserver.ClientSession, st *sessionRoots, gen int, who hostfns.Peer, res *mcp.ListRootsResult, err error) {
+// apply installs one roots/list answer and reports true, or reports false when the roots
+// changed meanwhile and pal must ask again.
+func (c *clientRoots) apply(sess mcpserver.ClientSession, st *sessionRoots, who hostfns.Peer, res *mcp.ListRootsResult, err error) bool {
 	id := sess.SessionID()
 	if err != nil {
 		st.mu.Lock()
-		current := st.gen == gen
-		if current {
-			st.pending = nil
+		if st.again {
+			st.again = false
+			st.mu.Unlock()
+			return false
 		}
+		st.pending = nil
 		narrowed := st.paths != nil
 		st.mu.Unlock()
-		if !current {
-			return
-		}
 		keep := "pal's roots (" + strings.Join(c.base.Roots(), ", ") + ")"
 		if narrowed {
 			keep = "the client roots it answered before"
 		}
 		c.logger.Warn("roots/list failed; keeping the allowlist in force", "session", id, "err", err)
 		c.tellOnce(sess, st, mcp.LoggingLevelWarning, fmt.Sprintf("roots/list failed (%v): tools read within %s", err, keep))
-		return
+		return true
 	}
 	uris := make([]string, 0, min(len(res.Roots), policy.MaxClientRoots))
 	for _, r := range res.Roots[:min(len(res.Roots), policy.MaxClientRoots)] {
@@ -117,9 +128,10 @@ func (c *clientRoots) apply(sess mcpserver.ClientSession, st *sessionRoots, gen 
 		next, report = c.base.Narrow(uris)
 	}
 	st.mu.Lock()
-	if st.gen != gen {
+	if st.again {
+		st.again = false
 		st.mu.Unlock()
-		return
+		return false
 	}
 	st.paths, st.pending = next, nil
 	st.mu.Unlock()
@@ -137,10 +149,11 @@ func (c *clientRoots) apply(sess mcpserver.ClientSession, st *sessionRoots, gen 
 	if next == nil {
 		c.logger.Info("the client named no roots; pal's roots in force", "session", id, "roots", c.base.Roots())
 		c.auditRoots(who, "allow", "the client named no roots: pal's roots in force", "")
-		return
+		return true
 	}
 	c.logger.Info("client roots in force", "session", id, "roots", next.Roots())
 	c.auditRoots(who, "allow", "client roots in force: "+strings.Join(next.Roots(), ", "), "")
+	return true
 }
 
 // paths returns the allowlist for a tool call of ctx's session: nil means the trusted one.

@@ -226,3 +226,35 @@ func TestClientRootsOff(t *testing.T) {
 		}
 	}
 }
+
+// TestClientRootsFlood: however many list_changed notifications arrive, one roots/list is in
+// flight at a time, and one more is asked after it so that the last change is not missed.
+func TestClientRootsFlood(t *testing.T) {
+	s, dir, _ := rootsServer(t)
+	w := serve(t, s)
+	handshake(w, true)
+	answerRoots(w, rootsRequest(w))
+	for range 200 {
+		w.Notify("notifications/roots/list_changed", map[string]any{})
+	}
+	w.Request(9, "ping", nil) // served after the 200 notifications were read
+	w.Until("9")
+	first := rootsRequest(w)
+	answerRoots(w, first, fileURL(filepath.Join(dir, "other"))) // stale: changed meanwhile
+	second := rootsRequest(w)
+	answerRoots(w, second, fileURL(filepath.Join(dir, "sub")))
+	if got := s.roots.paths(stdioCtx(s)); got == nil || !slices.Equal(got.Roots(), []string{filepath.Join(dir, "sub")}) {
+		t.Fatalf("after the flood: %v", got)
+	}
+	w.Request(10, "ping", nil)
+	w.Until("10")
+	asked := 0
+	for _, m := range w.Seen {
+		if m.Method == "roots/list" {
+			asked++
+		}
+	}
+	if asked != 3 { // the first after initialized, then two for the flood
+		t.Fatalf("pal asked roots/list %d times for 200 changes, want 3", asked)
+	}
+}
