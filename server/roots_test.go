@@ -155,6 +155,9 @@ func TestClientRootsFailures(t *testing.T) {
 	// Narrowed, then an answer too large: the narrowing stays.
 	w.Notify("notifications/roots/list_changed", map[string]any{})
 	answerRoots(w, rootsRequest(w), fileURL(filepath.Join(dir, "sub")))
+	if got := s.roots.paths(ctx); got == nil {
+		t.Fatal("the answer did not narrow")
+	}
 	w.Notify("notifications/roots/list_changed", map[string]any{})
 	id = rootsRequest(w)
 	huge := `{"jsonrpc":"2.0","id":` + string(id) + `,"result":{"roots":[{"uri":"file:///` + strings.Repeat("x", maxRootsReplyBytes) + `"}]}}`
