@@ -412,3 +412,30 @@ func TestGitRepliesFitTheABITypes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, g.gitCall()) })
 	}
 }
+
+// TestGitWithinClientRoots: with the client's roots narrowed to a directory inside the
+// repository, git ops find no repository (its top lies above the client root), and fs.read
+// of a file outside the client root is refused; with the client root at the repository,
+// git.status works.
+func TestGitWithinClientRoots(t *testing.T) {
+	g := newGitFixture(t)
+	writeFile(t, filepath.Join(g.repo, "sub", "d.txt"), "delta\n")
+	uri := func(p string) string { return "file://" + p }
+	narrowCall := func(root string, caps ...policy.Capability) *Call {
+		n, _ := g.env.Paths.Narrow([]string{uri(root)})
+		return g.env.NewCall(CallSpec{Tool: "t", CallID: "c1", Grant: policy.NewCapSet(caps...), Category: "fast", Paths: n})
+	}
+	sub := filepath.Join(g.repo, "sub")
+	r := do(t, narrowCall(sub, abi.CapGitRead), abi.GitStatusRequest{Op: abi.OpGitStatus, Path: sub}, nil)
+	if r.err == nil {
+		t.Fatalf("git.status from a client root below the repository's top found it: %v", r.result)
+	}
+	r = do(t, narrowCall(sub, abi.CapFSRead), abi.FSReadRequest{Op: abi.OpFSRead, Path: filepath.Join(g.repo, "a.txt")}, nil)
+	if r.err == nil || r.err.Code != abi.CodeDenied || !strings.Contains(r.err.Message, "client's roots") {
+		t.Fatalf("fs.read outside the client root: %+v", r.err)
+	}
+	r = do(t, narrowCall(g.repo, abi.CapGitRead), abi.GitStatusRequest{Op: abi.OpGitStatus, Path: sub}, nil)
+	if r.err != nil || r.result["repo"] != g.repo {
+		t.Fatalf("git.status with the client root at the repository: %v %v", r.err, r.result["repo"])
+	}
+}
