@@ -79,28 +79,46 @@ func BenchmarkCompile(b *testing.B) {
 	})
 }
 
-// BenchmarkInstantiate measures one fresh instance of the built-in module, _initialize
-// included: the cost the pool hides from a call.
+// BenchmarkInstantiate measures one fresh instance of the built-in module: "initialize" runs
+// its _initialize (Go's runtime and package start-up) in every instance, as pal did before
+// snapshots; "snapshot" copies the state the first instance's _initialize left (snapshot.go).
+// It is the cost the pool hides from a call, and what a call pays when the pool is empty.
 func BenchmarkInstantiate(b *testing.B) {
 	ctx := context.Background()
-	e, err := New(ctx, Config{CacheDir: sharedCacheFor(b), PoolSize: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close(ctx)
-	m, err := e.LoadModule(ctx, "builtin", testwasm.Load(b, benchModule), "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := m.Compile(ctx); err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		inst, err := m.newInstance(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		inst.mod.Close(ctx)
+	wasm := testwasm.Load(b, benchModule)
+	for _, tc := range []struct {
+		name string
+		off  bool
+	}{{"initialize", true}, {"snapshot", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			e, err := New(ctx, Config{CacheDir: sharedCacheFor(b), CacheKey: testCacheKey, PoolSize: -1, NoSnapshots: tc.off})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close(ctx)
+			m, err := e.LoadModule(ctx, "builtin", wasm, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := m.Compile(ctx); err != nil {
+				b.Fatal(err)
+			}
+			first, err := m.newInstance(ctx) // takes the snapshot
+			if err != nil {
+				b.Fatal(err)
+			}
+			first.mod.Close(ctx)
+			if (m.snapshot() != nil) == tc.off {
+				b.Fatalf("snapshot taken: %v", m.snapshot() != nil)
+			}
+			for b.Loop() {
+				inst, err := m.newInstance(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				inst.mod.Close(ctx)
+			}
+		})
 	}
 }
 

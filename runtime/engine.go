@@ -51,6 +51,10 @@ type Config struct {
 	PoolSize int
 	// CompilationWorkers is the parallelism of the compiler. Default 2.
 	CompilationWorkers int
+	// NoSnapshots makes every instance run the module's _initialize, as before snapshots
+	// (snapshot.go): for benchmarks and comparisons. Default false: the first instance of a
+	// module runs _initialize and the next ones start from a copy of its state.
+	NoSnapshots bool
 }
 
 // Defaults of Config.

@@ -26,9 +26,18 @@ import (
 type Module struct {
 	engine   *Engine
 	name     string // where it came from, for messages: "builtin", a file path
-	wasm     []byte
-	sha256   string
+	wasm     []byte // what is compiled: the module with its mutable globals exported (exportGlobals), else as given
+	size     int    // the module's size as given
+	sha256   string // of the module as given
 	manifest *abi.Manifest
+
+	// globals names the exports of the module's mutable globals; snapshots is false when the
+	// module could not be rewritten to export them (then every instance runs _initialize).
+	globals   []string
+	snapshots bool
+	snapMu    sync.Mutex
+	snap      *snapshot // the state after _initialize, once one instance has run it
+	snapTried bool      // a snapshot was taken or refused; never try again
 
 	compileOnce sync.Once
 	compileDone chan struct{} // closed when the compile is over; then compiled or compileErr is set
@@ -50,7 +59,12 @@ func (e *Engine) LoadModule(ctx context.Context, name string, wasm []byte, wantS
 	if wantSHA256 != "" && wantSHA256 != hash {
 		return nil, fmt.Errorf("%w: %s has sha256 %s, pinned %s", ErrBadModule, name, hash, wantSHA256)
 	}
-	m := &Module{engine: e, name: name, wasm: wasm, sha256: hash}
+	m := &Module{engine: e, name: name, wasm: wasm, size: len(wasm), sha256: hash}
+	if !e.cfg.NoSnapshots {
+		if code, names, err := exportGlobals(wasm); err == nil {
+			m.wasm, m.globals, m.snapshots = code, names, true
+		}
+	}
 	if e.cfg.PoolSize > 0 {
 		m.pool = make(chan *instance, e.cfg.PoolSize)
 	}
@@ -82,7 +96,7 @@ func (m *Module) SHA256() string { return m.sha256 }
 func (m *Module) Manifest() *abi.Manifest { return m.manifest }
 
 // Size is the module's size in bytes.
-func (m *Module) Size() int { return len(m.wasm) }
+func (m *Module) Size() int { return m.size }
 
 // Compile compiles the module if it is not compiled yet, and waits for it or for ctx. The
 // first caller starts the compile on its own goroutine, unbound to any caller's context, so a
@@ -220,11 +234,17 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		}
 		return nil, err
 	}
-	return m.instantiate(ctx, m.engine.rt, m.compiled)
+	snap := m.snapshot()
+	inst, err := m.instantiate(ctx, snap)
+	if err == nil && snap == nil {
+		m.takeSnapshot(inst)
+	}
+	return inst, err
 }
 
-// instantiate makes one instance of cm, compiled by rt, as newInstance describes.
-func (m *Module) instantiate(ctx context.Context, rt wazero.Runtime, cm wazero.CompiledModule) (*instance, error) {
+// instantiate makes one instance of the compiled module, as newInstance describes: it runs
+// _initialize, or, given a snapshot, puts the snapshot's memory and globals in place of it.
+func (m *Module) instantiate(ctx context.Context, snap *snapshot) (*instance, error) {
 	cfg := m.engine.cfg
 	stderr := NewStderrBuffer(cfg.StderrLimitBytes)
 	mem := &cappedMemory{limit: cfg.MemoryLimitBytes}
@@ -239,7 +259,15 @@ func (m *Module) instantiate(ctx context.Context, rt wazero.Runtime, cm wazero.C
 		WithSysWalltime().
 		WithSysNanotime().
 		WithRandSource(rand.Reader)
-	mod, err := rt.InstantiateModule(ictx, cm, mc)
+	if snap != nil {
+		mc = mc.WithStartFunctions() // the snapshot is _initialize's result
+	}
+	mod, err := m.engine.rt.InstantiateModule(ictx, m.compiled, mc)
+	if err == nil && snap != nil {
+		if err = snap.restore(mod); err != nil {
+			mod.Close(context.Background())
+		}
+	}
 	if err != nil {
 		if mem.hit.Load() {
 			return nil, fmt.Errorf("%w: %s while initialising", ErrMemoryCap, m.name)

@@ -102,7 +102,7 @@ func describe() uint64 {
 		tool("badptr"), tool("undeclared"), tool("ping"), tool("reenter", abi.CapHostInfo),
 		tool("flood", abi.KnownCapabilities...), tool("envhunt"), tool("randptr"),
 		tool("hostcall", abi.CapFSRead, abi.CapFSList, abi.CapModelGenerate, abi.CapProgress),
-		tool("keyhunt", abi.CapModelGenerate),
+		tool("keyhunt", abi.CapModelGenerate), tool("stash"),
 	}}
 	b, _ := json.Marshal(m)
 	return out(b)
@@ -116,6 +116,10 @@ func text(s string) uint64 {
 var hoard [][]byte
 var sink uint64
 
+// stashed is what the last "stash" call left in this instance: a call that finds one saw
+// another call's state.
+var stashed string
+
 //go:wasmexport handle
 func handle(ptr, n uint32) uint64 {
 	var req abi.HandleRequest
@@ -127,6 +131,12 @@ func handle(ptr, n uint32) uint64 {
 	switch req.Tool {
 	case "ping":
 		return text("pong")
+	case "stash":
+		// Leaves args.put in the instance and returns what an earlier call left: "" unless
+		// instances (or their state) are shared between calls.
+		prev := stashed
+		stashed, _ = args["put"].(string)
+		return text(prev)
 	case "spin":
 		if announce, _ := args["announce"].(bool); announce {
 			// A progress report first (capability progress, if granted), so that a test can
