@@ -28,7 +28,7 @@ func BenchmarkCompile(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			m := &Module{engine: e, name: "bench", wasm: wasm}
+			m := e.newModule("bench", wasm, "")
 			if err := m.Compile(ctx); err != nil {
 				b.Fatal(err)
 			}
@@ -41,7 +41,7 @@ func BenchmarkCompile(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := (&Module{engine: warm, name: "bench", wasm: wasm}).Compile(ctx); err != nil {
+	if err := warm.newModule("bench", wasm, "").Compile(ctx); err != nil {
 		b.Fatal(err)
 	}
 	warm.Close(ctx)
@@ -51,7 +51,7 @@ func BenchmarkCompile(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			m := &Module{engine: e, name: "bench", wasm: wasm}
+			m := e.newModule("bench", wasm, "")
 			if err := m.Compile(ctx); err != nil {
 				b.Fatal(err)
 			}
@@ -126,17 +126,23 @@ func BenchmarkInstantiate(b *testing.B) {
 // write the request, run handle, read and check the result, close the instance. "pooled"
 // keeps one instance ready, as the server does; "fresh" instantiates inside the call;
 // "back-to-back" calls again at once, so the pool refills in the background while the next
-// call runs, with one or two instances kept ready.
+// call runs, with one or two instances kept ready. Instances start from the module's snapshot
+// (snapshot.go); the "/initialize" cases run _initialize in each, as before snapshots.
 func BenchmarkInvoke(b *testing.B) {
 	ctx := context.Background()
 	wasm := testwasm.Load(b, "tools-wasm/testdata/hostile")
 	for _, tc := range []struct {
-		name string
-		pool int
-		wait bool // refill the pool between calls outside the timer
-	}{{"pooled", 1, true}, {"fresh", -1, false}, {"back-to-back/pool1", 1, false}, {"back-to-back/pool2", 2, false}} {
+		name   string
+		pool   int
+		wait   bool // refill the pool between calls outside the timer
+		noSnap bool
+	}{
+		{"pooled", 1, true, false}, {"fresh", -1, false, false}, {"fresh/initialize", -1, false, true},
+		{"back-to-back/pool1", 1, false, false}, {"back-to-back/pool1/initialize", 1, false, true},
+		{"back-to-back/pool2", 2, false, false},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
-			e, err := New(ctx, Config{CacheDir: sharedCacheFor(b), PoolSize: tc.pool})
+			e, err := New(ctx, Config{CacheDir: sharedCacheFor(b), PoolSize: tc.pool, NoSnapshots: tc.noSnap})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -98,7 +98,7 @@ func compileTiny(t *testing.T, dir string, key []byte, tag string) {
 func compileHostile(t *testing.T, dir string, key []byte) {
 	t.Helper()
 	e := newEngine(t, Config{CacheDir: dir, CacheKey: key, PoolSize: -1})
-	m := &Module{engine: e, name: "hostile", wasm: testwasm.Load(t, "tools-wasm/testdata/hostile")}
+	m := e.newModule("hostile", testwasm.Load(t, "tools-wasm/testdata/hostile"), "")
 	if err := m.Compile(context.Background()); err != nil {
 		t.Fatal(err)
 	}

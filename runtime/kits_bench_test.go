@@ -40,7 +40,7 @@ func BenchmarkKit(b *testing.B) {
 			}
 			defer e.Close(ctx)
 			for b.Loop() {
-				m := &Module{engine: e, name: km.name, wasm: km.wasm}
+				m := e.newModule(km.name, km.wasm, "")
 				if err := m.Compile(ctx); err != nil {
 					b.Fatal(err)
 				}

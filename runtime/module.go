@@ -59,15 +59,7 @@ func (e *Engine) LoadModule(ctx context.Context, name string, wasm []byte, wantS
 	if wantSHA256 != "" && wantSHA256 != hash {
 		return nil, fmt.Errorf("%w: %s has sha256 %s, pinned %s", ErrBadModule, name, hash, wantSHA256)
 	}
-	m := &Module{engine: e, name: name, wasm: wasm, size: len(wasm), sha256: hash}
-	if !e.cfg.NoSnapshots {
-		if code, names, err := exportGlobals(wasm); err == nil {
-			m.wasm, m.globals, m.snapshots = code, names, true
-		}
-	}
-	if e.cfg.PoolSize > 0 {
-		m.pool = make(chan *instance, e.cfg.PoolSize)
-	}
+	m := e.newModule(name, wasm, hash)
 	if man, ok := e.knownManifest(hash); ok {
 		m.manifest = man
 	} else if man, ok := e.manifests.get(hash); ok {
@@ -84,6 +76,22 @@ func (e *Engine) LoadModule(ctx context.Context, name string, wasm []byte, wantS
 	e.modules = append(e.modules, m)
 	e.mu.Unlock()
 	return m, nil
+}
+
+// newModule makes the Module for wasm, not yet registered: what it compiles is wasm with its
+// mutable globals exported for snapshots (exportGlobals), unless the engine has them off or
+// the module's layout is one the rewrite leaves alone.
+func (e *Engine) newModule(name string, wasm []byte, hash string) *Module {
+	m := &Module{engine: e, name: name, wasm: wasm, size: len(wasm), sha256: hash}
+	if !e.cfg.NoSnapshots {
+		if code, names, err := exportGlobals(wasm); err == nil {
+			m.wasm, m.globals, m.snapshots = code, names, true
+		}
+	}
+	if e.cfg.PoolSize > 0 {
+		m.pool = make(chan *instance, e.cfg.PoolSize)
+	}
+	return m
 }
 
 // Name is where the module came from.
