@@ -289,6 +289,10 @@ func chatCalls(b *testing.B, f *fixture) {
 				}
 			}
 			var d sample.Durations
+			cpu0, err := p.cpu()
+			if err != nil {
+				b.Fatal(err)
+			}
 			for b.Loop() {
 				for range sample.Count(steadyCallSamples) {
 					t, err := f.chat(p)
@@ -298,7 +302,13 @@ func chatCalls(b *testing.B, f *fixture) {
 					d = append(d, t)
 				}
 			}
+			cpu1, err := p.cpu()
+			if err != nil {
+				b.Fatal(err)
+			}
 			sample.Report(b, d)
+			// The server's CPU time per call: what a call costs whatever else runs.
+			b.ReportMetric(sample.Ms(cpu1-cpu0)/float64(len(d)), "cpu-ms/call")
 		})
 	}
 }
