@@ -19,10 +19,10 @@ const MaxSnapshotBytes = 32 << 20
 // it in place of running _initialize: the same bytes every instance would compute, but for
 // what _initialize read from the clock and the random source (see docs/RATIONALE.md).
 type snapshot struct {
-	pages   uint32
-	mem     []byte
-	values  []uint64
-	names   []string
+	pages  uint32
+	mem    []byte
+	values []uint64
+	names  []string
 }
 
 // snapshot returns the module's snapshot, or nil while it has none.
