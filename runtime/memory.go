@@ -11,6 +11,10 @@ import (
 // as a crash. wazero calls it as an experimental.MemoryAllocator.
 type cappedMemory struct {
 	limit uint64 // bytes
+	// reserve is the capacity to allocate at once, when larger than wazero asks for: an
+	// instance restored from a snapshot grows to the snapshot's size at once, and growing
+	// within the capacity copies nothing. Held to limit.
+	reserve uint64
 	buf   []byte
 	sized bool // the initial size has been set
 	hit   atomic.Bool
@@ -20,6 +24,7 @@ type cappedMemory struct {
 
 // Allocate implements experimental.MemoryAllocator. One cappedMemory backs one instance.
 func (c *cappedMemory) Allocate(capacity, _ uint64) experimental.LinearMemory {
+	capacity = max(capacity, c.reserve)
 	if capacity > c.limit {
 		capacity = c.limit
 	}

@@ -256,6 +256,9 @@ func (m *Module) instantiate(ctx context.Context, snap *snapshot) (*instance, er
 	cfg := m.engine.cfg
 	stderr := NewStderrBuffer(cfg.StderrLimitBytes)
 	mem := &cappedMemory{limit: cfg.MemoryLimitBytes}
+	if snap != nil {
+		mem.reserve = uint64(snap.pages) * 65536
+	}
 	ictx, cancel := context.WithTimeout(ctx, cfg.InitTimeout)
 	defer cancel()
 	ictx = experimental.WithMemoryAllocator(ictx, mem)
