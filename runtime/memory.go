@@ -15,9 +15,9 @@ type cappedMemory struct {
 	// instance restored from a snapshot grows to the snapshot's size at once, and growing
 	// within the capacity copies nothing. Held to limit.
 	reserve uint64
-	buf   []byte
-	sized bool // the initial size has been set
-	hit   atomic.Bool
+	buf     []byte
+	sized   bool // the initial size has been set
+	hit     atomic.Bool
 	// also, when set, is marked with hit (MemoryCap: one flag for several memories).
 	also *atomic.Bool
 }
