@@ -50,6 +50,17 @@ type peer struct {
 	client  string // "token:NAME", "token:1a2b3c4d", "env:NAME", or "local" without tokens
 	remote  string // the remote address, host:port
 	session string // Mcp-Session-Id, when the request carried one
+	// link is the request's view of its session in the store (nil over stdio and in tests
+	// that make a peer by hand).
+	link *sessionLink
+}
+
+// sessionLink carries a request's session from the store to what serves the request: the
+// guard puts one in every request's peer; Validate fills got, so that restoring the session's
+// state on this replica costs no second lookup.
+type sessionLink struct {
+	store sessions.Store
+	got   *sessions.Session // the stored session the request carries, once validated
 }
 
 type peerKey struct{}
@@ -95,7 +106,7 @@ type httpGuard struct {
 	conc     int
 
 	// sessions checks the session of a GET (the stream of server messages), which mcp-go
-	// admits without validating it.
+	// admits without validating it, and of a DELETE; it is mcp-go's id manager for POSTs.
 	sessions sessionResolver
 
 	mu      sync.Mutex
@@ -107,7 +118,7 @@ type clientState struct {
 	active  int
 }
 
-func newGuard(s *Server, opts HTTPOptions, next http.Handler) (*httpGuard, error) {
+func newGuard(s *Server, opts HTTPOptions, sr sessionResolver, next http.Handler) (*httpGuard, error) {
 	host, port, err := net.SplitHostPort(opts.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("%w: listen address %q: %v", ErrHTTPConfig, opts.Addr, err)
@@ -115,7 +126,7 @@ func newGuard(s *Server, opts HTTPOptions, next http.Handler) (*httpGuard, error
 	c := opts.Config
 	g := &httpGuard{next: next, logger: s.logger, audit: s.audit, tokens: opts.Tokens,
 		loopback: host != "" && isLoopbackHost(host), hosts: map[string]bool{}, origins: map[string]bool{},
-		maxBody: c.MaxBodyBytes, conc: c.ConcurrentPerClient, clients: map[string]*clientState{}}
+		maxBody: c.MaxBodyBytes, sessions: sr, conc: c.ConcurrentPerClient, clients: map[string]*clientState{}}
 	if !g.loopback && len(g.tokens) == 0 {
 		return nil, fmt.Errorf("%w: %s is not a loopback address, so clients must authenticate: "+
 			"give bearer tokens with -http-token-file FILE or -http-token-env NAME (or [http] token_file / token_env in a trusted pal.toml)",
@@ -224,16 +235,18 @@ func (g *httpGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.client = client
+	p.link = &sessionLink{store: g.sessions.store}
 	st := g.client(client, r)
 	if !st.limiter.Allow() {
 		refuse(http.StatusTooManyRequests, "over http.rate_per_minute")
 		return
 	}
-	if id := r.Header.Get(mcpserver.HeaderKeySessionID); r.Method == http.MethodGet && id != "" {
-		// POST and DELETE reach sessionManager through mcp-go; a GET does not, so without
-		// this another client could open the stream of a session it does not own.
-		m := sessionManager{store: g.sessions.store, ttl: g.sessions.ttl, client: client, logger: g.logger}
-		if _, err := m.Validate(id); err != nil {
+	if (r.Method == http.MethodGet || r.Method == http.MethodDelete) && p.session != "" {
+		// mcp-go opens a GET stream under any session id it is given, unchecked, and answers
+		// a DELETE of an unknown id and of another client's id differently: here both are as
+		// unknown as an id that never existed, so that a stolen or guessed id neither
+		// receives another client's notifications nor tells whether it is live.
+		if _, err := g.sessions.manager(p).Validate(p.session); err != nil {
 			refuse(http.StatusNotFound, "unknown session")
 			return
 		}
@@ -339,10 +352,12 @@ func (g *httpGuard) auditRequest(p peer, r *http.Request, decision, reason strin
 
 // sessionManager binds mcp-go's session ids to a sessions.Store: ids are minted there with
 // the identity of the client that initialized, and only that client may use or end them.
+// With a shared store (Redis) every replica validates every session the same way.
 type sessionManager struct {
 	store  sessions.Store
 	ttl    time.Duration
-	client string // "" for the sweeper (no request): may only end sessions
+	client string // "" for the sweeper and shutdown (no request): may only end dead sessions
+	link   *sessionLink
 	logger *slog.Logger
 }
 
@@ -352,6 +367,8 @@ func (m sessionManager) Generate() string {
 		// The id is still returned (mcp-go cannot refuse here); it will not validate, so the
 		// client's next request gets 404 and the log says why.
 		m.logger.Warn("http session not stored", "client", m.client, "err", err)
+	} else if m.link != nil {
+		m.link.got = &s
 	}
 	return s.ID
 }
@@ -368,18 +385,29 @@ func (m sessionManager) Validate(id string) (bool, error) {
 	if err := m.store.Touch(context.Background(), id, m.ttl); err != nil {
 		return false, err
 	}
+	if m.link != nil {
+		m.link.got = &s
+	}
 	return false, nil
 }
 
+// Terminate ends a session on a client's DELETE (the guard has checked it is the client's).
+// Without a client (mcp-go's idle sweeper, and shutdown) it ends only a session the store no
+// longer holds live: the sweeper knows only this replica's requests, and with a shared store
+// the session may be in use on another replica, where it must go on.
 func (m sessionManager) Terminate(id string) (bool, error) {
-	if m.client != "" {
-		s, err := m.store.Get(context.Background(), id)
-		if err != nil {
-			return false, err
+	s, err := m.store.Get(context.Background(), id)
+	if m.client == "" {
+		if err == nil {
+			return false, nil // live in the store: it expires there, not here
 		}
-		if s.Client != m.client {
-			return true, nil // not allowed
-		}
+		return false, m.store.Delete(context.Background(), id)
+	}
+	if err != nil {
+		return false, err
+	}
+	if s.Client != m.client {
+		return true, nil // not allowed
 	}
 	return false, m.store.Delete(context.Background(), id)
 }
@@ -390,14 +418,18 @@ type sessionResolver struct {
 	logger *slog.Logger
 }
 
+// manager is the session manager of a request from p.
+func (r sessionResolver) manager(p peer) sessionManager {
+	return sessionManager{store: r.store, ttl: r.ttl, logger: r.logger, client: p.client, link: p.link}
+}
+
 func (r sessionResolver) ResolveSessionIdManager(req *http.Request) mcpserver.SessionIdManager {
-	m := sessionManager{store: r.store, ttl: r.ttl, logger: r.logger}
 	if req != nil {
 		if p, ok := peerOf(req.Context()); ok {
-			m.client = p.client
+			return r.manager(p)
 		}
 	}
-	return m
+	return sessionManager{store: r.store, ttl: r.ttl, logger: r.logger}
 }
 
 // HTTPHandler returns the MCP endpoint behind its guard, mounted at HTTPPath, and a function
@@ -411,10 +443,11 @@ func (s *Server) HTTPHandler(opts HTTPOptions) (http.Handler, func(context.Conte
 	if ttl <= 0 {
 		ttl = policy.DefaultHTTPSessionTTL
 	}
-	resolver := sessionResolver{store: store, ttl: ttl, logger: s.logger}
+	sr := sessionResolver{store: store, ttl: ttl, logger: s.logger}
 	stream := mcpserver.NewStreamableHTTPServer(s.mcp,
 		mcpserver.WithEndpointPath(HTTPPath),
-		mcpserver.WithSessionIdManagerResolver(resolver),
+		mcpserver.WithSessionIdManagerResolver(sr),
+		mcpserver.WithHTTPContextFunc(restoreSession),
 		mcpserver.WithSessionIdleTTL(ttl),
 		mcpserver.WithStreamableHTTPLogger(s.logger),
 		// The guard checks Host and Origin against pal's allowlist, which may name hosts
@@ -423,11 +456,10 @@ func (s *Server) HTTPHandler(opts HTTPOptions) (http.Handler, func(context.Conte
 	)
 	mux := http.NewServeMux()
 	mux.Handle(HTTPPath, stream)
-	g, err := newGuard(s, opts, mux)
+	g, err := newGuard(s, opts, sr, mux)
 	if err != nil {
 		return nil, nil, err
 	}
-	g.sessions = resolver
 	return g, stream.Shutdown, nil
 }
 

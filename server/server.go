@@ -118,6 +118,7 @@ func New(opts Options) (*Server, error) {
 	s.callSlots = make(chan struct{}, s.workers)
 	hooks := &mcpserver.Hooks{}
 	hooks.AddOnUnregisterSession(func(_ context.Context, sess mcpserver.ClientSession) { s.roots.forget(sess.SessionID()) })
+	s.sessionHooks(hooks)
 	mopts := []mcpserver.ServerOption{
 		mcpserver.WithHooks(hooks),
 		mcpserver.WithToolCapabilities(false),

@@ -71,8 +71,9 @@ type App struct {
 	ClientLog *server.ClientLog
 	// Unavailable is why the server cannot serve tools (Degraded); "" when it can.
 	Unavailable string
-	// Sessions keeps the HTTP transport's MCP sessions (in memory; a shared backend lets
-	// replicas accept each other's sessions).
+	// Sessions keeps the HTTP transport's MCP sessions: in memory, or with [memory] backend =
+	// "redis" in that Redis server beside the threads, so that replicas accept each other's
+	// sessions.
 	Sessions sessions.Store
 	// Getenv reads the environment the configuration was loaded with.
 	Getenv func(string) string
@@ -141,6 +142,11 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 	}, a.Logger); err != nil {
 		a.Close()
 		return nil, err
+	}
+	if rs, ok := a.Threads.(*memory.RedisStore); ok {
+		// The HTTP sessions live beside the threads, on the same connections, so that every
+		// replica accepts a session any of them opened.
+		a.Sessions = sessions.NewRedis(rs.Client(), rs.Prefix(), 0)
 	}
 	env := &hostfns.Env{
 		Paths:   a.Paths,

@@ -10,6 +10,7 @@
 package sessions
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -24,7 +25,33 @@ var (
 	ErrNotFound = errors.New("session not found or expired")
 	// ErrFull: the store holds as many live sessions as it may.
 	ErrFull = errors.New("too many open sessions")
+	// ErrInvalidID: Create was given an id NewID did not make.
+	ErrInvalidID = errors.New("session id not of the form NewID makes")
+	// ErrTooLarge: a session's state is over MaxStateBytes.
+	ErrTooLarge = errors.New("session state too large")
 )
+
+// MaxStateBytes bounds Session.State: what a client sent at initialize is kept only up to it.
+const MaxStateBytes = 16 << 10
+
+// idLen is the length of an id NewID makes.
+const idLen = 32
+
+// ValidID reports whether id has the form NewID gives (32 lower-case hex digits). Stores
+// answer ErrNotFound for any other id without looking it up, so that a forged header never
+// reaches a backend's key space.
+func ValidID(id string) bool {
+	if len(id) != idLen {
+		return false
+	}
+	for i := range len(id) {
+		c := id[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // Session is one MCP session of the HTTP transport.
 type Session struct {
@@ -38,6 +65,10 @@ type Session struct {
 	// Expires is when the session ends unless it is used (Touch) before; the store sets it
 	// from its own clock.
 	Expires time.Time `json:"expires"`
+	// State is what a replica needs to serve the session when another one opened it (the
+	// HTTP transport keeps there what the client said at initialize and the log level it
+	// set), opaque to the store; at most MaxStateBytes. Set by SetState.
+	State []byte `json:"state,omitempty"`
 }
 
 // Store keeps sessions. Implementations are safe for concurrent use, and forget a session at
@@ -50,6 +81,9 @@ type Store interface {
 	Get(ctx context.Context, id string) (Session, error)
 	// Touch moves the session's expiry to ttl from now; ErrNotFound when it is gone.
 	Touch(ctx context.Context, id string, ttl time.Duration) error
+	// SetState replaces the session's State, keeping its expiry; ErrNotFound when it is gone,
+	// ErrTooLarge over MaxStateBytes.
+	SetState(ctx context.Context, id string, state []byte) error
 	// Delete ends the session. Deleting a session that is gone is not an error.
 	Delete(ctx context.Context, id string) error
 }
@@ -90,8 +124,11 @@ func (m *Memory) now() time.Time {
 
 // Create implements Store. When the store is full it first drops the expired sessions.
 func (m *Memory) Create(_ context.Context, s Session, ttl time.Duration) error {
-	if s.ID == "" {
-		return errors.New("sessions: empty id")
+	if !ValidID(s.ID) {
+		return ErrInvalidID
+	}
+	if len(s.State) > MaxStateBytes {
+		return ErrTooLarge
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -104,6 +141,10 @@ func (m *Memory) Create(_ context.Context, s Session, ttl time.Duration) error {
 	}
 	now := m.now()
 	s.Expires = now.Add(ttl)
+	if old, ok := m.sessions[s.ID]; ok && now.Before(old.Expires) {
+		return ErrInvalidID // taken: ids are random, so this is a bug or an attack
+	}
+	s.State = bytes.Clone(s.State)
 	if len(m.sessions) >= limit {
 		for id, old := range m.sessions {
 			if !now.Before(old.Expires) {
@@ -130,6 +171,7 @@ func (m *Memory) Get(_ context.Context, id string) (Session, error) {
 		delete(m.sessions, id)
 		return Session{}, ErrNotFound
 	}
+	s.State = bytes.Clone(s.State)
 	return s, nil
 }
 
@@ -144,6 +186,23 @@ func (m *Memory) Touch(_ context.Context, id string, ttl time.Duration) error {
 		return ErrNotFound
 	}
 	s.Expires = now.Add(ttl)
+	m.sessions[id] = s
+	return nil
+}
+
+// SetState implements Store.
+func (m *Memory) SetState(_ context.Context, id string, state []byte) error {
+	if len(state) > MaxStateBytes {
+		return ErrTooLarge
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[id]
+	if !ok || !m.now().Before(s.Expires) {
+		delete(m.sessions, id)
+		return ErrNotFound
+	}
+	s.State = bytes.Clone(state)
 	m.sessions[id] = s
 	return nil
 }

@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -51,6 +52,88 @@ func StoreContract(t *testing.T, s Store, advance func(time.Duration)) {
 	if err := s.Delete(ctx, b.ID); err != nil {
 		t.Fatalf("second Delete: %v", err)
 	}
+
+	// State: replaced whole, kept across Touch, its expiry untouched by SetState.
+	c := Session{ID: NewID(), Client: "token:c", Created: now, State: []byte(`{"x":1}`)}
+	if err := s.Create(ctx, c, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, c.ID); err != nil || string(got.State) != `{"x":1}` {
+		t.Fatalf("state at Create: %q %v", got.State, err)
+	}
+	if err := s.SetState(ctx, c.ID, []byte(`{"x":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Touch(ctx, c.ID, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, c.ID); err != nil || string(got.State) != `{"x":2}` || got.Client != "token:c" {
+		t.Fatalf("state after SetState and Touch: %+v %v", got, err)
+	}
+	if err := s.SetState(ctx, c.ID, make([]byte, MaxStateBytes+1)); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("state over MaxStateBytes: %v, want ErrTooLarge", err)
+	}
+	if err := s.Create(ctx, Session{ID: NewID(), State: make([]byte, MaxStateBytes+1)}, time.Minute); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Create with state over MaxStateBytes: %v, want ErrTooLarge", err)
+	}
+	advance(2 * time.Hour)
+	if err := s.SetState(ctx, c.ID, []byte(`{}`)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("SetState after expiry: %v, want ErrNotFound", err)
+	}
+
+	// Hostile ids: refused, never looked up as something else; a live id is not taken over.
+	d := Session{ID: NewID(), Client: "token:d", Created: now}
+	if err := s.Create(ctx, d, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, Session{ID: d.ID, Client: "token:mallory"}, time.Hour); err == nil {
+		t.Fatal("Create over a live session's id succeeded")
+	}
+	if got, err := s.Get(ctx, d.ID); err != nil || got.Client != "token:d" {
+		t.Fatalf("after a Create over it: %+v %v", got, err)
+	}
+	for _, id := range []string{"", "*", d.ID + "0", d.ID[:31], strings.ToUpper(d.ID), d.ID[:30] + "\r\n", "../" + d.ID[3:], d.ID[:31] + "*"} {
+		if _, err := s.Get(ctx, id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Get(%q): %v, want ErrNotFound", id, err)
+		}
+		if err := s.Touch(ctx, id, time.Hour); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Touch(%q): %v, want ErrNotFound", id, err)
+		}
+		if err := s.SetState(ctx, id, nil); !errors.Is(err, ErrNotFound) {
+			t.Errorf("SetState(%q): %v, want ErrNotFound", id, err)
+		}
+		if err := s.Create(ctx, Session{ID: id}, time.Hour); !errors.Is(err, ErrInvalidID) {
+			t.Errorf("Create(%q): %v, want ErrInvalidID", id, err)
+		}
+		if err := s.Delete(ctx, id); err != nil {
+			t.Errorf("Delete(%q): %v", id, err)
+		}
+	}
+	if _, err := s.Get(ctx, d.ID); err != nil {
+		t.Fatalf("a hostile Delete ended a session: %v", err)
+	}
+}
+
+// FullContract checks a store made with a cap of 2 live sessions: a third is ErrFull until one
+// expires.
+func FullContract(t *testing.T, s Store, advance func(time.Duration)) {
+	t.Helper()
+	ctx := context.Background()
+	for i := range 2 {
+		if err := s.Create(ctx, Session{ID: NewID()}, time.Duration(i+1)*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Create(ctx, Session{ID: NewID()}, time.Hour); !errors.Is(err, ErrFull) {
+		t.Fatalf("third session: %v, want ErrFull", err)
+	}
+	advance(90 * time.Second) // the first one expired: its room is reused
+	if err := s.Create(ctx, Session{ID: NewID()}, time.Hour); err != nil {
+		t.Fatalf("after one expired: %v", err)
+	}
+	if err := s.Create(ctx, Session{ID: NewID()}, time.Hour); !errors.Is(err, ErrFull) {
+		t.Fatalf("past the cap again: %v, want ErrFull", err)
+	}
 }
 
 func TestMemoryContract(t *testing.T) {
@@ -61,22 +144,10 @@ func TestMemoryContract(t *testing.T) {
 }
 
 func TestMemoryFull(t *testing.T) {
-	ctx := context.Background()
 	m := NewMemory(2)
 	var skew time.Duration
 	m.Now = func() time.Time { return time.Now().Add(skew) }
-	for i := range 2 {
-		if err := m.Create(ctx, Session{ID: NewID()}, time.Duration(i+1)*time.Minute); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := m.Create(ctx, Session{ID: NewID()}, time.Hour); !errors.Is(err, ErrFull) {
-		t.Fatalf("third session: %v, want ErrFull", err)
-	}
-	skew = 90 * time.Second // the first one expired: its room is reused
-	if err := m.Create(ctx, Session{ID: NewID()}, time.Hour); err != nil {
-		t.Fatalf("after one expired: %v", err)
-	}
+	FullContract(t, m, func(d time.Duration) { skew += d })
 	if m.Len() != 2 {
 		t.Fatalf("Len = %d, want 2", m.Len())
 	}
@@ -86,7 +157,7 @@ func TestNewIDIsRandomHex(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {
 		id := NewID()
-		if len(id) != 32 || seen[id] {
+		if len(id) != 32 || seen[id] || !ValidID(id) {
 			t.Fatalf("id %q: wrong length or repeated", id)
 		}
 		seen[id] = true
