@@ -62,19 +62,28 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 // and returns the endpoint once it answers.
 func startHTTP(t *testing.T, w *workspace, p *provider) string {
 	t.Helper()
+	conf := filepath.Join(w.outside, "pal.toml")
+	if err := os.WriteFile(conf, []byte("[limits]\nheartbeat_interval = \"100ms\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url, _, _ := startHTTPServer(t, w, p, "PAL_CONFIG="+conf)
+	return url
+}
+
+// startHTTPServer runs pal serve -http on a free loopback port with the token httpToken and
+// extraEnv, and returns the endpoint once it answers, the process and its stderr. At cleanup
+// it stops the server and checks no secret reached its log.
+func startHTTPServer(t *testing.T, w *workspace, p *provider, extraEnv ...string) (string, *exec.Cmd, *lockedBuffer) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	conf := filepath.Join(w.outside, "pal.toml")
-	if err := os.WriteFile(conf, []byte("[limits]\nheartbeat_interval = \"100ms\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(palBin, "serve", "-http", addr, "-http-token-env", "PAL_HTTP_TOKEN")
 	cmd.Dir = w.root
-	cmd.Env = serverEnv(w, p, "PAL_CONFIG="+conf, "PAL_HTTP_TOKEN="+httpToken)
+	cmd.Env = serverEnv(w, p, append([]string{"PAL_HTTP_TOKEN=" + httpToken}, extraEnv...)...)
 	stderr := &lockedBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
@@ -89,14 +98,14 @@ func startHTTP(t *testing.T, w *workspace, p *provider) string {
 			}
 		}
 		if t.Failed() {
-			t.Logf("server stderr:\n%s", stderr.String())
+			t.Logf("server %s stderr:\n%s", addr, stderr.String())
 		}
 	})
 	url := "http://" + addr + "/mcp"
 	for deadline := time.Now().Add(2 * time.Minute); ; {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return url
+			return url, cmd, stderr
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("pal serve -http did not listen on %s:\n%s", addr, stderr.String())
