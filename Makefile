@@ -226,7 +226,7 @@ cover: build clients
 # docs/benchmarks.txt; docs/benchmarks.md is generated from it, benchstat's summary and the
 # machine's state at the start. About 10 minutes on 2 cores.
 BENCHSTAT  := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
-BENCH_PROC := ^Benchmark(Startup|Chat|Bulk|BulkNative|Concurrency|Memory)$$
+BENCH_PROC := ^Benchmark(Startup|Chat|Bulk|BulkNative|Concurrency|Memory|HTTPReplicas)$$
 
 bench: build examples
 	mkdir -p out

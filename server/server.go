@@ -82,8 +82,12 @@ type Server struct {
 	// (limits.waiting_requests).
 	workers, maxWaiting int
 	// callSlots holds one token per tool call running, on any transport
-	// (limits.concurrent_calls); a call that finds none free is refused as busy.
+	// (limits.concurrent_calls). A call that finds none free waits for one while fewer than
+	// maxWaiting calls wait (over stdio the workers already queue, so only HTTP calls wait
+	// here), and is refused as busy past that.
 	callSlots chan struct{}
+	// slotWaiters counts the calls waiting for a call slot.
+	slotWaiters atomic.Int64
 	// unavailable is Options.Unavailable.
 	unavailable string
 	// roots keeps each session's client roots (paths.client_roots); nil when off.
@@ -199,6 +203,29 @@ func (s *Server) Tools() []string {
 // MCP exposes the mcp-go server, for transports other than stdio.
 func (s *Server) MCP() *mcpserver.MCPServer { return s.mcp }
 
+// takeSlot takes a call slot, waiting for one while fewer than maxWaiting calls wait; it
+// fails at once past that, or when ctx ends first.
+func (s *Server) takeSlot(ctx context.Context) error {
+	select {
+	case s.callSlots <- struct{}{}:
+		return nil
+	default:
+	}
+	busy := fmt.Errorf("server busy: %d tool calls are running (limits.concurrent_calls) and %d are waiting (limits.waiting_requests); retry later",
+		cap(s.callSlots), s.maxWaiting)
+	if s.slotWaiters.Add(1) > int64(s.maxWaiting) {
+		s.slotWaiters.Add(-1)
+		return busy
+	}
+	defer s.slotWaiters.Add(-1)
+	select {
+	case s.callSlots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("cancelled while waiting for a call slot (limits.concurrent_calls): %w", ctx.Err())
+	}
+}
+
 // handler runs one tools/call.
 func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -208,13 +235,11 @@ func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 		callID := fmt.Sprintf("c%d", s.calls.Add(1))
 		who := peerSpec(ctx)
 		auditCall := func(decision, reason string) { s.auditCall(callID, t.spec.Name, who, decision, reason) }
-		select {
-		case s.callSlots <- struct{}{}:
-			defer func() { <-s.callSlots }()
-		default:
+		if err := s.takeSlot(ctx); err != nil {
 			auditCall("deny", "server busy")
-			return errorResult(t.spec.Name, fmt.Sprintf("server busy: %d tool calls are running (limits.concurrent_calls); retry later", cap(s.callSlots))), nil
+			return errorResult(t.spec.Name, err.Error()), nil
 		}
+		defer func() { <-s.callSlots }()
 		args, err := json.Marshal(req.Params.Arguments)
 		if err != nil || string(args) == "null" {
 			args = []byte("{}")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -566,18 +567,31 @@ func (longDescriber) ModelFieldDescription() string {
 func (longDescriber) AutoMode() bool { return true }
 
 // TestConcurrentCallsCap: a tool call that finds every call slot taken (as over HTTP, where
-// requests do not pass through the stdio workers) is refused as busy, naming the key.
+// requests do not pass through the stdio workers) waits for one while fewer than
+// limits.waiting_requests wait, and is refused as busy, naming both keys, past that.
 func TestConcurrentCallsCap(t *testing.T) {
 	e := newEngine(t)
 	p := policy.Default()
 	p.Limits.ConcurrentCalls = 1
+	p.Limits.WaitingRequests = 1
 	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "hostile", hostilePkg, true)}, Policy: p})
 	s.callSlots <- struct{}{} // one call is running
-	text, isErr := callResult(t, s, "ping", map[string]any{})
-	if !isErr || !strings.Contains(text, "server busy") || !strings.Contains(text, "limits.concurrent_calls") {
-		t.Fatalf("with every slot taken: isError=%v %s", isErr, text)
+	waited := make(chan string, 1)
+	go func() {
+		text, _ := callResult(t, s, "ping", map[string]any{})
+		waited <- text
+	}()
+	for s.slotWaiters.Load() != 1 { // the first waits
+		goruntime.Gosched()
 	}
-	<-s.callSlots
+	text, isErr := callResult(t, s, "ping", map[string]any{})
+	if !isErr || !strings.Contains(text, "server busy") || !strings.Contains(text, "limits.concurrent_calls") || !strings.Contains(text, "limits.waiting_requests") {
+		t.Fatalf("with every slot taken and the queue full: isError=%v %s", isErr, text)
+	}
+	<-s.callSlots // the running call ends: the waiting one runs
+	if text := <-waited; !strings.Contains(text, "pong") {
+		t.Fatalf("the waiting call: %s", text)
+	}
 	if text, isErr := callResult(t, s, "ping", map[string]any{}); isErr || !strings.Contains(text, "pong") {
 		t.Fatalf("with a slot free: %s", text)
 	}

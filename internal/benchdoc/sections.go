@@ -233,8 +233,7 @@ func (p *page) sections() {
 		p.printf("\n")
 	}
 	if !slices.Contains(trs, "http") {
-		p.printf("HTTP: not measured yet (`pal serve --http` is not in this build); the benchmark's\n")
-		p.printf("`transports` list in test/bench/side_test.go is where it goes.\n")
+		p.printf("HTTP: measured with many clients and two replicas in section 6.\n")
 	}
 
 	// 5. Memory.
@@ -256,7 +255,44 @@ func (p *page) sections() {
 	mem("peak RSS (VmHWM) over the 1,000 calls", "peak-MiB", noGoal)
 	mem("binary", "binary-MiB", goal{"carries only what it uses (not judged here)", 0})
 	mem("compile cache", "cache-MiB", noGoal)
+
+	// 6. HTTP replicas.
+	p.printf("\n## 6. HTTP: many clients, two replicas on one Redis\n\n")
+	p.printf("`BenchmarkHTTPReplicas` (test/bench/http_test.go): N clients, each with its own bearer\n")
+	p.printf("token and MCP session, call `chat` (10 KB file) back to back for 60 s against two `pal\n")
+	p.printf("serve -http` replicas sharing one redis-server (threads and sessions, `[memory] backend =\n")
+	p.printf("\"redis\"`); each client alternates replicas call by call, as a balancer without sticky\n")
+	p.printf("sessions would. Replicas run with `limits.waiting_requests = 256` (calls wait for one of the\n")
+	p.printf("8 `concurrent_calls` slots instead of being refused). Errors are calls without their answer\n")
+	p.printf("(HTTP error, JSON-RPC error, isError): issue 11 wants 0. Peak is each replica's VmHWM.\n\n")
+	var runs []string
+	for name := range p.r {
+		if httpName.MatchString(name) {
+			runs = append(runs, name)
+		}
+	}
+	sort.Strings(runs)
+	if len(runs) == 0 {
+		p.printf("no figures\n")
+		return
+	}
+	p.printf("| clients | median | p99 | throughput | calls | errors | peak RSS A | peak RSS B |\n|---|---|---|---|---|---|---|---|\n")
+	for _, name := range runs {
+		m, m99 := p.ms(name)
+		errs := "no figure"
+		if v, ok := p.r.get(name, "errors"); ok {
+			errs = fmt.Sprintf("%.0f", v)
+		}
+		calls := "no figure"
+		if v, ok := p.r.get(name, "calls"); ok {
+			calls = fmt.Sprintf("%.0f", v)
+		}
+		p.printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", httpName.FindStringSubmatch(name)[1], m, m99,
+			p.r.fig(name, "calls/s", "calls/s"), calls, errs, p.r.fig(name, "peak-MiB-A", "MiB"), p.r.fig(name, "peak-MiB-B", "MiB"))
+	}
 }
+
+var httpName = regexp.MustCompile(`^HTTPReplicas/c(\d+)$`)
 
 var concName = regexp.MustCompile(`^Concurrency/([a-z]+)-(pal|baseline)-c(\d+)$`)
 

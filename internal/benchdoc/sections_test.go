@@ -16,6 +16,7 @@ BenchmarkChat/baseline-steady-2     	       1	  5000000 ns/op	   5.000 p50-ms	  
 BenchmarkConcurrency/stdio-pal-c4-2 	       1	  1 ns/op	   3.000 p50-ms	   4.000 p99-ms	 500.0 calls/s	 40.00 peak-MiB	 1.500 MiB/call-in-flight
 BenchmarkConcurrency/http-pal-c4-2  	       1	  1 ns/op	   3.000 p50-ms	   4.000 p99-ms
 BenchmarkMemory/pal-2               	       1	  1 ns/op	  30.00 rss-idle-MiB	   5.000 growth-MiB
+BenchmarkHTTPReplicas/c200-2        	       1	  1 ns/op	 120.0 p50-ms	 480.0 p99-ms	 400.0 calls/s	 24000 calls	 0 errors	 150.0 peak-MiB-A	 140.0 peak-MiB-B
 BenchmarkInvoke/pooled-2  	     564	   2131281 ns/op	 2936021 B/op
 BenchmarkInvoke/pooled-2  	     687	   2274668 ns/op	 3558389 B/op
 BenchmarkInvoke/pooled-2  	     572	   2078108 ns/op	 2519690 B/op
@@ -55,6 +56,7 @@ func TestSections(t *testing.T) {
 		"| idle RSS (after the first call) | 30.0 MiB | no figure | < 40 MB (38.1 MiB) | met |",
 		"| growth, calls 100 to 1,000 | 5.0 MiB | no figure | none (< 2 MiB, GC noise) | **not met** |",
 		"| 4 | pal | 3.0 ms | 4.0 ms | 500/s | 40.0 MiB | 1.5 MiB |",
+		"| 200 | 120.0 ms | 480.0 ms | 400/s | 24000 | 0 | 150.0 MiB | 140.0 MiB |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the page lacks %q:\n%s", want, out)

@@ -12,7 +12,7 @@ import (
 
 // processBenchmarks selects the benchmarks that take their own samples (side_test.go); the
 // Makefile's bench target runs the same list with -benchtime 1x -count 1.
-const processBenchmarks = "^Benchmark(Startup|Chat|Bulk|Concurrency|Memory)$"
+const processBenchmarks = "^Benchmark(Startup|Chat|Bulk|Concurrency|Memory|HTTPReplicas)$"
 
 // TestBenchHarness runs the process-level benchmarks once, one sample each, by running this
 // test binary again with -test.bench, so that `make test` keeps the harness, the baseline
@@ -40,6 +40,7 @@ func TestBenchHarness(t *testing.T) {
 		"Bulk/pal-1MiB",
 		"Concurrency/stdio-pal-c4", "Concurrency/stdio-baseline-c4",
 		"Memory/pal", "Memory/baseline",
+		"HTTPReplicas/c4",
 	}
 	lines := strings.Split(string(out), "\n")
 	for _, w := range want {

@@ -178,8 +178,11 @@ func (p *proc) tool(name string, args any, want string) (string, error) {
 }
 
 // mem reads the process's resident set (VmRSS) and its peak (VmHWM) from /proc, in bytes.
-func (p *proc) mem() (rss, hwm int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+func (p *proc) mem() (rss, hwm int64, err error) { return pidMem(p.cmd.Process.Pid) }
+
+// pidMem reads the resident set (VmRSS) and its peak (VmHWM) of process pid, in bytes.
+func pidMem(pid int) (rss, hwm int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, 0, err
 	}
