@@ -161,7 +161,7 @@ func (m *Module) compile(ctx context.Context) {
 }
 
 // checkExports verifies the ABI 1 exports and their signatures, and that the module imports
-// nothing beyond WASI and the pal host module.
+// nothing the host does not provide (abi.CheckImport).
 func checkExports(cm wazero.CompiledModule) error {
 	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
 	want := map[string][2][]api.ValueType{
@@ -188,9 +188,12 @@ func checkExports(cm wazero.CompiledModule) error {
 		return fmt.Errorf("missing exported memory \"memory\"")
 	}
 	for _, f := range cm.ImportedFunctions() {
+		// abi.CheckImport is the one list of what a module may import. A WASI path or socket
+		// function is linked (it can only fail: no preopens, no sockets); `pal tool check`
+		// refuses it, the loader does not.
 		mod, name, _ := f.Import()
-		if mod != abi.ImportModule && mod != "wasi_snapshot_preview1" {
-			return fmt.Errorf("imports %s.%s: only the %q module and WASI are provided", mod, name, abi.ImportModule)
+		if err := abi.CheckImport(mod, name); err != nil && !errors.Is(err, abi.ErrImportNoAccess) {
+			return err
 		}
 	}
 	if len(cm.ImportedMemories()) > 0 {
@@ -466,4 +469,24 @@ func (c *manifestCache) put(hash string, man *abi.Manifest) {
 	}
 	raw := append([]byte(hex.EncodeToString(c.disk.manifestMAC(hash, body))+"\n"), body...)
 	_ = privfs.WriteFileAtomic(c.path(hash), raw, 0o600) // a cache: a failed write costs a compile later
+}
+
+// Import is one function a module imports.
+type Import struct{ Module, Name string }
+
+// Imports lists the functions wasm imports, in order. It compiles with wazero's interpreter
+// (no native code is made and nothing runs), so it is cheap and safe on any bytes.
+func Imports(ctx context.Context, wasm []byte) ([]Import, error) {
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(ctx)
+	cm, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadModule, err)
+	}
+	var out []Import
+	for _, f := range cm.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		out = append(out, Import{mod, name})
+	}
+	return out, nil
 }

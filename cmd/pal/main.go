@@ -7,6 +7,7 @@
 //	pal trust [DIR]        trust a project's pal.toml
 //	pal audit              read and filter the audit log, with a summary
 //	pal doctor [-online]   check configuration, keys, providers and directories; print client snippets
+//	pal tool check FILE    check a tool module against the ABI and its pin; print the pal.toml lines
 //	pal version            print the version (also --version, -version)
 //
 // Flags for serve and tools: -config FILE (default $PAL_CONFIG) and -system-config FILE.
@@ -51,6 +52,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return audit(args, stdout, stderr)
 	case "doctor":
 		return doctor(args, stdout, stderr)
+	case "tool":
+		return toolCmd(args, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "pal %s\n", app.Version)
 		return 0
@@ -78,6 +81,11 @@ commands:
   doctor [-online]               check the configuration, which keys are set (names only), the
                                  cache and state directories, with -online whether providers
                                  answer; print the config for Claude Code, Codex, Cursor, Gemini CLI
+  tool check [-sha256 HEX] MODULE.wasm
+                                 read a module as pal would load it: its ABI, its imports (refusing
+                                 any outside the ABI, and WASI file or socket access), its manifest,
+                                 its sha256 against -sha256 and pal.toml's pins; print the lines to
+                                 paste into a trusted pal.toml
   version, --version             print the version
 
 flags of serve, tools, policy show and policy explain:

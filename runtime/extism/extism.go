@@ -54,7 +54,7 @@ const (
 	ExportHandle   = "handle"
 
 	envNamespace  = "extism:host/env"
-	wasiNamespace = "wasi_snapshot_preview1"
+	wasiNamespace = abi.WASIModule
 )
 
 // wasiOutputEnv, when set in pal's environment, makes go-sdk give a WASI plugin pal's own
@@ -153,16 +153,10 @@ func checkImports(ctx context.Context, wasm []byte, memoryLimit uint64) (wasi bo
 	}
 	for _, f := range cm.ImportedFunctions() {
 		mod, fn, _ := f.Import()
-		switch {
-		case mod == envNamespace && refusedEnv[fn]:
-			return false, fmt.Errorf("imports %s.%s: pal gives plugins no network; ask for what you need through %s", mod, fn, FuncCall)
-		case mod == envNamespace:
-		case mod == HostNamespace && fn == FuncCall:
-		case mod == wasiNamespace:
-			wasi = true
-		default:
-			return false, fmt.Errorf("imports %s.%s: an Extism plugin may import only %s, %s.%s and WASI", mod, fn, envNamespace, HostNamespace, FuncCall)
+		if err := CheckImport(mod, fn); err != nil && !errors.Is(err, abi.ErrImportNoAccess) {
+			return false, err
 		}
+		wasi = wasi || mod == wasiNamespace
 	}
 	if len(cm.ImportedMemories()) > 0 {
 		return false, errors.New("imports a memory: plugins must define their own")
@@ -173,6 +167,25 @@ func checkImports(ctx context.Context, wasm []byte, memoryLimit uint64) (wasi bo
 		}
 	}
 	return wasi, nil
+}
+
+// CheckImport says whether an Extism plugin may import the function mod.fn: nil for
+// Extism's environment (but its network functions), pal_call and the WASI functions a tool
+// can use (abi.CheckWASIImport); otherwise an error wrapping abi.ErrImportNotProvided, or
+// abi.ErrImportNoAccess for a WASI path or socket function (linked, as for a native module,
+// but refused by `pal tool check`).
+func CheckImport(mod, fn string) error {
+	switch {
+	case mod == envNamespace && refusedEnv[fn]:
+		return fmt.Errorf("imports %s.%s: pal gives plugins no network (%w); ask for what you need through %s", mod, fn, abi.ErrImportNotProvided, FuncCall)
+	case mod == envNamespace:
+	case mod == HostNamespace && fn == FuncCall:
+	case mod == wasiNamespace:
+		return abi.CheckWASIImport(fn)
+	default:
+		return fmt.Errorf("imports %s.%s: %w: an Extism plugin may import only %s, %s.%s and WASI", mod, fn, abi.ErrImportNotProvided, envNamespace, HostNamespace, FuncCall)
+	}
+	return nil
 }
 
 // Name is where the plugin came from.
