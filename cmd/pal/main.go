@@ -7,6 +7,7 @@
 //	pal trust [DIR]        trust a project's pal.toml
 //	pal audit              read and filter the audit log, with a summary
 //	pal doctor [-online]   check configuration, keys, providers and directories; print client snippets
+//	pal call TOOL -args J  run one tool call through the server's own code path; print the result
 //	pal tool check FILE    check a tool module against the ABI and its pin; print the pal.toml lines
 //	pal version            print the version (also --version, -version)
 //
@@ -54,6 +55,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return doctor(args, stdout, stderr)
 	case "tool":
 		return toolCmd(args, stdout, stderr)
+	case "call":
+		return callCmd(args, stdin, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "pal %s\n", app.Version)
 		return 0
@@ -81,6 +84,9 @@ commands:
   doctor [-online]               check the configuration, which keys are set (names only), the
                                  cache and state directories, with -online whether providers
                                  answer; print the config for Claude Code, Codex, Cursor, Gemini CLI
+  call TOOL [-args JSON] [-json] run one tool call from the shell through the server pal serve
+                                 builds (same policy, grants, budgets, audit); print its text,
+                                 an error on stderr with exit 1 (-args - reads stdin)
   tool check [-sha256 HEX] MODULE.wasm
                                  read a module as pal would load it: its ABI, its imports (refusing
                                  any outside the ABI, and WASI file or socket access), its manifest,

@@ -242,3 +242,22 @@ func TestToolCheckBadCommandLines(t *testing.T) {
 		t.Errorf("junk: exit %d, %q", code, errOut)
 	}
 }
+
+func TestCallBadCommandLines(t *testing.T) {
+	isolate(t)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"call"}, "usage: pal call TOOL"},
+		{[]string{"call", "chat", "extra"}, "usage: pal call TOOL"},
+		{[]string{"call", "chat", "-args", "[1]"}, "JSON object"},
+		{[]string{"call", "chat", "-args", "{"}, "JSON object"},
+		{[]string{"call", "chat", "-bogus"}, "bogus"},
+	}
+	for _, tc := range cases {
+		if code, out, errOut := invoke(tc.args...); code != 2 || out != "" || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", tc.args, code, out, errOut)
+		}
+	}
+}
