@@ -33,6 +33,9 @@ type Config struct {
 	// Modules are tool modules to load besides the built-in ones, each pinned by its sha256.
 	// Their tools get no capability unless a [tools.<name>] table grants it.
 	Modules []ModuleConfig `toml:"modules"`
+	// UserModules is [user_modules]: a directory of tool modules, each loaded only while its
+	// sha256 is pinned. Trusted layers only.
+	UserModules UserModulesConfig `toml:"user_modules"`
 	// CLIs are the programs cli.run may run ([[cli]], cli_config.go); none by default.
 	CLIs []CLIConfig `toml:"cli"`
 	// Locked, in the system file only, makes every value that file sets a ceiling no later
@@ -248,6 +251,19 @@ type ModuleConfig struct {
 	ABI string `toml:"abi"`
 }
 
+// UserModulesConfig is [user_modules]: where a user keeps tool modules and the hash each must
+// have. Both keys are trusted-only (a project's pal.toml may not say what pal loads).
+type UserModulesConfig struct {
+	// Dir holds tool modules, the *.wasm files directly in it; relative to the file that sets
+	// it, "~" is the home directory. Default "": none.
+	Dir string `toml:"dir"`
+	// Pins maps the name of a file in Dir to its sha256 (64 lower-case hex digits). A file
+	// with no pin, or whose bytes have another hash, is not loaded: the refusal is logged and
+	// audited (op "module.load"), and the other tools are served. Later layers add pins by
+	// file name. Default: none.
+	Pins map[string]string `toml:"pins"`
+}
+
 // Module ABIs of [[modules]] abi.
 const (
 	ModuleABIPal    = "pal"
@@ -446,6 +462,7 @@ func (c *Config) clone() *Config {
 		p.AllowedModels = slices.Clone(p.AllowedModels)
 	}
 	n.Modules = slices.Clone(c.Modules)
+	n.UserModules.Pins = maps.Clone(c.UserModules.Pins)
 	n.CLIs = slices.Clone(c.CLIs)
 	n.Redaction.Rules = slices.Clone(c.Redaction.Rules)
 	n.HTTP.AllowedHosts = slices.Clone(c.HTTP.AllowedHosts)
@@ -755,6 +772,11 @@ func (c *Config) resolvePaths(file, dir string, md toml.MetaData) error {
 			}
 		}
 	}
+	if md.IsDefined("user_modules", "dir") {
+		if err := fix("user_modules.dir", &c.UserModules.Dir); err != nil {
+			return err
+		}
+	}
 	if md.IsDefined("audit", "path") {
 		if err := fix("audit.path", &c.Audit.Path); err != nil {
 			return err
@@ -926,6 +948,15 @@ func (c *Config) validate(file string, md toml.MetaData) error {
 		case "", ModuleABIPal, ModuleABIExtism:
 		default:
 			return bad(key+".abi", "must be %q or %q, got %q", ModuleABIPal, ModuleABIExtism, m.ABI)
+		}
+	}
+
+	for name, sum := range c.UserModules.Pins {
+		if name != filepath.Base(name) || !strings.HasSuffix(name, ".wasm") || name == ".wasm" {
+			return bad("user_modules.pins", "%q must be the name of a .wasm file in user_modules.dir, with no directory", name)
+		}
+		if !sha256RE.MatchString(sum) {
+			return bad("user_modules.pins", "%q: must be the module's sha256 as 64 lower-case hex digits (pal tool check prints it)", name)
 		}
 	}
 

@@ -106,6 +106,9 @@ var keyRules = func() []keyRule {
 		{"redaction.rules", kindSuperset, func(c *Config) any { return c.Redaction.ruleKeys() }, true},
 		{"cache.dir", kindEqual, func(c *Config) any { return c.Cache.Dir }, false},
 		{"modules", kindEqual, func(c *Config) any { return c.Modules }, false},
+		// [user_modules] says what pal loads and runs: trusted layers only.
+		{"user_modules.dir", kindEqual, func(c *Config) any { return c.UserModules.Dir }, false},
+		{"user_modules.pins", kindEqual, func(c *Config) any { return c.UserModules.Pins }, false},
 		// [[cli]] names programs pal runs: trusted layers only, and any change is a widening.
 		{"cli", kindEqual, func(c *Config) any { return c.CLIs }, false},
 	}
@@ -298,6 +301,12 @@ func show(v any) string {
 			q[i] = fmt.Sprintf("{path = %q, sha256 = %q}", m.Path, m.SHA256)
 		}
 		return "[" + strings.Join(q, ", ") + "]"
+	case map[string]string:
+		var q []string
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			q = append(q, fmt.Sprintf("%q = %q", k, x[k]))
+		}
+		return "{" + strings.Join(q, ", ") + "}"
 	case []CLIConfig:
 		q := make([]string, len(x))
 		for i, e := range x {

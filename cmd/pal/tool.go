@@ -88,10 +88,8 @@ func toolCheck(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	abiName := policy.ModuleABIPal
-	for _, im := range imports {
-		if strings.HasPrefix(im.Module, "extism:host/") {
-			abiName = policy.ModuleABIExtism
-		}
+	if extism.IsPlugin(imports) {
+		abiName = policy.ModuleABIExtism
 	}
 	check := abi.CheckImport
 	if abiName == policy.ModuleABIExtism {
@@ -133,7 +131,7 @@ func toolCheck(args []string, stdout, stderr io.Writer) int {
 	}
 
 	if len(refused) == 0 || (man != nil && onlyPinRefused(refused)) {
-		printPasteLines(stdout, path, hash, abiName, man)
+		printPasteLines(stdout, path, hash, abiName, cfgErr == nil && inUserDir(cfg, path), man)
 	}
 	if len(refused) > 0 {
 		for _, f := range refused {
@@ -214,6 +212,16 @@ func printManifest(w io.Writer, man *abi.Manifest, cfg *policy.Config) {
 // pinFindings compares hash with the [[modules]] pins the configuration holds for path.
 func pinFindings(cfg *policy.Config, path, hash, abiName string) []checkFinding {
 	var out []checkFinding
+	if inUserDir(cfg, path) {
+		name := filepath.Base(path)
+		switch pin := cfg.UserModules.Pins[name]; {
+		case pin == "":
+			out = append(out, checkFinding{pin: true, msg: fmt.Sprintf("not pinned: %s is in user_modules.dir, whose files pal loads only when [user_modules.pins] holds their sha256 (the line above)", path)})
+		case pin != hash:
+			out = append(out, checkFinding{pin: true, msg: fmt.Sprintf("sha256 mismatch: %s has sha256 %s, but [user_modules.pins] (%s) pins %s: pal refuses it until the new hash is pinned (the line above), which you should do only if you trust the new build",
+				path, hash, originOrDefault(cfg, "user_modules.pins"), pin)})
+		}
+	}
 	for _, m := range cfg.Modules {
 		if !samePath(m.Path, path) {
 			continue
@@ -231,6 +239,18 @@ func pinFindings(cfg *policy.Config, path, hash, abiName string) []checkFinding 
 		}
 	}
 	return out
+}
+
+// inUserDir reports whether path is a file directly in [user_modules] dir.
+func inUserDir(cfg *policy.Config, path string) bool {
+	return cfg.UserModules.Dir != "" && samePath(filepath.Dir(path), cfg.UserModules.Dir)
+}
+
+func originOrDefault(cfg *policy.Config, key string) string {
+	if o := cfg.Origins[key]; o != "" {
+		return o
+	}
+	return "default"
 }
 
 func cmpABI(a string) string {
@@ -269,13 +289,18 @@ func samePath(a, b string) bool {
 	return real(a) == real(b)
 }
 
-// printPasteLines writes the [[modules]] entry and a [tools.<name>] grant table per tool, for
-// a trusted pal.toml (the user file or -config: a project file may not load modules).
-func printPasteLines(w io.Writer, path, hash, abiName string, man *abi.Manifest) {
+// printPasteLines writes the [[modules]] entry (or, for a file of user_modules.dir, its
+// [user_modules.pins] line) and a [tools.<name>] grant table per tool, for a trusted pal.toml
+// (the user file or -config: a project file may not load modules).
+func printPasteLines(w io.Writer, path, hash, abiName string, inDir bool, man *abi.Manifest) {
 	fmt.Fprintln(w, "\n# paste into a trusted pal.toml (~/.config/pal/pal.toml or -config; a project's pal.toml may not load modules):")
-	fmt.Fprintf(w, "[[modules]]\npath = %q\nsha256 = %q\n", path, hash)
-	if abiName == policy.ModuleABIExtism {
-		fmt.Fprintf(w, "abi = %q\n", abiName)
+	if inDir {
+		fmt.Fprintf(w, "[user_modules.pins]\n%q = %q\n", filepath.Base(path), hash)
+	} else {
+		fmt.Fprintf(w, "[[modules]]\npath = %q\nsha256 = %q\n", path, hash)
+		if abiName == policy.ModuleABIExtism {
+			fmt.Fprintf(w, "abi = %q\n", abiName)
+		}
 	}
 	if man == nil {
 		return

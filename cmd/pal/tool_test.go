@@ -7,110 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pal-mcp/pal/internal/testwasm"
 )
-
-// wasmImport is one function import of a hand-built module: its module, name and signature.
-type wasmImport struct {
-	module, name    string
-	params, results []byte // value types: 0x7f i32, 0x7e i64
-}
-
-var (
-	importPalCall  = wasmImport{"pal", "call", []byte{0x7f, 0x7f}, []byte{0x7e}}
-	importPalLog   = wasmImport{"pal", "log", []byte{0x7f, 0x7f, 0x7f}, nil}
-	importFdWrite  = wasmImport{"wasi_snapshot_preview1", "fd_write", []byte{0x7f, 0x7f, 0x7f, 0x7f}, []byte{0x7f}}
-	importPathOpen = wasmImport{"wasi_snapshot_preview1", "path_open",
-		[]byte{0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7e, 0x7e, 0x7f, 0x7f}, []byte{0x7f}}
-	importSockSend = wasmImport{"wasi_snapshot_preview1", "sock_send", []byte{0x7f, 0x7f, 0x7f, 0x7f, 0x7f}, []byte{0x7f}}
-	importEnvAbort = wasmImport{"env", "abort", []byte{0x7f, 0x7f, 0x7f, 0x7f}, nil}
-	importHTTP     = wasmImport{"extism:host/env", "http_request", []byte{0x7e, 0x7e}, []byte{0x7e}}
-)
-
-// testManifest is the manifest of the hand-built module: one tool, wordcount, declaring fs.read.
-const testManifest = `{"abi":1,"name":"wordcount","version":"0.1.0","tools":[{"name":"wordcount","description":"Counts words.",` +
-	`"inputSchema":{"type":"object"},"annotations":{},"capabilities":["fs.read"]}]}`
-
-// abiModule builds the smallest ABI 1 module by hand: the given imports (never called), a
-// memory, alloc returning a fixed buffer, free, describe returning testManifest from a data
-// segment, and handle returning a fixed text result. It is real wasm that wazero compiles,
-// instantiates and describes, as the server would.
-func abiModule(imports ...wasmImport) []byte {
-	result := `{"content":[{"type":"text","text":"3 words"}]}`
-	const manPtr, resPtr = 1024, 8192
-	uleb := func(b []byte, v uint64) []byte {
-		for {
-			c := byte(v & 0x7f)
-			v >>= 7
-			if v != 0 {
-				b = append(b, c|0x80)
-				continue
-			}
-			return append(b, c)
-		}
-	}
-	sleb := func(b []byte, v int64) []byte {
-		for {
-			c := byte(v & 0x7f)
-			v >>= 7
-			if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-				return append(b, c)
-			}
-			b = append(b, c|0x80)
-		}
-	}
-	str := func(b []byte, s string) []byte { return append(uleb(b, uint64(len(s))), s...) }
-	section := func(out []byte, id byte, body []byte) []byte {
-		return append(uleb(append(out, id), uint64(len(body))), body...)
-	}
-	vec := func(b []byte, ts []byte) []byte { return append(uleb(b, uint64(len(ts))), ts...) }
-
-	// Types: one per import, then alloc (i32)->i32, free (i32)->(), describe ()->i64,
-	// handle (i32 i32)->i64.
-	own := []wasmImport{{params: []byte{0x7f}, results: []byte{0x7f}}, {params: []byte{0x7f}}, {results: []byte{0x7e}}, {params: []byte{0x7f, 0x7f}, results: []byte{0x7e}}}
-	all := append(append([]wasmImport{}, imports...), own...)
-	types := uleb(nil, uint64(len(all)))
-	for _, f := range all {
-		types = vec(vec(append(types, 0x60), f.params), f.results)
-	}
-	imps := uleb(nil, uint64(len(imports)))
-	for i, im := range imports {
-		imps = uleb(append(str(str(imps, im.module), im.name), 0x00), uint64(i))
-	}
-	funcs := uleb(nil, uint64(len(own)))
-	for i := range own {
-		funcs = uleb(funcs, uint64(len(imports)+i))
-	}
-	n := uint64(len(imports))
-	exports := uleb(nil, 5)
-	exports = append(str(exports, "memory"), 0x02, 0x00)
-	for i, name := range []string{"alloc", "free", "describe", "handle"} {
-		exports = uleb(append(str(exports, name), 0x00), n+uint64(i))
-	}
-	body := func(code ...byte) []byte {
-		return append(uleb(nil, uint64(len(code)+1)), append([]byte{0x00}, code...)...)
-	}
-	code := uleb(nil, 4)
-	code = append(code, body(append(sleb([]byte{0x41}, 4096), 0x0b)...)...)                                       // alloc
-	code = append(code, body(0x0b)...)                                                                            // free
-	code = append(code, body(append(sleb([]byte{0x42}, int64(manPtr)<<32|int64(len(testManifest))), 0x0b)...)...) // describe
-	code = append(code, body(append(sleb([]byte{0x42}, int64(resPtr)<<32|int64(len(result))), 0x0b)...)...)       // handle
-	data := uleb(nil, 2)
-	for _, seg := range []struct {
-		at int64
-		s  string
-	}{{manPtr, testManifest}, {resPtr, result}} {
-		data = str(append(sleb(append(data, 0x00, 0x41), seg.at), 0x0b), seg.s)
-	}
-
-	out := []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
-	out = section(out, 1, types)
-	out = section(out, 2, imps)
-	out = section(out, 3, funcs)
-	out = section(out, 5, []byte{0x01, 0x00, 0x01}) // one memory, at least one page
-	out = section(out, 7, exports)
-	out = section(out, 10, code)
-	return section(out, 11, data)
-}
 
 // writeModule writes wasm to dir/name and returns its path and sha256.
 func writeModule(t *testing.T, dir, name string, wasm []byte) (string, string) {
@@ -125,7 +24,7 @@ func writeModule(t *testing.T, dir, name string, wasm []byte) (string, string) {
 
 func TestToolCheckAcceptsAModuleWithinTheABI(t *testing.T) {
 	work := isolate(t)
-	path, hash := writeModule(t, work, "wordcount.wasm", abiModule(importPalCall, importPalLog, importFdWrite))
+	path, hash := writeModule(t, work, "wordcount.wasm", testwasm.ABIModule(testwasm.ImportPalCall, testwasm.ImportPalLog, testwasm.ImportFdWrite))
 	code, out, errOut := invoke("tool", "check", path)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
@@ -158,44 +57,58 @@ func TestToolCheckAcceptsAModuleWithinTheABI(t *testing.T) {
 // WASI path and socket functions and Extism's network.
 func TestToolCheckRefuses(t *testing.T) {
 	work := isolate(t)
-	good := abiModule(importPalCall)
+	good := testwasm.ABIModule(testwasm.ImportPalCall)
 	goodPath, goodHash := writeModule(t, work, "good.wasm", good)
 	other := strings.Repeat("0", 64)
 	conf := filepath.Join(work, "pinned.toml")
 	if err := os.WriteFile(conf, []byte("[[modules]]\npath = \"good.wasm\"\nsha256 = \""+other+"\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	mods := filepath.Join(work, "mods")
+	os.Mkdir(mods, 0o700)
+	inDir, _ := writeModule(t, mods, "wc.wasm", good)
+	dirConf := filepath.Join(work, "dir.toml")
+	if err := os.WriteFile(dirConf, []byte("[user_modules]\ndir = \"mods\"\n[user_modules.pins]\n\"wc.wasm\" = \""+other+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name      string
 		wasm      []byte // nil: good.wasm
+		path      string // the module's path when not good.wasm or wasm
 		args      []string
 		stdout    []string
 		stderr    []string
 		pasteLine bool // the [[modules]] lines are printed
 	}{
-		{name: "path_open", wasm: abiModule(importPalCall, importPathOpen),
+		{name: "path_open", wasm: testwasm.ABIModule(testwasm.ImportPalCall, testwasm.ImportPathOpen),
 			stdout: []string{"refused  wasi_snapshot_preview1.path_open", "manifest wordcount"},
 			stderr: []string{"refused: imports wasi_snapshot_preview1.path_open: it opens or changes a file by path", "no preopened directory", "fs.read"}},
-		{name: "socket", wasm: abiModule(importSockSend),
+		{name: "socket", wasm: testwasm.ABIModule(testwasm.ImportSockSend),
 			stdout: []string{"refused  wasi_snapshot_preview1.sock_send"},
 			stderr: []string{"refused: imports wasi_snapshot_preview1.sock_send: it uses a socket"}},
-		{name: "unknown host module", wasm: abiModule(importPalCall, importEnvAbort),
+		{name: "unknown host module", wasm: testwasm.ABIModule(testwasm.ImportPalCall, testwasm.ImportEnvAbort),
 			stdout: []string{"refused  env.abort"},
 			stderr: []string{`refused: imports env.abort: not provided by pal: unknown host module "env"`, `only "pal" (call, log) and wasi_snapshot_preview1`}},
-		{name: "unknown pal function", wasm: abiModule(wasmImport{"pal", "exec", []byte{0x7f}, nil}),
+		{name: "unknown pal function", wasm: testwasm.ABIModule(testwasm.Import{Module: "pal", Name: "exec", Params: []byte{0x7f}}),
 			stderr: []string{`refused: imports pal.exec: not provided by pal; the "pal" module has only "call" and "log"`}},
 		{name: "sha256 flag mismatch", args: []string{"-sha256", other},
 			stderr: []string{"refused: sha256 mismatch: " + goodPath + " has sha256 " + goodHash + ", -sha256 says " + other}},
 		{name: "pal.toml pin mismatch", args: []string{"-config", conf}, pasteLine: true,
 			stderr: []string{"refused: sha256 mismatch: " + goodPath + " has sha256 " + goodHash + ", but the config file " + conf + " pins " + other,
 				"refuses it until the new hash is pinned"}},
-		{name: "extism network", wasm: abiModule(importHTTP),
+		{name: "user_modules pin mismatch", path: inDir, args: []string{"-config", dirConf}, pasteLine: true,
+			stdout: []string{"[user_modules.pins]\n\"wc.wasm\" = \"" + goodHash + "\""},
+			stderr: []string{"refused: sha256 mismatch: " + inDir + " has sha256 " + goodHash + ", but [user_modules.pins] (config file " + dirConf + ") pins " + other}},
+		{name: "extism network", wasm: testwasm.ABIModule(testwasm.ImportExtismHTTP),
 			stdout: []string{"abi     extism", "refused  extism:host/env.http_request"},
 			stderr: []string{"refused: imports extism:host/env.http_request: pal gives plugins no network"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			path := goodPath
+			if tc.path != "" {
+				path = tc.path
+			}
 			if tc.wasm != nil {
 				path, _ = writeModule(t, t.TempDir(), "m.wasm", tc.wasm)
 			}
@@ -216,10 +129,10 @@ func TestToolCheckRefuses(t *testing.T) {
 			if strings.Contains(out, "ok: pal would load") {
 				t.Errorf("refused module reported ok:\n%s", out)
 			}
-			if got := strings.Contains(out, "[[modules]]"); got != tc.pasteLine {
+			if got := strings.Contains(out, "# paste into"); got != tc.pasteLine {
 				t.Errorf("[[modules]] lines printed: %v, want %v:\n%s", got, tc.pasteLine, out)
 			}
-			if tc.pasteLine && !strings.Contains(out, `sha256 = "`+goodHash+`"`) {
+			if i := strings.Index(out, "# paste into"); tc.pasteLine && !strings.Contains(out[i:], `"`+goodHash+`"`) {
 				t.Errorf("the lines to paste do not pin the file's hash:\n%s", out)
 			}
 		})

@@ -5,13 +5,17 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -437,7 +441,104 @@ func (a *App) loadModules(ctx context.Context) error {
 		}
 		a.Modules = append(a.Modules, server.LoadedModule{Module: m})
 	}
+	return a.loadUserModules(ctx)
+}
+
+// loadUserModules loads the *.wasm files directly in [user_modules] dir, each only while
+// [user_modules.pins] holds its sha256; its ABI (native or Extism) is told by its imports. A
+// file with no pin, with another hash (changed since it was pinned) or that does not load is
+// refused: the refusal is logged as an error (which reaches the client as a log message) and
+// audited as op "module.load", and the other tools are served. Each module loaded is audited
+// too. A missing directory stops pal: a trusted layer named it.
+func (a *App) loadUserModules(ctx context.Context) error {
+	um := a.Config.UserModules
+	if um.Dir == "" {
+		return nil
+	}
+	entries, err := os.ReadDir(um.Dir)
+	if err != nil {
+		return fmt.Errorf("user_modules.dir (%s): %w", originOf(a.Config, "user_modules.dir"), err)
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".wasm") {
+			continue
+		}
+		seen[name] = true
+		path := filepath.Join(um.Dir, name)
+		if err := a.loadUserModule(ctx, path, um.Pins[name]); err != nil {
+			a.Logger.Error("tool module refused", "module", path, "err", err)
+			a.auditModule(um.Dir, name, "deny", err.Error())
+			continue
+		}
+		a.auditModule(um.Dir, name, "allow", "")
+	}
+	for _, name := range slices.Sorted(maps.Keys(um.Pins)) {
+		if !seen[name] {
+			a.Logger.Warn("a pinned tool module is not in user_modules.dir", "module", name, "dir", um.Dir)
+		}
+	}
 	return nil
+}
+
+// ErrModuleNotPinned and ErrModuleChanged are why a file of user_modules.dir is not loaded.
+var (
+	ErrModuleNotPinned = errors.New("not pinned")
+	ErrModuleChanged   = errors.New("changed since it was pinned")
+)
+
+// loadUserModule loads one file of user_modules.dir when its bytes have the pinned hash.
+func (a *App) loadUserModule(ctx context.Context, path, pin string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(wasm)
+	hash := hex.EncodeToString(sum[:])
+	fix := fmt.Sprintf("check it with `pal tool check %s` and, if you trust it, set [user_modules.pins] %q = %q in a trusted pal.toml", path, filepath.Base(path), hash)
+	switch {
+	case pin == "":
+		return fmt.Errorf("%w: %s has sha256 %s and no pin; %s", ErrModuleNotPinned, path, hash, fix)
+	case pin != hash:
+		return fmt.Errorf("%w: %s has sha256 %s, pinned %s; it is not loaded until its new hash is pinned: %s", ErrModuleChanged, path, hash, pin, fix)
+	}
+	imports, err := runtime.Imports(ctx, wasm)
+	if err != nil {
+		return err
+	}
+	if extism.IsPlugin(imports) {
+		p, err := extism.Load(ctx, a.Engine.Config(), path, wasm, pin)
+		if err != nil {
+			return err
+		}
+		a.Plugins = append(a.Plugins, p)
+		a.Modules = append(a.Modules, server.LoadedModule{Module: p})
+		return nil
+	}
+	m, err := a.Engine.LoadModule(ctx, path, wasm, pin)
+	if err != nil {
+		return err
+	}
+	a.Modules = append(a.Modules, server.LoadedModule{Module: m})
+	return nil
+}
+
+// auditModule writes the audit record of a user module's load, when there is an audit log.
+func (a *App) auditModule(dir, name, decision, reason string) {
+	if a.Audit == nil {
+		return
+	}
+	if err := a.Audit.Audit(policy.Record{Op: "module.load", Decision: decision, Reason: reason, Root: dir, Path: name}); err != nil {
+		a.Logger.Error("audit record lost", "err", err)
+	}
 }
 
 // checkPrivateDirs makes the directories pal writes to, the compile cache and the audit log's,

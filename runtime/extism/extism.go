@@ -169,6 +169,18 @@ func checkImports(ctx context.Context, wasm []byte, memoryLimit uint64) (wasi bo
 	return wasi, nil
 }
 
+// IsPlugin reports whether a module with these imports is an Extism plugin: it imports
+// from Extism's host namespaces (extism:host/env, extism:host/user). Native modules never do
+// (the runtime refuses them).
+func IsPlugin(imports []runtime.Import) bool {
+	for _, im := range imports {
+		if strings.HasPrefix(im.Module, "extism:host/") {
+			return true
+		}
+	}
+	return false
+}
+
 // CheckImport says whether an Extism plugin may import the function mod.fn: nil for
 // Extism's environment (but its network functions), pal_call and the WASI functions a tool
 // can use (abi.CheckWASIImport); otherwise an error wrapping abi.ErrImportNotProvided, or
