@@ -161,7 +161,7 @@ func (m *Module) compile(ctx context.Context) {
 }
 
 // checkExports verifies the ABI 1 exports and their signatures, and that the module imports
-// nothing the host does not provide (abi.CheckImport).
+// nothing the host does not provide (CheckImport).
 func checkExports(cm wazero.CompiledModule) error {
 	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
 	want := map[string][2][]api.ValueType{
@@ -188,11 +188,11 @@ func checkExports(cm wazero.CompiledModule) error {
 		return fmt.Errorf("missing exported memory \"memory\"")
 	}
 	for _, f := range cm.ImportedFunctions() {
-		// abi.CheckImport is the one list of what a module may import. A WASI path or socket
+		// CheckImport is the one list of what a module may import. A WASI path or socket
 		// function is linked (it can only fail: no preopens, no sockets); `pal tool check`
 		// refuses it, the loader does not.
 		mod, name, _ := f.Import()
-		if err := abi.CheckImport(mod, name); err != nil && !errors.Is(err, abi.ErrImportNoAccess) {
+		if err := CheckImport(mod, name); err != nil && !errors.Is(err, ErrImportNoAccess) {
 			return err
 		}
 	}

@@ -46,7 +46,7 @@ type checkFinding struct {
 
 // toolCheck reads a module the way the server would load it and says whether it may: its
 // ABI (native or Extism, told by its imports), every import judged by the one list of what
-// pal offers (abi.CheckImport, extism.CheckImport), stricter than the loader in one way: a
+// pal offers (runtime.CheckImport, extism.CheckImport), stricter than the loader in one way: a
 // WASI path or socket function, which the loader links but which can only fail, is refused
 // here, because a tool written to use it does not work. Then its manifest (read as the
 // loader reads it, in the sandbox with no host), its sha256 against -sha256 and against the
@@ -91,7 +91,7 @@ func toolCheck(args []string, stdout, stderr io.Writer) int {
 	if extism.IsPlugin(imports) {
 		abiName = policy.ModuleABIExtism
 	}
-	check := abi.CheckImport
+	check := runtime.CheckImport
 	if abiName == policy.ModuleABIExtism {
 		fmt.Fprintln(stdout, "abi     extism (an Extism plugin: pal_call in extism:host/user; docs/abi.md, Extism plugins)")
 		check = extism.CheckImport
@@ -104,7 +104,7 @@ func toolCheck(args []string, stdout, stderr io.Writer) int {
 		if err := check(im.Module, im.Name); err != nil {
 			fmt.Fprintf(stdout, "  refused  %s.%s\n", im.Module, im.Name)
 			refuse("%v", err)
-			loadable = loadable && errors.Is(err, abi.ErrImportNoAccess)
+			loadable = loadable && errors.Is(err, runtime.ErrImportNoAccess)
 			continue
 		}
 		fmt.Fprintf(stdout, "  ok       %s.%s\n", im.Module, im.Name)

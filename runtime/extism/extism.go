@@ -54,7 +54,7 @@ const (
 	ExportHandle   = "handle"
 
 	envNamespace  = "extism:host/env"
-	wasiNamespace = abi.WASIModule
+	wasiNamespace = runtime.WASIModule
 )
 
 // wasiOutputEnv, when set in pal's environment, makes go-sdk give a WASI plugin pal's own
@@ -153,7 +153,7 @@ func checkImports(ctx context.Context, wasm []byte, memoryLimit uint64) (wasi bo
 	}
 	for _, f := range cm.ImportedFunctions() {
 		mod, fn, _ := f.Import()
-		if err := CheckImport(mod, fn); err != nil && !errors.Is(err, abi.ErrImportNoAccess) {
+		if err := CheckImport(mod, fn); err != nil && !errors.Is(err, runtime.ErrImportNoAccess) {
 			return false, err
 		}
 		wasi = wasi || mod == wasiNamespace
@@ -183,19 +183,19 @@ func IsPlugin(imports []runtime.Import) bool {
 
 // CheckImport says whether an Extism plugin may import the function mod.fn: nil for
 // Extism's environment (but its network functions), pal_call and the WASI functions a tool
-// can use (abi.CheckWASIImport); otherwise an error wrapping abi.ErrImportNotProvided, or
-// abi.ErrImportNoAccess for a WASI path or socket function (linked, as for a native module,
+// can use (runtime.CheckWASIImport); otherwise an error wrapping runtime.ErrImportNotProvided, or
+// runtime.ErrImportNoAccess for a WASI path or socket function (linked, as for a native module,
 // but refused by `pal tool check`).
 func CheckImport(mod, fn string) error {
 	switch {
 	case mod == envNamespace && refusedEnv[fn]:
-		return fmt.Errorf("imports %s.%s: pal gives plugins no network (%w); ask for what you need through %s", mod, fn, abi.ErrImportNotProvided, FuncCall)
+		return fmt.Errorf("imports %s.%s: pal gives plugins no network (%w); ask for what you need through %s", mod, fn, runtime.ErrImportNotProvided, FuncCall)
 	case mod == envNamespace:
 	case mod == HostNamespace && fn == FuncCall:
 	case mod == wasiNamespace:
-		return abi.CheckWASIImport(fn)
+		return runtime.CheckWASIImport(fn)
 	default:
-		return fmt.Errorf("imports %s.%s: %w: an Extism plugin may import only %s, %s.%s and WASI", mod, fn, abi.ErrImportNotProvided, envNamespace, HostNamespace, FuncCall)
+		return fmt.Errorf("imports %s.%s: %w: an Extism plugin may import only %s, %s.%s and WASI", mod, fn, runtime.ErrImportNotProvided, envNamespace, HostNamespace, FuncCall)
 	}
 	return nil
 }

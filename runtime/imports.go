@@ -1,9 +1,11 @@
-package abi
+package runtime
 
 import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/pal-mcp/pal/runtime/abi"
 )
 
 // WASIModule is the import module of WASI preview 1, the only WASI pal links.
@@ -48,15 +50,15 @@ var wasiFunctions = map[string]bool{
 // both use it.
 func CheckImport(module, name string) error {
 	switch module {
-	case ImportModule:
-		if name == ImportCall || name == ImportLog {
+	case abi.ImportModule:
+		if name == abi.ImportCall || name == abi.ImportLog {
 			return nil
 		}
-		return fmt.Errorf("imports %s.%s: %w; the %q module has only %q and %q (docs/abi.md)", module, name, ErrImportNotProvided, ImportModule, ImportCall, ImportLog)
+		return fmt.Errorf("imports %s.%s: %w; the %q module has only %q and %q (docs/abi.md)", module, name, ErrImportNotProvided, abi.ImportModule, abi.ImportCall, abi.ImportLog)
 	case WASIModule:
 		return CheckWASIImport(name)
 	}
-	return fmt.Errorf("imports %s.%s: %w: unknown host module %q; a module may import only %q (call, log) and %s", module, name, ErrImportNotProvided, module, ImportModule, WASIModule)
+	return fmt.Errorf("imports %s.%s: %w: unknown host module %q; a module may import only %q (call, log) and %s", module, name, ErrImportNotProvided, module, abi.ImportModule, WASIModule)
 }
 
 // CheckWASIImport is CheckImport for one function of WASI preview 1; the Extism loader uses
