@@ -145,6 +145,8 @@ func printContent(w io.Writer, res *callResult) {
 // with a progress token) against a's server through its stdio loop, over pipes, and returns
 // the call's result. Progress notifications are written to progress as they arrive.
 func callOverStdio(ctx context.Context, a *app.App, tool string, arguments map[string]any, progress io.Writer) (*callResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	served := make(chan error, 1)
@@ -154,12 +156,14 @@ func callOverStdio(ctx context.Context, a *app.App, tool string, arguments map[s
 		served <- err
 	}()
 	defer func() {
+		// Closing the output first: the server may still be writing (a log line after the
+		// result) and would wait for a reader forever.
+		outR.Close()
 		inW.Close()
 		<-served
 	}()
 	enc := json.NewEncoder(inW)
 	lines := bufio.NewReader(outR)
-	send := func(v any) error { return enc.Encode(v) }
 	type message struct {
 		ID     json.RawMessage `json:"id"`
 		Method string          `json:"method"`
@@ -204,23 +208,35 @@ func callOverStdio(ctx context.Context, a *app.App, tool string, arguments map[s
 			return m.Result, nil
 		}
 	}
-	if err := send(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": map[string]any{
-		"protocolVersion": "2025-06-18", "capabilities": map[string]any{},
-		"clientInfo": map[string]any{"name": "pal call", "version": app.Version},
-	}}); err != nil {
-		return nil, err
-	}
+	// The requests are written on their own goroutine and this one only reads: io.Pipe
+	// blocks a writer until its bytes are read, so a server writing a log notification while
+	// we wrote the next request would wait on us as we waited on it.
+	initialized := make(chan struct{})
+	go func() {
+		defer inW.Close()
+		if enc.Encode(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": map[string]any{
+			"protocolVersion": "2025-06-18", "capabilities": map[string]any{},
+			"clientInfo": map[string]any{"name": "pal call", "version": app.Version},
+		}}) != nil {
+			return
+		}
+		select {
+		case <-initialized:
+		case <-ctx.Done():
+			return
+		}
+		if enc.Encode(map[string]any{"jsonrpc": "2.0", "method": "notifications/initialized"}) != nil {
+			return
+		}
+		_ = enc.Encode(map[string]any{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": map[string]any{
+			"name": tool, "arguments": arguments, "_meta": map[string]any{"progressToken": "pal-call"},
+		}})
+		<-ctx.Done() // keep stdin open until the call is answered
+	}()
 	if _, err := await("1"); err != nil {
 		return nil, fmt.Errorf("initialize: %w", err)
 	}
-	if err := send(map[string]any{"jsonrpc": "2.0", "method": "notifications/initialized"}); err != nil {
-		return nil, err
-	}
-	if err := send(map[string]any{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": map[string]any{
-		"name": tool, "arguments": arguments, "_meta": map[string]any{"progressToken": "pal-call"},
-	}}); err != nil {
-		return nil, err
-	}
+	close(initialized)
 	raw, err := await("2")
 	if err != nil {
 		return nil, err
