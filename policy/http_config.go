@@ -51,6 +51,10 @@ type HTTPConfig struct {
 	// SessionTTL is how long an MCP session lives without a request; then its id is refused
 	// (404) and the client must initialize again. Default "30m".
 	SessionTTL Duration `toml:"session_ttl"`
+	// SessionsPerClient is how many live MCP sessions one client may hold; an initialize
+	// past it is refused with 429 until one ends or expires, so that one client cannot take
+	// every session the server (or, with Redis, every replica) may hold. Default 100.
+	SessionsPerClient int `toml:"sessions_per_client"`
 }
 
 // Defaults of HTTPConfig.
@@ -59,6 +63,7 @@ const (
 	DefaultHTTPRatePerMinute       = 600
 	DefaultHTTPConcurrentPerClient = 4
 	DefaultHTTPSessionTTL          = 30 * time.Minute
+	DefaultHTTPSessionsPerClient   = 100
 	// MinHTTPTokenLen is the shortest bearer token accepted, in bytes.
 	MinHTTPTokenLen = 16
 )
@@ -70,6 +75,7 @@ func DefaultHTTP() HTTPConfig {
 		RatePerMinute:       DefaultHTTPRatePerMinute,
 		ConcurrentPerClient: DefaultHTTPConcurrentPerClient,
 		SessionTTL:          Duration{DefaultHTTPSessionTTL},
+		SessionsPerClient:   DefaultHTTPSessionsPerClient,
 	}
 }
 
@@ -124,6 +130,9 @@ func (h HTTPConfig) validate(file string) error {
 	if h.ConcurrentPerClient < 1 || h.ConcurrentPerClient > 1024 {
 		return bad("concurrent_per_client", "must be 1 to 1,024, got %d", h.ConcurrentPerClient)
 	}
+	if h.SessionsPerClient < 1 || h.SessionsPerClient > 10_000 {
+		return bad("sessions_per_client", "must be 1 to 10,000, got %d", h.SessionsPerClient)
+	}
 	if h.SessionTTL.Duration < time.Second || h.SessionTTL.Duration > 7*24*time.Hour {
 		return bad("session_ttl", "must be 1s to 168h, got %s", h.SessionTTL.Duration)
 	}
@@ -145,6 +154,7 @@ func httpRules() []keyRule {
 		{"http.max_body_bytes", kindLower, i64(func(h *HTTPConfig) int64 { return h.MaxBodyBytes }), false},
 		{"http.rate_per_minute", kindLower, i64(func(h *HTTPConfig) int64 { return int64(h.RatePerMinute) }), false},
 		{"http.concurrent_per_client", kindLower, i64(func(h *HTTPConfig) int64 { return int64(h.ConcurrentPerClient) }), false},
+		{"http.sessions_per_client", kindLower, i64(func(h *HTTPConfig) int64 { return int64(h.SessionsPerClient) }), false},
 		{"http.session_ttl", kindLower, func(c *Config) any { return c.HTTP.SessionTTL.Duration }, false},
 	}
 }

@@ -94,6 +94,8 @@ func TestHTTPConfigValidation(t *testing.T) {
 		{"[http]\nrate_per_minute = 0\n", "http.rate_per_minute"},
 		{"[http]\nconcurrent_per_client = 0\n", "http.concurrent_per_client"},
 		{"[http]\nsession_ttl = \"0s\"\n", "http.session_ttl"},
+		{"[http]\nsessions_per_client = 0\n", "http.sessions_per_client"},
+		{"[http]\nsessions_per_client = 10001\n", "http.sessions_per_client"},
 		{"[http]\nallowed_origins = [\"evil.example\"]\n", "http.allowed_origins"},
 		{"[http]\nallowed_hosts = [\"a b\"]\n", "http.allowed_hosts"},
 		{"[http]\ntls_cert = \"missing.pem\"\n", "http.tls_cert"},

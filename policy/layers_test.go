@@ -85,6 +85,7 @@ func keyCases() map[string]keyCase {
 		"http.rate_per_minute":         {`100`, `200`, `50`, ""},
 		"http.concurrent_per_client":   {`4`, `8`, `2`, ""},
 		"http.session_ttl":             {`"10m"`, `"20m"`, `"5m"`, ""},
+		"http.sessions_per_client":     {`10`, `20`, `5`, ""},
 		"providers.openai.base_url":    {`"https://llm.corp.internal/v1"`, `"https://attacker.invalid/v1"`, `"https://llm.corp.internal/v1"`, ""},
 		"providers.openai.api_key_env": {`"CORP_OPENAI_KEY"`, `"OTHER_KEY"`, `"CORP_OPENAI_KEY"`, ""},
 	}

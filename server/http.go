@@ -61,6 +61,11 @@ type peer struct {
 type sessionLink struct {
 	store sessions.Store
 	got   *sessions.Session // the stored session the request carries, once validated
+	// minted is a session the guard stored before mcp-go asks for a new id (an initialize,
+	// a GET without a session): Generate hands it out, so that a store that refuses one
+	// more session (sessions.ErrFull, ErrClientFull) is an HTTP error the client sees, not
+	// an id that never validates. The guard deletes it if mcp-go never asked.
+	minted *sessions.Session
 }
 
 type peerKey struct{}
@@ -251,6 +256,7 @@ func (g *httpGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	var body []byte
 	if r.Method == http.MethodPost {
 		if !g.acquire(st) {
 			refuse(http.StatusTooManyRequests, fmt.Sprintf("%d requests of this client are in progress (http.concurrent_per_client)", g.conc))
@@ -261,7 +267,8 @@ func (g *httpGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes (http.max_body_bytes)", g.maxBody))
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, g.maxBody+1))
+		var err error
+		body, err = io.ReadAll(io.LimitReader(r.Body, g.maxBody+1))
 		if err != nil {
 			refuse(http.StatusBadRequest, "cannot read the body")
 			return
@@ -284,7 +291,51 @@ func (g *httpGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 	}
+	if mintsSession(r, p.session, body) {
+		ms := sessions.Session{ID: sessions.NewID(), Client: p.client, Created: time.Now()}
+		err := g.sessions.store.Create(r.Context(), ms, g.sessions.ttl)
+		switch {
+		case errors.Is(err, sessions.ErrClientFull):
+			refuse(http.StatusTooManyRequests, "this client holds as many sessions as it may (http.sessions_per_client); end one (DELETE) or let one expire")
+			return
+		case errors.Is(err, sessions.ErrFull):
+			w.Header().Set("Retry-After", "60")
+			refuse(http.StatusServiceUnavailable, "the server holds as many sessions as it may; try again later")
+			return
+		case err != nil:
+			g.logger.Error("http session not stored", "client", p.client, "err", err)
+			refuse(http.StatusServiceUnavailable, "the session store is unavailable")
+			return
+		}
+		p.link.minted = &ms
+		defer func() {
+			if p.link.minted != nil { // mcp-go refused the request before it asked for an id
+				_ = g.sessions.store.Delete(context.WithoutCancel(r.Context()), ms.ID)
+			}
+		}()
+	}
 	g.next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), peerKey{}, p)))
+}
+
+// mintsSession reports whether mcp-go will ask for a new session id to serve r: an initialize
+// of a protocol version with sessions (before 2026-07-28), or a GET that names no session.
+func mintsSession(r *http.Request, session string, body []byte) bool {
+	switch r.Method {
+	case http.MethodGet:
+		return session == ""
+	case http.MethodPost:
+		var head struct {
+			Method string `json:"method"`
+			Params struct {
+				Meta *mcp.Meta `json:"_meta"`
+			} `json:"params"`
+		}
+		if json.Unmarshal(body, &head) != nil || head.Method != string(mcp.MethodInitialize) {
+			return false
+		}
+		return !mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) && !mcp.IsModernProtocol(head.Params.Meta.ProtocolVersion())
+	}
+	return false
 }
 
 // idOf returns the id of a JSON-RPC request that is JSON but refused, for its error reply:
@@ -362,6 +413,11 @@ type sessionManager struct {
 }
 
 func (m sessionManager) Generate() string {
+	if m.link != nil && m.link.minted != nil {
+		s := m.link.minted
+		m.link.minted, m.link.got = nil, s
+		return s.ID
+	}
 	s := sessions.Session{ID: sessions.NewID(), Client: m.client, Created: time.Now()}
 	if err := m.store.Create(context.Background(), s, m.ttl); err != nil {
 		// The id is still returned (mcp-go cannot refuse here); it will not validate, so the
@@ -437,7 +493,9 @@ func (r sessionResolver) ResolveSessionIdManager(req *http.Request) mcpserver.Se
 func (s *Server) HTTPHandler(opts HTTPOptions) (http.Handler, func(context.Context) error, error) {
 	store := opts.Sessions
 	if store == nil {
-		store = sessions.NewMemory(0)
+		m := sessions.NewMemory(0)
+		m.PerClient = opts.Config.SessionsPerClient
+		store = m
 	}
 	ttl := opts.Config.SessionTTL.Duration
 	if ttl <= 0 {

@@ -548,3 +548,67 @@ func TestHTTPGetStreamBelongsToItsClient(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPSessionCaps: an initialize past the client's session cap is refused with 429, and
+// past the server's with 503, each saying why (not a session id that never validates); the
+// refusals are audited, another client is not held back by one client's sessions, and ending
+// a session makes room.
+func TestHTTPSessionCaps(t *testing.T) {
+	audit := newChanAuditor()
+	s := versionServer(t, audit)
+	store := sessions.NewMemory(3)
+	store.PerClient = 2
+	cfg := policy.DefaultHTTP()
+	url := httpServe(t, s, HTTPOptions{Tokens: testTokens(t), Config: cfg, Sessions: store})
+	initialize := func(token string) hresp {
+		c := &hclient{t: t, url: url, token: token}
+		return c.rpc(1, "initialize", map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{},
+			"clientInfo": map[string]any{"name": "caps-test", "version": "1"}})
+	}
+	var alice []*hclient
+	for range 2 {
+		c := &hclient{t: t, url: url, token: aliceToken}
+		c.initialize()
+		alice = append(alice, c)
+	}
+	r := initialize(aliceToken)
+	if r.status != http.StatusTooManyRequests || !strings.Contains(string(r.body), "http.sessions_per_client") || r.header.Get("Mcp-Session-Id") != "" {
+		t.Fatalf("alice's third session: %d %q %v", r.status, r.body, r.header)
+	}
+	bob := &hclient{t: t, url: url, token: bobToken}
+	bob.initialize() // the third session of the server, bob's first
+	r = initialize(bobToken)
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || !strings.Contains(string(r.body), "as many sessions as it may") {
+		t.Fatalf("a fourth session on a server capped at 3: %d %q", r.status, r.body)
+	}
+	if n := store.Len(); n != 3 {
+		t.Fatalf("store holds %d sessions, want 3 (a refused initialize stores nothing)", n)
+	}
+	var denies int
+	for len(audit.ch) > 0 {
+		rec := <-audit.ch
+		if rec.Op == "http.request" && rec.Decision == "deny" && strings.Contains(rec.Reason, "sessions") {
+			denies++
+		}
+	}
+	if denies != 2 {
+		t.Fatalf("%d session refusals audited, want 2", denies)
+	}
+	for _, c := range []*hclient{alice[0], alice[1], bob} {
+		if r := c.rpc(2, "ping", nil); r.status != http.StatusOK {
+			t.Fatalf("a session minted by the guard does not validate: %d %s", r.status, r.body)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodDelete, url, nil)
+	req.Header.Set("Authorization", "Bearer "+aliceToken)
+	req.Header.Set("Mcp-Session-Id", alice[0].session)
+	req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if r := initialize(aliceToken); r.status != http.StatusOK || r.header.Get("Mcp-Session-Id") == "" {
+		t.Fatalf("after alice ended one: %d %s", r.status, r.body)
+	}
+}

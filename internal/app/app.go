@@ -90,7 +90,9 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, ClientLog: server.NewClientLog(), Getenv: getenv, Sessions: sessions.NewMemory(0)}
+	mem := sessions.NewMemory(0)
+	mem.PerClient = cfg.HTTP.SessionsPerClient
+	a := &App{Config: cfg, ClientLog: server.NewClientLog(), Getenv: getenv, Sessions: mem}
 
 	redact := policy.NewRedactor()
 	scanner, err := cfg.Redaction.Scanner()
@@ -150,7 +152,9 @@ func Build(ctx context.Context, opts Options) (*App, error) {
 	if rs, ok := a.Threads.(*memory.RedisStore); ok {
 		// The HTTP sessions live beside the threads, on the same connections, so that every
 		// replica accepts a session any of them opened.
-		a.Sessions = sessions.NewRedis(rs.Client(), rs.Prefix(), 0)
+		shared := sessions.NewRedis(rs.Client(), rs.Prefix(), 0)
+		shared.PerClient = cfg.HTTP.SessionsPerClient
+		a.Sessions = shared
 	}
 	env := &hostfns.Env{
 		Paths:   a.Paths,

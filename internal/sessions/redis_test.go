@@ -42,6 +42,14 @@ func TestRedisFull(t *testing.T) {
 	FullContract(t, r[0], advance)
 }
 
+// TestRedisPerClient: the per-client cap, against a real redis-server; the scripts of Touch
+// and Delete find the client's index under the key Create used.
+func TestRedisPerClient(t *testing.T) {
+	r, advance, _ := replicas(t, 1, 0)
+	r[0].PerClient = 2
+	PerClientContract(t, r[0], advance)
+}
+
 // TestRedisSharedByReplicas: a session one replica opens, another finds, touches, gives state
 // and ends; the cap counts every replica's sessions.
 func TestRedisSharedByReplicas(t *testing.T) {

@@ -25,6 +25,9 @@ var (
 	ErrNotFound = errors.New("session not found or expired")
 	// ErrFull: the store holds as many live sessions as it may.
 	ErrFull = errors.New("too many open sessions")
+	// ErrClientFull: the session's client holds as many live sessions as one client may
+	// (the store's per-client cap), so that one client cannot take every session there is.
+	ErrClientFull = errors.New("too many open sessions for this client")
 	// ErrInvalidID: Create was given an id NewID did not make.
 	ErrInvalidID = errors.New("session id not of the form NewID makes")
 	// ErrTooLarge: a session's state is over MaxStateBytes.
@@ -75,7 +78,7 @@ type Session struct {
 // its Expires time (they need not delete it then, but Get must not return it).
 type Store interface {
 	// Create stores a new session that lives ttl from now (s.Expires is ignored). It returns
-	// ErrFull when no more may be open.
+	// ErrFull when no more may be open, ErrClientFull when s.Client may open no more.
 	Create(ctx context.Context, s Session, ttl time.Duration) error
 	// Get returns the session with id; ErrNotFound when there is none or it has expired.
 	Get(ctx context.Context, id string) (Session, error)
@@ -95,13 +98,19 @@ func NewID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// DefaultMaxSessions is the default cap of Memory: live sessions at once.
+// DefaultMaxSessions is the default cap of a store: live sessions at once.
 const DefaultMaxSessions = 10_000
+
+// DefaultMaxPerClient is the default cap of a store on the live sessions of one client.
+const DefaultMaxPerClient = 100
 
 // Memory is a Store in this process's memory.
 type Memory struct {
 	// Max caps the live sessions; 0 means DefaultMaxSessions.
 	Max int
+	// PerClient caps the live sessions of one client (Session.Client); 0 means
+	// DefaultMaxPerClient.
+	PerClient int
 	// Now is the clock; nil means time.Now. Tests move it.
 	Now func() time.Time
 
@@ -154,6 +163,19 @@ func (m *Memory) Create(_ context.Context, s Session, ttl time.Duration) error {
 		if len(m.sessions) >= limit {
 			return ErrFull
 		}
+	}
+	perClient := m.PerClient
+	if perClient <= 0 {
+		perClient = DefaultMaxPerClient
+	}
+	held := 0
+	for _, old := range m.sessions {
+		if old.Client == s.Client && now.Before(old.Expires) {
+			held++
+		}
+	}
+	if held >= perClient {
+		return ErrClientFull
 	}
 	m.sessions[s.ID] = s
 	return nil

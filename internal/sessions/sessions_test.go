@@ -136,6 +136,51 @@ func FullContract(t *testing.T, s Store, advance func(time.Duration)) {
 	}
 }
 
+// PerClientContract checks a store made with a per-client cap of 2: a client past it gets
+// ErrClientFull while another client still opens sessions; a touched session keeps counting
+// after its first expiry, an expired or deleted one makes room.
+func PerClientContract(t *testing.T, s Store, advance func(time.Duration)) {
+	t.Helper()
+	ctx := context.Background()
+	a1 := Session{ID: NewID(), Client: "token:a"}
+	a2 := Session{ID: NewID(), Client: "token:a"}
+	for _, x := range []Session{a1, a2} {
+		if err := s.Create(ctx, x, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Create(ctx, Session{ID: NewID(), Client: "token:a"}, time.Hour); !errors.Is(err, ErrClientFull) {
+		t.Fatalf("a third session of one client: %v, want ErrClientFull", err)
+	}
+	if err := s.Create(ctx, Session{ID: NewID(), Client: "token:b"}, time.Hour); err != nil {
+		t.Fatalf("another client: %v", err)
+	}
+	if err := s.Touch(ctx, a1.ID, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	advance(90 * time.Second) // a2 expired, a1 was touched and lives
+	if err := s.Create(ctx, Session{ID: NewID(), Client: "token:a"}, time.Hour); err != nil {
+		t.Fatalf("after one expired: %v", err)
+	}
+	if err := s.Create(ctx, Session{ID: NewID(), Client: "token:a"}, time.Hour); !errors.Is(err, ErrClientFull) {
+		t.Fatalf("the touched session no longer counts: %v, want ErrClientFull", err)
+	}
+	if err := s.Delete(ctx, a1.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, Session{ID: NewID(), Client: "token:a"}, time.Hour); err != nil {
+		t.Fatalf("after a Delete: %v", err)
+	}
+}
+
+func TestMemoryPerClient(t *testing.T) {
+	m := NewMemory(0)
+	m.PerClient = 2
+	var skew time.Duration
+	m.Now = func() time.Time { return time.Now().Add(skew) }
+	PerClientContract(t, m, func(d time.Duration) { skew += d })
+}
+
 func TestMemoryContract(t *testing.T) {
 	m := NewMemory(0)
 	var skew time.Duration
