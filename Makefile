@@ -21,7 +21,7 @@ GUEST_SRC := $(shell find tools-wasm/builtin tools-wasm/sdk -name '*.go' -not -n
              tools-wasm/go.mod tools-wasm/go.sum tools-wasm/sdk/go/go.mod
 HOST_SRC  := $(shell find . -name '*.go' -not -path './tools-wasm/*' -not -name '*_test.go')
 
-.PHONY: all build modules run test test-tools vet fmt-check cover bench clean fuzz examples test-examples clients builtin-xz check-builtin rust-toolchain test-rust c-toolchain
+.PHONY: all build modules run test test-tools vet fmt-check cover bench clean fuzz examples test-examples clients conformance builtin-xz check-builtin rust-toolchain test-rust c-toolchain
 
 all: build
 
@@ -149,6 +149,13 @@ test-examples: examples test-rust
 # Needs node 20 and npm; `make test` installs them, and the test fails without them.
 clients: test/clients/node_modules/.package-lock.json
 
+# The official MCP conformance suite (TestConformanceSuite) and the Node 22 it needs
+# (fs.globSync), both pinned from the npm registry by test/conformance/package-lock.json.
+conformance: test/conformance/node_modules/.package-lock.json
+
+# The npm stamps are targets of a pattern rule: keep make from deleting them as intermediates.
+.PRECIOUS: %/node_modules/.package-lock.json
+
 $(BIN): $(BUILTIN) $(MANIFEST) $(HOST_SRC) go.mod go.sum
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/pal
 
@@ -176,7 +183,7 @@ fmt-check:
 # machine (983 s and 686 s measured at load average 25-30; about a third of that when idle).
 TEST_TIMEOUT ?= 30m
 
-test: build vet fmt-check check-builtin test-examples test-tools clients
+test: build vet fmt-check check-builtin test-examples test-tools clients conformance
 	@before=$$(sha256sum < $(BUILTIN)); \
 	for m in $(GO_MODS); do $(GO) -C $$m test -race -count=1 -timeout $(TEST_TIMEOUT) ./... || exit 1; done; \
 	[ "$$before" = "$$(sha256sum < $(BUILTIN))" ] || { echo "a test rewrote $(BUILTIN)"; exit 1; }
