@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -203,6 +204,9 @@ func (s *Server) Tools() []string {
 // MCP exposes the mcp-go server, for transports other than stdio.
 func (s *Server) MCP() *mcpserver.MCPServer { return s.mcp }
 
+// errSlotCancelled: the call was cancelled while it waited for a call slot.
+var errSlotCancelled = errors.New("cancelled while waiting for a call slot")
+
 // takeSlot takes a call slot, waiting for one while fewer than maxWaiting calls wait; it
 // fails at once past that, or when ctx ends first.
 func (s *Server) takeSlot(ctx context.Context) error {
@@ -222,7 +226,7 @@ func (s *Server) takeSlot(ctx context.Context) error {
 	case s.callSlots <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("cancelled while waiting for a call slot (limits.concurrent_calls): %w", ctx.Err())
+		return fmt.Errorf("%w (limits.concurrent_calls): %w", errSlotCancelled, ctx.Err())
 	}
 }
 
@@ -230,14 +234,18 @@ func (s *Server) takeSlot(ctx context.Context) error {
 func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		if s.unavailable != "" {
-			return errorResult(t.spec.Name, s.unavailable), nil
+			return errorResult(t.spec.Name, abi.FailUnavailable, s.unavailable), nil
 		}
 		callID := fmt.Sprintf("c%d", s.calls.Add(1))
 		who := peerSpec(ctx)
 		auditCall := func(decision, reason string) { s.auditCall(callID, t.spec.Name, who, decision, reason) }
 		if err := s.takeSlot(ctx); err != nil {
+			code := abi.FailBusy
+			if errors.Is(err, errSlotCancelled) {
+				code = abi.FailCancelled
+			}
 			auditCall("deny", "server busy")
-			return errorResult(t.spec.Name, err.Error()), nil
+			return errorResult(t.spec.Name, code, err.Error()), nil
 		}
 		defer func() { <-s.callSlots }()
 		args, err := json.Marshal(req.Params.Arguments)
@@ -248,7 +256,7 @@ func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 			// The audit record names the refusal, not the arguments: validator messages may
 			// quote argument values, and audit records hold no client content.
 			auditCall("deny", "invalid arguments")
-			return errorResult(t.spec.Name, "invalid arguments: "+err.Error()), nil
+			return errorResult(t.spec.Name, abi.FailInvalidArguments, "invalid arguments: "+err.Error()), nil
 		}
 		progress, finishProgress := progressSender(ctx, req)
 		host := s.env.NewCall(hostfns.CallSpec{
@@ -271,10 +279,13 @@ func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 		if err != nil {
 			s.logger.Warn("tool call failed", append(attrs, "err", err, "stderr_tail", tail(out.Stderr, 2048))...)
 			auditCall("error", err.Error())
-			return errorResult(t.spec.Name, err.Error()), nil
+			return errorResult(t.spec.Name, failureCode(err), err.Error()), nil
 		}
 		s.logger.Info("tool call", attrs...)
 		auditCall("allow", "")
+		// Whatever language the tool is written in, its failures reach the client in the one
+		// error shape (abi.ShapeFailure; the Go kit's results already are).
+		abi.ShapeFailure(t.spec.Name, res)
 		return toMCPResult(res), nil
 	}
 }
@@ -299,16 +310,34 @@ func clientOf(ctx context.Context) hostfns.Client {
 	return hostfns.Client{}
 }
 
-// errorResult is the isError result of a call the host could not complete. Its text is the
-// same JSON shape as a tool's own errors (PAL's ToolOutput), so clients parse one shape.
-func errorResult(tool, message string) *mcp.CallToolResult {
-	payload, _ := json.Marshal(map[string]any{
-		"status":       "error",
-		"content":      message,
-		"content_type": "text",
-		"metadata":     map[string]any{"tool_name": tool},
-	})
-	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(string(payload))}, IsError: true}
+// errorResult is the isError result of a call the host could not complete, in the one error
+// shape every failure a client sees has (abi.Failure, docs/abi.md): code is one of the abi.Fail*
+// codes, message the text for a human.
+func errorResult(tool, code, message string) *mcp.CallToolResult {
+	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(abi.Failure(tool, code, message))}, IsError: true}
+}
+
+// failureCode is the error shape's code of an error from Module.Invoke.
+func failureCode(err error) string {
+	for _, c := range []struct {
+		err  error
+		code string
+	}{
+		{runtime.ErrDeadline, abi.FailTimeLimit},
+		{runtime.ErrCancelled, abi.FailCancelled},
+		{runtime.ErrMemoryCap, abi.FailMemoryCap},
+		{runtime.ErrOutputCap, abi.FailOutputCap},
+		{runtime.ErrStopped, abi.FailOverBudget},
+		{runtime.ErrTrap, abi.FailTrap},
+		{runtime.ErrReentrant, abi.FailTrap},
+		{runtime.ErrBadResult, abi.FailBadResult},
+		{runtime.ErrBadModule, abi.FailBadResult},
+	} {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return abi.FailInternal
 }
 
 // toMCPResult converts a validated module result.

@@ -373,7 +373,7 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 
 func TestErrorResult(t *testing.T) {
 	for _, msg := range []string{"plain", `quotes " and \ backslashes`, "line\nbreak", "ünïcödé ✓", ""} {
-		r := errorResult("chat", msg)
+		r := errorResult("chat", abi.FailBusy, msg)
 		if !r.IsError || len(r.Content) != 1 {
 			t.Fatalf("%q: %+v", msg, r)
 		}
@@ -385,7 +385,7 @@ func TestErrorResult(t *testing.T) {
 		if err := json.Unmarshal([]byte(tc.Text), &fields); err != nil {
 			t.Fatalf("%q: %v: %s", msg, err, tc.Text)
 		}
-		want := map[string]any{"status": "error", "content": msg, "content_type": "text", "metadata": map[string]any{"tool_name": "chat"}}
+		want := map[string]any{"status": "error", "code": "busy", "content": msg, "content_type": "text", "metadata": map[string]any{"tool_name": "chat"}}
 		if !reflect.DeepEqual(fields, want) {
 			t.Fatalf("%q:\ngot  %v\nwant %v", msg, fields, want)
 		}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/pal-mcp/pal/internal/app"
+	"github.com/pal-mcp/pal/runtime/abi"
 )
 
 // callCmd runs `pal call TOOL -args JSON`: one tool call from the shell, through the very
@@ -117,18 +118,15 @@ type callResult struct {
 }
 
 // printContent writes each content item: text as it is, other items as one line naming them.
-// A host error's JSON wrapper ({"status":"error","content":…}) is unwrapped to its message.
+// An isError result in the error shape ({"status":"error","code":…,"content":…}) is printed as
+// its content followed by its code in brackets.
 func printContent(w io.Writer, res *callResult) {
 	for _, c := range res.Content {
 		switch {
 		case c.Type == "text":
 			text := c.Text
-			var wrapped struct {
-				Status  string `json:"status"`
-				Content string `json:"content"`
-			}
-			if res.IsError && json.Unmarshal([]byte(text), &wrapped) == nil && wrapped.Status == "error" && wrapped.Content != "" {
-				text = wrapped.Content
+			if _, code, content, _, ok := abi.ParseFailure(text); res.IsError && ok && content != "" {
+				text = content + " [" + code + "]"
 			}
 			fmt.Fprintln(w, strings.TrimSuffix(text, "\n"))
 		case c.Type == "resource" && c.Resource != nil && c.Resource.Text != "":

@@ -29,7 +29,13 @@ const TinyManifest = `{"abi":1,"name":"wordcount","version":"0.1.0","tools":[{"n
 // segment, and handle returning a fixed text result. It is real wasm that wazero compiles,
 // instantiates and describes, as the server would.
 func ABIModule(imports ...Import) []byte {
-	result := `{"content":[{"type":"text","text":"3 words"}]}`
+	return ABIModuleResult(`{"content":[{"type":"text","text":"3 words"}]}`, imports...)
+}
+
+// ABIModuleResult is ABIModule whose handle returns result (a CallToolResult's JSON, at most
+// a few KiB) instead: a tool in a language without pal's Go kit, such as one answering with a
+// plain-text isError result.
+func ABIModuleResult(result string, imports ...Import) []byte {
 	const manPtr, resPtr = 1024, 8192
 	uleb := func(b []byte, v uint64) []byte {
 		for {

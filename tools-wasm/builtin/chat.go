@@ -197,17 +197,17 @@ func (a *chatArgs) validate() error {
 	return nil
 }
 
-func chatError(msg string) *pal.Result { return errorResult("chat", msg, nil) }
+func chatError(code, msg string) *pal.Result { return errorResult("chat", code, msg, nil) }
 
 // handleChat runs one chat call. Every refusal is an isError reply sent before any model
 // call.
 func handleChat(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 	var args chatArgs
 	if err := decodeArgs(raw, &args); err != nil {
-		return chatError(err.Error()), nil
+		return chatError(pal.FailInvalidArguments, err.Error()), nil
 	}
 	if err := args.validate(); err != nil {
-		return chatError(err.Error()), nil
+		return chatError(pal.FailInvalidArguments, err.Error()), nil
 	}
 	c := &chatCall{args: args, info: loadHostInfo(), cache: map[string]*fileData{}}
 	if r := chatPromptRule.Check(*args.Prompt, c.info.Limits.PromptChars); r != nil {
@@ -283,7 +283,7 @@ func (c *chatCall) run() *pal.Result {
 		return refused(fe.Path, fe.Err)
 	}
 	if strings.TrimSpace(prompt) == "" {
-		return chatError("prompt is empty: say what you want to discuss, or pass a prompt.txt file in absolute_file_paths")
+		return chatError(pal.FailInvalidArguments, "prompt is empty: say what you want to discuss, or pass a prompt.txt file in absolute_file_paths")
 	}
 
 	alloc := history.Allocate(c.contextWindow())
@@ -332,16 +332,16 @@ func loadThread(tool, id string, maxTurns int) (*pal.Thread, *pal.Result) {
 	th, err := pal.ThreadRead(id)
 	switch {
 	case errors.Is(err, pal.ErrNotFound):
-		return nil, errorResult(tool, fmt.Sprintf("Conversation thread '%s' was not found or has expired. "+
+		return nil, errorResult(tool, pal.FailNotFound, fmt.Sprintf("Conversation thread '%s' was not found or has expired. "+
 			"Start a new conversation: send the full request again without continuation_id.", id), nil)
 	case err != nil:
-		return nil, errorResult(tool, fmt.Sprintf("Cannot read conversation thread '%s': %s", id, hostMessage(err)), nil)
+		return nil, errorResult(tool, pal.FailureCode(err), fmt.Sprintf("Cannot read conversation thread '%s': %s", id, hostMessage(err)), nil)
 	}
 	if th.MaxTurns <= 0 {
 		th.MaxTurns = maxTurns
 	}
 	if len(th.Turns)+2 > th.MaxTurns {
-		return nil, errorResult(tool, fmt.Sprintf("Conversation thread '%s' has used %d of its %d turns and cannot take another exchange. "+
+		return nil, errorResult(tool, pal.FailTooLarge, fmt.Sprintf("Conversation thread '%s' has used %d of its %d turns and cannot take another exchange. "+
 			"Start a new conversation without continuation_id, summarising what matters from this one.", id, len(th.Turns), th.MaxTurns), nil)
 	}
 	return &th, nil
@@ -392,7 +392,7 @@ func (c *chatCall) resolveModel() *pal.Result {
 	}
 	if err != nil {
 		msg := fmt.Sprintf("Model '%s' cannot be used: %s", name, hostMessage(err))
-		return errorResult("chat", msg, map[string]any{"requested_model": name})
+		return errorResult("chat", pal.FailUnavailable, msg, map[string]any{"requested_model": name})
 	}
 	c.model, c.modelArg = m, name
 	return nil
@@ -412,7 +412,7 @@ func (c *chatCall) checkImagesOnHost() *pal.Result {
 		return nil
 	}
 	if !c.model.SupportsImages {
-		return chatError(fmt.Sprintf("Model '%s' does not accept images. Choose a model that does (see listmodels), or send the request without images.", c.model.Model))
+		return chatError(pal.FailInvalidArguments, fmt.Sprintf("Model '%s' does not accept images. Choose a model that does (see listmodels), or send the request without images.", c.model.Model))
 	}
 	var total int64
 	for _, img := range c.args.Images {
@@ -428,7 +428,7 @@ func (c *chatCall) checkImagesOnHost() *pal.Result {
 		total += info.Size
 	}
 	if total > maxImageBytes {
-		return chatError(fmt.Sprintf("The images add up to %.1f MB; at most %d MB are accepted per request.", float64(total)/(1<<20), maxImageBytes>>20))
+		return chatError(pal.FailTooLarge, fmt.Sprintf("The images add up to %.1f MB; at most %d MB are accepted per request.", float64(total)/(1<<20), maxImageBytes>>20))
 	}
 	return nil
 }
@@ -436,7 +436,7 @@ func (c *chatCall) checkImagesOnHost() *pal.Result {
 // refused is the reply when the host refuses a path: the whole call fails, naming the
 // path, before any model call.
 func refused(p string, err error) *pal.Result {
-	return chatError(fmt.Sprintf("Cannot use %s: %s. Nothing was sent to the model; remove or fix this path and try again.", p, refusalReason(err)))
+	return chatError(pal.FailureCode(err), fmt.Sprintf("Cannot use %s: %s. Nothing was sent to the model; remove or fix this path and try again.", p, refusalReason(err)))
 }
 
 // refusalReason says why the host refused a path.

@@ -107,13 +107,13 @@ func (c *chatCall) generate(prompt string) (pal.GenerateResponse, *pal.Result) {
 	}
 	meta := map[string]any{"model_used": c.model.Model, "provider_used": c.model.Provider}
 	if err != nil {
-		return resp, errorResult("chat", fmt.Sprintf("The call to model '%s' failed: %s", c.model.Model, hostMessage(err)), meta)
+		return resp, errorResult("chat", pal.FailureCode(err), fmt.Sprintf("The call to model '%s' failed: %s", c.model.Model, hostMessage(err)), meta)
 	}
 	if strings.TrimSpace(resp.Content) == "" {
 		if blockedBySafety(resp.FinishReason) {
-			return resp, errorResult("chat", fmt.Sprintf("The provider blocked the reply under its content safety policy (finish reason: %s). Rephrase the request or choose another model.", resp.FinishReason), meta)
+			return resp, errorResult("chat", pal.FailProviderError, fmt.Sprintf("The provider blocked the reply under its content safety policy (finish reason: %s). Rephrase the request or choose another model.", resp.FinishReason), meta)
 		}
-		return resp, errorResult("chat", fmt.Sprintf("The model returned no usable reply (finish reason: %s). Try again or choose another model.", resp.FinishReason), meta)
+		return resp, errorResult("chat", pal.FailProviderError, fmt.Sprintf("The model returned no usable reply (finish reason: %s). Try again or choose another model.", resp.FinishReason), meta)
 	}
 	if resp.Model == "" {
 		resp.Model = c.model.Model

@@ -114,8 +114,8 @@ type clinkArgs struct {
 	ContinuationID string   `json:"continuation_id"`
 }
 
-func clinkError(msg string, extra map[string]any) *pal.Result {
-	return errorResult("clink", msg, extra)
+func clinkError(code, msg string, extra map[string]any) *pal.Result {
+	return errorResult("clink", code, msg, extra)
 }
 
 func (a *clinkArgs) validate() error {
@@ -147,10 +147,10 @@ func (a *clinkArgs) validate() error {
 func handleClink(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 	var a clinkArgs
 	if err := decodeArgs(raw, &a); err != nil {
-		return clinkError(err.Error(), nil), nil
+		return clinkError(pal.FailInvalidArguments, err.Error(), nil), nil
 	}
 	if err := a.validate(); err != nil {
-		return clinkError(err.Error(), nil), nil
+		return clinkError(pal.FailInvalidArguments, err.Error(), nil), nil
 	}
 	info := loadHostInfo()
 	// The same rule as chat's: a prompt.txt in absolute_file_paths replaces the prompt.
@@ -168,10 +168,10 @@ func handleClink(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 	files, promptFiles := promptlimit.Split(a.Files)
 	prompt, err := promptlimit.Read(*a.Prompt, promptFiles)
 	if fe := (*promptlimit.FileError)(nil); errors.As(err, &fe) {
-		return clinkError(fmt.Sprintf("Cannot use %s: %s. Nothing was run.", fe.Path, refusalReason(fe.Err)), nil), nil
+		return clinkError(pal.FailureCode(fe.Err), fmt.Sprintf("Cannot use %s: %s. Nothing was run.", fe.Path, refusalReason(fe.Err)), nil), nil
 	}
 	if strings.TrimSpace(prompt) == "" {
-		return clinkError("prompt is empty: say what the agent should do, or pass a prompt.txt file in absolute_file_paths", nil), nil
+		return clinkError(pal.FailInvalidArguments, "prompt is empty: say what the agent should do, or pass a prompt.txt file in absolute_file_paths", nil), nil
 	}
 	refs, r := fileReferences(append(slices.Clone(files), a.Images...))
 	if r != nil {
@@ -181,7 +181,7 @@ func handleClink(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 	res, out, err := pal.RunCLI(cli.Name, a.Args, "", []byte(stdin))
 	meta := map[string]any{"cli_name": cli.Name, "role": a.Role}
 	if err != nil {
-		return clinkError(fmt.Sprintf("CLI '%s' did not run: %s", cli.Name, hostMessage(err)), meta), nil
+		return clinkError(pal.FailureCode(err), fmt.Sprintf("CLI '%s' did not run: %s", cli.Name, hostMessage(err)), meta), nil
 	}
 	meta["return_code"] = res.ExitCode
 	meta["duration_seconds"] = float64(res.DurationMS) / 1000
@@ -189,7 +189,7 @@ func handleClink(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 		meta["stderr"] = res.Stderr
 	}
 	if res.TimedOut {
-		return clinkError(fmt.Sprintf("CLI '%s' timed out after %.0f seconds and was stopped with everything it started.", cli.Name, float64(res.DurationMS)/1000), meta), nil
+		return clinkError(pal.FailToolError, fmt.Sprintf("CLI '%s' timed out after %.0f seconds and was stopped with everything it started.", cli.Name, float64(res.DurationMS)/1000), meta), nil
 	}
 	content, parser, model := parseCLIOutput(out)
 	meta["parser"] = parser
@@ -200,10 +200,10 @@ func handleClink(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 		meta["output_cut_at_cap"] = true
 	}
 	if res.ExitCode != 0 && (parser == "text" || strings.TrimSpace(content) == "") {
-		return clinkError(fmt.Sprintf("CLI '%s' exited with status %d.", cli.Name, res.ExitCode), meta), nil
+		return clinkError(pal.FailToolError, fmt.Sprintf("CLI '%s' exited with status %d.", cli.Name, res.ExitCode), meta), nil
 	}
 	if strings.TrimSpace(content) == "" {
-		return clinkError(fmt.Sprintf("CLI '%s' returned no reply.", cli.Name), meta), nil
+		return clinkError(pal.FailToolError, fmt.Sprintf("CLI '%s' returned no reply.", cli.Name), meta), nil
 	}
 	content = limitCLIOutput(cli.Name, content, meta)
 
@@ -226,14 +226,14 @@ func handleClink(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 func pickCLI(name string) (pal.CLIInfo, *pal.Result) {
 	clis, err := pal.ListCLIs()
 	if errors.Is(err, pal.ErrNotGranted) {
-		return pal.CLIInfo{}, clinkError("clink is not enabled: this server's policy does not grant it cli.run "+
+		return pal.CLIInfo{}, clinkError(pal.FailNotGranted, "clink is not enabled: this server's policy does not grant it cli.run "+
 			"([tools.clink] capabilities in pal.toml). Nothing was run.", nil)
 	}
 	if err != nil {
-		return pal.CLIInfo{}, clinkError("Cannot list the configured CLIs: "+hostMessage(err), nil)
+		return pal.CLIInfo{}, clinkError(pal.FailureCode(err), "Cannot list the configured CLIs: "+hostMessage(err), nil)
 	}
 	if len(clis) == 0 {
-		return pal.CLIInfo{}, clinkError("clink is not enabled: pal.toml lists no [[cli]] program (configured: none). "+
+		return pal.CLIInfo{}, clinkError(pal.FailDenied, "clink is not enabled: pal.toml lists no [[cli]] program (configured: none). "+
 			"A trusted pal.toml must add a [[cli]] table for each CLI agent (docs/policy.md). Nothing was run.", nil)
 	}
 	names := make([]string, len(clis))
@@ -248,7 +248,7 @@ func pickCLI(name string) (pal.CLIInfo, *pal.Result) {
 	}
 	i := slices.Index(names, name)
 	if i < 0 {
-		return pal.CLIInfo{}, clinkError(fmt.Sprintf("CLI '%s' is not configured; configured: %s.", name, strings.Join(names, ", ")),
+		return pal.CLIInfo{}, clinkError(pal.FailNotFound, fmt.Sprintf("CLI '%s' is not configured; configured: %s.", name, strings.Join(names, ", ")),
 			map[string]any{"available_clis": names})
 	}
 	return clis[i], nil
@@ -266,7 +266,7 @@ func fileReferences(paths []string) ([]string, *pal.Result) {
 		case pal.IsDirectory(err):
 			refs = append(refs, "- "+p+" (directory)")
 		default:
-			return nil, clinkError(fmt.Sprintf("Cannot use %s: %s. Nothing was run; remove or fix this path and try again.", p, refusalReason(err)), nil)
+			return nil, clinkError(pal.FailureCode(err), fmt.Sprintf("Cannot use %s: %s. Nothing was run; remove or fix this path and try again.", p, refusalReason(err)), nil)
 		}
 	}
 	return refs, nil

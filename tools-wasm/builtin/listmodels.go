@@ -26,11 +26,11 @@ func init() {
 
 func handleListModels(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 	if err := noArgs(raw); err != nil {
-		return errorResult("listmodels", err.Error(), nil), nil
+		return errorResult("listmodels", pal.FailInvalidArguments, err.Error(), nil), nil
 	}
 	cat, err := pal.ListModels()
 	if err != nil {
-		return errorResult("listmodels", "Cannot list models: "+hostMessage(err), nil), nil
+		return errorResult("listmodels", pal.FailureCode(err), "Cannot list models: "+hostMessage(err), nil), nil
 	}
 	text, configured, total := renderCatalogue(cat)
 	return result(toolOutput{Status: "success", Content: text, ContinuationOffer: noOffer,

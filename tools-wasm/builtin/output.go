@@ -12,7 +12,9 @@ import (
 
 // toolOutput is PAL's reply envelope, sent as the text of the result.
 type toolOutput struct {
-	Status      string         `json:"status"`
+	Status string `json:"status"`
+	// Code is the error shape's code (pal.Fail*) of an isError reply; empty otherwise.
+	Code        string         `json:"code,omitempty"`
 	Content     string         `json:"content"`
 	ContentType string         `json:"content_type"`
 	Metadata    map[string]any `json:"metadata"`
@@ -41,14 +43,14 @@ func result(out toolOutput, isError bool) *pal.Result {
 	return r
 }
 
-// errorResult is the isError reply {"status":"error","content":msg,…} of tool. extra adds
-// metadata beside tool_name.
-func errorResult(tool, msg string, extra map[string]any) *pal.Result {
+// errorResult is the isError reply {"status":"error","code":code,"content":msg,…} of tool, in
+// the error shape (pal.FailureResult). extra adds metadata beside tool_name.
+func errorResult(tool, code, msg string, extra map[string]any) *pal.Result {
 	meta := map[string]any{"tool_name": tool}
 	for k, v := range extra {
 		meta[k] = v
 	}
-	return result(toolOutput{Status: "error", Content: msg, Metadata: meta}, true)
+	return result(toolOutput{Status: "error", Code: code, Content: msg, Metadata: meta}, true)
 }
 
 // decodeArgs reads a tool's arguments strictly: a field outside the schema, a value of the

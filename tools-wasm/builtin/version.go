@@ -23,11 +23,11 @@ func init() {
 
 func handleVersion(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 	if err := noArgs(raw); err != nil {
-		return errorResult("version", err.Error(), nil), nil
+		return errorResult("version", pal.FailInvalidArguments, err.Error(), nil), nil
 	}
 	info, err := pal.HostInfo()
 	if err != nil {
-		return errorResult("version", "Cannot read the server's details: "+hostMessage(err), nil), nil
+		return errorResult("version", pal.FailureCode(err), "Cannot read the server's details: "+hostMessage(err), nil), nil
 	}
 	mode := "default"
 	if info.ModelSelection == "auto" {

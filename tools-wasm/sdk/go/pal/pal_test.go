@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -108,8 +109,16 @@ func TestInvokeDispatch(t *testing.T) {
 	probe = func(c *pal.Call, args json.RawMessage) (*pal.Result, error) {
 		seen.call, seen.args = c, string(args)
 		switch {
-		case strings.Contains(string(args), "fail"):
+		case strings.Contains(string(args), `"fail"`):
 			return nil, errors.New("it failed on purpose")
+		case strings.Contains(string(args), "badargs"):
+			return nil, fmt.Errorf("%w: x is odd", pal.ErrInvalidArguments)
+		case strings.Contains(string(args), "notgranted"):
+			return nil, fmt.Errorf("reading: %w", &pal.HostError{Code: pal.CodeNotGranted, Message: "no fs.read"})
+		case strings.Contains(string(args), "plain"):
+			return pal.ErrorResult("plain words"), nil
+		case strings.Contains(string(args), "failure"):
+			return pal.FailureResult(pal.FailNotFound, "gone"), nil
 		case strings.Contains(string(args), "panic"):
 			panic("boom")
 		case strings.Contains(string(args), "nil"):
@@ -125,28 +134,53 @@ func TestInvokeDispatch(t *testing.T) {
 		name    string
 		msg     []byte
 		isError bool
-		text    string // substring of the first text item
+		text    string // substring of the first text item (of the error shape's content)
+		code    string // the error shape's code
 	}{
-		{"ok", handleRequest("probe", `{"x":1}`), false, "ok <&>"},
-		{"null arguments become {}", handleRequest("probe", `null`), false, "ok"},
-		{"arguments not an object", handleRequest("probe", `[1]`), true, "must be a JSON object"},
-		{"unknown tool", handleRequest("nosuch", `{}`), true, `no tool "nosuch"`},
-		{"other ABI", []byte(`{"abi":2,"tool":"probe","arguments":{}}`), true, "ABI 2"},
-		{"not JSON", []byte("hello"), true, "not a JSON message"},
-		{"nil request", nil, true, "not a JSON message"},
-		{"body on handle", append(handleRequest("probe", `{}`), 0, 'x'), true, "carries a body"},
-		{"wrong field type", []byte(`{"abi":"1","tool":"probe"}`), true, "malformed"},
-		{"handler error", handleRequest("probe", `{"fail":1}`), true, "it failed on purpose"},
-		{"handler panic", handleRequest("probe", `{"panic":1}`), true, "internal error: boom"},
-		{"nil result", handleRequest("probe", `{"nil":1}`), true, "returned no result"},
-		{"invalid result", handleRequest("probe", `{"badimage":1}`), true, "invalid result"},
-		{"empty result", handleRequest("probe", `{"empty":1}`), true, "invalid result"},
+		{"ok", handleRequest("probe", `{"x":1}`), false, "ok <&>", ""},
+		{"null arguments become {}", handleRequest("probe", `null`), false, "ok", ""},
+		{"arguments not an object", handleRequest("probe", `[1]`), true, "must be a JSON object", pal.FailInvalidArguments},
+		{"unknown tool", handleRequest("nosuch", `{}`), true, `no tool "nosuch"`, pal.FailInternal},
+		{"other ABI", []byte(`{"abi":2,"tool":"probe","arguments":{}}`), true, "ABI 2", pal.FailInternal},
+		{"not JSON", []byte("hello"), true, "not a JSON message", pal.FailInternal},
+		{"nil request", nil, true, "not a JSON message", pal.FailInternal},
+		{"body on handle", append(handleRequest("probe", `{}`), 0, 'x'), true, "carries a body", pal.FailInternal},
+		{"wrong field type", []byte(`{"abi":"1","tool":"probe"}`), true, "malformed", pal.FailInternal},
+		{"handler error", handleRequest("probe", `{"fail":1}`), true, "it failed on purpose", pal.FailToolError},
+		{"handler refused arguments", handleRequest("probe", `{"badargs":1}`), true, "invalid arguments: x is odd", pal.FailInvalidArguments},
+		{"host refusal passed on", handleRequest("probe", `{"notgranted":1}`), true, "not_granted: no fs.read", pal.FailNotGranted},
+		{"plain ErrorResult", handleRequest("probe", `{"plain":1}`), true, "plain words", pal.FailToolError},
+		{"FailureResult", handleRequest("probe", `{"failure":1}`), true, "gone", pal.FailNotFound},
+		{"handler panic", handleRequest("probe", `{"panic":1}`), true, "internal error: boom", "trap"},
+		{"nil result", handleRequest("probe", `{"nil":1}`), true, "returned no result", "bad_result"},
+		{"invalid result", handleRequest("probe", `{"badimage":1}`), true, "invalid result", "bad_result"},
+		{"empty result", handleRequest("probe", `{"empty":1}`), true, "invalid result", "bad_result"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out := pal.Invoke(tt.msg)
 			r := decodeResult(t, out)
-			if r.IsError != tt.isError || len(r.Content) == 0 || !strings.Contains(r.Content[0].Text, tt.text) {
+			if r.IsError != tt.isError || len(r.Content) == 0 {
+				t.Fatalf("got %s", out)
+			}
+			text := r.Content[0].Text
+			if tt.isError {
+				var shape struct {
+					Status, Code, Content string
+					Metadata              struct {
+						ToolName string `json:"tool_name"`
+					}
+				}
+				if err := json.Unmarshal([]byte(text), &shape); err != nil || shape.Status != "error" || shape.Code != tt.code {
+					t.Fatalf("not the error shape with code %s: %s (%v)", tt.code, text, err)
+				}
+				// A request the kit could not read names no tool for certain; the host fills it in.
+				if tt.code != pal.FailInternal && shape.Metadata.ToolName != "probe" {
+					t.Fatalf("tool_name %q, want probe: %s", shape.Metadata.ToolName, text)
+				}
+				text = shape.Content
+			}
+			if !strings.Contains(text, tt.text) {
 				t.Fatalf("got %s", out)
 			}
 		})

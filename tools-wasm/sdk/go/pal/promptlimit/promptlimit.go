@@ -54,7 +54,7 @@ func (r Rule) Check(text string, limit int) *pal.Result {
 		return nil
 	}
 	msg := r.Instructions(limit)
-	res, err := pal.JSONErrorResult(map[string]any{"status": Status, "content": msg, "content_type": "text",
+	res, err := pal.JSONErrorResult(map[string]any{"status": Status, "code": pal.FailPromptTooLong, "content": msg, "content_type": "text",
 		"metadata": map[string]any{"field": r.Field, "prompt_size": n, "limit": limit, "instructions": msg}, "continuation_offer": nil})
 	if err != nil {
 		return pal.ErrorResult(msg)

@@ -381,7 +381,8 @@ func AddOffer(r *Run, reply map[string]any) {
 // failed is the isError reply for a refused step.
 func (t *Tool) failed(step int, err error) *pal.Result {
 	msg := strings.TrimPrefix(err.Error(), ErrInvalidArguments.Error()+": ")
-	out := map[string]any{"status": t.Name + "_failed", "error": msg, "metadata": map[string]any{"tool_name": t.Name}}
+	out := map[string]any{"status": t.Name + "_failed", "code": pal.FailureCode(err), "content": msg, "content_type": "text",
+		"error": msg, "metadata": map[string]any{"tool_name": t.Name}}
 	if step > 0 {
 		out["step_number"] = step
 	}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal"
 )
 
 // Issue is one problem found during a run.
@@ -59,8 +61,9 @@ func (s *Step) DecodeExtra(v any) error {
 // UsesExpert reports whether the agent left use_assistant_model at its default (true).
 func (s *Step) UsesExpert() bool { return s.UseAssistantModel == nil || *s.UseAssistantModel }
 
-// ErrInvalidArguments wraps every refusal of a step's arguments.
-var ErrInvalidArguments = errors.New("invalid arguments")
+// ErrInvalidArguments wraps every refusal of a step's arguments. It is pal.ErrInvalidArguments,
+// so the caller gets code invalid_arguments.
+var ErrInvalidArguments = pal.ErrInvalidArguments
 
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidArguments, fmt.Sprintf(format, args...))
