@@ -6,6 +6,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,6 +78,9 @@ type Server struct {
 	audit  policy.Auditor
 	tools  []*tool
 	calls  atomic.Int64
+	// run tags this process's call ids ("c7-3fa2c9", then "c8-3fa2c9"), so that the audit
+	// records of two runs of pal, which both count from 1, never share a call_id.
+	run string
 
 	// maxMessageBytes caps one message read from stdin; 0 means MaxMessageBytes. Tests lower it.
 	maxMessageBytes int
@@ -95,6 +100,13 @@ type Server struct {
 	roots *clientRoots
 }
 
+// newRunTag returns 6 random hex digits naming one server process in its call ids.
+func newRunTag() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
 // New builds the server and publishes every enabled tool of every module. Two modules
 // declaring the same tool name is an error.
 func New(opts Options) (*Server, error) {
@@ -111,7 +123,7 @@ func New(opts Options) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{env: opts.Env, logger: logger, audit: opts.Env.Audit, unavailable: opts.Unavailable}
+	s := &Server{env: opts.Env, logger: logger, audit: opts.Env.Audit, unavailable: opts.Unavailable, run: newRunTag()}
 	b, d := opts.Policy.Limits.Budgets, policy.DefaultBudgets()
 	s.workers, s.maxWaiting = b.ConcurrentCalls, b.WaitingRequests
 	if s.workers <= 0 {
@@ -236,15 +248,15 @@ func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 		if s.unavailable != "" {
 			return errorResult(t.spec.Name, abi.FailUnavailable, s.unavailable), nil
 		}
-		callID := fmt.Sprintf("c%d", s.calls.Add(1))
+		callID := fmt.Sprintf("c%d-%s", s.calls.Add(1), s.run)
 		who := peerSpec(ctx)
 		auditCall := func(decision, reason string) { s.auditCall(callID, t.spec.Name, who, decision, reason) }
 		if err := s.takeSlot(ctx); err != nil {
-			code := abi.FailBusy
+			code, reason := abi.FailBusy, "server busy"
 			if errors.Is(err, errSlotCancelled) {
-				code = abi.FailCancelled
+				code, reason = abi.FailCancelled, "cancelled while waiting for a call slot"
 			}
-			auditCall("deny", "server busy")
+			auditCall("deny", reason)
 			return errorResult(t.spec.Name, code, err.Error()), nil
 		}
 		defer func() { <-s.callSlots }()

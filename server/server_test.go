@@ -596,3 +596,44 @@ func TestConcurrentCallsCap(t *testing.T) {
 		t.Fatalf("with a slot free: %s", text)
 	}
 }
+
+// TestCancelledWhileWaitingForASlot: a call cancelled while it waits for a call slot is
+// audited as cancelled, not as "server busy" (which would send an operator looking for load
+// that was never there), and leaves the queue.
+func TestCancelledWhileWaitingForASlot(t *testing.T) {
+	e := newEngine(t)
+	p := policy.Default()
+	p.Limits.ConcurrentCalls = 1
+	p.Limits.WaitingRequests = 1
+	audit := &policy.MemoryAuditor{}
+	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "hostile", hostilePkg, true)}, Policy: p, Env: testEnv(nil, audit)})
+	s.callSlots <- struct{}{} // one call is running
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		msg := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ping","arguments":{}}}`)
+		s.MCP().HandleMessage(ctx, msg)
+	}()
+	for s.slotWaiters.Load() != 1 {
+		goruntime.Gosched()
+	}
+	cancel()
+	<-done
+	if n := s.slotWaiters.Load(); n != 0 {
+		t.Fatalf("%d calls still counted as waiting", n)
+	}
+	var found bool
+	for _, r := range audit.Records() {
+		if r.Op == "tools/call" {
+			found = true
+			if r.Decision != "deny" || !strings.Contains(r.Reason, "cancelled") || strings.Contains(r.Reason, "busy") {
+				t.Fatalf("audit record of the cancelled call: %+v", r)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("the cancelled call has no audit record")
+	}
+	<-s.callSlots
+}

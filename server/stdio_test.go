@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	goruntime "runtime"
 	"strings"
 	"testing"
@@ -611,6 +612,18 @@ func TestAuditOfCalls(t *testing.T) {
 	}
 	if calls[0].CallID == "" || calls[0].CallID == calls[1].CallID {
 		t.Fatalf("call ids: %q %q", calls[0].CallID, calls[1].CallID)
+	}
+	// A second run of pal counts from 1 again: its first call must not share the first run's
+	// call_id, or `pal audit -call` would merge two calls.
+	audit2 := &policy.MemoryAuditor{}
+	s2 := newServer(t, Options{Modules: []LoadedModule{load(t, e, "hostile", hostilePkg, false)}, Env: testEnv(nil, audit2)})
+	if text, isErr := callResult(t, s2, "ping", map[string]any{}); isErr {
+		t.Fatalf("ping: %s", text)
+	}
+	for _, r := range audit2.Records() {
+		if r.Op == "tools/call" && (r.CallID == calls[0].CallID || !regexp.MustCompile(`^c1-[0-9a-f]{6}$`).MatchString(r.CallID)) {
+			t.Fatalf("first call ids of two runs: %q and %q", calls[0].CallID, r.CallID)
+		}
 	}
 }
 
