@@ -20,6 +20,8 @@ LDFLAGS   := -s -w -X github.com/pal-mcp/pal/internal/app.Version=$(VERSION)
 GUEST_SRC := $(shell find tools-wasm/builtin tools-wasm/sdk -name '*.go' -not -name '*_test.go') \
              tools-wasm/go.mod tools-wasm/go.sum tools-wasm/sdk/go/go.mod
 HOST_SRC  := $(shell find . -name '*.go' -not -path './tools-wasm/*' -not -name '*_test.go')
+# What `pal tool new` embeds: the templates and kit files `make scaffold-kits` copies.
+SCAFFOLD_SRC := $(shell find internal/scaffold -type f -not -name '*.go')
 
 .PHONY: all build modules run test test-tools vet fmt-check cover bench clean fuzz examples test-examples clients conformance builtin-xz check-builtin rust-toolchain test-rust c-toolchain
 
@@ -156,7 +158,7 @@ conformance: test/conformance/node_modules/.package-lock.json
 # The npm stamps are targets of a pattern rule: keep make from deleting them as intermediates.
 .PRECIOUS: %/node_modules/.package-lock.json
 
-$(BIN): $(BUILTIN) $(MANIFEST) $(HOST_SRC) go.mod go.sum
+$(BIN): $(BUILTIN) $(MANIFEST) $(HOST_SRC) $(SCAFFOLD_SRC) go.mod go.sum
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/pal
 
 run: build
@@ -168,6 +170,14 @@ vet: $(BUILTIN)
 
 # The kit's copy of the ABI vocabulary (tools-wasm/sdk/go/abi) is generated from runtime/abi:
 # the kit module must not require the host's. runtime/abi's TestKitCopy fails until they match.
+# The projects `pal tool new LANG NAME` writes: the binary embeds internal/scaffold/<lang>/,
+# a copy of tools-wasm/kits/<lang>/template and of the kit files a project carries in kit/
+# (the host module cannot embed files of another module). internal/scaffold's TestKitCopies
+# fails until the copy matches; this target rewrites it (the file lists are in that test).
+.PHONY: scaffold-kits
+scaffold-kits:
+	$(GO) test -count=1 -run '^TestKitCopies$$' ./internal/scaffold/ -update
+
 .PHONY: kit-abi
 kit-abi:
 	rm -f tools-wasm/sdk/go/abi/*.go
@@ -198,8 +208,8 @@ test-tools:
 		$$sudo apt-get update -q && $$sudo apt-get install -y -q redis-server; }
 
 # Fuzz targets as package:Target: path resolution and deny matching, host-call decoding,
-# message framing, redaction, stored thread records. `make test` runs each for FUZZTIME_SHORT, `make fuzz` for FUZZTIME.
-FUZZ_TARGETS   := ./policy/:FuzzPaths ./policy/:FuzzClientRoots ./policy/:FuzzDenyMatch ./hostfns/:FuzzCall ./runtime/abi/:FuzzSplit ./policy/secrets/:FuzzRedact ./memory/:FuzzDecodeRecord
+# message framing, redaction, stored thread records, pal tool new's tool names. `make test` runs each for FUZZTIME_SHORT, `make fuzz` for FUZZTIME.
+FUZZ_TARGETS   := ./policy/:FuzzPaths ./policy/:FuzzClientRoots ./policy/:FuzzDenyMatch ./hostfns/:FuzzCall ./runtime/abi/:FuzzSplit ./policy/secrets/:FuzzRedact ./memory/:FuzzDecodeRecord ./internal/scaffold/:FuzzCheckName
 FUZZTIME       ?= 60s
 FUZZTIME_SHORT ?= 3s
 

@@ -8,6 +8,7 @@
 //	pal audit              read and filter the audit log, with a summary
 //	pal doctor [-online]   check configuration, keys, providers and directories; print client snippets
 //	pal call TOOL -args J  run one tool call through the server's own code path; print the result
+//	pal tool new LANG NAME write a tool project (go, assemblyscript, c, rust) that builds and tests at once
 //	pal tool check FILE    check a tool module against the ABI and its pin; print the pal.toml lines
 //	pal version            print the version (also --version, -version)
 //
@@ -87,6 +88,10 @@ commands:
   call TOOL [-args JSON] [-json] run one tool call from the shell through the server pal serve
                                  builds (same policy, grants, budgets, audit); print its text,
                                  an error on stderr with exit 1 (-args - reads stdin)
+  tool new LANG NAME [-dir DIR] write a project for a tool NAME in LANG (go, assemblyscript, c,
+                                 rust) into DIR (default ./NAME, new or empty): the tool, its
+                                 test under the kit's fake host, a Makefile or npm scripts, and
+                                 a README that says how to build, check, pin and call it
   tool check [-sha256 HEX] MODULE.wasm
                                  read a module as pal would load it: its ABI, its imports (refusing
                                  any outside the ABI, and WASI file or socket access), its manifest,

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/pal-mcp/pal/internal/app"
+	"github.com/pal-mcp/pal/internal/scaffold"
 	"github.com/pal-mcp/pal/policy"
 	"github.com/pal-mcp/pal/runtime"
 	"github.com/pal-mcp/pal/runtime/abi"
@@ -27,6 +28,8 @@ func toolCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
+	case "new":
+		return toolNew(args[1:], stdout, stderr)
 	case "check":
 		return toolCheck(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
@@ -35,6 +38,66 @@ func toolCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "pal tool: unknown subcommand %q (want new or check)\n", args[0])
 	return 2
+}
+
+// toolNew runs `pal tool new LANG NAME [-dir DIR]`: it writes a project for a tool named NAME
+// in LANG (scaffold.Languages) into DIR (default ./NAME), which must be new or empty, and says
+// how to build and test it. The flags may come before, between or after the two arguments.
+// Exit 0 when written, 1 when refused (an existing non-empty DIR, a write error), 2 on a bad
+// command line (an unknown language, a name that is not [a-z][a-z0-9_]{0,62}).
+func toolNew(args []string, stdout, stderr io.Writer) int {
+	const use = "usage: pal tool new LANG NAME [-dir DIR]   (LANG: go, assemblyscript, c, rust)"
+	fs := flag.NewFlagSet("tool new", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dir := fs.String("dir", "", "the directory to write the project into, new or empty (default ./NAME)")
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintln(stdout, use)
+				return 0
+			}
+			fmt.Fprintf(stderr, "pal tool new: %v\n%s\n", err, use)
+			return 2
+		}
+		if args = fs.Args(); len(args) == 0 {
+			break
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+	if len(pos) != 2 {
+		fmt.Fprintln(stderr, use)
+		return 2
+	}
+	lang, name := pos[0], pos[1]
+	if err := scaffold.CheckName(lang, name); err != nil {
+		fmt.Fprintf(stderr, "pal tool new: %v\n", err)
+		return 2
+	}
+	if *dir == "" {
+		*dir = name
+	}
+	written, err := scaffold.Write(lang, *dir, scaffold.Data{
+		Name: name, ABI: abi.Version, PalVersion: app.Version,
+		GoKit: scaffold.GoKit, GoKitVersion: scaffold.GoKitVersion,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "pal tool new: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote %s: a %s tool %q that reads one file (fs.read) and counts its lines and words\n", *dir, lang, name)
+	for _, f := range written {
+		fmt.Fprintf(stdout, "  %s\n", f)
+	}
+	fmt.Fprintf(stdout, "\nnext (README.md says more):\n  cd %s\n", *dir)
+	switch lang {
+	case "assemblyscript":
+		fmt.Fprintf(stdout, "  npm ci            # installs AssemblyScript from npm\n  npm test          # builds %s.wasm and tests it under the kit's fake host\n", name)
+	default:
+		fmt.Fprintf(stdout, "  make test         # the tool's test, natively, under the kit's fake host\n  make              # builds %s.wasm\n", name)
+	}
+	fmt.Fprintf(stdout, "  pal tool check %s.wasm   # the lines to pin it and grant it fs.read in pal.toml\n", name)
+	return 0
 }
 
 // checkFinding is one refusal of `pal tool check`. pin marks a refusal that pasting the

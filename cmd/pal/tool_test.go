@@ -174,3 +174,63 @@ func TestCallBadCommandLines(t *testing.T) {
 		}
 	}
 }
+
+// pal tool new: the flags anywhere, ./NAME by default, and every refusal of a hostile or
+// mistaken command line, with nothing written.
+func TestToolNew(t *testing.T) {
+	work := isolate(t)
+	code, out, errOut := invoke("tool", "new", "c", "wc")
+	if code != 0 || !strings.Contains(out, "wrote wc") || !strings.Contains(out, "make test") || !strings.Contains(out, "pal tool check wc.wasm") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for _, f := range []string{"wc.c", "wc_test.c", "Makefile", "README.md", "kit/pal.h"} {
+		if _, err := os.Stat(filepath.Join(work, "wc", f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "deep", "as")
+	if code, out, errOut := invoke("tool", "new", "assemblyscript", "-dir", dir, "counter"); code != 0 || !strings.Contains(out, "npm test") {
+		t.Fatalf("-dir between the arguments: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "test", "counter.test.js")); err != nil {
+		t.Error(err)
+	}
+	if code, _, errOut := invoke("tool", "new", "-dir", filepath.Join(t.TempDir(), "r"), "rust", "lines"); code != 0 {
+		t.Fatalf("-dir first: exit %d, %s", code, errOut)
+	}
+
+	before, _ := os.ReadDir(work)
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"tool", "new"}, 2, "usage: pal tool new"},
+		{[]string{"tool", "new", "go"}, 2, "usage: pal tool new"},
+		{[]string{"tool", "new", "go", "a", "b"}, 2, "usage: pal tool new"},
+		{[]string{"tool", "new", "go", "x", "-bogus"}, 2, "bogus"},
+		{[]string{"tool", "new", "cobol", "x"}, 2, `unknown language "cobol"`},
+		{[]string{"tool", "new", "go", "../up"}, 2, `invalid tool name "../up"`},
+		{[]string{"tool", "new", "go", "/etc/x"}, 2, "invalid tool name"},
+		{[]string{"tool", "new", "go", "Bad"}, 2, "invalid tool name"},
+		{[]string{"tool", "new", "go", strings.Repeat("a", 64)}, 2, "invalid tool name"},
+		{[]string{"tool", "new", "rust", "fn"}, 2, "cargo refuses it"},
+		{[]string{"tool", "new", "go", "wc"}, 1, "not empty"}, // ./wc holds the C project
+		{[]string{"tool", "new", "go", "other", "-dir", "wc"}, 1, "not empty"},
+		{[]string{"tool", "new", "go", "other", "-dir", filepath.Join("wc", "wc.c")}, 1, "not a directory"},
+	}
+	for _, tc := range cases {
+		if code, out, errOut := invoke(tc.args...); code != tc.code || out != "" || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d (want %d), stdout %q, stderr %q (want %q)", tc.args, code, tc.code, out, errOut, tc.want)
+		}
+	}
+	if after, _ := os.ReadDir(work); len(after) != len(before) {
+		t.Errorf("a refused pal tool new wrote into %s: %v", work, after)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(work, "wc")); len(entries) != 6 {
+		t.Errorf("the existing project was changed: %v", entries)
+	}
+	if code, out, _ := invoke("tool", "new", "-h"); code != 0 || !strings.Contains(out, "usage: pal tool new") {
+		t.Errorf("-h: exit %d, %q", code, out)
+	}
+}

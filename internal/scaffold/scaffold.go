@@ -1,0 +1,217 @@
+// Package scaffold writes the project `pal tool new LANG NAME` makes: a tool that builds and
+// passes its own test at once, in Go, AssemblyScript, C or Rust.
+//
+// Each language's files are copies, made by `make scaffold-kits` and checked byte for byte
+// by TestKitCopies, of tools-wasm/kits/<lang>/template (the project) and of the kit files a
+// project carries in its kit/ directory (none for Go, whose kit is a module that go.mod
+// requires): the host module cannot embed files of the tools-wasm module. In a template, a
+// file whose name ends in ".tmpl" is a text/template executed with Data and written without
+// that suffix, "__name__" in a path becomes the tool's name, and every other file is written
+// as it is.
+package scaffold
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"text/template"
+)
+
+//go:embed all:go all:assemblyscript all:c all:rust
+var files embed.FS
+
+// Languages are the languages `pal tool new` writes a project in.
+var Languages = []string{"go", "assemblyscript", "c", "rust"}
+
+// GoKit is the module path of the Go kit, the one module a Go project requires, and
+// GoKitVersion the version it requires: the kit's major version is the ABI's
+// (docs/authoring.md, "Go").
+const (
+	GoKit        = "github.com/pal-mcp/pal/tools-wasm/sdk/go"
+	GoKitVersion = "v1.0.0"
+)
+
+// Sentinel errors of Write and CheckName, for errors.Is.
+var (
+	ErrLanguage = errors.New("unknown language")
+	ErrName     = errors.New("invalid tool name")
+	ErrNotEmpty = errors.New("target directory is not empty")
+)
+
+// Data is what a template sees.
+type Data struct {
+	Name         string // the tool's name, which CheckName accepted
+	ABI          int    // the ABI version the kits speak
+	PalVersion   string // the version of pal that wrote the project
+	GoKit        string // GoKit
+	GoKitVersion string // GoKitVersion
+}
+
+// nameRE is what a tool name may be: a valid ABI tool name (runtime/abi), short enough to be
+// a file, crate, module and package name in every language.
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// rustReserved are names cargo refuses for a package (Rust's keywords, the standard crates)
+// or that clash with the kit crate the project depends on.
+var rustReserved = map[string]bool{
+	"abstract": true, "alloc": true, "as": true, "async": true, "await": true, "become": true,
+	"box": true, "break": true, "const": true, "continue": true, "core": true, "crate": true,
+	"do": true, "dyn": true, "else": true, "enum": true, "extern": true, "false": true,
+	"final": true, "fn": true, "for": true, "if": true, "impl": true, "in": true, "let": true,
+	"loop": true, "macro": true, "match": true, "mod": true, "move": true, "mut": true,
+	"override": true, "pal_kit": true, "priv": true, "proc_macro": true, "pub": true,
+	"ref": true, "return": true, "self": true, "std": true, "static": true, "struct": true,
+	"super": true, "test": true, "trait": true, "true": true, "try": true, "type": true,
+	"typeof": true, "unsafe": true, "unsized": true, "use": true, "virtual": true,
+	"where": true, "while": true, "yield": true,
+}
+
+// CheckName says whether name may name a tool in lang: a lower-case letter, then up to 62
+// lower-case letters, digits or underscores, and for Rust not a keyword or a standard
+// crate's name. The error wraps ErrName or ErrLanguage.
+func CheckName(lang, name string) error {
+	if !slices.Contains(Languages, lang) {
+		return fmt.Errorf("%w %q (want %s)", ErrLanguage, lang, strings.Join(Languages, ", "))
+	}
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%w %q: a lower-case letter, then up to 62 lower-case letters, digits or underscores", ErrName, name)
+	}
+	if lang == "rust" && rustReserved[name] {
+		return fmt.Errorf("%w %q: cargo refuses it as a crate name (a Rust keyword, a standard crate or the kit's)", ErrName, name)
+	}
+	return nil
+}
+
+// File is one file of a project: its path relative to the project's directory, with
+// slashes, and its content.
+type File struct {
+	Path string
+	Data []byte
+}
+
+// Render returns the files of the project for a tool name in lang: the template's, rendered,
+// then the kit's under kit/. It checks lang and name first.
+func Render(lang string, d Data) ([]File, error) {
+	if err := CheckName(lang, d.Name); err != nil {
+		return nil, err
+	}
+	var out []File
+	tmpl := path.Join(lang, "template")
+	err := fs.WalkDir(files, tmpl, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := files.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel := strings.ReplaceAll(strings.TrimPrefix(p, tmpl+"/"), "__name__", d.Name)
+		if r, ok := strings.CutSuffix(rel, ".tmpl"); ok {
+			t, err := template.New(p).Option("missingkey=error").Parse(string(b))
+			if err != nil {
+				return fmt.Errorf("template %s: %w", p, err)
+			}
+			var buf bytes.Buffer
+			if err := t.Execute(&buf, d); err != nil {
+				return fmt.Errorf("template %s: %w", p, err)
+			}
+			rel, b = r, buf.Bytes()
+		}
+		out = append(out, File{Path: rel, Data: b})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	kit := path.Join(lang, "kit")
+	if _, err := fs.Stat(files, kit); err == nil {
+		err = fs.WalkDir(files, kit, func(p string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() {
+				return err
+			}
+			b, err := files.ReadFile(p)
+			out = append(out, File{Path: "kit/" + strings.TrimPrefix(p, kit+"/"), Data: b})
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Write writes the project for d.Name in lang into dir, which it creates (with its parents)
+// when missing and refuses when it holds anything (ErrNotEmpty) or is not a directory. Files
+// are created inside dir through an os.Root, never over an existing file: nothing is written
+// outside dir. When it fails after creating dir, it removes dir. It returns the files
+// written, relative to dir.
+func Write(lang, dir string, d Data) (written []string, err error) {
+	project, err := Render(lang, d)
+	if err != nil {
+		return nil, err
+	}
+	created := false
+	switch fi, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		created = true
+	case err != nil:
+		return nil, err
+	case !fi.IsDir():
+		return nil, fmt.Errorf("%s exists and is not a directory", dir)
+	}
+	defer func() {
+		if err != nil && created {
+			os.RemoveAll(dir)
+		}
+	}()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	f, err := root.Open(".")
+	if err != nil {
+		return nil, err
+	}
+	names, rerr := f.Readdirnames(1)
+	f.Close()
+	if rerr != nil && !errors.Is(rerr, io.EOF) {
+		return nil, rerr
+	}
+	if len(names) > 0 {
+		return nil, fmt.Errorf("%w: %s holds %s; choose a new or empty directory with -dir", ErrNotEmpty, dir, names[0])
+	}
+	for _, pf := range project {
+		name := filepath.FromSlash(pf.Path)
+		if d := filepath.Dir(name); d != "." {
+			if err := root.MkdirAll(d, 0o755); err != nil {
+				return written, err
+			}
+		}
+		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return written, err
+		}
+		_, err = f.Write(pf.Data)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return written, err
+		}
+		written = append(written, pf.Path)
+	}
+	return written, nil
+}
