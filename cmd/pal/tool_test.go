@@ -214,7 +214,8 @@ func TestToolNew(t *testing.T) {
 		{[]string{"tool", "new", "go", "/etc/x"}, 2, "invalid tool name"},
 		{[]string{"tool", "new", "go", "Bad"}, 2, "invalid tool name"},
 		{[]string{"tool", "new", "go", strings.Repeat("a", 64)}, 2, "invalid tool name"},
-		{[]string{"tool", "new", "rust", "fn"}, 2, "cargo refuses it"},
+		{[]string{"tool", "new", "rust", "a.b"}, 2, "invalid tool name"},
+		{[]string{"tool", "new", "go", "aux"}, 2, "a device name on Windows"},
 		{[]string{"tool", "new", "go", "wc"}, 1, "not empty"}, // ./wc holds the C project
 		{[]string{"tool", "new", "go", "other", "-dir", "wc"}, 1, "not empty"},
 		{[]string{"tool", "new", "go", "other", "-dir", filepath.Join("wc", "wc.c")}, 1, "not a directory"},

@@ -60,24 +60,15 @@ type Data struct {
 // a file, crate, module and package name in every language.
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
-// rustReserved are names cargo refuses for a package (Rust's keywords, the standard crates)
-// or that clash with the kit crate the project depends on.
-var rustReserved = map[string]bool{
-	"abstract": true, "alloc": true, "as": true, "async": true, "await": true, "become": true,
-	"box": true, "break": true, "const": true, "continue": true, "core": true, "crate": true,
-	"do": true, "dyn": true, "else": true, "enum": true, "extern": true, "false": true,
-	"final": true, "fn": true, "for": true, "if": true, "impl": true, "in": true, "let": true,
-	"loop": true, "macro": true, "match": true, "mod": true, "move": true, "mut": true,
-	"override": true, "pal_kit": true, "priv": true, "proc_macro": true, "pub": true,
-	"ref": true, "return": true, "self": true, "std": true, "static": true, "struct": true,
-	"super": true, "test": true, "trait": true, "true": true, "try": true, "type": true,
-	"typeof": true, "unsafe": true, "unsized": true, "use": true, "virtual": true,
-	"where": true, "while": true, "yield": true,
-}
+// windowsDevice matches the names Windows keeps for devices (con.c, nul.wasm cannot be
+// files there), which Go refuses in a module path (example.com/NAME).
+var windowsDevice = regexp.MustCompile(`^(con|prn|aux|nul|com[0-9]|lpt[0-9])$`)
 
 // CheckName says whether name may name a tool in lang: a lower-case letter, then up to 62
-// lower-case letters, digits or underscores, and for Rust not a keyword or a standard
-// crate's name. The error wraps ErrName or ErrLanguage.
+// lower-case letters, digits or underscores, and not a Windows device name (con, nul, com1
+// ...). Such a name is a plain file name, and every project takes it as it is (cargo builds
+// and tests a crate named fn, test or pal_kit; a C tool may be pal.c). The error wraps
+// ErrName or ErrLanguage.
 func CheckName(lang, name string) error {
 	if !slices.Contains(Languages, lang) {
 		return fmt.Errorf("%w %q (want %s)", ErrLanguage, lang, strings.Join(Languages, ", "))
@@ -85,8 +76,8 @@ func CheckName(lang, name string) error {
 	if !nameRE.MatchString(name) {
 		return fmt.Errorf("%w %q: a lower-case letter, then up to 62 lower-case letters, digits or underscores", ErrName, name)
 	}
-	if lang == "rust" && rustReserved[name] {
-		return fmt.Errorf("%w %q: cargo refuses it as a crate name (a Rust keyword, a standard crate or the kit's)", ErrName, name)
+	if windowsDevice.MatchString(name) {
+		return fmt.Errorf("%w %q: a device name on Windows, where %s.wasm cannot be a file (and Go refuses it in a module path)", ErrName, name, name)
 	}
 	return nil
 }

@@ -40,11 +40,14 @@ func TestCheckName(t *testing.T) {
 		{"go", "wé", ErrName},
 		{"go", "{{.Name}}", ErrName},
 		{"go", "__name__", ErrName},
-		{"rust", "fn", ErrName},
-		{"rust", "test", ErrName},
-		{"rust", "std", ErrName},
-		{"rust", "pal_kit", ErrName},
-		{"c", "fn", nil}, // a Rust keyword is a fine C tool name
+		{"rust", "fn", nil}, // cargo builds and tests crates named fn, test, std, self, pal_kit
+		{"rust", "pal_kit", nil},
+		{"go", "con", ErrName}, // Windows device names
+		{"c", "nul", ErrName},
+		{"go", "com1", ErrName},
+		{"go", "lpt9", ErrName},
+		{"go", "console", nil},
+		{"go", "com10", nil},
 		{"python", "wc", ErrLanguage},
 		{"", "wc", ErrLanguage},
 		{"Go", "wc", ErrLanguage},
@@ -145,7 +148,7 @@ func TestWriteRefuses(t *testing.T) {
 		{"unknown language", "cobol", "wc", filepath.Join(base, "new1"), ErrLanguage},
 		{"name with a path", "go", "../escape", filepath.Join(base, "new2"), ErrName},
 		{"upper case", "c", "WC", filepath.Join(base, "new3"), ErrName},
-		{"rust keyword", "rust", "match", filepath.Join(base, "new4"), ErrName},
+		{"empty name", "rust", "", filepath.Join(base, "new4"), ErrName},
 		{"non-empty directory", "go", "wc", full, ErrNotEmpty},
 		{"a file in the way", "c", "wc", file, nil},
 	} {
