@@ -143,28 +143,35 @@ func Render(lang string, d Data) ([]File, error) {
 // Write writes the project for d.Name in lang into dir, which it creates (with its parents)
 // when missing and refuses when it holds anything (ErrNotEmpty) or is not a directory. Files
 // are created inside dir through an os.Root, never over an existing file: nothing is written
-// outside dir. When it fails after creating dir, it removes dir. It returns the files
+// outside dir. When it fails, it removes the directories it created. It returns the files
 // written, relative to dir.
 func Write(lang, dir string, d Data) (written []string, err error) {
 	project, err := Render(lang, d)
 	if err != nil {
 		return nil, err
 	}
-	created := false
+	created := "" // the outermost directory Write made, removed again on failure
 	switch fi, err := os.Stat(dir); {
 	case errors.Is(err, fs.ErrNotExist):
+		created = filepath.Clean(dir)
+		for p := filepath.Dir(created); p != created; p = filepath.Dir(p) {
+			if _, err := os.Lstat(p); err == nil {
+				break
+			}
+			created = p
+		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
+			os.RemoveAll(created)
 			return nil, err
 		}
-		created = true
 	case err != nil:
 		return nil, err
 	case !fi.IsDir():
 		return nil, fmt.Errorf("%s exists and is not a directory", dir)
 	}
 	defer func() {
-		if err != nil && created {
-			os.RemoveAll(dir)
+		if err != nil && created != "" {
+			os.RemoveAll(created)
 		}
 	}()
 	root, err := os.OpenRoot(dir)
