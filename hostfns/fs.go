@@ -13,13 +13,13 @@ import (
 // fsRead returns a file's bytes as the reply body, under the path policy.
 func fsRead(_ context.Context, c *Call, req abi.FSReadRequest, _ []byte) (outcome, error) {
 	if req.Path == "" {
-		return outcome{}, fail(abi.CodeInvalid, "fs.read needs a path")
+		return outcome{}, refusal(abi.RefuseNoPath(abi.OpFSRead))
 	}
 	if req.MaxBytes < 0 {
 		return outcome{}, fail(abi.CodeInvalid, "max_bytes must not be negative")
 	}
 	if c.paths == nil {
-		return outcome{}, fail(abi.CodeDenied, "no file access is configured")
+		return outcome{}, refusal(abi.RefuseNoFileAccess())
 	}
 	// The byte budget left caps this read: a larger file comes back cut, marked truncated.
 	maxBytes, err := c.readRoom(req.MaxBytes)
@@ -58,10 +58,10 @@ func fsRead(_ context.Context, c *Call, req abi.FSReadRequest, _ []byte) (outcom
 // fsList walks a directory under the path policy.
 func fsList(_ context.Context, c *Call, req abi.FSListRequest, _ []byte) (outcome, error) {
 	if req.Path == "" {
-		return outcome{}, fail(abi.CodeInvalid, "fs.list needs a path")
+		return outcome{}, refusal(abi.RefuseNoPath(abi.OpFSList))
 	}
 	if c.paths == nil {
-		return outcome{}, fail(abi.CodeDenied, "no file access is configured")
+		return outcome{}, refusal(abi.RefuseNoFileAccess())
 	}
 	entries, truncated, err := c.paths.List(req.Path, policy.ListOptions{MaxDepth: req.MaxDepth, MaxEntries: req.MaxEntries})
 	if err != nil {

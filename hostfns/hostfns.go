@@ -144,6 +144,10 @@ func fail(code abi.Code, format string, args ...any) error {
 	return &opError{code: code, msg: fmt.Sprintf(format, args...)}
 }
 
+// refusal is the opError of one of the ABI's shared refusals (abi.Refuse*), whose words the
+// Go kit's fake host uses too.
+func refusal(r abi.Refusal) error { return &opError{code: r.Code, msg: r.Message} }
+
 // outcome is what an op handler returns: the reply, and what the audit record should say.
 type outcome struct {
 	result any
@@ -200,22 +204,22 @@ func (c *Call) Call(ctx context.Context, request []byte) []byte {
 	}
 	header, body, err := abi.Split(request)
 	if err != nil {
-		return c.refuse("", abi.CodeInvalid, "request is not a JSON object message")
+		return c.refused("", abi.RefuseNotJSON())
 	}
 	var head abi.Request
 	if err := json.Unmarshal(header, &head); err != nil || head.Op == "" {
-		return c.refuse("", abi.CodeInvalid, "request has no \"op\"")
+		return c.refused("", abi.RefuseNoOp())
 	}
 	h, ok := handlers[head.Op]
 	capability, _ := abi.OpCapability(head.Op)
 	if !ok {
-		return c.refuse(head.Op, abi.CodeUnknownOp, fmt.Sprintf("unknown op %q in ABI %d", head.Op, abi.Version))
+		return c.refused(head.Op, abi.RefuseUnknownOp(head.Op))
 	}
 	if !c.grant.Has(policy.Capability(capability)) {
-		return c.refuse(head.Op, abi.CodeNotGranted, fmt.Sprintf("tool %q has no %q capability in this call (granted: %s)", c.tool, capability, c.grant))
+		return c.refused(head.Op, abi.RefuseNotGranted(c.tool, capability, c.grant.Names()))
 	}
 	if body != nil && !abi.OpTakesBody(head.Op) {
-		return c.refuse(head.Op, abi.CodeInvalid, fmt.Sprintf("op %q takes no body", head.Op))
+		return c.refused(head.Op, abi.RefuseBody(head.Op))
 	}
 	out, err := h(ctx, c, header, body)
 	if err != nil {
@@ -241,6 +245,9 @@ func decision(code abi.Code) string {
 	}
 	return "error"
 }
+
+// refused is refuse with one of the ABI's shared refusals.
+func (c *Call) refused(op string, r abi.Refusal) []byte { return c.refuse(op, r.Code, r.Message) }
 
 func (c *Call) refuse(op string, code abi.Code, reason string) []byte {
 	c.audit(policy.Record{Op: op, Decision: decision(code), Reason: reason})
@@ -302,16 +309,7 @@ func decode(header json.RawMessage, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(header))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fail(abi.CodeInvalid, "bad request: %s", cleanJSONError(err))
+		return refusal(abi.RefuseBadRequest(err))
 	}
 	return nil
-}
-
-// cleanJSONError turns encoding/json's messages into something a tool author can act on.
-func cleanJSONError(err error) string {
-	var ute *json.UnmarshalTypeError
-	if errors.As(err, &ute) {
-		return fmt.Sprintf("field %q must be %s, not %s", ute.Field, ute.Type, ute.Value)
-	}
-	return err.Error()
 }

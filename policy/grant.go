@@ -78,12 +78,15 @@ func (s CapSet) List() []Capability {
 	return out
 }
 
-func (s CapSet) String() string {
+func (s CapSet) String() string { return abi.FormatGrant(s.Names()) }
+
+// Names lists the set's capabilities as strings, in the order of AllCapabilities.
+func (s CapSet) Names() []string {
 	names := make([]string, 0, len(AllCapabilities))
 	for _, c := range s.List() {
 		names = append(names, string(c))
 	}
-	return "{" + strings.Join(names, ",") + "}"
+	return names
 }
 
 // Grant returns what tool may do in a call: the capabilities it declares in its manifest,

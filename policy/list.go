@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/pal-mcp/pal/runtime/abi"
 )
 
 // maxWalkScan bounds how many directory entries one listing examines, counting the ones it
@@ -49,7 +51,7 @@ func (p *Paths) List(abs string, opt ListOptions) ([]Entry, bool, error) {
 		return nil, false, err
 	}
 	if !res.Info.IsDir() {
-		return nil, false, pathErr(res.given, ErrNotDir, "is not a directory")
+		return nil, false, pathErr(res.given, ErrNotDir, abi.ReasonNotDir)
 	}
 	maxDepth, maxEntries := p.caps.MaxDepth, p.caps.MaxListEntries
 	if opt.MaxDepth > 0 && opt.MaxDepth < maxDepth {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/pal-mcp/pal/runtime/abi"
 )
 
 // MaxSymlinkHops is how many symlinks one path may pass through before it is refused as a loop.
@@ -337,7 +339,7 @@ func (p *Paths) ReadFile(abs string, maxBytes int64) ([]byte, FileInfo, error) {
 		return nil, FileInfo{}, pathErr(res.given, ErrNotRegular, "is not a regular file")
 	}
 	tooLarge := func(size int64) error {
-		return pathErr(res.given, ErrTooLarge, fmt.Sprintf("is %d bytes, over the %d-byte cap", size, limit))
+		return pathErr(res.given, ErrTooLarge, abi.ReasonTooLarge(size, limit))
 	}
 	if !cut && st.Size() > limit {
 		return nil, FileInfo{}, tooLarge(st.Size())
@@ -364,7 +366,7 @@ func (p *Paths) ReadFile(abs string, maxBytes int64) ([]byte, FileInfo, error) {
 func requireRegular(res Resolved) error {
 	switch m := res.Info.Mode(); {
 	case m.IsDir():
-		return pathErr(res.given, ErrIsDir, "is a directory")
+		return pathErr(res.given, ErrIsDir, abi.ReasonIsDir)
 	case !m.IsRegular():
 		return pathErr(res.given, ErrNotRegular, "is not a regular file")
 	}
@@ -377,23 +379,23 @@ func (p *Paths) resolve(given string) (Resolved, error) {
 		return Resolved{}, pathErr(given, ErrDenied, "contains a NUL byte")
 	}
 	if !filepath.IsAbs(given) {
-		return Resolved{}, pathErr(given, ErrRelative, "is not an absolute path")
+		return Resolved{}, pathErr(given, ErrRelative, abi.ReasonRelative)
 	}
 	clean := filepath.Clean(given)
 	real, ok := p.toReal(clean)
 	if !ok {
-		return Resolved{}, pathErr(given, ErrOutsideRoots, "is outside every allowed root")
+		return Resolved{}, pathErr(given, ErrOutsideRoots, abi.ReasonOutsideRoots)
 	}
 	rd := p.rootOf(real)
 	if rd == nil { // cannot happen: every alias maps into a kept root
-		return Resolved{}, pathErr(given, ErrOutsideRoots, "is outside every allowed root")
+		return Resolved{}, pathErr(given, ErrOutsideRoots, abi.ReasonOutsideRoots)
 	}
 	if !p.spelledInScope(real) {
 		return Resolved{}, pathErr(given, ErrOutsideRoots, "is outside the MCP client's roots (paths.client_roots)")
 	}
 	spelling := splitPath(relTo(rd.path, real))
 	if rule, denied := p.deny.match(spelling); denied {
-		return Resolved{}, denyErr(given, rule, fmt.Sprintf("matches deny rule %q", rule))
+		return Resolved{}, denyErr(given, rule, abi.ReasonDenyRule(rule))
 	}
 	rel, info, err := p.walk(rd, spelling, given)
 	if err != nil {
@@ -434,7 +436,7 @@ func (p *Paths) walk(rd *rootDir, comps []string, given string) ([]string, fs.Fi
 			continue
 		case "..":
 			if len(resolved) == 0 {
-				return nil, nil, pathErr(given, ErrEscapesRoot, "leads out of its root through a symlink")
+				return nil, nil, pathErr(given, ErrEscapesRoot, abi.ReasonSymlinkEscape)
 			}
 			resolved = resolved[:len(resolved)-1]
 			info = nil
@@ -464,7 +466,7 @@ func (p *Paths) walk(rd *rootDir, comps []string, given string) ([]string, fs.Fi
 			if filepath.IsAbs(target) {
 				real, ok := p.toReal(filepath.Clean(target))
 				if !ok || !within(rd.path, real) {
-					return nil, nil, pathErr(given, ErrEscapesRoot, "leads out of its root through a symlink")
+					return nil, nil, pathErr(given, ErrEscapesRoot, abi.ReasonSymlinkEscape)
 				}
 				resolved = resolved[:0]
 				target = relTo(rd.path, real)
@@ -512,7 +514,7 @@ func (p *Paths) rootOf(real string) *rootDir {
 func osPathErr(given string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, errNotDir):
-		return pathErr(given, ErrNotFound, "does not exist")
+		return pathErr(given, ErrNotFound, abi.ReasonNotFound)
 	case errors.Is(err, fs.ErrPermission):
 		return pathErr(given, ErrDenied, "is not readable (the filesystem refused access)")
 	case errors.Is(err, errTooLong):
@@ -525,7 +527,7 @@ func osPathErr(given string, err error) error {
 		err = pe.Err
 	}
 	if err.Error() == "path escapes from parent" {
-		return pathErr(given, ErrEscapesRoot, "leads out of its root")
+		return pathErr(given, ErrEscapesRoot, abi.ReasonEscapesRoot)
 	}
 	return &PathError{Path: given, Reason: "cannot be read: " + err.Error(), Err: err}
 }

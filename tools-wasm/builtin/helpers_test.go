@@ -30,6 +30,7 @@ func newHost() *paltest.Host {
 			"/proj/shot.png":        {Content: []byte("\x89PNG fake image")},
 			"/proj/big.log":         {Content: []byte(strings.Repeat("x", 2000))},
 		},
+		Roots:        []string{"/proj"},
 		Deny:         []string{"*.pem", "/proj/private"},
 		MaxFileBytes: 1000,
 		Models: []paltest.Model{

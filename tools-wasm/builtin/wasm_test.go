@@ -95,7 +95,7 @@ func TestWasmMatchesNative(t *testing.T) {
 			rh := &runtimeHost{h: wh}
 			for i, s := range steps {
 				nr := nh.Invoke(t, s.tool, json.RawMessage(s.args))
-				wh.SetGrant(caps[s.tool])
+				wh.SetCall(s.tool, caps[s.tool])
 				wr, out, err := mod.Invoke(ctx, runtime.Call{Tool: s.tool, CallID: "w", Arguments: json.RawMessage(s.args), Host: rh})
 				if err != nil {
 					t.Fatalf("step %d: %v\nstderr: %s", i, err, out.Stderr)

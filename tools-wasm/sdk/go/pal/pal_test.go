@@ -252,6 +252,7 @@ func newHost() *paltest.Host {
 			"/src/key.pem":    {Content: []byte("secret")},
 			"/src/big.txt":    {Content: bytes.Repeat([]byte("z"), 50)},
 		},
+		Roots:        []string{"/src"},
 		Deny:         []string{"*.pem"},
 		MaxFileBytes: 40,
 		Models: []paltest.Model{
@@ -286,7 +287,7 @@ func TestReadFile(t *testing.T) {
 		{"/src/key.pem", pal.ErrDenied},
 		{"/src/../etc/passwd", pal.ErrDenied},
 		{"/src/big.txt", pal.ErrTooLarge},
-		{"src/a.go", pal.ErrInvalid},
+		{"src/a.go", pal.ErrDenied}, // as the real host: a relative path is refused, not malformed
 		{"/src/sub", pal.ErrInvalid},
 	}
 	for _, tt := range tests {
@@ -312,7 +313,7 @@ func TestListDir(t *testing.T) {
 	if strings.Join(paths, " ") != want {
 		t.Fatalf("got %v, want %s", paths, want)
 	}
-	err := runErr(t, h, "probe", func() error { _, err := pal.ListDir("/nope", 0, 0); return err })
+	err := runErr(t, h, "probe", func() error { _, err := pal.ListDir("/src/nope", 0, 0); return err })
 	if !errors.Is(err, pal.ErrNotFound) {
 		t.Fatalf("missing dir: %v", err)
 	}

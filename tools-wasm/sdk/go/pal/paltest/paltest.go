@@ -128,6 +128,7 @@ type Host struct {
 
 	mu       sync.Mutex
 	grant    map[string]bool // this call's grant; nil: everything
+	tool     string          // the tool of this call, for refusals
 	threads  map[string]*thread
 	nthreads int
 
@@ -162,22 +163,26 @@ func (h *Host) Call(request []byte) []byte {
 	defer h.mu.Unlock()
 	header, body, err := abi.Split(request)
 	if err != nil {
-		return h.fail("?", "", &pal.HostError{Code: pal.CodeInvalid, Message: "request is not a JSON message"})
+		return h.fail("?", "", refuse(abi.RefuseNotJSON()))
 	}
 	var op abi.Request
 	if err := json.Unmarshal(header, &op); err != nil || op.Op == "" {
-		return h.fail("?", "", &pal.HostError{Code: pal.CodeInvalid, Message: "request has no op"})
+		return h.fail("?", "", refuse(abi.RefuseNoOp()))
 	}
 	handle, known := handlers[op.Op]
 	capability, _ := abi.OpCapability(op.Op)
 	if !known {
-		return h.fail(op.Op, "", &pal.HostError{Code: pal.CodeUnknownOp, Message: fmt.Sprintf("no op %q in ABI 1", op.Op)})
+		return h.fail(op.Op, "", refuse(abi.RefuseUnknownOp(op.Op)))
 	}
 	if h.grant != nil && !h.grant[capability] {
-		return h.fail(op.Op, "", &pal.HostError{Code: pal.CodeNotGranted, Message: fmt.Sprintf("op %s needs capability %s, which this call was not granted", op.Op, capability)})
+		granted := make([]string, 0, len(h.grant))
+		for c := range h.grant {
+			granted = append(granted, c)
+		}
+		return h.fail(op.Op, "", refuse(abi.RefuseNotGranted(h.tool, capability, granted)))
 	}
 	if body != nil && !abi.OpTakesBody(op.Op) {
-		return h.fail(op.Op, "", &pal.HostError{Code: pal.CodeInvalid, Message: op.Op + " takes no body"})
+		return h.fail(op.Op, "", refuse(abi.RefuseBody(op.Op)))
 	}
 	out, err := handle(h, header, body)
 	if err != nil {
@@ -240,6 +245,10 @@ func (h *Host) fail(op, target string, err error) []byte {
 	return abi.Fail(he.Code, he.Message)
 }
 
+// refuse is the HostError of one of the ABI's shared refusals (abi.Refuse*): the real host
+// words the same refusal the same way.
+func refuse(r abi.Refusal) error { return &pal.HostError{Code: r.Code, Message: r.Message} }
+
 func invalid(format string, args ...any) error {
 	return &pal.HostError{Code: pal.CodeInvalid, Message: fmt.Sprintf(format, args...)}
 }
@@ -249,7 +258,7 @@ func decodeStrict(header []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(header))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return invalid("malformed request: %v", err)
+		return refuse(abi.RefuseBadRequest(err))
 	}
 	return nil
 }
@@ -281,7 +290,7 @@ func (h *Host) Invoke(t testing.TB, tool string, args any) *pal.Result {
 	if spec == nil {
 		t.Fatalf("paltest: the module has no tool %q", tool)
 	}
-	h.SetGrant(spec.Capabilities)
+	h.SetCall(tool, spec.Capabilities)
 	pal.SetHost(h)
 	req, _ := json.Marshal(abi.HandleRequest{ABI: abi.Version, Tool: tool, CallID: "test-" + tool, Arguments: raw})
 	out := pal.Invoke(req)
@@ -297,9 +306,18 @@ func (h *Host) Invoke(t testing.TB, tool string, args any) *pal.Result {
 	return &r
 }
 
+// SetCall sets the tool and the capabilities of the calls that follow: SetGrant(declared),
+// and tool named in refusals as the real host names it. Invoke calls it; a test that drives
+// the host some other way, such as through the wasm runtime, calls it itself.
+func (h *Host) SetCall(tool string, declared []string) {
+	h.SetGrant(declared)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.tool = tool
+}
+
 // SetGrant sets the capabilities of the calls that follow: those declared (a tool's
-// manifest entry) that Grant also allows. Invoke calls it; a test that drives the host
-// some other way, such as through the wasm runtime, calls it itself.
+// manifest entry) that Grant also allows. SetCall also names the tool.
 func (h *Host) SetGrant(declared []string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -373,40 +391,43 @@ func (h *Host) maxFileBytes() int64 {
 	return DefaultMaxFileBytes
 }
 
-// checkPath applies the fake's path policy to an absolute path.
-func (h *Host) checkPath(p string) error {
+// checkPath applies the fake's path policy to the path of an fs op, with the real host's
+// refusals: the path is cleaned first (so ".." leads outside the roots, or nowhere special),
+// then held to Roots and Deny.
+func (h *Host) checkPath(op, p string) error {
 	if p == "" {
-		return invalid("missing field path")
+		return refuse(abi.RefuseNoPath(op))
 	}
 	if !strings.HasPrefix(p, "/") {
-		return invalid("path must be absolute: %s", p)
+		return refuse(abi.RefusePath(pal.CodeDenied, p, abi.ReasonRelative))
 	}
-	for _, part := range strings.Split(p, "/") {
-		if part == ".." {
-			return &pal.HostError{Code: pal.CodeDenied, Message: "path reaches outside its root: " + p}
-		}
+	clean := path.Clean(p)
+	if len(h.Roots) > 0 && !slices.ContainsFunc(h.Roots, func(r string) bool { return under(clean, r) }) {
+		return refuse(abi.RefusePath(pal.CodeDenied, p, abi.ReasonOutsideRoots))
 	}
-	p = path.Clean(p)
-	if len(h.Roots) > 0 && !slices.ContainsFunc(h.Roots, func(r string) bool { return under(p, r) }) {
-		return &pal.HostError{Code: pal.CodeDenied, Message: "path is outside every allowed root: " + p}
-	}
-	if h.denied(p) {
-		return &pal.HostError{Code: pal.CodeDenied, Message: "path matches a deny rule: " + p}
+	if rule, ok := h.denyRule(clean); ok {
+		return refuse(abi.RefusePath(pal.CodeDenied, p, abi.ReasonDenyRule(rule)))
 	}
 	return nil
 }
 
 func (h *Host) denied(p string) bool {
+	_, ok := h.denyRule(p)
+	return ok
+}
+
+// denyRule returns the entry of Deny that refuses p.
+func (h *Host) denyRule(p string) (string, bool) {
 	for _, d := range h.Deny {
 		if strings.ContainsAny(d, "*?[") {
 			if ok, _ := path.Match(d, path.Base(p)); ok {
-				return true
+				return d, true
 			}
 		} else if under(p, d) {
-			return true
+			return d, true
 		}
 	}
-	return false
+	return "", false
 }
 
 func under(p, root string) bool {
@@ -428,7 +449,7 @@ func (h *Host) isDir(p string) bool {
 
 func (h *Host) fsRead(req abi.FSReadRequest, _ []byte) (reply, error) {
 	out := reply{target: req.Path}
-	if err := h.checkPath(req.Path); err != nil {
+	if err := h.checkPath(abi.OpFSRead, req.Path); err != nil {
 		return out, err
 	}
 	limit := h.maxFileBytes()
@@ -439,13 +460,13 @@ func (h *Host) fsRead(req abi.FSReadRequest, _ []byte) (reply, error) {
 	f, ok := h.Files[p]
 	if !ok {
 		if h.isDir(p) {
-			return out, invalid("is a directory")
+			return out, refuse(abi.RefusePath(pal.CodeInvalid, req.Path, abi.ReasonIsDir))
 		}
-		return out, &pal.HostError{Code: pal.CodeNotFound, Message: "no such file: " + req.Path}
+		return out, refuse(abi.RefusePath(pal.CodeNotFound, req.Path, abi.ReasonNotFound))
 	}
 	size := int64(len(f.Content))
 	if size > limit && req.MaxBytes == 0 {
-		return out, &pal.HostError{Code: pal.CodeTooLarge, Message: fmt.Sprintf("%s is %d bytes; the cap is %d", req.Path, size, limit)}
+		return out, refuse(abi.RefusePath(pal.CodeTooLarge, req.Path, abi.ReasonTooLarge(size, limit)))
 	}
 	n := min(size, limit)
 	if req.MaxBytes > 0 {
@@ -465,7 +486,7 @@ var skippedDirs = map[string]bool{"node_modules": true, "vendor": true, "build":
 
 func (h *Host) fsList(req abi.FSListRequest, _ []byte) (reply, error) {
 	out := reply{target: req.Path}
-	if err := h.checkPath(req.Path); err != nil {
+	if err := h.checkPath(abi.OpFSList, req.Path); err != nil {
 		return out, err
 	}
 	depth, entries := 8, 2000
@@ -483,10 +504,10 @@ func (h *Host) fsList(req abi.FSListRequest, _ []byte) (reply, error) {
 	}
 	dir := path.Clean(req.Path)
 	if _, isFile := h.Files[dir]; isFile {
-		return out, invalid("not a directory")
+		return out, refuse(abi.RefusePath(pal.CodeInvalid, req.Path, abi.ReasonNotDir))
 	}
 	if !h.isDir(dir) {
-		return out, &pal.HostError{Code: pal.CodeNotFound, Message: "no such directory: " + req.Path}
+		return out, refuse(abi.RefusePath(pal.CodeNotFound, req.Path, abi.ReasonNotFound))
 	}
 	seen := map[string]abi.DirEntry{}
 	for f, file := range h.Files {
@@ -603,7 +624,7 @@ func (h *Host) modelGenerate(req abi.ModelGenerateRequest, body []byte) (reply, 
 		if strings.HasPrefix(img, "data:") {
 			continue
 		}
-		if err := h.checkPath(img); err != nil {
+		if err := h.checkPath(abi.OpModelGenerate, img); err != nil {
 			return reply{}, err
 		}
 		if _, ok := h.Files[path.Clean(img)]; !ok {
