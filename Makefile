@@ -23,7 +23,7 @@ HOST_SRC  := $(shell find . -name '*.go' -not -path './tools-wasm/*' -not -name 
 # What `pal tool new` embeds: the templates and kit files `make scaffold-kits` copies.
 SCAFFOLD_SRC := $(shell find internal/scaffold -type f -not -name '*.go')
 
-.PHONY: all build modules run test test-tools vet fmt-check cover bench clean fuzz examples test-examples clients conformance builtin-xz check-builtin rust-toolchain test-rust c-toolchain
+.PHONY: all build modules run test test-tools vet fmt-check cover bench clean fuzz fuzz-all examples test-examples clients conformance builtin-xz check-builtin rust-toolchain test-rust c-toolchain
 
 all: build
 
@@ -218,6 +218,18 @@ fuzz:
 		pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+# Every fuzz target of the three modules (found by their `func Fuzz` lines), each for FUZZTIME:
+# make test runs the short list above; this runs all of them.
+fuzz-all:
+	@grep -rl --include='*_test.go' '^func Fuzz' . | grep -v -e node_modules -e '^./out/' | sort | while read -r f; do \
+		case $$f in ./tools-wasm/sdk/go/*) mod=tools-wasm/sdk/go;; ./tools-wasm/*) mod=tools-wasm;; *) mod=.;; esac; \
+		pkg=./$$(dirname $${f#./$$mod/}); [ "$$mod" = . ] && pkg=$$(dirname $$f); \
+		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "fuzz $$name ($$mod $$pkg, $(FUZZTIME))"; \
+			$(GO) -C $$mod test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
 	done
 
 # Coverage counts what the unit tests run and what the pal binary runs under the e2e and wire
