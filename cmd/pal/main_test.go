@@ -219,7 +219,7 @@ func TestPolicyExplain(t *testing.T) {
 		want string
 	}{
 		{[]string{"chat", "fs.read", "main.go"}, 1, `tool "chat" is turned off`},
-		{[]string{"version", "fs.read", "main.go"}, 1, "does not declare fs.read"},
+		{[]string{"version", "fs.read", "main.go"}, 1, "not_granted: tool \"version\" does not declare fs.read"},
 		{[]string{"nosuch", "fs.read", "main.go"}, 1, "no module publishes"},
 		{[]string{"chat", "rm.rf", "x"}, 2, ""},
 	}
@@ -231,7 +231,7 @@ func TestPolicyExplain(t *testing.T) {
 	}
 	os.Remove(filepath.Join(work, "pal.toml"))
 	code, out, _ := invoke("policy", "explain", "chat", "fs.read", ".envrc")
-	if code != 1 || !strings.Contains(out, `deny rule ".env*"`) || !strings.Contains(out, "paths.deny") {
+	if code != 1 || !strings.Contains(out, "\ndenied: ") || !strings.Contains(out, `deny rule ".env*"`) || !strings.Contains(out, "paths.deny") {
 		t.Errorf("explain .envrc: exit %d %s", code, out)
 	}
 	code, out, _ = invoke("policy", "explain", "chat", "fs.read", "main.go")

@@ -132,10 +132,15 @@ func policyExplain(opts app.Options, tool, op, target string, stdout, stderr io.
 	}
 	defer a.Close()
 	cfg := a.Config
-	deny := func(format string, args ...any) int {
-		fmt.Fprintf(stdout, "denied: "+format+"\n", args...)
+	// refuse prints the code the host would answer with (abi.FailNotGranted when the grant
+	// lacks the op's capability, abi.FailDenied when the policy refuses its target), so that
+	// what explain prints matches what a tool sees.
+	refuse := func(code, format string, args ...any) int {
+		fmt.Fprintf(stdout, code+": "+format+"\n", args...)
 		return 1
 	}
+	deny := func(format string, args ...any) int { return refuse(abi.FailDenied, format, args...) }
+	notGranted := func(format string, args ...any) int { return refuse(abi.FailNotGranted, format, args...) }
 	spec, builtin, found := a.FindTool(tool)
 	if !found {
 		return deny("no module publishes a tool named %q", tool)
@@ -152,11 +157,11 @@ func policyExplain(opts app.Options, tool, op, target string, stdout, stderr io.
 	if !grant.Has(need) {
 		switch {
 		case !slices.Contains(declared, need):
-			return deny("tool %q does not declare %s in its manifest", tool, need)
+			return notGranted("tool %q does not declare %s in its manifest", tool, need)
 		case !builtin && cfg.Tools.Tool[tool].Capabilities == nil:
-			return deny("tool %q comes from a module, and no trusted [tools.%s] table grants it %s", tool, tool, need)
+			return notGranted("tool %q comes from a module, and no trusted [tools.%s] table grants it %s", tool, tool, need)
 		default:
-			return deny("[tools.%s] capabilities does not include %s (%s)", tool, need, origin(cfg, "tools."+tool+".capabilities"))
+			return notGranted("[tools.%s] capabilities does not include %s (%s)", tool, need, origin(cfg, "tools."+tool+".capabilities"))
 		}
 	}
 	fmt.Fprintf(stdout, "capability: tool %q holds %s (grant %s)\n", tool, need, grant)
