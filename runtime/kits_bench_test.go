@@ -10,7 +10,7 @@ import (
 
 // kitModules are the modules BenchmarkKit compares, each with a call whose work is one host
 // call (refused by fakeHost) and a small result: the built-in Go module's version tool
-// (host.info) and the AssemblyScript, C and Rust examples' todo_finder (fs.list). runtime/extism's
+// (host.info) and the Go, AssemblyScript, C and Rust examples' todo_finder (fs.list). runtime/extism's
 // BenchmarkKit measures the Extism plugin the same way.
 func kitModules(b *testing.B) []struct {
 	name, tool, args string
@@ -21,6 +21,7 @@ func kitModules(b *testing.B) []struct {
 		wasm             []byte
 	}{
 		{"go-builtin", "version", `{}`, testwasm.Load(b, benchModule)},
+		{"go", "todo_finder", `{"path":"/w"}`, testwasm.Load(b, "tools-wasm/examples/go")},
 		{"assemblyscript", "todo_finder", `{"path":"/w"}`, testwasm.LoadAS(b, "tools-wasm/examples/assemblyscript")},
 		{"c", "todo_finder", `{"path":"/w"}`, testwasm.LoadC(b, "tools-wasm/examples/c")},
 		{"rust", "todo_finder", `{"path":"/w"}`, testwasm.LoadRust(b, "tools-wasm/examples/rust")},

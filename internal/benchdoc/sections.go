@@ -274,8 +274,14 @@ func (p *page) sections() {
 	sort.Strings(runs)
 	if len(runs) == 0 {
 		p.printf("no figures\n")
-		return
+	} else {
+		p.httpRows(runs)
 	}
+	p.kits()
+}
+
+// httpRows writes section 6's table.
+func (p *page) httpRows(runs []string) {
 	p.printf("| clients | median | p99 | throughput | calls | errors | peak RSS A | peak RSS B |\n|---|---|---|---|---|---|---|---|\n")
 	for _, name := range runs {
 		m, m99 := p.ms(name)
@@ -290,6 +296,51 @@ func (p *page) sections() {
 		p.printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", httpName.FindStringSubmatch(name)[1], m, m99,
 			p.r.fig(name, "calls/s", "calls/s"), calls, errs, p.r.fig(name, "peak-MiB-A", "MiB"), p.r.fig(name, "peak-MiB-B", "MiB"))
 	}
+}
+
+// kitModules are BenchmarkKit's modules (runtime and runtime/extism), in table order.
+var kitModules = []struct{ name, what string }{
+	{"go-builtin", "Go built-in module (18 tools, native ABI)"},
+	{"go", "Go kit example (native ABI)"},
+	{"assemblyscript", "AssemblyScript kit example (native ABI)"},
+	{"c", "C kit example (native ABI)"},
+	{"rust", "Rust kit example (native ABI)"},
+	{"extism", "Extism plugin, as-pdk (runtime/extism)"},
+}
+
+// kits writes section 7: each guest kit's module size, compile, instantiate and call cost.
+func (p *page) kits() {
+	p.printf("\n## 7. Guest kits: the same tool in each language\n\n")
+	p.printf("`BenchmarkKit` (runtime, runtime/extism): compile with no cache, one fresh instance\n")
+	p.printf("(initialisation included), and a whole call in a fresh instance whose single host call\n")
+	p.printf("the host refuses (the examples' `todo_finder` and its `fs.list`; the built-in module's\n")
+	p.printf("`version` and its `host.info`), each answering with its own isError result. Bytes and\n")
+	p.printf("allocations are per call on the host side. docs/benchmarks-kits.md discusses them.\n\n")
+	p.printf("| module | .wasm bytes | compile | instantiate | call, fresh instance | B/op per call | allocs per call |\n|---|---|---|---|---|---|---|\n")
+	for _, k := range kitModules {
+		base := "Kit/" + k.name + "/"
+		size := "no figure"
+		if v, ok := p.r.get(base+"compile", "module-bytes"); ok {
+			size = commas(int64(v))
+		}
+		ms := func(name string) fig { return scale(p.r.fig(base+name, "ns/op", "ms"), 1e-6) }
+		count := func(unit string) string {
+			if v, ok := p.r.get(base+"call-fresh", unit); ok {
+				return commas(int64(v))
+			}
+			return "no figure"
+		}
+		p.printf("| %s | %s | %s | %s | %s | %s | %s |\n", k.what, size, precise(ms("compile")), precise(ms("instantiate")),
+			precise(ms("call-fresh")), count("B/op"), count("allocs/op"))
+	}
+}
+
+// precise prints a time in ms with two decimals below 10 ms (kit instances take fractions of one).
+func precise(f fig) string {
+	if f.ok && f.v < 10 {
+		return fmt.Sprintf("%.2f ms", f.v)
+	}
+	return f.String()
 }
 
 var httpName = regexp.MustCompile(`^HTTPReplicas/c(\d+)$`)

@@ -17,6 +17,9 @@ BenchmarkConcurrency/stdio-pal-c4-2 	       1	  1 ns/op	   3.000 p50-ms	   4.000
 BenchmarkConcurrency/http-pal-c4-2  	       1	  1 ns/op	   3.000 p50-ms	   4.000 p99-ms
 BenchmarkMemory/pal-2               	       1	  1 ns/op	  30.00 rss-idle-MiB	   5.000 growth-MiB
 BenchmarkHTTPReplicas/c200-2        	       1	  1 ns/op	 120.0 p50-ms	 480.0 p99-ms	 400.0 calls/s	 24000 calls	 0 errors	 150.0 peak-MiB-A	 140.0 peak-MiB-B
+BenchmarkKit/c/compile-2          	       2	  33000000 ns/op	   29302 module-bytes
+BenchmarkKit/c/instantiate-2      	     100	    380000 ns/op
+BenchmarkKit/c/call-fresh-2       	     100	    240000 ns/op	  172940 B/op	     104 allocs/op
 BenchmarkInvoke/pooled-2  	     564	   2131281 ns/op	 2936021 B/op
 BenchmarkInvoke/pooled-2  	     687	   2274668 ns/op	 3558389 B/op
 BenchmarkInvoke/pooled-2  	     572	   2078108 ns/op	 2519690 B/op
@@ -57,6 +60,8 @@ func TestSections(t *testing.T) {
 		"| growth, calls 100 to 1,000 | 5.0 MiB | no figure | none (< 2 MiB, GC noise) | **not met** |",
 		"| 4 | pal | 3.0 ms | 4.0 ms | 500/s | 40.0 MiB | 1.5 MiB |",
 		"| 200 | 120.0 ms | 480.0 ms | 400/s | 24000 | 0 | 150.0 MiB | 140.0 MiB |",
+		"| C kit example (native ABI) | 29,302 | 33.0 ms | 0.38 ms | 0.24 ms | 172,940 | 104 |",
+		"| Rust kit example (native ABI) | no figure | no figure |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the page lacks %q:\n%s", want, out)
