@@ -37,6 +37,11 @@ type Config struct {
 	CacheKey []byte
 	// CallTimeout bounds one tool call, host calls included. Default 10 minutes.
 	CallTimeout time.Duration
+	// CancelGrace is how long a guest may keep running once its call is cancelled or past
+	// its deadline, before the instance is stopped: time for a handler that watches its
+	// context (the Go kit's ctx) to return what it has. Host calls made in it are answered
+	// cancelled at once. Default 250 ms; negative stops the guest at once.
+	CancelGrace time.Duration
 	// MemoryLimitBytes caps one instance's linear memory. Default 256 MiB. Rounded down to
 	// whole 64 KiB pages.
 	MemoryLimitBytes uint64
@@ -60,6 +65,7 @@ type Config struct {
 // Defaults of Config.
 const (
 	DefaultCallTimeout      = 10 * time.Minute
+	DefaultCancelGrace      = 250 * time.Millisecond
 	DefaultMemoryLimitBytes = 256 << 20
 	DefaultOutputLimitBytes = 4 << 20
 	DefaultStderrLimitBytes = 64 << 10
@@ -69,6 +75,11 @@ const (
 func (c Config) withDefaults() Config {
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = DefaultCallTimeout
+	}
+	if c.CancelGrace == 0 {
+		c.CancelGrace = DefaultCancelGrace
+	} else if c.CancelGrace < 0 {
+		c.CancelGrace = 0
 	}
 	if c.MemoryLimitBytes == 0 {
 		c.MemoryLimitBytes = DefaultMemoryLimitBytes

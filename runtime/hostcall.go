@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -64,7 +65,10 @@ const (
 // and describe get one with no host, so that the re-entrancy guard holds there too. Wasm runs
 // on one goroutine per instance, so the fields need no lock.
 type callState struct {
-	host       Host // nil outside a tool call (initialisation, describe)
+	host Host // nil outside a tool call (initialisation, describe)
+	// call is the tool call's context (deadline, cancellation), which host calls run under;
+	// the guest runs under a longer one (Config.CancelGrace). nil outside a tool call.
+	call       context.Context
 	inst       *instance
 	logLines   int
 	logDropped int
@@ -112,6 +116,12 @@ func hostCall(ctx context.Context, mod api.Module, stack []uint64) {
 		reason := fmt.Sprintf("request of %d bytes is over the %d-byte cap", n, abi.MaxRequestBytes)
 		st.host.Refused(ctx, abi.CodeTooLarge, reason)
 		reply = abi.Fail(abi.CodeTooLarge, reason)
+	case st.call != nil && st.call.Err() != nil:
+		// The call is over (cancelled or past its deadline) and the guest is in its grace
+		// time: every op is refused at once, so a guest learns it and can return.
+		reason := CancelledMessage(st.call)
+		st.host.Refused(ctx, abi.CodeCancelled, reason)
+		reply = abi.Fail(abi.CodeCancelled, reason)
 	default:
 		raw, ok := mod.Memory().Read(ptr, n)
 		if !ok {
@@ -119,13 +129,22 @@ func hostCall(ctx context.Context, mod api.Module, stack []uint64) {
 			st.host.Refused(ctx, abi.CodeInvalid, reason)
 			reply = abi.Fail(abi.CodeInvalid, reason)
 		} else {
-			reply = st.host.Call(ctx, bytes.Clone(raw))
+			callCtx := ctx
+			if st.call != nil {
+				callCtx = st.call
+			}
+			reply = st.host.Call(callCtx, bytes.Clone(raw))
 		}
 	}
 	if st.host != nil {
 		checkStop(st)
 	}
 	stack[0] = writeToGuest(ctx, mod, st, reply)
+}
+
+// CancelledMessage is the cancelled reply's text for a call whose context ctx is done.
+func CancelledMessage(ctx context.Context) string {
+	return abi.RefuseCancelled(errors.Is(ctx.Err(), context.DeadlineExceeded)).Message
 }
 
 // ReentrantMessage is the error a guest gets when it made a host call from inside alloc.

@@ -40,8 +40,18 @@ func (m *Module) Invoke(ctx context.Context, c Call) (_ *abi.Result, out Outcome
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// Two contexts: ctx is the call's (its deadline, the client's cancellation); once it is
+	// done, host calls are answered cancelled (hostCall) and the guest has CancelGrace to
+	// return before hard, which the guest runs under, stops the instance.
+	hard, stopHard := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHard()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(m.engine.cfg.CancelGrace, stopHard) })()
 
-	req, err := json.Marshal(abi.HandleRequest{ABI: abi.Version, Tool: c.Tool, CallID: c.CallID, Arguments: c.Arguments})
+	var timeoutMS int64
+	if dl, ok := ctx.Deadline(); ok {
+		timeoutMS = max(time.Until(dl).Milliseconds(), 1)
+	}
+	req, err := json.Marshal(abi.HandleRequest{ABI: abi.Version, Tool: c.Tool, CallID: c.CallID, Arguments: c.Arguments, TimeoutMS: timeoutMS})
 	if err != nil {
 		return nil, out, fmt.Errorf("%w: arguments are not JSON: %v", ErrBadResult, err)
 	}
@@ -51,8 +61,8 @@ func (m *Module) Invoke(ctx context.Context, c Call) (_ *abi.Result, out Outcome
 	}
 	defer m.startRefill()
 	defer inst.mod.Close(context.Background())
-	st := &callState{host: c.Host, inst: inst}
-	cctx := context.WithValue(ctx, callStateKey{}, st)
+	st := &callState{host: c.Host, inst: inst, call: ctx}
+	cctx := context.WithValue(hard, callStateKey{}, st)
 	defer func() {
 		out.Duration = time.Since(start)
 		out.Stderr = inst.stderr.String()
@@ -62,6 +72,10 @@ func (m *Module) Invoke(ctx context.Context, c Call) (_ *abi.Result, out Outcome
 		}
 	}()
 
+	if err := ctx.Err(); err != nil {
+		// Done before the guest runs: it does not start (the grace is for a running guest).
+		return nil, out, m.callError(ctx, inst, timeout, err)
+	}
 	ptr := writeToGuest(cctx, inst.mod, st, req)
 	if st.reentered > 0 {
 		return nil, out, fmt.Errorf("%w while the host was writing the request; the call was refused", ErrReentrant)

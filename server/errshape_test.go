@@ -180,3 +180,51 @@ func TestOneErrorShape(t *testing.T) {
 		t.Fatalf("after the failures: %v %q", isErr, texts)
 	}
 }
+
+// TestHandlerContextEnds: a Go kit handler's context ends when its call runs past its deadline
+// (a loop that only checks ctx.Err() sees context.DeadlineExceeded and returns in the grace
+// the runtime gives it) and when the client cancels the call (the host answers the guest's
+// next op cancelled, and ctx.Err() is context.Canceled), through the real server and wasm.
+func TestHandlerContextEnds(t *testing.T) {
+	const timeout = 2 * time.Second
+	e, err := runtime.New(context.Background(), runtime.Config{CacheDir: sharedCache, CacheKey: testCacheKey, CallTimeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close(context.Background()) })
+	errshape := load(t, e, "errshape", errshapePkg, true)
+	if err := errshape.Module.Warm(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	audit := newChanAuditor()
+	s := newServer(t, Options{Modules: []LoadedModule{errshape}, Env: testEnv(&fakeModels{}, audit)})
+
+	t.Run("past its deadline", func(t *testing.T) {
+		start := time.Now()
+		texts, isErr := callCtx(t, context.Background(), s, "watch", nil)
+		took := time.Since(start)
+		if isErr || len(texts) != 1 || !strings.Contains(texts[0], "ctx.Err: context deadline exceeded; deadline set: true (true); iterations > 0: true") {
+			t.Fatalf("isError=%v %q", isErr, texts)
+		}
+		if took < timeout-100*time.Millisecond || took > timeout+runtime.DefaultCancelGrace+5*time.Second {
+			t.Fatalf("returned after %v; the call's limit is %v", took, timeout)
+		}
+	})
+	t.Run("cancelled by the client", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			// Cancel once the guest is running: its first host call is audited.
+			for r := range audit.ch {
+				if r.Tool == "watchhost" && r.Op == "host.info" {
+					cancel()
+					return
+				}
+			}
+		}()
+		texts, isErr := callCtx(t, ctx, s, "watchhost", nil)
+		if isErr || len(texts) != 1 || !strings.Contains(texts[0], "ctx.Err: context canceled; last host call: cancelled: the call was cancelled") {
+			t.Fatalf("isError=%v %q", isErr, texts)
+		}
+	})
+}

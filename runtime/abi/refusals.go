@@ -78,6 +78,15 @@ func RefuseNoPath(op string) Refusal {
 	return Refusal{CodeInvalid, op + " needs a path"}
 }
 
+// RefuseCancelled: every op of a call that is over, past its deadline (deadline true) or
+// cancelled by the client, while the guest finishes.
+func RefuseCancelled(deadline bool) Refusal {
+	if deadline {
+		return Refusal{CodeCancelled, "the call's time limit has passed"}
+	}
+	return Refusal{CodeCancelled, "the call was cancelled"}
+}
+
 // RefuseNoFileAccess: the server has no roots at all.
 func RefuseNoFileAccess() Refusal { return Refusal{CodeDenied, "no file access is configured"} }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -201,7 +202,7 @@ func chatError(code, msg string) *pal.Result { return errorResult("chat", code, 
 
 // handleChat runs one chat call. Every refusal is an isError reply sent before any model
 // call.
-func handleChat(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
+func handleChat(_ context.Context, _ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 	var args chatArgs
 	if err := decodeArgs(raw, &args); err != nil {
 		return chatError(pal.FailInvalidArguments, err.Error()), nil

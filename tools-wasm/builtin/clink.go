@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -144,7 +145,7 @@ func (a *clinkArgs) validate() error {
 
 // handleClink runs one clink call. Every refusal is an isError reply sent before the
 // program starts.
-func handleClink(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
+func handleClink(_ context.Context, _ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 	var a clinkArgs
 	if err := decodeArgs(raw, &a); err != nil {
 		return clinkError(pal.FailInvalidArguments, err.Error(), nil), nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -24,7 +25,7 @@ func init() {
 	})
 }
 
-func handleListModels(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
+func handleListModels(_ context.Context, _ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 	if err := noArgs(raw); err != nil {
 		return errorResult("listmodels", pal.FailInvalidArguments, err.Error(), nil), nil
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -60,7 +61,7 @@ func promptArg(raw json.RawMessage) (prompt string, tooLong *pal.Result, err err
 	return *a.Prompt, simplePromptRule.Check(*a.Prompt, loadHostInfo().Limits.PromptChars), nil
 }
 
-func handleChallenge(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
+func handleChallenge(_ context.Context, _ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 	stmt, tooLong, err := promptArg(raw)
 	if tooLong != nil {
 		return tooLong, nil
@@ -85,7 +86,7 @@ func challengePrompt(stmt string) string {
 		"4. If you cannot tell, say what check would settle it and run that check if you can."
 }
 
-func handleAPILookup(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
+func handleAPILookup(_ context.Context, _ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 	q, tooLong, err := promptArg(raw)
 	if tooLong != nil {
 		return tooLong, nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -21,7 +22,7 @@ func init() {
 	})
 }
 
-func handleVersion(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
+func handleVersion(_ context.Context, _ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 	if err := noArgs(raw); err != nil {
 		return errorResult("version", pal.FailInvalidArguments, err.Error(), nil), nil
 	}

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -42,7 +43,7 @@ func init() {
 	})
 }
 
-func findTodos(call *pal.Call, args json.RawMessage) (*pal.Result, error) {
+func findTodos(ctx context.Context, call *pal.Call, args json.RawMessage) (*pal.Result, error) {
 	var in struct {
 		Path  string `json:"path"`
 		Model string `json:"model"`
@@ -59,6 +60,9 @@ func findTodos(call *pal.Call, args json.RawMessage) (*pal.Result, error) {
 	for _, e := range listing.Entries {
 		if e.Kind != "file" || read == maxFiles {
 			continue
+		}
+		if err := ctx.Err(); err != nil { // the call was cancelled or ran out of time
+			return nil, fmt.Errorf("stopped after reading %d files: %w", read, err)
 		}
 		_, data, err := pal.ReadFile(e.Path, maxFileBytes)
 		if err != nil {

@@ -118,6 +118,9 @@ type HandleRequest struct {
 	Tool      string          `json:"tool"`
 	CallID    string          `json:"call_id"`
 	Arguments json.RawMessage `json:"arguments"`
+	// TimeoutMS is the time left for the call when the host wrote the request, in
+	// milliseconds; 0 or absent: no deadline. The Go kit's handler context ends after it.
+	TimeoutMS int64 `json:"timeout_ms,omitempty"`
 }
 
 // Result is an MCP CallToolResult as a tool returns it from handle.

@@ -2,9 +2,11 @@ package pal
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
 )
@@ -12,8 +14,11 @@ import (
 // dispatch runs one handle request message and returns the result message. It never
 // panics and always returns a CallToolResult the host accepts: every failure, including a
 // panicking handler, becomes an isError result.
-func dispatch(msg []byte) []byte {
-	res := run(msg)
+func dispatch(msg []byte) []byte { return dispatchContext(nil, msg) }
+
+// dispatchContext is dispatch whose handler context parent also ends (nil: none).
+func dispatchContext(parent context.Context, msg []byte) []byte {
+	res := run(parent, msg)
 	out, err := encodeResult(res)
 	if err != nil {
 		out, _ = encodeResult(abi.FailureResult(currentTool, abi.FailBadResult, "pal: the tool returned a result that cannot be sent: "+err.Error()))
@@ -26,7 +31,7 @@ var currentTool string
 
 // run decodes the request, finds the tool and calls its handler. Every isError result it
 // returns is in the error shape (abi.ShapeFailure), as the host would put it.
-func run(msg []byte) (res *Result) {
+func run(parent context.Context, msg []byte) (res *Result) {
 	currentTool = ""
 	fail := func(code, text string) *Result { return abi.FailureResult(currentTool, code, text) }
 	header, body, err := abi.Split(msg)
@@ -61,7 +66,13 @@ func run(msg []byte) (res *Result) {
 			res = fail(abi.FailTrap, fmt.Sprintf("%s failed with an internal error: %v", tool.Name, p))
 		}
 	}()
-	r, err := tool.Handler(&Call{Tool: tool.Name, CallID: req.CallID}, json.RawMessage(args))
+	ctx := newCallContext(parent, time.Duration(req.TimeoutMS)*time.Millisecond)
+	setCurrent(ctx)
+	defer func() {
+		setCurrent(nil)
+		ctx.release()
+	}()
+	r, err := tool.Handler(ctx, &Call{Tool: tool.Name, CallID: req.CallID}, json.RawMessage(args))
 	switch {
 	case err != nil:
 		return fail(FailureCode(err), err.Error())

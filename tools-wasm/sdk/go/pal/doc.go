@@ -8,7 +8,10 @@
 //			Capabilities: []string{pal.CapFSRead}, Category: "fast", Handler: handleEcho})
 //	}
 //
-//	func handleEcho(call *pal.Call, args json.RawMessage) (*pal.Result, error) { … }
+//	func handleEcho(ctx context.Context, call *pal.Call, args json.RawMessage) (*pal.Result, error) { … }
+//
+// ctx ends when the call's deadline passes or the call is cancelled (see Handler): a handler
+// with a long loop checks ctx.Err() in it.
 //
 // Inside a handler, the package-level functions ReadFile, ListDir, ResolveModel, Generate,
 // ListModels, ThreadCreate, ThreadRead, ThreadAppend, Progress, HostInfo and Log each perform

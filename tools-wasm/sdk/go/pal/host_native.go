@@ -3,6 +3,7 @@
 package pal
 
 import (
+	"context"
 	"sync"
 
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
@@ -38,6 +39,11 @@ func currentHost() Host {
 // Invoke runs one handle request message ({"abi":1,"tool":…,"call_id":…,"arguments":…})
 // and returns the result message, as the handle export does in wasm.
 func Invoke(request []byte) []byte { return dispatch(request) }
+
+// InvokeContext is Invoke whose handler context also ends when ctx does, with ctx's error,
+// and has ctx's deadline when that comes before the request's timeout_ms: natively a test can
+// cancel a call from another goroutine (paltest.Host.InvokeContext).
+func InvokeContext(ctx context.Context, request []byte) []byte { return dispatchContext(ctx, request) }
 
 // Describe returns the manifest JSON, as the describe export does in wasm.
 func Describe() []byte { return describe() }

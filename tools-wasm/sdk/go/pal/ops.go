@@ -2,6 +2,7 @@ package pal
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
@@ -15,6 +16,9 @@ func roundTrip(header any, body []byte, out any) ([]byte, error) {
 		return nil, err
 	}
 	result, replyBody, err := decodeReply(sendToHost(req))
+	if errors.Is(err, ErrCancelled) {
+		hostCancelled() // the call is over: the handler's ctx ends
+	}
 	if err != nil {
 		return nil, err
 	}

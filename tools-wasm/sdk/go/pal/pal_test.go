@@ -4,6 +4,7 @@ package pal_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,11 +18,13 @@ import (
 )
 
 // probe is the handler of the test tools; each test sets it.
-var probe func(*pal.Call, json.RawMessage) (*pal.Result, error)
+var probe func(context.Context, *pal.Call, json.RawMessage) (*pal.Result, error)
 
 func init() {
 	pal.SetModule("sdktest", "1.2.3")
-	handler := func(c *pal.Call, args json.RawMessage) (*pal.Result, error) { return probe(c, args) }
+	handler := func(ctx context.Context, c *pal.Call, args json.RawMessage) (*pal.Result, error) {
+		return probe(ctx, c, args)
+	}
 	pal.Register(pal.Tool{Name: "probe", Title: "Probe", Description: "test tool",
 		InputSchema:  json.RawMessage(`{"type":"object"}`),
 		Annotations:  pal.Annotations{ReadOnly: true, OpenWorld: false, Idempotent: true},
@@ -54,7 +57,7 @@ func TestDescribe(t *testing.T) {
 }
 
 func TestRegisterRefusesBadTools(t *testing.T) {
-	h := func(*pal.Call, json.RawMessage) (*pal.Result, error) { return nil, nil }
+	h := func(context.Context, *pal.Call, json.RawMessage) (*pal.Result, error) { return nil, nil }
 	obj := json.RawMessage(`{"type":"object"}`)
 	tests := []struct {
 		name string
@@ -106,7 +109,7 @@ func TestInvokeDispatch(t *testing.T) {
 		call *pal.Call
 		args string
 	}
-	probe = func(c *pal.Call, args json.RawMessage) (*pal.Result, error) {
+	probe = func(ctx context.Context, c *pal.Call, args json.RawMessage) (*pal.Result, error) {
 		seen.call, seen.args = c, string(args)
 		switch {
 		case strings.Contains(string(args), `"fail"`):
@@ -205,7 +208,9 @@ func TestInvokeDispatch(t *testing.T) {
 // runtime accepts.
 func FuzzInvoke(f *testing.F) {
 	pal.SetHost(&paltest.Host{})
-	probe = func(*pal.Call, json.RawMessage) (*pal.Result, error) { return pal.TextResult("ok"), nil }
+	probe = func(context.Context, *pal.Call, json.RawMessage) (*pal.Result, error) {
+		return pal.TextResult("ok"), nil
+	}
 	for _, s := range []string{string(handleRequest("probe", `{}`)), `{"abi":1}`, "", "\x00", `{"abi":1,"tool":"probe","arguments":"x"}`} {
 		f.Add([]byte(s))
 	}
@@ -219,7 +224,7 @@ func run(t *testing.T, h *paltest.Host, tool string, fn func() (any, error)) any
 	t.Helper()
 	var got any
 	var gotErr error
-	probe = func(*pal.Call, json.RawMessage) (*pal.Result, error) {
+	probe = func(context.Context, *pal.Call, json.RawMessage) (*pal.Result, error) {
 		got, gotErr = fn()
 		return pal.TextResult("done"), nil
 	}
@@ -233,7 +238,7 @@ func run(t *testing.T, h *paltest.Host, tool string, fn func() (any, error)) any
 func runErr(t *testing.T, h *paltest.Host, tool string, fn func() error) error {
 	t.Helper()
 	var gotErr error
-	probe = func(*pal.Call, json.RawMessage) (*pal.Result, error) {
+	probe = func(context.Context, *pal.Call, json.RawMessage) (*pal.Result, error) {
 		gotErr = fn()
 		return pal.TextResult("done"), nil
 	}
@@ -431,7 +436,7 @@ func TestUndeclaredCapabilityIsNotGranted(t *testing.T) {
 
 func TestNoHostInstalled(t *testing.T) {
 	pal.SetHost(nil)
-	probe = func(*pal.Call, json.RawMessage) (*pal.Result, error) {
+	probe = func(context.Context, *pal.Call, json.RawMessage) (*pal.Result, error) {
 		_, err := pal.HostInfo()
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package pal
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -21,9 +22,23 @@ const (
 )
 
 // Handler runs one tool call. args is the client's arguments, always a JSON object. A
-// returned error becomes an isError result whose text is the error's message; return an
-// isError *Result instead to control the text exactly.
-type Handler func(call *Call, args json.RawMessage) (*Result, error)
+// returned error becomes an isError result in the error shape, its message as the content and
+// FailureCode(err) as the code; return FailureResult(code, text) to choose both.
+//
+// ctx ends when the call does: past its deadline (ctx.Err() is context.DeadlineExceeded; the
+// deadline is ctx.Deadline()), when the client cancels it or the host refuses an op as
+// cancelled (context.Canceled), and when the handler returns. A wasm guest cannot be
+// interrupted, so ctx checks the clock whenever Err or Done is called: a long loop should
+// check ctx.Err() (or make a host call) now and then, and return what it has once it is not
+// nil; the host stops the instance shortly after the deadline (runtime.Config.CancelGrace).
+// Contexts derived from ctx (context.WithTimeout) learn of its end only when the Go scheduler
+// runs, so check ctx itself in a loop that never blocks.
+type Handler func(ctx context.Context, call *Call, args json.RawMessage) (*Result, error)
+
+// NoContext adapts a handler written before handlers took a context (kit v1.0).
+func NoContext(h func(call *Call, args json.RawMessage) (*Result, error)) Handler {
+	return func(_ context.Context, call *Call, args json.RawMessage) (*Result, error) { return h(call, args) }
+}
 
 // Call describes the tool call being handled.
 type Call struct {

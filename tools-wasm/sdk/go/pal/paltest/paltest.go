@@ -16,7 +16,9 @@ package paltest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -129,6 +131,7 @@ type Host struct {
 	mu       sync.Mutex
 	grant    map[string]bool // this call's grant; nil: everything
 	tool     string          // the tool of this call, for refusals
+	ctx      context.Context // InvokeContext's context; nil: none
 	threads  map[string]*thread
 	nthreads int
 
@@ -157,10 +160,15 @@ func (h *Host) Log(level int, msg string) {
 	h.Logs = append(h.Logs, LogLine{Level: level, Msg: msg})
 }
 
-// Call implements pal.Host: it performs one op and returns the reply message.
+// Call implements pal.Host: it performs one op and returns the reply message. Once the
+// context of InvokeContext is done, every op is refused as cancelled, as the real host
+// refuses the ops of a call that is over.
 func (h *Host) Call(request []byte) []byte {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.ctx != nil && h.ctx.Err() != nil {
+		return h.fail("?", "", refuse(abi.RefuseCancelled(errors.Is(h.ctx.Err(), context.DeadlineExceeded))))
+	}
 	header, body, err := abi.Split(request)
 	if err != nil {
 		return h.fail("?", "", refuse(abi.RefuseNotJSON()))
@@ -269,6 +277,16 @@ func decodeStrict(header []byte, v any) error {
 // result the runtime would refuse fails the test.
 func (h *Host) Invoke(t testing.TB, tool string, args any) *pal.Result {
 	t.Helper()
+	return h.InvokeContext(context.Background(), t, tool, args)
+}
+
+// InvokeContext is Invoke under ctx, the way the host runs a call with a deadline that a
+// client may cancel: the handler's context has ctx's deadline (sent as the request's
+// timeout_ms) and ends when ctx does, and every op the handler asks for once ctx is done is
+// refused as cancelled. Cancel ctx from another goroutine (or give it a deadline) to test a
+// handler that must stop early.
+func (h *Host) InvokeContext(ctx context.Context, t testing.TB, tool string, args any) *pal.Result {
+	t.Helper()
 	raw, ok := args.(json.RawMessage)
 	if !ok {
 		b, err := json.Marshal(args)
@@ -291,9 +309,21 @@ func (h *Host) Invoke(t testing.TB, tool string, args any) *pal.Result {
 		t.Fatalf("paltest: the module has no tool %q", tool)
 	}
 	h.SetCall(tool, spec.Capabilities)
+	h.mu.Lock()
+	h.ctx = ctx
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		h.ctx = nil
+		h.mu.Unlock()
+	}()
 	pal.SetHost(h)
-	req, _ := json.Marshal(abi.HandleRequest{ABI: abi.Version, Tool: tool, CallID: "test-" + tool, Arguments: raw})
-	out := pal.Invoke(req)
+	var timeoutMS int64
+	if dl, ok := ctx.Deadline(); ok {
+		timeoutMS = max(time.Until(dl).Milliseconds(), 1)
+	}
+	req, _ := json.Marshal(abi.HandleRequest{ABI: abi.Version, Tool: tool, CallID: "test-" + tool, Arguments: raw, TimeoutMS: timeoutMS})
+	out := pal.InvokeContext(ctx, req)
 	dec := json.NewDecoder(bytes.NewReader(out))
 	dec.DisallowUnknownFields()
 	var r abi.Result

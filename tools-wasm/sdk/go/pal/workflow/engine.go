@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -174,7 +175,7 @@ const (
 
 // Handle runs one step. It is the pal.Handler Register installs; tests may call it through
 // paltest.
-func (t *Tool) Handle(_ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
+func (t *Tool) Handle(_ context.Context, _ *pal.Call, raw json.RawMessage) (*pal.Result, error) {
 	s, err := t.decode(raw)
 	if err != nil {
 		return t.failed(0, err), nil
