@@ -34,12 +34,7 @@ func newCallContext(parent context.Context, timeout time.Duration) *callContext 
 		c.deadline = time.Now().Add(timeout)
 	}
 	if parent != nil {
-		if dl, ok := parent.Deadline(); ok && (c.deadline.IsZero() || dl.Before(c.deadline)) {
-			c.deadline = dl
-		}
-		if parent.Done() != nil {
-			c.stop = context.AfterFunc(parent, func() { c.end(parent.Err()) })
-		}
+		c.hookParent(parent)
 	}
 	if !c.deadline.IsZero() {
 		c.timer = time.AfterFunc(time.Until(c.deadline), func() { c.end(context.DeadlineExceeded) })

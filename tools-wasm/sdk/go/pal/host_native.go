@@ -45,6 +45,18 @@ func Invoke(request []byte) []byte { return dispatch(request) }
 // cancel a call from another goroutine (paltest.Host.InvokeContext).
 func InvokeContext(ctx context.Context, request []byte) []byte { return dispatchContext(ctx, request) }
 
+// hookParent makes c end when parent does, and no later than parent's deadline. It exists
+// only natively: in wasm there is no parent, and context.AfterFunc would add about 90 KB to
+// every module.
+func (c *callContext) hookParent(parent context.Context) {
+	if dl, ok := parent.Deadline(); ok && (c.deadline.IsZero() || dl.Before(c.deadline)) {
+		c.deadline = dl
+	}
+	if parent.Done() != nil {
+		c.stop = context.AfterFunc(parent, func() { c.end(parent.Err()) })
+	}
+}
+
 // Describe returns the manifest JSON, as the describe export does in wasm.
 func Describe() []byte { return describe() }
 

@@ -3,6 +3,7 @@
 package pal
 
 import (
+	"context"
 	"runtime"
 	"unsafe"
 
@@ -90,3 +91,6 @@ func sendToHost(req []byte) []byte {
 }
 
 func logToHost(level Level, msg string) { hostLog(int32(level), msg) }
+
+// hookParent does nothing: a wasm call has no parent context (see host_native.go).
+func (c *callContext) hookParent(context.Context) {}
