@@ -290,7 +290,11 @@ func (p *Plugin) Invoke(ctx context.Context, c runtime.Call) (_ *abi.Result, out
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := json.Marshal(abi.HandleRequest{ABI: abi.Version, Tool: c.Tool, CallID: c.CallID, Arguments: c.Arguments})
+	var timeoutMS int64 // the time left, as the native runtime sends it (docs/abi.md, handle)
+	if dl, ok := ctx.Deadline(); ok {
+		timeoutMS = max(time.Until(dl).Milliseconds(), 1)
+	}
+	req, err := json.Marshal(abi.HandleRequest{ABI: abi.Version, Tool: c.Tool, CallID: c.CallID, Arguments: c.Arguments, TimeoutMS: timeoutMS})
 	if err != nil {
 		return nil, out, fmt.Errorf("%w: arguments are not JSON: %v", runtime.ErrBadResult, err)
 	}
