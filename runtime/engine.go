@@ -104,10 +104,16 @@ func (c Config) withDefaults() Config {
 
 // Engine owns one wazero runtime shared by all modules.
 type Engine struct {
-	cfg       Config
-	rt        wazero.Runtime
-	manifests *manifestCache
-	disk      *diskCache // nil without an on-disk cache
+	cfg Config
+	// rt runs the modules addInterrupt rewrote; guarded (made by guardedRuntime when a
+	// module needs it) the others, with WithCloseOnContextDone. Both share cc.
+	rt          wazero.Runtime
+	guarded     wazero.Runtime
+	guardedErr  error
+	guardedOnce sync.Once
+	cc          wazero.CompilationCache
+	manifests   *manifestCache
+	disk        *diskCache // nil without an on-disk cache
 
 	mu      sync.Mutex
 	modules []*Module
@@ -164,39 +170,61 @@ func (e *Engine) isClosing() bool {
 	return e.closing
 }
 
-// New creates an engine: a compiler runtime that closes modules when a call's context is
-// done, WASI (for Go's wasip1 port and wasi-libc, without preopens), and the pal host module.
+// New creates an engine: a compiler runtime (newRuntime) and the on-disk caches.
 func New(ctx context.Context, cfg Config) (*Engine, error) {
 	cfg = cfg.withDefaults()
-	rc := wazero.NewRuntimeConfigCompiler().
-		WithCloseOnContextDone(true).
-		// The per-instance cap is enforced by cappedMemory; this is wasm's own ceiling.
-		WithMemoryLimitPages(65536)
 	var mc *manifestCache
 	var disk *diskCache
+	var cc wazero.CompilationCache
 	if cfg.CacheDir != "" && cfg.CacheKey != nil {
 		var err error
 		if disk, err = openDiskCache(cfg.CacheDir, cfg.CacheKey); err != nil {
 			return nil, err
 		}
-		cc, err := wazero.NewCompilationCacheWithDir(filepath.Join(cfg.CacheDir, compiledDir))
-		if err != nil {
+		if cc, err = wazero.NewCompilationCacheWithDir(filepath.Join(cfg.CacheDir, compiledDir)); err != nil {
 			return nil, fmt.Errorf("runtime: compilation cache: %w", err)
 		}
-		rc = rc.WithCompilationCache(cc)
 		mc = &manifestCache{dir: filepath.Join(cfg.CacheDir, manifestsDir), disk: disk}
+	}
+	e := &Engine{cfg: cfg, manifests: mc, disk: disk, cc: cc}
+	rt, err := e.newRuntime(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	e.rt = rt
+	return e, nil
+}
+
+// newRuntime makes a compiler runtime with WASI (for Go's wasip1 port and wasi-libc, without
+// preopens) and the pal host module, sharing the engine's compilation cache. closeOnDone is
+// wazero's WithCloseOnContextDone, for modules addInterrupt could not rewrite: without it, a
+// call's deadline stops a guest through the interrupt global (interrupt.go).
+func (e *Engine) newRuntime(ctx context.Context, closeOnDone bool) (wazero.Runtime, error) {
+	rc := wazero.NewRuntimeConfigCompiler().
+		WithCloseOnContextDone(closeOnDone).
+		// The per-instance cap is enforced by cappedMemory; this is wasm's own ceiling.
+		WithMemoryLimitPages(65536)
+	if e.cc != nil {
+		rc = rc.WithCompilationCache(e.cc)
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("runtime: wasi: %w", err)
 	}
-	e := &Engine{cfg: cfg, rt: rt, manifests: mc, disk: disk}
 	if err := instantiateHostModule(ctx, rt); err != nil {
 		rt.Close(ctx)
 		return nil, err
 	}
-	return e, nil
+	return rt, nil
+}
+
+// guardedRuntime returns the runtime with WithCloseOnContextDone, made on first use.
+func (e *Engine) guardedRuntime() (wazero.Runtime, error) {
+	e.guardedOnce.Do(func() {
+		e.guarded, e.guardedErr = e.newRuntime(context.Background(), true)
+	})
+	return e.guarded, e.guardedErr
 }
 
 // Config returns the engine's effective configuration, defaults filled in.
@@ -214,6 +242,10 @@ func (e *Engine) Close(ctx context.Context) error {
 	e.mu.Unlock()
 	for _, m := range mods {
 		m.closePool(ctx)
+	}
+	e.guardedOnce.Do(func() {}) // no guarded runtime after this
+	if e.guarded != nil {
+		e.guarded.Close(ctx)
 	}
 	return e.rt.Close(ctx)
 }

@@ -63,6 +63,7 @@ func (m *Module) Invoke(ctx context.Context, c Call) (_ *abi.Result, out Outcome
 	defer inst.mod.Close(context.Background())
 	st := &callState{host: c.Host, inst: inst, call: ctx}
 	cctx := context.WithValue(hard, callStateKey{}, st)
+	defer watch(hard, inst.interrupt)() // the guest runs until hard is done
 	defer func() {
 		out.Duration = time.Since(start)
 		out.Stderr = inst.stderr.String()

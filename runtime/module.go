@@ -43,6 +43,10 @@ type Module struct {
 	compileDone chan struct{} // closed when the compile is over; then compiled or compileErr is set
 	compiled    wazero.CompiledModule
 	compileErr  error
+	// rt is the runtime compiled belongs to: the engine's, when addInterrupt rewrote the
+	// module (interruptible), else the guarded one. Set before compileDone is closed.
+	rt            wazero.Runtime
+	interruptible bool
 
 	pool chan *instance
 	fill sync.Mutex // one refill at a time
@@ -140,9 +144,17 @@ var errEngineClosed = errors.New("runtime: the engine is closed")
 // compile does Compile's work once.
 func (m *Module) compile(ctx context.Context) {
 	cctx := experimental.WithCompilationWorkers(ctx, m.engine.cfg.CompilationWorkers)
+	code, rt := m.wasm, m.engine.rt
+	if rewritten, err := addInterrupt(m.wasm); err == nil {
+		code, m.interruptible = rewritten, true
+	} else if rt, err = m.engine.guardedRuntime(); err != nil {
+		m.compileErr = err
+		return
+	}
+	m.rt = rt
 	var cm wazero.CompiledModule
 	err := m.engine.compileWithCache(cctx, func(ctx context.Context) (err error) {
-		cm, err = m.engine.rt.CompileModule(ctx, m.wasm)
+		cm, err = rt.CompileModule(ctx, code)
 		return err
 	})
 	if err != nil {
@@ -231,6 +243,9 @@ type instance struct {
 	stderr *StderrBuffer
 	alloc  api.Function
 	handle api.Function
+	// interrupt is the global addInterrupt added (nil when the module runs on the guarded
+	// runtime): set, it stops the guest at its next loop iteration.
+	interrupt api.MutableGlobal
 }
 
 // newInstance instantiates the module with no preopens, env or args, real clocks and
@@ -273,12 +288,23 @@ func (m *Module) instantiate(ctx context.Context, snap *snapshot) (*instance, er
 		WithSysWalltime().
 		WithSysNanotime().
 		WithRandSource(rand.Reader)
-	if snap != nil {
-		mc = mc.WithStartFunctions() // the snapshot is _initialize's result
+	mc = mc.WithStartFunctions() // _initialize runs below, under the watch; a snapshot replaces it
+	mod, err := m.rt.InstantiateModule(ictx, m.compiled, mc)
+	var interrupt api.MutableGlobal
+	if err == nil && m.interruptible {
+		if interrupt, _ = mod.ExportedGlobal(interruptExport).(api.MutableGlobal); interrupt == nil {
+			err = fmt.Errorf("%w: no %s global", ErrBadModule, interruptExport)
+		}
 	}
-	mod, err := m.engine.rt.InstantiateModule(ictx, m.compiled, mc)
-	if err == nil && snap != nil {
-		if err = snap.restore(mod); err != nil {
+	if err == nil {
+		if snap != nil {
+			err = snap.restore(mod)
+		} else if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
+			stop := watch(ictx, interrupt)
+			_, err = init.Call(ictx)
+			stop()
+		}
+		if err != nil {
 			mod.Close(context.Background())
 		}
 	}
@@ -297,11 +323,12 @@ func (m *Module) instantiate(ctx context.Context, snap *snapshot) (*instance, er
 		return nil, fmt.Errorf("%w: %s failed to initialise: %v%s", ErrBadModule, m.name, err, stderr.Tail())
 	}
 	return &instance{
-		mod:    mod,
-		mem:    mem,
-		stderr: stderr,
-		alloc:  mod.ExportedFunction(abi.ExportAlloc),
-		handle: mod.ExportedFunction(abi.ExportHandle),
+		mod:       mod,
+		mem:       mem,
+		stderr:    stderr,
+		alloc:     mod.ExportedFunction(abi.ExportAlloc),
+		handle:    mod.ExportedFunction(abi.ExportHandle),
+		interrupt: interrupt,
 	}, nil
 }
 
@@ -404,7 +431,9 @@ func (m *Module) describe(ctx context.Context) (*abi.Manifest, error) {
 	dctx, cancel := context.WithTimeout(ctx, m.engine.cfg.InitTimeout)
 	defer cancel()
 	dctx = context.WithValue(dctx, callStateKey{}, &callState{inst: inst}) // no host: calls are refused
+	stop := watch(dctx, inst.interrupt)
 	res, err := inst.mod.ExportedFunction(abi.ExportDescribe).Call(dctx)
+	stop()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: describe failed: %v%s", ErrBadModule, m.name, err, inst.stderr.Tail())
 	}

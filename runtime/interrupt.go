@@ -1,0 +1,323 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync"
+
+	"github.com/tetratelabs/wazero/api"
+)
+
+// interruptExport names the global addInterrupt adds and exports: 0 while a call may run, 1
+// once its context is done. A module that already exports the name is not rewritten.
+const interruptExport = "pal.interrupt"
+
+// interruptPeriod is how many loop iterations a guest runs between two looks at the
+// interrupt global. Each look is a memory.grow of 0 pages, which wazero serves in Go: the
+// goroutine running the guest then reaches a Go preemption point, so a stop-the-world (the
+// garbage collector's) and the goroutine that sets the global both get to run. A guest that
+// ran wasm with no such exit would hold a stop-the-world, and with it the whole process, for
+// as long as it loops.
+const interruptPeriod = 10000
+
+// loopCheck returns what addInterrupt puts at the head of every loop, given the indexes of
+// the countdown and interrupt globals:
+//
+//	if (global.get $count) { $count = $count - 1 }
+//	else { $count = interruptPeriod; drop(memory.grow(0)); if (global.get $interrupt) { unreachable } }
+func loopCheck(count, interrupt uint64) []byte {
+	b := binary.AppendUvarint([]byte{0x23}, count)
+	b = append(b, 0x04, 0x40, 0x23)
+	b = binary.AppendUvarint(b, count)
+	b = append(b, 0x41, 0x01, 0x6b, 0x24)
+	b = binary.AppendUvarint(b, count)
+	b = append(b, 0x05, 0x41)
+	b = binary.AppendVarint(b, interruptPeriod)
+	b = append(b, 0x24)
+	b = binary.AppendUvarint(b, count)
+	b = append(b, 0x41, 0x00, 0x40, 0x00, 0x1a, 0x23)
+	b = binary.AppendUvarint(b, interrupt)
+	return append(b, 0x04, 0x40, 0x00, 0x0b, 0x0b)
+}
+
+// addInterrupt returns wasm with two new mutable i32 globals, a countdown and the interrupt
+// flag (0; exported as interruptExport), and loopCheck at the head of every loop of every
+// function: once the host sets the flag, a loop traps within interruptPeriod iterations. It
+// is how a call's deadline stops a guest that never calls the host, for a few instructions
+// per iteration, where wazero's WithCloseOnContextDone leaves wasm for Go at every one
+// (docs/RATIONALE.md). Everything else is copied byte for byte. It wraps errNoRewrite when the
+// module has no export section or memory, already exports interruptExport, or holds an
+// instruction or a layout it does not parse; such a module runs on a runtime with
+// WithCloseOnContextDone (Engine.guardedRuntime).
+func addInterrupt(wasm []byte) ([]byte, error) {
+	if len(wasm) < 8 || !bytes.Equal(wasm[:4], []byte("\x00asm")) {
+		return nil, fmt.Errorf("%w: no wasm header", errNoRewrite)
+	}
+	type section struct {
+		id         byte
+		at         int
+		start, end int
+	}
+	var sections []section
+	for p := 8; p < len(wasm); {
+		id := wasm[p]
+		size, n := uvarint(wasm[p+1:])
+		if n <= 0 || size > uint64(len(wasm)-p-1-n) {
+			return nil, fmt.Errorf("%w: bad section size", errNoRewrite)
+		}
+		start := p + 1 + n
+		sections = append(sections, section{id, p, start, start + int(size)})
+		p = start + int(size)
+	}
+	var importedGlobals, definedGlobals uint64
+	globalAt, exportAt, codeAt := -1, -1, -1
+	memory := false
+	for i, s := range sections {
+		r := &reader{b: wasm[s.start:s.end]}
+		switch s.id {
+		case 2: // imports
+			for k := r.u(); k > 0 && r.err == nil; k-- {
+				r.name()
+				r.name()
+				switch r.byte() {
+				case 0:
+					r.u()
+				case 1:
+					r.byte()
+					r.limits()
+				case 2:
+					r.limits()
+					memory = true
+				case 3:
+					r.byte()
+					r.byte()
+					importedGlobals++
+				default:
+					r.fail()
+				}
+			}
+			if r.err != nil || len(r.b) != 0 {
+				return nil, fmt.Errorf("%w: cannot parse the import section", errNoRewrite)
+			}
+		case 5:
+			memory = memory || r.u() > 0
+		case 6:
+			globalAt = i
+			definedGlobals = r.u()
+		case 7:
+			exportAt = i
+			for k := r.u(); k > 0 && r.err == nil; k-- {
+				if bytes.Equal(r.name(), []byte(interruptExport)) {
+					return nil, fmt.Errorf("%w: the module exports %s", errNoRewrite, interruptExport)
+				}
+				r.byte()
+				r.u()
+			}
+			if r.err != nil || len(r.b) != 0 {
+				return nil, fmt.Errorf("%w: cannot parse the export section", errNoRewrite)
+			}
+		case 10:
+			codeAt = i
+		}
+	}
+	if exportAt < 0 || !memory {
+		return nil, fmt.Errorf("%w: no export section or no memory", errNoRewrite)
+	}
+	count := importedGlobals + definedGlobals
+	idx := count + 1
+	check := loopCheck(count, idx)
+
+	out := make([]byte, 0, len(wasm)+len(wasm)/64+64)
+	out = append(out, wasm[:8]...)
+	appendSection := func(id byte, body []byte) {
+		out = append(out, id)
+		out = binary.AppendUvarint(out, uint64(len(body)))
+		out = append(out, body...)
+	}
+	// The new globals: the countdown (i32, mutable, interruptPeriod) and the flag (i32,
+	// mutable, 0).
+	newGlobals := append(binary.AppendVarint([]byte{0x7f, 0x01, 0x41}, interruptPeriod), 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b)
+	for i, s := range sections {
+		switch {
+		case i == globalAt:
+			r := &reader{b: wasm[s.start:s.end]}
+			n := r.u()
+			body := binary.AppendUvarint(nil, n+2)
+			body = append(body, r.b...)
+			appendSection(6, append(body, newGlobals...))
+		case i == exportAt:
+			if globalAt < 0 {
+				appendSection(6, append([]byte{2}, newGlobals...))
+			}
+			r := &reader{b: wasm[s.start:s.end]}
+			n := r.u()
+			body := binary.AppendUvarint(nil, n+1)
+			body = append(body, r.b...)
+			body = binary.AppendUvarint(body, uint64(len(interruptExport)))
+			body = append(body, interruptExport...)
+			body = append(body, 3) // global
+			appendSection(7, binary.AppendUvarint(body, idx))
+		case i == codeAt:
+			body, err := instrumentCode(wasm[s.start:s.end], check)
+			if err != nil {
+				return nil, err
+			}
+			appendSection(10, body)
+		default:
+			out = append(out, wasm[s.at:s.end]...)
+		}
+	}
+	return out, nil
+}
+
+// instrumentCode rewrites a code section's content with check after every loop's block type.
+func instrumentCode(code, check []byte) ([]byte, error) {
+	r := &reader{b: code}
+	n := r.u()
+	out := make([]byte, 0, len(code)+len(code)/64+16)
+	out = binary.AppendUvarint(out, n)
+	var body []byte
+	for f := uint64(0); f < n && r.err == nil; f++ {
+		fn := r.skip(r.u())
+		if r.err != nil {
+			break
+		}
+		var err error
+		if body, err = instrumentBody(body[:0], fn, check); err != nil {
+			return nil, err
+		}
+		out = binary.AppendUvarint(out, uint64(len(body)))
+		out = append(out, body...)
+	}
+	if r.err != nil || len(r.b) != 0 {
+		return nil, fmt.Errorf("%w: cannot parse the code section", errNoRewrite)
+	}
+	return out, nil
+}
+
+// instrumentBody appends fn, one function body, to out with check after every loop's block
+// type. It decodes every instruction of the WebAssembly 2.0 core (with SIMD), the features
+// the engine's runtime enables; anything else wraps errNoRewrite.
+func instrumentBody(out, fn, check []byte) ([]byte, error) {
+	r := &reader{b: fn}
+	for k := r.u(); k > 0 && r.err == nil; k-- { // locals: count, type
+		r.u()
+		r.byte()
+	}
+	from := 0 // fn[from:] is not copied yet
+	memarg := func() { r.u(); r.u() }
+	for r.err == nil && len(r.b) > 0 {
+		op := r.byte()
+		switch {
+		case op == 0x03: // loop bt
+			r.leb()
+			at := len(fn) - len(r.b)
+			out = append(out, fn[from:at]...)
+			out = append(out, check...)
+			from = at
+		case op == 0x02 || op == 0x04: // block, if: a block type (an s33)
+			r.leb()
+		case op <= 0x01, op == 0x05, op == 0x0b, op == 0x0f, op == 0x1a, op == 0x1b, op == 0xd1:
+		case op == 0x0c || op == 0x0d || op == 0x10 || op == 0xd2: // br, br_if, call, ref.func
+			r.u()
+		case op == 0x0e: // br_table
+			for k := r.u(); k > 0 && r.err == nil; k-- {
+				r.u()
+			}
+			r.u()
+		case op == 0x11: // call_indirect
+			r.u()
+			r.u()
+		case op == 0x1c: // select t*
+			r.skip(r.u())
+		case op >= 0x20 && op <= 0x26: // local.*, global.*, table.get/set
+			r.u()
+		case op >= 0x28 && op <= 0x3e:
+			memarg()
+		case op == 0x3f || op == 0x40: // memory.size, memory.grow
+			r.byte()
+		case op == 0x41 || op == 0x42:
+			r.leb()
+		case op == 0x43:
+			r.skip(4)
+		case op == 0x44:
+			r.skip(8)
+		case op >= 0x45 && op <= 0xc4: // numeric, no immediates
+		case op == 0xd0: // ref.null t
+			r.byte()
+		case op == 0xfc:
+			switch sub := r.u(); {
+			case sub <= 7: // saturating truncations
+			case sub == 8: // memory.init
+				r.u()
+				r.byte()
+			case sub == 9 || sub == 13 || sub == 15 || sub == 16 || sub == 17:
+				r.u()
+			case sub == 10:
+				r.byte()
+				r.byte()
+			case sub == 11:
+				r.byte()
+			case sub == 12 || sub == 14:
+				r.u()
+				r.u()
+			default:
+				r.fail()
+			}
+		case op == 0xfd:
+			switch sub := r.u(); {
+			case sub <= 11 || sub == 92 || sub == 93:
+				memarg()
+			case sub == 12 || sub == 13: // v128.const, i8x16.shuffle
+				r.skip(16)
+			case sub >= 21 && sub <= 34: // extract/replace lane
+				r.byte()
+			case sub >= 84 && sub <= 91: // load/store lane
+				memarg()
+				r.byte()
+			case sub <= 255:
+			default:
+				r.fail()
+			}
+		default:
+			r.fail()
+		}
+	}
+	if r.err != nil || len(fn) == 0 || fn[len(fn)-1] != 0x0b {
+		return nil, fmt.Errorf("%w: cannot parse a function body", errNoRewrite)
+	}
+	return append(out, fn[from:]...), nil
+}
+
+// interrupter sets an instance's interrupt global when a context is done, and never after
+// the instance's call is over (so it does not race with a snapshot's reading of the globals).
+type interrupter struct {
+	mu   sync.Mutex
+	g    api.MutableGlobal
+	over bool
+}
+
+// watch sets g to 1 when ctx is done, until the returned func is called; that func returns
+// once no write can follow. A nil g (a module without the global) watches nothing.
+func watch(ctx context.Context, g api.MutableGlobal) (stop func()) {
+	if g == nil {
+		return func() {}
+	}
+	it := &interrupter{g: g}
+	cancel := context.AfterFunc(ctx, func() {
+		it.mu.Lock()
+		defer it.mu.Unlock()
+		if !it.over {
+			it.g.Set(1)
+		}
+	})
+	return func() {
+		if !cancel() {
+			it.mu.Lock()
+			it.over = true
+			it.mu.Unlock()
+		}
+	}
+}
