@@ -124,6 +124,9 @@ type Engine struct {
 	// known holds manifests given ahead by AddKnownManifest, keyed by module sha256.
 	known map[string]*abi.Manifest
 
+	// noInterrupt, for tests, compiles every module for the guarded runtime.
+	noInterrupt bool
+
 	// describes counts describe runs, for tests.
 	describes atomic.Int32
 }

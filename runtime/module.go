@@ -145,7 +145,8 @@ var errEngineClosed = errors.New("runtime: the engine is closed")
 func (m *Module) compile(ctx context.Context) {
 	cctx := experimental.WithCompilationWorkers(ctx, m.engine.cfg.CompilationWorkers)
 	code, rt := m.wasm, m.engine.rt
-	if rewritten, err := addInterrupt(m.wasm); err == nil {
+	rewritten, err := addInterrupt(m.wasm)
+	if err == nil && !m.engine.noInterrupt {
 		code, m.interruptible = rewritten, true
 	} else if rt, err = m.engine.guardedRuntime(); err != nil {
 		m.compileErr = err
@@ -153,7 +154,7 @@ func (m *Module) compile(ctx context.Context) {
 	}
 	m.rt = rt
 	var cm wazero.CompiledModule
-	err := m.engine.compileWithCache(cctx, func(ctx context.Context) (err error) {
+	err = m.engine.compileWithCache(cctx, func(ctx context.Context) (err error) {
 		cm, err = rt.CompileModule(ctx, code)
 		return err
 	})
