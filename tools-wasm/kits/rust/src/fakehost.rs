@@ -15,13 +15,20 @@
 //! Ops implemented: `fs.read`, `fs.list`, `model.generate`, `model.resolve`, `progress`,
 //! `host.info`. Any other op of ABI 1 is checked against the grant and then answered
 //! `unknown_op` saying the fake host lacks it.
+//!
+//! Refusals are worded as pal's runtime/abi words them, and the kit's tests check that
+//! against the real host's replies in tools-wasm/testdata/refusals.json. Not simulated: a
+//! fractional number for an integer field (pal says `must be int64, not number 1.5`), the
+//! types of array elements, deny rules of more than one component, `?` and `[...]` in deny
+//! globs, symlinks, and the per-call byte budget.
 
 use crate::json::{self, quote, Obj, Value};
 use crate::{abi, Module, Output, CAPABILITIES};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-/// The policy's per-file cap, in bytes (`paths.max_file_bytes`'s default).
+/// The policy's per-file cap, in bytes (`paths.max_file_bytes`'s default);
+/// [`FakeHost::max_file_bytes`] sets another.
 pub const MAX_FILE_BYTES: usize = 1_000_000;
 
 /// A scripted model: the prompt and the request header in, the reply text (or an `upstream`
@@ -70,6 +77,7 @@ pub struct FakeHost {
     roots: Vec<String>,
     deny: Vec<String>,
     grant: Vec<String>,
+    max_file_bytes: usize,
     model: ModelFn,
 }
 
@@ -95,7 +103,14 @@ impl FakeHost {
     /// An empty host: no files, no roots (every absolute path is inside), no deny globs, no
     /// grant, and a model that answers "ok".
     pub fn new() -> FakeHost {
-        FakeHost { files: BTreeMap::new(), roots: Vec::new(), deny: Vec::new(), grant: Vec::new(), model: Box::new(|_, _| Ok("ok".to_string())) }
+        FakeHost {
+            files: BTreeMap::new(),
+            roots: Vec::new(),
+            deny: Vec::new(),
+            grant: Vec::new(),
+            max_file_bytes: MAX_FILE_BYTES,
+            model: Box::new(|_, _| Ok("ok".to_string())),
+        }
     }
 
     /// Adds a file at an absolute path; its directories are implied.
@@ -111,9 +126,16 @@ impl FakeHost {
     }
 
     /// Adds a deny glob (`*` matches any run of characters), matched against each component of
-    /// a path as pal's deny rules are (`.env*`, `*.pem`, `id_*`).
+    /// a path, ignoring case, as pal's deny rules are (`.env*`, `*.pem`, `id_*`).
     pub fn deny(mut self, glob: &str) -> FakeHost {
         self.deny.push(glob.to_string());
+        self
+    }
+
+    /// fs.read's per-file cap in bytes (`[paths] max_file_bytes`; default [`MAX_FILE_BYTES`]):
+    /// a larger file is `too_large` unless the tool asks for fewer bytes with `max_bytes`.
+    pub fn max_file_bytes(mut self, n: usize) -> FakeHost {
+        self.max_file_bytes = n;
         self
     }
 
@@ -191,17 +213,70 @@ fn capability(op: &str) -> Option<&'static str> {
     })
 }
 
-/// The request fields each implemented op accepts; any other is `invalid`, as pal decodes
-/// requests strictly.
-fn fields(op: &str) -> &'static [&'static str] {
-    match op {
-        "fs.read" => &["op", "path", "max_bytes"],
-        "fs.list" => &["op", "path", "max_depth", "max_entries"],
-        "model.generate" => &["op", "model", "category", "system", "temperature", "thinking_mode", "images"],
-        "model.resolve" => &["op", "model", "category"],
-        "progress" => &["op", "progress", "total", "message"],
-        _ => &["op"],
+/// The request fields of each implemented op with their types as pal's Go structs name them
+/// (runtime/abi/ops.go), or None for an op the fake host does not implement.
+fn fields(op: &str) -> Option<&'static [(&'static str, &'static str)]> {
+    Some(match op {
+        "fs.read" => &[("op", "string"), ("path", "string"), ("max_bytes", "int64")],
+        "fs.list" => &[("op", "string"), ("path", "string"), ("max_depth", "int"), ("max_entries", "int")],
+        "model.generate" => &[
+            ("op", "string"),
+            ("model", "string"),
+            ("category", "string"),
+            ("system", "string"),
+            ("temperature", "float64"),
+            ("thinking_mode", "string"),
+            ("images", "[]string"),
+        ],
+        "model.resolve" => &[("op", "string"), ("model", "string"), ("category", "string")],
+        "progress" => &[("op", "string"), ("progress", "float64"), ("total", "float64"), ("message", "string")],
+        "host.info" => &[("op", "string")],
+        _ => return None,
+    })
+}
+
+/// Decodes a request header as pal does (encoding/json, unknown fields disallowed): the first
+/// member, in order, with an unknown name or a value of the wrong kind is the error, worded
+/// as runtime/abi's RefuseBadRequest words it. null fits any field.
+fn bad_request(members: &[(String, Value)], fields: &[(&str, &str)]) -> Option<String> {
+    for (k, v) in members {
+        let ty = match fields.iter().find(|(name, _)| name == k) {
+            Some((_, ty)) => *ty,
+            None => return Some(format!("bad request: json: unknown field {}", quote(k))),
+        };
+        let kind = match v {
+            Value::Null => continue,
+            Value::Bool(_) => "bool",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        let fits = match ty {
+            "string" => kind == "string",
+            "[]string" => kind == "array",
+            _ => kind == "number",
+        };
+        if !fits {
+            return Some(format!("bad request: field {} must be {}, not {}", quote(k), ty, kind));
+        }
     }
+    None
+}
+
+/// Cleans an absolute path as Go's path.Clean does: no `.`, `..` or empty components.
+fn clean(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
 }
 
 fn glob(pattern: &str, name: &str) -> bool {
@@ -244,7 +319,7 @@ impl State {
     }
 
     fn denied_by(&self, path: &str) -> Option<&str> {
-        let rule = self.host.deny.iter().find(|g| path.split('/').any(|part| glob(g, part)));
+        let rule = self.host.deny.iter().find(|g| path.split('/').any(|part| glob(&g.to_lowercase(), &part.to_lowercase())));
         rule.map(|r| r.as_str())
     }
 
@@ -253,15 +328,17 @@ impl State {
         self.host.files.keys().any(|p| p.starts_with(&prefix))
     }
 
-    /// Checks a path as pal's path policy does: absolute, inside a root, no deny glob.
+    /// Checks a path as pal's path policy does: absolute, inside a root once cleaned, no deny
+    /// glob. The error names the path as the tool gave it.
     fn check_path(&self, path: &str) -> Result<(), String> {
         if !path.starts_with('/') {
             return Err(format!("{} is not an absolute path", quote(path)));
         }
-        if !self.host.roots.is_empty() && !self.host.roots.iter().any(|r| path == r || path.starts_with(&format!("{r}/"))) {
+        let cleaned = clean(path);
+        if !self.host.roots.is_empty() && !self.host.roots.iter().any(|r| cleaned == *r || r.is_empty() || cleaned.starts_with(&format!("{r}/"))) {
             return Err(format!("{} is outside every allowed root", quote(path)));
         }
-        if let Some(rule) = self.denied_by(path) {
+        if let Some(rule) = self.denied_by(&cleaned) {
             return Err(format!("{} matches deny rule {}", quote(path), quote(rule)));
         }
         Ok(())
@@ -288,14 +365,18 @@ impl State {
         if body.is_some() && op != "model.generate" && op != "cli.run" {
             return self.fail(&op, &head, "invalid", &format!("op {} takes no body", quote(&op)));
         }
-        if let Value::Object(members) = &head {
-            if let Some((k, _)) = members.iter().find(|(k, _)| !fields(&op).contains(&k.as_str())) {
-                return self.fail(&op, &head, "invalid", &format!("bad request: json: unknown field {}", quote(k)));
+        if let (Value::Object(members), Some(fields)) = (&head, fields(&op)) {
+            if let Some(msg) = bad_request(members, fields) {
+                return self.fail(&op, &head, "invalid", &msg);
             }
         }
-        let path = head.get("path").str().to_string();
+        let given = head.get("path").str().to_string();
+        let path = clean(&given);
         if op == "fs.read" || op == "fs.list" {
-            if let Err(e) = self.check_path(&path) {
+            if given.is_empty() {
+                return self.fail(&op, &head, "invalid", &format!("{op} needs a path"));
+            }
+            if let Err(e) = self.check_path(&given) {
                 return self.fail(&op, &head, "denied", &e);
             }
         }
@@ -303,24 +384,24 @@ impl State {
             "fs.read" => {
                 let data = match self.host.files.get(&path) {
                     Some(d) => d.clone(),
-                    None if self.is_dir(&path) => return self.fail(&op, &head, "invalid", &format!("{} is a directory", quote(&path))),
-                    None => return self.fail(&op, &head, "not_found", &format!("{} does not exist", quote(&path))),
+                    None if self.is_dir(&path) => return self.fail(&op, &head, "invalid", &format!("{} is a directory", quote(&given))),
+                    None => return self.fail(&op, &head, "not_found", &format!("{} does not exist", quote(&given))),
                 };
-                let asked = head.get("max_bytes").num() as usize;
-                if asked == 0 && data.len() > MAX_FILE_BYTES {
-                    return self.fail(&op, &head, "too_large", &format!("{} is {} bytes, over the {}-byte cap", quote(&path), data.len(), MAX_FILE_BYTES));
+                let (asked, cap) = (head.get("max_bytes").num() as usize, self.host.max_file_bytes);
+                if asked == 0 && data.len() > cap {
+                    return self.fail(&op, &head, "too_large", &format!("{} is {} bytes, over the {}-byte cap", quote(&given), data.len(), cap));
                 }
-                let max = if asked == 0 { MAX_FILE_BYTES } else { asked.min(MAX_FILE_BYTES) };
+                let max = if asked == 0 { cap } else { asked.min(cap) };
                 let n = data.len().min(max);
                 let result = Obj::new().str("path", &path).num("size", data.len() as f64).str("modified", "2026-01-01T00:00:00Z").bool("truncated", n < data.len()).finish();
                 self.ok(&op, &head, result, Some(&data[..n]))
             }
             "fs.list" => {
                 if self.host.files.contains_key(&path) {
-                    return self.fail(&op, &head, "invalid", &format!("{} is not a directory", quote(&path)));
+                    return self.fail(&op, &head, "invalid", &format!("{} is not a directory", quote(&given)));
                 }
                 if !self.is_dir(&path) {
-                    return self.fail(&op, &head, "not_found", &format!("{} does not exist", quote(&path)));
+                    return self.fail(&op, &head, "not_found", &format!("{} does not exist", quote(&given)));
                 }
                 let prefix = format!("{}/", path.trim_end_matches('/'));
                 let mut entries: BTreeMap<String, (bool, usize)> = BTreeMap::new();
@@ -346,7 +427,7 @@ impl State {
                     .iter()
                     .map(|(p, (dir, size))| Obj::new().str("path", p).str("kind", if *dir { "dir" } else { "file" }).num("size", *size as f64).finish())
                     .collect();
-                let result = Obj::new().str("path", &path).raw("entries", &format!("[{}]", items.join(","))).bool("truncated", false).finish();
+                let result = Obj::new().str("path", &given).raw("entries", &format!("[{}]", items.join(","))).bool("truncated", false).finish();
                 self.ok(&op, &head, result, None)
             }
             "model.generate" => {
@@ -505,6 +586,40 @@ mod tests {
         let e = fs::read("/w/a", 0).unwrap_err();
         assert_eq!(e.code, "internal");
         assert!(e.message.contains("FakeHost::call"));
+    }
+
+    /// The real host's refusals (tools-wasm/testdata/refusals.json, written from its replies by
+    /// TestFakeAndRealHostRefuseAlike): the same requests get the same codes and messages here.
+    #[test]
+    fn refuses_as_the_real_host() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/refusals.json");
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let table = json::parse(&text).expect("the table is not JSON");
+        let strs = |v: &Value| v.items().iter().map(|s| s.str().to_string()).collect::<Vec<_>>();
+        let mut host = FakeHost::new().max_file_bytes(table.get("max_file_bytes").num() as usize);
+        for r in strs(table.get("roots")) {
+            host = host.root(&r);
+        }
+        for d in strs(table.get("deny")) {
+            host = host.deny(&d);
+        }
+        for f in table.get("files").items() {
+            host = host.file(f.get("path").str(), f.get("content").str());
+        }
+        let grant = strs(table.get("grant"));
+        let mut st = State { host, tool: table.get("tool").str().to_string(), grant: CAPABILITIES.iter().copied().filter(|c| grant.iter().any(|g| g == c)).collect(), ops: Vec::new(), logs: Vec::new() };
+        let cases = table.get("cases").items();
+        assert!(cases.len() >= 20, "{} cases", cases.len());
+        for c in cases {
+            let mut msg = c.get("request").str().as_bytes().to_vec();
+            if c.has("body") {
+                msg.push(0);
+                msg.extend_from_slice(c.get("body").str().as_bytes());
+            }
+            let reply = json::parse(std::str::from_utf8(&st.serve(&msg)).unwrap()).unwrap();
+            let err = reply.get("error");
+            assert_eq!((err.get("code").str(), err.get("message").str()), (c.get("code").str(), c.get("message").str()), "{}", c.get("name").str());
+        }
     }
 
     #[test]
