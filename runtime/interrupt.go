@@ -34,7 +34,7 @@ func loopCheck(count, interrupt uint64) []byte {
 	b = append(b, 0x41, 0x01, 0x6b, 0x24)
 	b = binary.AppendUvarint(b, count)
 	b = append(b, 0x05, 0x41)
-	b = binary.AppendVarint(b, interruptPeriod)
+	b = appendSLEB(b, interruptPeriod)
 	b = append(b, 0x24)
 	b = binary.AppendUvarint(b, count)
 	b = append(b, 0x41, 0x00, 0x40, 0x00, 0x1a, 0x23)
@@ -138,7 +138,7 @@ func addInterrupt(wasm []byte) ([]byte, error) {
 	}
 	// The new globals: the countdown (i32, mutable, interruptPeriod) and the flag (i32,
 	// mutable, 0).
-	newGlobals := append(binary.AppendVarint([]byte{0x7f, 0x01, 0x41}, interruptPeriod), 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b)
+	newGlobals := append(appendSLEB([]byte{0x7f, 0x01, 0x41}, interruptPeriod), 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b)
 	for i, s := range sections {
 		switch {
 		case i == globalAt:

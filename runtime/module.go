@@ -145,7 +145,10 @@ var errEngineClosed = errors.New("runtime: the engine is closed")
 func (m *Module) compile(ctx context.Context) {
 	cctx := experimental.WithCompilationWorkers(ctx, m.engine.cfg.CompilationWorkers)
 	code, rt := m.wasm, m.engine.rt
-	rewritten, err := addInterrupt(m.wasm)
+	if merged, err := mergeData(code); err == nil {
+		code = merged
+	}
+	rewritten, err := addInterrupt(code)
 	if err == nil && !m.engine.noInterrupt {
 		code, m.interruptible = rewritten, true
 	} else if rt, err = m.engine.guardedRuntime(); err != nil {

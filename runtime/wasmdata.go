@@ -1,0 +1,164 @@
+package runtime
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+)
+
+// Limits of mergeData.
+const (
+	// mergeDataMinSegments: a module with fewer data segments is left as it is.
+	mergeDataMinSegments = 64
+	// mergeDataZeroRun: a run of at least this many zero bytes splits the merged data.
+	mergeDataZeroRun = 64
+	// mergeDataMaxSpan bounds the bytes from the lowest segment's start to the highest
+	// segment's end, so that a module cannot make the host allocate more than this.
+	mergeDataMaxSpan = 64 << 20
+)
+
+// mergeData returns wasm with its active data segments merged into as few as cover their
+// bytes, split only at runs of mergeDataZeroRun zero bytes. Instantiating the result puts
+// the same bytes in memory as the module as given. Go's linker writes one segment per run of
+// non-zero data (the built-in module: 49,467 segments), and wazero evaluates each segment's
+// offset expression for every instance, which was most of the cost of a new instance
+// (docs/RATIONALE.md). It wraps errNoRewrite, and the module is compiled as it is, when it
+// has fewer than mergeDataMinSegments segments, a data count section (then code may name
+// segments by index), a segment that is passive, for another memory, or placed by anything
+// but an i32.const, or a span over mergeDataMaxSpan.
+func mergeData(wasm []byte) ([]byte, error) {
+	if len(wasm) < 8 || !bytes.Equal(wasm[:4], []byte("\x00asm")) {
+		return nil, fmt.Errorf("%w: no wasm header", errNoRewrite)
+	}
+	dataStart, dataEnd, dataAt := -1, -1, -1
+	for p := 8; p < len(wasm); {
+		id := wasm[p]
+		size, n := uvarint(wasm[p+1:])
+		if n <= 0 || size > uint64(len(wasm)-p-1-n) {
+			return nil, fmt.Errorf("%w: bad section size", errNoRewrite)
+		}
+		start := p + 1 + n
+		switch id {
+		case 12:
+			return nil, fmt.Errorf("%w: a data count section", errNoRewrite)
+		case 11:
+			dataAt, dataStart, dataEnd = p, start, start+int(size)
+		}
+		p = start + int(size)
+	}
+	if dataAt < 0 {
+		return nil, fmt.Errorf("%w: no data section", errNoRewrite)
+	}
+	type segment struct {
+		offset uint64
+		data   []byte
+	}
+	r := &reader{b: wasm[dataStart:dataEnd]}
+	count := r.u()
+	if count < mergeDataMinSegments {
+		return nil, fmt.Errorf("%w: %d data segments", errNoRewrite, count)
+	}
+	segs := make([]segment, 0, min(count, uint64(len(r.b)/4)))
+	lo, hi := ^uint64(0), uint64(0)
+	for i := uint64(0); i < count && r.err == nil; i++ {
+		switch flag := r.u(); flag {
+		case 0:
+		case 2:
+			if r.u() != 0 {
+				return nil, fmt.Errorf("%w: a segment for another memory", errNoRewrite)
+			}
+		default:
+			return nil, fmt.Errorf("%w: a passive data segment", errNoRewrite)
+		}
+		if r.byte() != 0x41 {
+			return nil, fmt.Errorf("%w: a segment not placed by i32.const", errNoRewrite)
+		}
+		v := r.s32()
+		if r.byte() != 0x0b {
+			return nil, fmt.Errorf("%w: a segment not placed by i32.const", errNoRewrite)
+		}
+		off := uint64(uint32(v))
+		data := r.name()
+		segs = append(segs, segment{off, data})
+		lo, hi = min(lo, off), max(hi, off+uint64(len(data)))
+	}
+	if r.err != nil || len(r.b) != 0 {
+		return nil, fmt.Errorf("%w: cannot parse the data section", errNoRewrite)
+	}
+	if hi <= lo || hi-lo > mergeDataMaxSpan {
+		return nil, fmt.Errorf("%w: data spans %d bytes", errNoRewrite, hi-min(lo, hi))
+	}
+	image := make([]byte, hi-lo)
+	for _, s := range segs { // in order: a later segment overwrites an earlier one, as at instantiation
+		copy(image[s.offset-lo:], s.data)
+	}
+	var body []byte
+	var merged uint64
+	for i := 0; i < len(image); {
+		if image[i] == 0 {
+			i++
+			continue
+		}
+		// A segment from i to the next run of mergeDataZeroRun zeros (or the end).
+		end, zeros := i, 0
+		for j := i; j < len(image) && zeros < mergeDataZeroRun; j++ {
+			if image[j] == 0 {
+				zeros++
+			} else {
+				zeros, end = 0, j+1
+			}
+		}
+		body = append(body, 0, 0x41)
+		body = appendSLEB(body, int64(int32(uint32(lo+uint64(i)))))
+		body = append(body, 0x0b)
+		body = binary.AppendUvarint(body, uint64(end-i))
+		body = append(body, image[i:end]...)
+		merged++
+		i = end
+	}
+	body = append(binary.AppendUvarint(nil, merged), body...)
+	out := make([]byte, 0, len(wasm)-(dataEnd-dataStart)+len(body)+8)
+	out = append(out, wasm[:dataAt]...)
+	out = append(out, 11)
+	out = binary.AppendUvarint(out, uint64(len(body)))
+	out = append(out, body...)
+	return append(out, wasm[dataEnd:]...), nil
+}
+
+// appendSLEB appends v as a signed LEB128 (wasm's encoding of i32.const and i64.const).
+func appendSLEB(b []byte, v int64) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
+
+// s32 reads a signed LEB128 of at most 5 bytes, as an i32.const's operand.
+func (r *reader) s32() int32 {
+	var v int64
+	var shift uint
+	for i := 0; i < 5; i++ {
+		c := r.byte()
+		if r.err != nil {
+			return 0
+		}
+		v |= int64(c&0x7f) << shift
+		shift += 7
+		if c&0x80 == 0 {
+			if shift < 64 && c&0x40 != 0 {
+				v |= -1 << shift
+			}
+			if v < -1<<31 || v >= 1<<31 {
+				r.fail()
+				return 0
+			}
+			return int32(v)
+		}
+	}
+	r.fail()
+	return 0
+}
