@@ -3,7 +3,11 @@
  * Compile the tool's files and pal.c with fakehost.c for the machine you are on (cc, not
  * clang --target=wasm32): pal.c then calls pal_host_call and pal_host_log, which fakehost.c
  * answers from an in-memory file tree and a scripted model. Refusals use the real host's
- * codes and texts (docs/abi.md), so a test that passes here sees the same errors under pal.
+ * codes and texts (docs/abi.md), so a test that passes here sees the same errors under pal:
+ * the kit's pal_test.c checks each one against the real host's replies in
+ * tools-wasm/testdata/refusals.json. Not simulated: a fractional number for an integer field,
+ * the types of array elements, deny rules of more than one component, symlinks, the per-call
+ * byte budget.
  *
  *   static const pal_fake_file files[] = {{"/w/a.c", "// TODO: x\n"}, {NULL, NULL}};
  *   static const char *const grant[] = {"fs.list", "fs.read", NULL};
@@ -33,11 +37,18 @@ typedef struct {
   const pal_fake_file *files;
   /* What pal.toml grants the tool (intersected with its manifest's capabilities), NULL-ended. */
   const char *const *grant;
-  /* Paths refused as a deny glob would refuse them, NULL-ended (may be NULL). */
+  /* Deny rules, NULL-ended (may be NULL): a glob ('*' any run, '?' one character) refuses a
+   * path any of whose components it matches, ignoring case, as pal's deny rules do (".env*",
+   * "*.pem"); an entry starting with '/' refuses that path and the tree under it. */
   const char *const *deny;
   /* The model's reply to a prompt, or NULL to fail with upstream. NULL model: "ok". */
   const char *(*model)(const char *prompt, size_t n, void *ctx);
   void *model_ctx;
+  /* Allowed roots, NULL-ended: once there is one, a path outside every root is denied. NULL:
+   * every absolute path is inside. */
+  const char *const *roots;
+  /* fs.read's per-file cap in bytes ([paths] max_file_bytes); 0 means 1,000,000. */
+  size_t max_file_bytes;
 } pal_fake_host;
 
 /* One op the tool asked for: code "" when it was allowed. request is the op's JSON, body

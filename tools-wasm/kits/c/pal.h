@@ -101,6 +101,10 @@ pal_json pal_json_get(pal_json obj, const char *key);
 /* Iterates an array: start with it = {0}; each call moves it to the next element and returns
  * 1, or returns 0 after the last. */
 int pal_json_next(pal_json arr, pal_json *it);
+/* Iterates an object's members in order: start with key = {0}; each call moves key to the
+ * next member's name (a string value: pal_json_str decodes it) and val to its value and
+ * returns 1, or returns 0 after the last. */
+int pal_json_next_member(pal_json obj, pal_json *key, pal_json *val);
 /* A string value decoded to UTF-8 and NUL-terminated (malloc'ed; free it), or NULL when v is
  * not a string. A string holding \u0000 is cut there. */
 char *pal_json_str(pal_json v);

@@ -1,6 +1,6 @@
-/* Tests of the kit itself (JSON reader and writer, framing, errors), natively under the fake
- * host: `make test` in this directory. Built with AddressSanitizer, so a read outside a span
- * fails the test. */
+/* Tests of the kit itself (JSON reader and writer, framing, errors, the fake host's refusals
+ * against the real host's), natively under the fake host: `make test` in this directory.
+ * Built with AddressSanitizer, so a read outside a span fails the test. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,10 +59,39 @@ static pal_result *unknown_op(const pal_call *call) {
 }
 static const pal_tool unknown_tool = {.name = "unknown", .description = "", .handler = unknown_op};
 
+/* The real host's refusals (tools-wasm/testdata/refusals.json, written from its replies by
+ * TestFakeAndRealHostRefuseAlike): the probe tool sends each request, and the fake host must
+ * answer it with the same code and message. */
+#define REFUSALS "../../testdata/refusals.json"
+static pal_json refusals; /* the table */
+static int refusal_cases;
+
+static pal_result *probe(const pal_call *call) {
+  (void)call;
+  pal_json c = {0};
+  while (pal_json_next(pal_json_get(refusals, "cases"), &c)) {
+    char *name = pal_json_strdef(pal_json_get(c, "name")), *req = pal_json_strdef(pal_json_get(c, "request"));
+    char *body = pal_json_str(pal_json_get(c, "body"));
+    char *code = pal_json_strdef(pal_json_get(c, "code")), *msg = pal_json_strdef(pal_json_get(c, "message"));
+    pal_reply r = pal_request(req, strlen(req), body, body ? strlen(body) : 0);
+    CHECK(r.error && strcmp(r.error->code, code) == 0 && strcmp(r.error->message, msg) == 0, "%s: got %s: %s, want %s: %s", name,
+          r.error ? r.error->code : "no error", r.error ? r.error->message : "", code, msg);
+    refusal_cases++;
+    pal_reply_free(&r);
+    free(name), free(req), free(body), free(code), free(msg);
+  }
+  return pal_text("done");
+}
+static const char *const all_caps[] = {PAL_CAP_FS_READ,   PAL_CAP_FS_LIST,   PAL_CAP_MODEL_GENERATE, PAL_CAP_MODEL_LIST,
+                                       PAL_CAP_THREAD_READ, PAL_CAP_THREAD_WRITE, PAL_CAP_PROGRESS,   PAL_CAP_HOST_INFO,
+                                       PAL_CAP_GIT_READ,  PAL_CAP_CLI_RUN,   NULL};
+static const pal_tool probe_tool = {.name = "probe", .description = "", .capabilities = all_caps, .handler = probe};
+
 void pal_init(void) {
   pal_module("kit-test", "1.0.0");
   pal_register(&echo_tool);
   pal_register(&unknown_tool);
+  pal_register(&probe_tool);
 }
 
 static pal_json parse(const char *s) { return pal_json_parse(s, strlen(s)); }
@@ -271,6 +300,76 @@ static void test_unknown_op(void) {
   pal_fake_outcome_free(&o);
 }
 
+/* strs decodes a JSON array of strings into a NULL-ended array (malloc'ed, as its strings). */
+static char **strs(pal_json arr) {
+  size_t n = 0;
+  pal_json it = {0};
+  while (pal_json_next(arr, &it)) n++;
+  char **out = calloc(n + 1, sizeof *out);
+  it.p = NULL;
+  for (size_t i = 0; out && pal_json_next(arr, &it); i++) out[i] = pal_json_strdef(it);
+  return out;
+}
+
+static void free_strs(char **s) {
+  for (char **p = s; p && *p; p++) free(*p);
+  free(s);
+}
+
+static void test_refusals(void) {
+  FILE *f = fopen(REFUSALS, "rb");
+  CHECK(f != NULL, "%s: cannot open (run the test from tools-wasm/kits/c)", REFUSALS);
+  if (!f) return;
+  static char text[1 << 16];
+  size_t n = fread(text, 1, sizeof text, f);
+  fclose(f);
+  CHECK(n < sizeof text, "%s is larger than %zu bytes", REFUSALS, sizeof text);
+  refusals = pal_json_parse(text, n);
+  CHECK(pal_json_type(refusals) == PAL_JSON_OBJECT, "%s is not a JSON object", REFUSALS);
+  char *tool = pal_json_strdef(pal_json_get(refusals, "tool"));
+  CHECK(strcmp(tool, "probe") == 0, "the table's tool is %s, not probe", tool);
+  free(tool);
+  char **grant = strs(pal_json_get(refusals, "grant")), **roots = strs(pal_json_get(refusals, "roots"));
+  char **deny = strs(pal_json_get(refusals, "deny"));
+  pal_json files = pal_json_get(refusals, "files"), it = {0};
+  size_t nf = 0;
+  while (pal_json_next(files, &it)) nf++;
+  pal_fake_file *tree = calloc(nf + 1, sizeof *tree);
+  it.p = NULL;
+  for (size_t i = 0; tree && pal_json_next(files, &it); i++) {
+    tree[i].path = pal_json_strdef(pal_json_get(it, "path"));
+    tree[i].data = pal_json_strdef(pal_json_get(it, "content"));
+  }
+  pal_fake_host h = {.files = tree, .grant = (const char *const *)grant, .deny = (const char *const *)deny,
+                     .roots = (const char *const *)roots,
+                     .max_file_bytes = (size_t)pal_json_num(pal_json_get(refusals, "max_file_bytes"), 0)};
+  pal_fake_outcome o;
+  CHECK(pal_fake_call(&h, "probe", "{}", &o) == 0 && strcmp(o.text, "done") == 0, "%s", o.result);
+  CHECK(refusal_cases >= 20, "%d cases in %s", refusal_cases, REFUSALS);
+  pal_fake_outcome_free(&o);
+  for (size_t i = 0; tree && i < nf; i++) free((char *)tree[i].path), free((char *)tree[i].data);
+  free(tree);
+  free_strs(grant), free_strs(roots), free_strs(deny);
+}
+
+static void test_members(void) {
+  pal_json obj = parse("{\"a\":1, \"b\" : [2,3] ,\"c\":{}}"), k = {0}, v = {0};
+  pal_buf got = {0};
+  while (pal_json_next_member(obj, &k, &v)) {
+    pal_buf_put(&got, k.p, k.n);
+    pal_buf_puts(&got, "=");
+    pal_buf_put(&got, v.p, v.n);
+    pal_buf_puts(&got, ";");
+  }
+  CHECK(got.p && strcmp(got.p, "\"a\"=1;\"b\"=[2,3];\"c\"={};") == 0, "got %s", got.p ? got.p : "nothing");
+  pal_buf_free(&got);
+  pal_json none = {0};
+  k.p = v.p = NULL;
+  CHECK(!pal_json_next_member(pal_json_parse("[1]", 3), &k, &v) && !pal_json_next_member(none, &k, &v), "members of a non-object");
+  k.p = v.p = NULL;
+  CHECK(!pal_json_next_member(pal_json_parse("{}", 2), &k, &v), "members of {}");
+}
+
 int main(void) {
   test_parse();
   test_access();
@@ -280,6 +379,8 @@ int main(void) {
   test_framing();
   test_unknown_op();
   test_errors();
+  test_members();
+  test_refusals();
   if (failures) {
     fprintf(stderr, "FAIL: %d checks\n", failures);
     return 1;

@@ -21,8 +21,17 @@ static const char *const op_caps[][2] = {
     {"git.log", "git.read"},        {"cli.list", "cli.run"},        {"cli.run", "cli.run"},
 };
 
-static const char *const implemented[] = {"fs.read", "fs.list", "model.generate", "model.resolve",
-                                          "progress", "host.info", NULL};
+/* The request fields of each implemented op and their types as pal's Go structs name them
+ * (runtime/abi/ops.go); the first entry of a row is the op. */
+static const char *const op_fields[][9] = {
+    {"fs.read", "op", "string", "path", "string", "max_bytes", "int64", NULL},
+    {"fs.list", "op", "string", "path", "string", "max_depth", "int", "max_entries", "int"},
+    {"model.resolve", "op", "string", "model", "string", "category", "string", NULL},
+    {"progress", "op", "string", "progress", "float64", "total", "float64", "message", "string"},
+    {"host.info", "op", "string", NULL},
+};
+static const char *const generate_fields[] = {"op", "string", "model", "string", "category", "string", "system", "string",
+                                              "temperature", "float64", "thinking_mode", "string", "images", "[]string", NULL};
 
 /* The call in progress: pal_host_call and pal_host_log serve it. */
 static struct {
@@ -105,6 +114,112 @@ static void *ok(struct req *q, pal_buf *result, const char *body, size_t bn, siz
   return place(&b, body, bn, out_n);
 }
 
+/* The fields of an implemented op as name, type pairs ended by NULL, or NULL for an op the
+ * fake host does not implement. */
+static const char *const *fields_of(const char *op) {
+  if (strcmp(op, "model.generate") == 0) return generate_fields;
+  for (size_t i = 0; i < sizeof op_fields / sizeof op_fields[0]; i++)
+    if (strcmp(op_fields[i][0], op) == 0) return &op_fields[i][1];
+  return NULL;
+}
+
+/* bad_request decodes a request header as pal does (encoding/json, unknown fields
+ * disallowed): the first member, in order, with an unknown name or a value of the wrong kind
+ * is the error, worded as runtime/abi's RefuseBadRequest words it; null fits any field.
+ * Returns 0 and fills msg, or 1 when the header is good. */
+static int bad_request(pal_json head, const char *const *fields, pal_buf *msg) {
+  static const char *const kinds[] = {"", "null", "bool", "number", "string", "array", "object"};
+  pal_json k = {0}, v = {0};
+  while (pal_json_next_member(head, &k, &v)) {
+    char *name = pal_json_strdef(k);
+    const char *type = NULL;
+    for (const char *const *f = fields; *f; f += 2)
+      if (strcmp(f[0], name) == 0) type = f[1];
+    pal_json_kind kind = pal_json_type(v);
+    int fits = kind == PAL_JSON_NULL || (type && (strcmp(type, "string") == 0   ? kind == PAL_JSON_STRING
+                                                  : strcmp(type, "[]string") == 0 ? kind == PAL_JSON_ARRAY
+                                                                                  : kind == PAL_JSON_NUMBER));
+    if (!type || !fits) {
+      pal_buf_puts(msg, type ? "bad request: field " : "bad request: json: unknown field ");
+      pal_buf_quote(msg, name, strlen(name));
+      if (type) {
+        pal_buf_puts(msg, " must be ");
+        pal_buf_puts(msg, type);
+        pal_buf_puts(msg, ", not ");
+        pal_buf_puts(msg, kinds[kind]);
+      }
+      free(name);
+      return 0;
+    }
+    free(name);
+  }
+  return 1;
+}
+
+/* clean returns an absolute path cleaned as Go's path.Clean cleans it (malloc'ed): no ".",
+ * ".." or empty components. */
+static char *clean(const char *path) {
+  size_t n = strlen(path);
+  char *out = malloc(n + 2);
+  if (!out) abort();
+  size_t o = 0;
+  for (const char *p = path; *p;) {
+    while (*p == '/') p++;
+    const char *c = p;
+    while (*p && *p != '/') p++;
+    size_t cn = (size_t)(p - c);
+    if (cn == 0 || (cn == 1 && c[0] == '.')) continue;
+    if (cn == 2 && c[0] == '.' && c[1] == '.') {
+      while (o > 0 && out[o - 1] != '/') o--;
+      if (o > 0) o--;
+      continue;
+    }
+    out[o++] = '/';
+    memcpy(out + o, c, cn);
+    o += cn;
+  }
+  if (o == 0) out[o++] = '/';
+  out[o] = 0;
+  return out;
+}
+
+/* under reports whether path is dir or inside it. */
+static int under(const char *path, const char *dir) {
+  size_t n = strlen(dir);
+  while (n && dir[n - 1] == '/') n--;
+  return strncmp(path, dir, n) == 0 && (path[n] == 0 || path[n] == '/');
+}
+
+static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+/* glob matches name[0:n] against pattern ('*' any run, '?' one character), ignoring case. */
+static int glob(const char *pat, const char *name, size_t n) {
+  if (!*pat) return n == 0;
+  if (*pat == '*') {
+    for (size_t i = 0; i <= n; i++)
+      if (glob(pat + 1, name + i, n - i)) return 1;
+    return 0;
+  }
+  return n > 0 && (*pat == '?' || lower(*pat) == lower(*name)) && glob(pat + 1, name + 1, n - 1);
+}
+
+/* deny_rule returns the deny entry that refuses a clean path, or NULL. */
+static const char *deny_rule(const char *path) {
+  for (const char *const *d = cur.h->deny; d && *d; d++) {
+    if (**d == '/') {
+      if (under(path, *d)) return *d;
+      continue;
+    }
+    for (const char *p = path; *p;) {
+      while (*p == '/') p++;
+      const char *c = p;
+      while (*p && *p != '/') p++;
+      if (p > c && glob(*d, c, (size_t)(p - c))) return *d;
+    }
+  }
+  return NULL;
+}
+
 static int is_dir(const char *path) {
   size_t n = strlen(path);
   for (const pal_fake_file *f = cur.h->files; f && f->path; f++)
@@ -147,7 +262,17 @@ static void *serve(struct req *q, pal_json head, size_t *out_n) {
     pal_buf_free(&g);
     return r;
   }
-  if (!in(implemented, q->op)) {
+  if (q->body && strcmp(q->op, "model.generate") != 0 && strcmp(q->op, "cli.run") != 0) {
+    pal_buf b = {0};
+    pal_buf_puts(&b, "op ");
+    pal_buf_quote(&b, q->op, strlen(q->op));
+    pal_buf_puts(&b, " takes no body");
+    void *r = refuse(q, PAL_ERR_INVALID, b.p, out_n);
+    pal_buf_free(&b);
+    return r;
+  }
+  const char *const *fields = fields_of(q->op);
+  if (!fields) {
     pal_buf b = {0};
     pal_buf_puts(&b, "the fake host does not implement ");
     pal_buf_quote(&b, q->op, strlen(q->op));
@@ -155,50 +280,75 @@ static void *serve(struct req *q, pal_json head, size_t *out_n) {
     pal_buf_free(&b);
     return r;
   }
-  char *path = pal_json_str(pal_json_get(head, "path"));
-  pal_buf res = {0};
+  pal_buf bad = {0};
+  if (!bad_request(head, fields, &bad)) {
+    void *r = refuse(q, PAL_ERR_INVALID, bad.p, out_n);
+    pal_buf_free(&bad);
+    return r;
+  }
+  int fs = strcmp(q->op, "fs.read") == 0 || strcmp(q->op, "fs.list") == 0;
+  char *given = pal_json_strdef(pal_json_get(head, "path"));
+  char *path = clean(given);
+  pal_buf res = {0}, msg = {0};
+  const char *code = NULL; /* a refusal: its code, msg its message */
   void *r = NULL;
-  if (path && path[0] != '/') {
-    pal_buf b = {0};
-    pal_buf_quote(&b, path, strlen(path));
-    pal_buf_puts(&b, " is not an absolute path");
-    r = refuse(q, PAL_ERR_INVALID, b.p, out_n);
-    pal_buf_free(&b);
-  } else if (path && in(cur.h->deny, path)) {
-    pal_buf b = {0};
-    pal_buf_quote(&b, path, strlen(path));
-    pal_buf_puts(&b, " matches a deny rule");
-    r = refuse(q, PAL_ERR_DENIED, b.p, out_n);
-    pal_buf_free(&b);
+  if (fs && !*given) {
+    code = PAL_ERR_INVALID;
+    pal_buf_puts(&msg, q->op);
+    pal_buf_puts(&msg, " needs a path");
+  } else if (fs) {
+    /* The path policy: absolute, inside a root once cleaned, no deny rule. */
+    int inside = !cur.h->roots || !cur.h->roots[0];
+    for (const char *const *root = cur.h->roots; root && *root; root++) inside |= under(path, *root);
+    const char *rule = *given == '/' ? deny_rule(path) : NULL;
+    pal_buf_quote(&msg, given, strlen(given));
+    if (*given != '/') {
+      code = PAL_ERR_DENIED;
+      pal_buf_puts(&msg, " is not an absolute path");
+    } else if (!inside) {
+      code = PAL_ERR_DENIED;
+      pal_buf_puts(&msg, " is outside every allowed root");
+    } else if (rule) {
+      code = PAL_ERR_DENIED;
+      pal_buf_puts(&msg, " matches deny rule ");
+      pal_buf_quote(&msg, rule, strlen(rule));
+    }
+  }
+  if (code) {
+    /* refused above */
   } else if (strcmp(q->op, "fs.read") == 0) {
     const pal_fake_file *f = NULL;
-    for (const pal_fake_file *x = cur.h->files; path && x && x->path; x++)
+    for (const pal_fake_file *x = cur.h->files; x && x->path; x++)
       if (strcmp(x->path, path) == 0) f = x;
+    size_t size = f ? strlen(f->data) : 0, cap = cur.h->max_file_bytes ? cur.h->max_file_bytes : 1000000;
+    size_t asked = (size_t)pal_json_num(pal_json_get(head, "max_bytes"), 0);
     if (!f) {
-      pal_buf b = {0};
-      pal_buf_quote(&b, path ? path : "", path ? strlen(path) : 0);
-      pal_buf_puts(&b, path && is_dir(path) ? " is a directory" : " does not exist");
-      r = refuse(q, path && is_dir(path) ? PAL_ERR_INVALID : PAL_ERR_NOT_FOUND, b.p, out_n);
-      pal_buf_free(&b);
+      code = is_dir(path) ? PAL_ERR_INVALID : PAL_ERR_NOT_FOUND;
+      pal_buf_puts(&msg, is_dir(path) ? " is a directory" : " does not exist");
+    } else if (asked == 0 && size > cap) {
+      code = PAL_ERR_TOO_LARGE;
+      pal_buf_puts(&msg, " is ");
+      pal_buf_int(&msg, (long long)size);
+      pal_buf_puts(&msg, " bytes, over the ");
+      pal_buf_int(&msg, (long long)cap);
+      pal_buf_puts(&msg, "-byte cap");
     } else {
-      size_t size = strlen(f->data);
-      size_t max = (size_t)pal_json_num(pal_json_get(head, "max_bytes"), 1000000);
+      size_t max = asked && asked < cap ? asked : cap;
       size_t n = size < max ? size : max;
       pal_buf_puts(&res, "{");
       pal_json_kstr(&res, "path", path);
       pal_json_knum(&res, "size", (double)size);
       pal_json_kstr(&res, "modified", "2026-01-01T00:00:00Z");
-      pal_json_kbool(&res, "truncated", size > max);
+      pal_json_kbool(&res, "truncated", n < size);
       pal_buf_puts(&res, "}");
       r = ok(q, &res, f->data, n, out_n);
     }
   } else if (strcmp(q->op, "fs.list") == 0) {
-    if (!path || !is_dir(path)) {
-      pal_buf b = {0};
-      pal_buf_quote(&b, path ? path : "", path ? strlen(path) : 0);
-      pal_buf_puts(&b, " does not exist");
-      r = refuse(q, PAL_ERR_NOT_FOUND, b.p, out_n);
-      pal_buf_free(&b);
+    int file = 0;
+    for (const pal_fake_file *x = cur.h->files; x && x->path; x++) file |= strcmp(x->path, path) == 0;
+    if (file || !is_dir(path)) {
+      code = file ? PAL_ERR_INVALID : PAL_ERR_NOT_FOUND;
+      pal_buf_puts(&msg, file ? " is not a directory" : " does not exist");
     } else {
       size_t n = 0, pn = strlen(path);
       for (const pal_fake_file *x = cur.h->files; x->path; x++) n++;
@@ -206,11 +356,11 @@ static void *serve(struct req *q, pal_json head, size_t *out_n) {
       if (!sorted) abort();
       size_t k = 0;
       for (const pal_fake_file *x = cur.h->files; x->path; x++)
-        if (strncmp(x->path, path, pn) == 0 && (x->path[pn] == '/' || path[pn - 1] == '/') && !in(cur.h->deny, x->path))
+        if (strncmp(x->path, path, pn) == 0 && (x->path[pn] == '/' || path[pn - 1] == '/') && !deny_rule(x->path))
           sorted[k++] = x;
       qsort(sorted, k, sizeof *sorted, by_path);
       pal_buf_puts(&res, "{");
-      pal_json_kstr(&res, "path", path);
+      pal_json_kstr(&res, "path", given);
       pal_json_key(&res, "entries");
       pal_buf_puts(&res, "[");
       for (size_t i = 0; i < k; i++) {
@@ -253,6 +403,9 @@ static void *serve(struct req *q, pal_json head, size_t *out_n) {
     pal_buf_puts(&res, "{\"name\":\"pal-fakehost\",\"version\":\"0\",\"abi\":1}");
     r = ok(q, &res, NULL, 0, out_n);
   }
+  if (code) r = refuse(q, code, msg.p, out_n);
+  pal_buf_free(&msg);
+  free(given);
   free(path);
   return r;
 }
@@ -271,10 +424,11 @@ void *pal_host_call(const void *req, size_t n, size_t *out_n) {
   pal_json head = pal_json_parse(q.head, q.hn);
   q.op = pal_json_str(pal_json_get(head, "op"));
   void *r;
-  if (pal_json_type(head) != PAL_JSON_OBJECT || !q.op) {
-    char none[] = "";
-    q.op = q.op ? q.op : dup(none);
-    r = refuse(&q, PAL_ERR_INVALID, "request has no \"op\"", out_n);
+  if (pal_json_type(head) != PAL_JSON_OBJECT || !q.op || !*q.op) {
+    int object = pal_json_type(head) == PAL_JSON_OBJECT;
+    free(q.op);
+    q.op = dup("");
+    r = refuse(&q, PAL_ERR_INVALID, object ? "request has no \"op\"" : "request is not a JSON object message", out_n);
   } else {
     r = serve(&q, head, out_n);
   }

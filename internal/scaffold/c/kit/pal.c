@@ -248,6 +248,32 @@ pal_json pal_json_get(pal_json obj, const char *key) {
   return none;
 }
 
+int pal_json_next_member(pal_json obj, pal_json *key, pal_json *val) {
+  if (pal_json_type(obj) != PAL_JSON_OBJECT) return 0;
+  const char *end = obj.p + obj.n, *p;
+  if (!key->p) {
+    p = ws(obj.p + 1, end);
+  } else {
+    if (val->p < obj.p || val->p + val->n > end) return 0;
+    p = ws(val->p + val->n, end);
+    if (p >= end || *p != ',') return 0;
+    p = ws(p + 1, end);
+  }
+  const char *k = p;
+  if (p >= end || *p != '"' || !(p = skip_string(p, end))) return 0;
+  const char *kend = p;
+  p = ws(p, end);
+  if (p >= end || *p != ':') return 0;
+  p = ws(p + 1, end);
+  const char *v = p;
+  if (!(p = skip_value(p, end, 1))) return 0;
+  key->p = k;
+  key->n = (size_t)(kend - k);
+  val->p = v;
+  val->n = (size_t)(p - v);
+  return 1;
+}
+
 int pal_json_next(pal_json arr, pal_json *it) {
   if (pal_json_type(arr) != PAL_JSON_ARRAY) return 0;
   const char *end = arr.p + arr.n, *p;
