@@ -138,10 +138,12 @@ test-rust: $(RUST_HOME)/config.toml | rust-toolchain
 
 examples: $(EXAMPLE_WASM) out/wasm/c.wasm
 
-# Each example's own tests under node (the kit's fake host, no server), where it has some;
-# the C kit's and the C example's tests natively under the C fake host; the Rust kit's and
+# Each example's own tests under node (the kit's fake host, no server), where it has some,
+# and the AssemblyScript kit's (its fake host against tools-wasm/testdata/refusals.json); the
+# C kit's and the C example's tests natively under the C fake host; the Rust kit's and
 # example's natively under the Rust fake host (test-rust).
 test-examples: examples test-rust
+	cd $(AS_KIT) && node --test test/
 	@for d in $(NPM_EXAMPLES); do [ ! -d $$d/test ] || (cd $$d && PAL_WASM=$(CURDIR)/out/wasm/$$(basename $$d).wasm node --test test/) || exit 1; done
 	$(MAKE) --no-print-directory -C $(C_KIT) test
 	$(MAKE) --no-print-directory -C $(C_EXAMPLE) test
