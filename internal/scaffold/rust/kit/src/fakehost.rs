@@ -616,7 +616,8 @@ mod tests {
                 msg.push(0);
                 msg.extend_from_slice(c.get("body").str().as_bytes());
             }
-            let reply = json::parse(std::str::from_utf8(&st.serve(&msg)).unwrap()).unwrap();
+            let out = st.serve(&msg);
+            let reply = json::parse(std::str::from_utf8(abi::split(&out).0).unwrap()).unwrap();
             let err = reply.get("error");
             assert_eq!((err.get("code").str(), err.get("message").str()), (c.get("code").str(), c.get("message").str()), "{}", c.get("name").str());
         }
