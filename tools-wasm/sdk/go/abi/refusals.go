@@ -12,8 +12,8 @@ import (
 
 // Refusal texts: the code and words of each refusal that does not depend on the real world
 // (the request, the grant, the path rules). The host (hostfns, policy) and the Go kit's fake
-// host (paltest) both take them from here, so a tool tested under paltest meets the real
-// host's refusals word for word (tools-wasm/testdata/refusals checks the two side by side).
+// host (paltest) both take them from here; TestFakeAndRealHostRefuseAlike compares the two and
+// writes tools-wasm/testdata/refusals.json, the table the other kits' fake hosts are tested on.
 
 // Refusal is one refused request: its reply code and its message.
 type Refusal struct {
