@@ -129,7 +129,7 @@ func addInterrupt(wasm []byte) ([]byte, error) {
 	idx := count + 1
 	check := loopCheck(count, idx)
 
-	out := make([]byte, 0, len(wasm)+len(wasm)/64+64)
+	out := make([]byte, 0, len(wasm)+len(wasm)/8+64)
 	out = append(out, wasm[:8]...)
 	appendSection := func(id byte, body []byte) {
 		out = append(out, id)
@@ -176,7 +176,7 @@ func addInterrupt(wasm []byte) ([]byte, error) {
 func instrumentCode(code, check []byte) ([]byte, error) {
 	r := &reader{b: code}
 	n := r.u()
-	out := make([]byte, 0, len(code)+len(code)/64+16)
+	out := make([]byte, 0, len(code)+len(code)/8+16) // the built-in module's grows by 4 %
 	out = binary.AppendUvarint(out, n)
 	var body []byte
 	for f := uint64(0); f < n && r.err == nil; f++ {
@@ -199,96 +199,151 @@ func instrumentCode(code, check []byte) ([]byte, error) {
 
 // instrumentBody appends fn, one function body, to out with check after every loop's block
 // type. It decodes every instruction of the WebAssembly 2.0 core (with SIMD), the features
-// the engine's runtime enables; anything else wraps errNoRewrite.
+// the engine's runtime enables; anything else wraps errNoRewrite. It walks fn by index, not
+// with a reader: it runs over every byte of code at each compile, cache hit or not.
 func instrumentBody(out, fn, check []byte) ([]byte, error) {
-	r := &reader{b: fn}
-	for k := r.u(); k > 0 && r.err == nil; k-- { // locals: count, type
-		r.u()
-		r.byte()
+	i := 0
+	var k uint64
+	if k, i = lebU(fn, i); i < 0 { // locals: count, type
+		return nil, errBadBody
 	}
-	from := 0 // fn[from:] is not copied yet
-	memarg := func() { r.u(); r.u() }
-	for r.err == nil && len(r.b) > 0 {
-		op := r.byte()
-		switch {
-		case op == 0x03: // loop bt
-			r.leb()
-			at := len(fn) - len(r.b)
-			out = append(out, fn[from:at]...)
-			out = append(out, check...)
-			from = at
-		case op == 0x02 || op == 0x04: // block, if: a block type (an s33)
-			r.leb()
-		case op <= 0x01, op == 0x05, op == 0x0b, op == 0x0f, op == 0x1a, op == 0x1b, op == 0xd1:
-		case op == 0x0c || op == 0x0d || op == 0x10 || op == 0xd2: // br, br_if, call, ref.func
-			r.u()
-		case op == 0x0e: // br_table
-			for k := r.u(); k > 0 && r.err == nil; k-- {
-				r.u()
-			}
-			r.u()
-		case op == 0x11: // call_indirect
-			r.u()
-			r.u()
-		case op == 0x1c: // select t*
-			r.skip(r.u())
-		case op >= 0x20 && op <= 0x26: // local.*, global.*, table.get/set
-			r.u()
-		case op >= 0x28 && op <= 0x3e:
-			memarg()
-		case op == 0x3f || op == 0x40: // memory.size, memory.grow
-			r.byte()
-		case op == 0x41 || op == 0x42:
-			r.leb()
-		case op == 0x43:
-			r.skip(4)
-		case op == 0x44:
-			r.skip(8)
-		case op >= 0x45 && op <= 0xc4: // numeric, no immediates
-		case op == 0xd0: // ref.null t
-			r.byte()
-		case op == 0xfc:
-			switch sub := r.u(); {
-			case sub <= 7: // saturating truncations
-			case sub == 8: // memory.init
-				r.u()
-				r.byte()
-			case sub == 9 || sub == 13 || sub == 15 || sub == 16 || sub == 17:
-				r.u()
-			case sub == 10:
-				r.byte()
-				r.byte()
-			case sub == 11:
-				r.byte()
-			case sub == 12 || sub == 14:
-				r.u()
-				r.u()
-			default:
-				r.fail()
-			}
-		case op == 0xfd:
-			switch sub := r.u(); {
-			case sub <= 11 || sub == 92 || sub == 93:
-				memarg()
-			case sub == 12 || sub == 13: // v128.const, i8x16.shuffle
-				r.skip(16)
-			case sub >= 21 && sub <= 34: // extract/replace lane
-				r.byte()
-			case sub >= 84 && sub <= 91: // load/store lane
-				memarg()
-				r.byte()
-			case sub <= 255:
-			default:
-				r.fail()
-			}
-		default:
-			r.fail()
+	for ; k > 0 && i >= 0; k-- {
+		if i = skipLEB(fn, i); i >= 0 && i < len(fn) {
+			i++
+		} else {
+			i = -1
 		}
 	}
-	if r.err != nil || len(fn) == 0 || fn[len(fn)-1] != 0x0b {
-		return nil, fmt.Errorf("%w: cannot parse a function body", errNoRewrite)
+	from := 0 // fn[from:] is not copied yet
+	for i >= 0 && i < len(fn) {
+		op := fn[i]
+		i++
+		switch {
+		case op == 0x03: // loop bt
+			if i = skipLEB(fn, i); i < 0 {
+				break
+			}
+			out = append(out, fn[from:i]...)
+			out = append(out, check...)
+			from = i
+		case op == 0x02 || op == 0x04: // block, if: a block type (an s33)
+			i = skipLEB(fn, i)
+		case op <= 0x01, op == 0x05, op == 0x0b, op == 0x0f, op == 0x1a, op == 0x1b, op == 0xd1:
+		case op == 0x0c || op == 0x0d || op == 0x10 || op == 0xd2: // br, br_if, call, ref.func
+			i = skipLEB(fn, i)
+		case op == 0x0e: // br_table
+			var n uint64
+			for n, i = lebU(fn, i); n > 0 && i >= 0; n-- {
+				i = skipLEB(fn, i)
+			}
+			i = skipLEB(fn, i)
+		case op == 0x11: // call_indirect
+			i = skipLEB(fn, skipLEB(fn, i))
+		case op == 0x1c: // select t*
+			var n uint64
+			if n, i = lebU(fn, i); i >= 0 && n <= uint64(len(fn)-i) {
+				i += int(n)
+			} else {
+				i = -1
+			}
+		case op >= 0x20 && op <= 0x26: // local.*, global.*, table.get/set
+			i = skipLEB(fn, i)
+		case op >= 0x28 && op <= 0x3e: // memarg
+			i = skipLEB(fn, skipLEB(fn, i))
+		case op == 0x3f || op == 0x40: // memory.size, memory.grow
+			i = skipN(fn, i, 1)
+		case op == 0x41 || op == 0x42:
+			i = skipLEB(fn, i)
+		case op == 0x43:
+			i = skipN(fn, i, 4)
+		case op == 0x44:
+			i = skipN(fn, i, 8)
+		case op >= 0x45 && op <= 0xc4: // numeric, no immediates
+		case op == 0xd0: // ref.null t
+			i = skipN(fn, i, 1)
+		case op == 0xfc:
+			var sub uint64
+			switch sub, i = lebU(fn, i); {
+			case i < 0:
+			case sub <= 7: // saturating truncations
+			case sub == 8: // memory.init
+				i = skipN(fn, skipLEB(fn, i), 1)
+			case sub == 9 || sub == 13 || sub == 15 || sub == 16 || sub == 17:
+				i = skipLEB(fn, i)
+			case sub == 10:
+				i = skipN(fn, i, 2)
+			case sub == 11:
+				i = skipN(fn, i, 1)
+			case sub == 12 || sub == 14:
+				i = skipLEB(fn, skipLEB(fn, i))
+			default:
+				i = -1
+			}
+		case op == 0xfd:
+			var sub uint64
+			switch sub, i = lebU(fn, i); {
+			case i < 0:
+			case sub <= 11 || sub == 92 || sub == 93:
+				i = skipLEB(fn, skipLEB(fn, i))
+			case sub == 12 || sub == 13: // v128.const, i8x16.shuffle
+				i = skipN(fn, i, 16)
+			case sub >= 21 && sub <= 34: // extract/replace lane
+				i = skipN(fn, i, 1)
+			case sub >= 84 && sub <= 91: // load/store lane
+				i = skipN(fn, skipLEB(fn, skipLEB(fn, i)), 1)
+			case sub <= 255:
+			default:
+				i = -1
+			}
+		default:
+			i = -1
+		}
+	}
+	if i != len(fn) || fn[len(fn)-1] != 0x0b {
+		return nil, errBadBody
 	}
 	return append(out, fn[from:]...), nil
+}
+
+var errBadBody = fmt.Errorf("%w: cannot parse a function body", errNoRewrite)
+
+// skipLEB returns the index after the LEB128 (of at most 10 bytes) at b[i], or -1.
+func skipLEB(b []byte, i int) int {
+	if i < 0 {
+		return -1
+	}
+	for end := min(i+10, len(b)); i < end; {
+		c := b[i]
+		i++
+		if c < 0x80 {
+			return i
+		}
+	}
+	return -1
+}
+
+// lebU reads the unsigned LEB128 (of at most 10 bytes) at b[i]: its value and the index after
+// it, or -1.
+func lebU(b []byte, i int) (uint64, int) {
+	if i < 0 || i >= len(b) {
+		return 0, -1
+	}
+	if c := b[i]; c < 0x80 {
+		return uint64(c), i + 1
+	}
+	v, n := binary.Uvarint(b[i:])
+	if n <= 0 {
+		return 0, -1
+	}
+	return v, i + n
+}
+
+// skipN returns i+n when b holds n bytes from i, else -1.
+func skipN(b []byte, i, n int) int {
+	if i < 0 || n > len(b)-i {
+		return -1
+	}
+	return i + n
 }
 
 // interrupter sets an instance's interrupt global when a context is done, and never after

@@ -92,7 +92,7 @@ func mergeData(wasm []byte) ([]byte, error) {
 	for _, s := range segs { // in order: a later segment overwrites an earlier one, as at instantiation
 		copy(image[s.offset-lo:], s.data)
 	}
-	var body []byte
+	body := make([]byte, 0, len(image)+len(image)/64+16)
 	var merged uint64
 	for i := 0; i < len(image); {
 		if image[i] == 0 {
@@ -116,11 +116,12 @@ func mergeData(wasm []byte) ([]byte, error) {
 		merged++
 		i = end
 	}
-	body = append(binary.AppendUvarint(nil, merged), body...)
-	out := make([]byte, 0, len(wasm)-(dataEnd-dataStart)+len(body)+8)
+	head := binary.AppendUvarint(nil, merged)
+	out := make([]byte, 0, len(wasm)-(dataEnd-dataStart)+len(head)+len(body)+16)
 	out = append(out, wasm[:dataAt]...)
 	out = append(out, 11)
-	out = binary.AppendUvarint(out, uint64(len(body)))
+	out = binary.AppendUvarint(out, uint64(len(head)+len(body)))
+	out = append(out, head...)
 	out = append(out, body...)
 	return append(out, wasm[dataEnd:]...), nil
 }

@@ -149,3 +149,25 @@ func FuzzMergeData(f *testing.F) {
 		mod.Close(ctx)
 	})
 }
+
+// BenchmarkRewrite measures the rewrites compile makes of the built-in module before wazero
+// sees it (mergeData, addInterrupt); they run on every compile, cache hit or not.
+func BenchmarkRewrite(b *testing.B) {
+	wasm := testwasm.Load(b, benchModule)
+	b.Run("mergeData", func(b *testing.B) {
+		b.SetBytes(int64(len(wasm)))
+		for b.Loop() {
+			if _, err := mergeData(wasm); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("addInterrupt", func(b *testing.B) {
+		b.SetBytes(int64(len(wasm)))
+		for b.Loop() {
+			if _, err := addInterrupt(wasm); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
