@@ -90,8 +90,10 @@ type Host struct {
 	Dirs  []string
 	// Roots, when set, are the only trees fs ops may reach; everything else is denied.
 	Roots []string
-	// Deny lists paths (and the trees under them) and base-name globs such as "*.pem" that
-	// are refused with denied.
+	// Deny lists rules as pal.toml's [paths] deny has them (globs such as "*.pem", ".env*" or
+	// "secrets" matched against the components of a path below its root, ignoring case; a
+	// rule with "/" matches a run of components) and absolute paths (and the trees under
+	// them), all refused with denied.
 	Deny []string
 	// MaxFileBytes is fs.read's per-file cap; 0 means DefaultMaxFileBytes.
 	MaxFileBytes int64
@@ -446,18 +448,46 @@ func (h *Host) denied(p string) bool {
 	return ok
 }
 
-// denyRule returns the entry of Deny that refuses p.
+// denyRule returns the entry of Deny that refuses p (clean and absolute). An entry starting
+// with "/" refuses that path and its tree; any other is a rule as pal's policy has them: its
+// "/"-separated globs match a run of p's components below its root, ignoring case.
 func (h *Host) denyRule(p string) (string, bool) {
+	rel := strings.TrimPrefix(p, "/")
+	for _, r := range h.Roots {
+		if r = strings.TrimSuffix(r, "/"); r != "" && under(p, r) {
+			rel = strings.TrimPrefix(strings.TrimPrefix(p, r), "/")
+			break
+		}
+	}
+	var comps []string
+	if rel != "" {
+		comps = strings.Split(strings.ToLower(rel), "/")
+	}
 	for _, d := range h.Deny {
-		if strings.ContainsAny(d, "*?[") {
-			if ok, _ := path.Match(d, path.Base(p)); ok {
+		if strings.HasPrefix(d, "/") {
+			if under(p, d) {
 				return d, true
 			}
-		} else if under(p, d) {
-			return d, true
+			continue
+		}
+		segs := strings.Split(strings.ToLower(strings.TrimSuffix(d, "/")), "/")
+		for end := len(segs); end <= len(comps); end++ {
+			if matchRun(segs, comps[end-len(segs):end]) {
+				return d, true
+			}
 		}
 	}
 	return "", false
+}
+
+// matchRun reports whether each glob of segs matches the component at its place in comps.
+func matchRun(segs, comps []string) bool {
+	for i, g := range segs {
+		if ok, _ := path.Match(g, comps[i]); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func under(p, root string) bool {
