@@ -46,11 +46,19 @@ $(BUILTIN): $(GUEST_SRC)
 BUILTIN_XZ := internal/builtinwasm/builtin.wasm.xz
 MAX_COMMITTED_BYTES := 1048576
 
-builtin-xz: $(BUILTIN)
+# builtin.manifest, its manifest (from describe), is committed with it, so that a `go install`ed
+# pal answers tools/list without compiling the module first.
+BUILTIN_MANIFEST_COMMITTED := internal/builtinwasm/builtin.manifest
+
+builtin-xz: $(BUILTIN) $(MANIFEST)
 	xz -9e -T1 -c $(BUILTIN) > $(BUILTIN_XZ)
+	cp $(MANIFEST) $(BUILTIN_MANIFEST_COMMITTED)
 	@$(MAKE) --no-print-directory check-builtin
 
-check-builtin: $(BUILTIN)
+check-builtin: $(BUILTIN) $(MANIFEST)
+	@cmp -s $(MANIFEST) $(BUILTIN_MANIFEST_COMMITTED) || { \
+		echo "$(BUILTIN_MANIFEST_COMMITTED) is not the manifest of the module the source builds:"; \
+		echo "  run 'make builtin-xz' and commit it with $(BUILTIN_XZ)"; exit 1; }
 	@xz -dc $(BUILTIN_XZ) | cmp -s - $(BUILTIN) || { \
 		echo "$(BUILTIN_XZ) is not the module the source builds ($$($(GO) env GOVERSION)):"; \
 		echo "  run 'make builtin-xz' and commit $(BUILTIN_XZ)"; \

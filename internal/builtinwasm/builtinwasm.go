@@ -9,7 +9,9 @@
 //
 // `make modules` also computes the module's manifest into modules/builtin.manifest (command
 // describe), keyed by the module's sha256, so that pal lists the built-in tools without
-// describing or compiling the module at start (Manifest).
+// describing or compiling the module at start (Manifest). `make builtin-xz` commits a copy
+// beside builtin.wasm.xz (builtin.manifest), which a binary without modules/ uses, so that a
+// `go install`ed pal does not compile the module before its first tools/list reply either.
 package builtinwasm
 
 import (
@@ -29,6 +31,11 @@ var modules embed.FS
 
 //go:embed builtin.wasm.xz
 var committed []byte
+
+// committedManifest is the committed module's manifest, in describe's form.
+//
+//go:embed builtin.manifest
+var committedManifest []byte
 
 // maxModuleBytes bounds the decoded committed module (64 MiB): a corrupt file cannot make the
 // decoder allocate without end.
@@ -79,6 +86,9 @@ func decode(xzBytes []byte) ([]byte, error) {
 // keys it by hash, so it is not.
 func Manifest() (sha256Hex string, manifest []byte, ok bool) {
 	raw, err := fs.ReadFile(modules, "modules/builtin.manifest")
+	if errors.Is(err, fs.ErrNotExist) {
+		raw, err = committedManifest, nil // keyed by the committed module's hash
+	}
 	if err != nil {
 		return "", nil, false
 	}

@@ -2,6 +2,9 @@ package builtinwasm
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"testing"
 )
@@ -24,5 +27,23 @@ func TestDecodeRefusesGarbage(t *testing.T) {
 		if _, err := decode(in); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("decode of %d bytes: %v, want ErrCorrupt", len(in), err)
 		}
+	}
+}
+
+// TestCommittedManifestIsTheCommittedModules: builtin.manifest is keyed by the sha256 of the
+// module builtin.wasm.xz holds (run `make builtin-xz` after changing the guest: it writes both).
+func TestCommittedManifestIsTheCommittedModules(t *testing.T) {
+	b, err := Committed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, body, ok := bytes.Cut(committedManifest, []byte("\n"))
+	sum := sha256.Sum256(b)
+	if !ok || string(hash) != hex.EncodeToString(sum[:]) {
+		t.Fatalf("builtin.manifest is keyed by %.64s, the committed module is %x: run make builtin-xz", hash, sum)
+	}
+	var man struct{ Tools []json.RawMessage }
+	if err := json.Unmarshal(body, &man); err != nil || len(man.Tools) == 0 {
+		t.Fatalf("builtin.manifest: %v, %d tools", err, len(man.Tools))
 	}
 }
