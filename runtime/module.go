@@ -26,7 +26,7 @@ import (
 type Module struct {
 	engine   *Engine
 	name     string // where it came from, for messages: "builtin", a file path
-	wasm     []byte // what is compiled: the module with its mutable globals exported (exportGlobals), else as given
+	wasm     []byte // what is compiled: the module with its mutable globals exported (exportGlobals), else as given; nil once compile began
 	size     int    // the module's size as given
 	sha256   string // of the module as given
 	manifest *abi.Manifest
@@ -145,6 +145,7 @@ var errEngineClosed = errors.New("runtime: the engine is closed")
 func (m *Module) compile(ctx context.Context) {
 	cctx := experimental.WithCompilationWorkers(ctx, m.engine.cfg.CompilationWorkers)
 	code, rt := m.wasm, m.engine.rt
+	m.wasm = nil // compiled once: the bytes need not stay in memory for the process's life
 	if merged, err := mergeData(code); err == nil {
 		code = merged
 	}

@@ -23,6 +23,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -153,7 +154,13 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer a.Close()
 	if a.Unavailable == "" {
-		go a.Warm(ctx)
+		go func() {
+			a.Warm(ctx)
+			// Loading the compiled code leaves tens of MiB of garbage (the module's bytes, their
+			// rewrites, wazero's buffers): return it to the system now rather than when the heap
+			// next grows, so that an idle server holds only what it uses (docs/RATIONALE.md).
+			debug.FreeOSMemory()
+		}()
 	}
 	if hf.addr != "" {
 		return serveHTTP(ctx, a, hf, stderr)
