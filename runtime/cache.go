@@ -34,6 +34,7 @@ import (
 //	index                    the authenticated index of compiled/
 //	compiled/wazero-V-A-O/   wazero's files, one per compiled module (hex names)
 //	manifests/HASH.json      one manifest per module sha256, with its HMAC
+//	rewritten/KEY.wasm       a module as compile rewrites it (rewrite.go), with its HMAC
 
 // Errors of the cache.
 var (
@@ -51,6 +52,7 @@ const (
 	indexMACLabel = "mac "
 	compiledDir   = "compiled"
 	manifestsDir  = "manifests"
+	rewrittenDir  = "rewritten"
 	// maxIndexBytes bounds the index read back: 4 MiB, some 40 000 entries.
 	maxIndexBytes = 4 << 20
 )
@@ -78,7 +80,7 @@ func openDiskCache(dir string, key []byte) (*diskCache, error) {
 	if len(key) < MinCacheKeyBytes {
 		return nil, fmt.Errorf("%w: %d bytes, want at least %d", ErrCacheKey, len(key), MinCacheKeyBytes)
 	}
-	for _, d := range []string{dir, filepath.Join(dir, compiledDir), filepath.Join(dir, manifestsDir)} {
+	for _, d := range []string{dir, filepath.Join(dir, compiledDir), filepath.Join(dir, manifestsDir), filepath.Join(dir, rewrittenDir)} {
 		if err := privfs.EnsureDir(d); err != nil {
 			return nil, fmt.Errorf("runtime: cache dir: %w", err)
 		}
@@ -329,6 +331,11 @@ func (c *diskCache) mac(parts ...[]byte) []byte {
 // manifest cannot be moved to another module.
 func (c *diskCache) manifestMAC(hash string, manifest []byte) []byte {
 	return c.mac([]byte("pal manifest 1\x00"+hash+"\x00"), manifest)
+}
+
+// rewriteMAC authenticates a rewritten module under its cache key (rewrite.go).
+func (c *diskCache) rewriteMAC(key string, wasm []byte) []byte {
+	return c.mac([]byte("pal rewritten 1\x00"+key+"\x00"), wasm)
 }
 
 // compileWithCache compiles through the disk cache when there is one.

@@ -146,11 +146,9 @@ func (m *Module) compile(ctx context.Context) {
 	cctx := experimental.WithCompilationWorkers(ctx, m.engine.cfg.CompilationWorkers)
 	code, rt := m.wasm, m.engine.rt
 	m.wasm = nil // compiled once: the bytes need not stay in memory for the process's life
-	if merged, err := mergeData(code); err == nil {
-		code = merged
-	}
-	rewritten, err := addInterrupt(code)
-	if err == nil && !m.engine.noInterrupt {
+	rewritten, ok := m.rewrite(code)
+	var err error
+	if ok && !m.engine.noInterrupt {
 		code, m.interruptible = rewritten, true
 	} else if rt, err = m.engine.guardedRuntime(); err != nil {
 		m.compileErr = err
