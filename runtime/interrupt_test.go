@@ -118,6 +118,12 @@ func TestUnrewrittenModuleIsStopped(t *testing.T) {
 	e := newEngine(t, Config{})
 	e.noInterrupt = true
 	m := loadHostile(t, e)
+	// Compile first: the call's one-second deadline also bounds the wait for its module's
+	// compile, and under load that wait alone can pass it (then the fields below are read
+	// while the compile still writes them).
+	if err := m.Compile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := invoke(t, m, "spin", nil, time.Second); !errors.Is(err, ErrDeadline) {
 		t.Fatalf("want ErrDeadline, got %v", err)
 	}
