@@ -146,6 +146,10 @@ func (m *Module) compile(ctx context.Context) {
 	cctx := experimental.WithCompilationWorkers(ctx, m.engine.cfg.CompilationWorkers)
 	code, rt := m.wasm, m.engine.rt
 	m.wasm = nil // compiled once: the bytes need not stay in memory for the process's life
+	if err := CheckSections(code); err != nil {
+		m.compileErr = fmt.Errorf("%w: %s: %w", ErrBadModule, m.name, err)
+		return
+	}
 	rewritten, ok := m.rewrite(code)
 	var err error
 	if ok && !m.engine.noInterrupt {
@@ -509,6 +513,9 @@ type Import struct{ Module, Name string }
 // Imports lists the functions wasm imports, in order. It compiles with wazero's interpreter
 // (no native code is made and nothing runs), so it is cheap and safe on any bytes.
 func Imports(ctx context.Context, wasm []byte) ([]Import, error) {
+	if err := CheckSections(wasm); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadModule, err)
+	}
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 	defer rt.Close(ctx)
 	cm, err := rt.CompileModule(ctx, wasm)

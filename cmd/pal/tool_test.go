@@ -99,6 +99,8 @@ func TestToolCheckRefuses(t *testing.T) {
 		{name: "user_modules pin mismatch", path: inDir, args: []string{"-config", dirConf}, pasteLine: true,
 			stdout: []string{"[user_modules.pins]\n\"wc.wasm\" = \"" + goodHash + "\""},
 			stderr: []string{"refused: sha256 mismatch: " + inDir + " has sha256 " + goodHash + ", but [user_modules.pins] (config file " + dirConf + ") pins " + other}},
+		{name: "a billion tables in 26 bytes", wasm: []byte("\x00asm\x01\x00\x00\x00\x04\x04\xff\xff\xff\x80\x05\x03000\a\x05\x01\x01000"),
+			stderr: []string{"is not a WebAssembly module pal can compile", "module sections are malformed: section 4"}},
 		{name: "extism network", wasm: testwasm.ABIModule(testwasm.ImportExtismHTTP),
 			stdout: []string{"abi     extism", "refused  extism:host/env.http_request"},
 			stderr: []string{"refused: imports extism:host/env.http_request: pal gives plugins no network"}},

@@ -144,6 +144,9 @@ func compile(ctx context.Context, cfg runtime.Config, wasm []byte, hash string, 
 // memory (initial or maximum size) over memoryLimit bytes. It reports whether the plugin
 // imports WASI.
 func checkImports(ctx context.Context, wasm []byte, memoryLimit uint64) (wasi bool, err error) {
+	if err := runtime.CheckSections(wasm); err != nil {
+		return false, err
+	}
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().
 		WithMemoryLimitPages(uint32(min(memoryLimit>>16, 65536))))
 	defer rt.Close(ctx)
