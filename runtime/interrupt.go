@@ -52,24 +52,9 @@ func loopCheck(count, interrupt uint64) []byte {
 // instruction or a layout it does not parse; such a module runs on a runtime with
 // WithCloseOnContextDone (Engine.guardedRuntime).
 func addInterrupt(wasm []byte) ([]byte, error) {
-	if len(wasm) < 8 || !bytes.Equal(wasm[:4], []byte("\x00asm")) {
-		return nil, fmt.Errorf("%w: no wasm header", errNoRewrite)
-	}
-	type section struct {
-		id         byte
-		at         int
-		start, end int
-	}
-	var sections []section
-	for p := 8; p < len(wasm); {
-		id := wasm[p]
-		size, n := uvarint(wasm[p+1:])
-		if n <= 0 || size > uint64(len(wasm)-p-1-n) {
-			return nil, fmt.Errorf("%w: bad section size", errNoRewrite)
-		}
-		start := p + 1 + n
-		sections = append(sections, section{id, p, start, start + int(size)})
-		p = start + int(size)
+	sections, err := splitSections(wasm)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errNoRewrite, err)
 	}
 	var importedGlobals, definedGlobals uint64
 	globalAt, exportAt, codeAt := -1, -1, -1

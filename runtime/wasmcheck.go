@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 )
@@ -27,17 +26,15 @@ func CheckSections(wasm []byte) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrModuleShape, fmt.Sprintf(format, args...))
 	}
-	if len(wasm) < 8 || !bytes.Equal(wasm[:4], []byte("\x00asm")) {
-		return bad("no wasm header")
+	sections, err := splitSections(wasm)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrModuleShape, err)
 	}
-	for p := 8; p < len(wasm); {
-		id := wasm[p]
-		size, n := uvarint(wasm[p+1:])
-		if n <= 0 || n > 5 || size > uint64(len(wasm)-p-1-n) {
-			return bad("section %d at byte %d: its size runs past the module's end", id, p)
+	for _, s := range sections {
+		id, content := s.id, wasm[s.start:s.end]
+		if s.start-s.at-1 > 5 { // a u32 size takes at most 5 LEB128 bytes
+			return bad("section %d at byte %d: a size of %d bytes", id, s.at, s.start-s.at-1)
 		}
-		content := wasm[p+1+n : p+1+n+int(size)]
-		p += 1 + n + int(size)
 		switch id {
 		case 1, 2, 3, 4, 5, 6, 7, 9, 10, 11:
 		default:

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 )
@@ -27,24 +26,18 @@ const (
 // segments by index), a segment that is passive, for another memory, or placed by anything
 // but an i32.const, or a span over mergeDataMaxSpan.
 func mergeData(wasm []byte) ([]byte, error) {
-	if len(wasm) < 8 || !bytes.Equal(wasm[:4], []byte("\x00asm")) {
-		return nil, fmt.Errorf("%w: no wasm header", errNoRewrite)
+	sections, err := splitSections(wasm)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errNoRewrite, err)
 	}
 	dataStart, dataEnd, dataAt := -1, -1, -1
-	for p := 8; p < len(wasm); {
-		id := wasm[p]
-		size, n := uvarint(wasm[p+1:])
-		if n <= 0 || size > uint64(len(wasm)-p-1-n) {
-			return nil, fmt.Errorf("%w: bad section size", errNoRewrite)
-		}
-		start := p + 1 + n
-		switch id {
+	for _, s := range sections {
+		switch s.id {
 		case 12:
 			return nil, fmt.Errorf("%w: a data count section", errNoRewrite)
 		case 11:
-			dataAt, dataStart, dataEnd = p, start, start+int(size)
+			dataAt, dataStart, dataEnd = s.at, s.start, s.end
 		}
-		p = start + int(size)
 	}
 	if dataAt < 0 {
 		return nil, fmt.Errorf("%w: no data section", errNoRewrite)

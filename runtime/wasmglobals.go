@@ -24,24 +24,9 @@ var errNoRewrite = errors.New("runtime: module not rewritten for snapshots")
 // export section, an export name with the prefix, or a layout it cannot parse; a module it
 // cannot parse is left for wazero's decoder to refuse.
 func exportGlobals(wasm []byte) ([]byte, []string, error) {
-	if len(wasm) < 8 || !bytes.Equal(wasm[:4], []byte("\x00asm")) {
-		return nil, nil, fmt.Errorf("%w: no wasm header", errNoRewrite)
-	}
-	type section struct {
-		id         byte
-		at         int // the id's offset (a size may be padded, so it is kept, not computed)
-		start, end int // the content, after the id and size
-	}
-	var sections []section
-	for p := 8; p < len(wasm); {
-		id := wasm[p]
-		size, n := uvarint(wasm[p+1:])
-		if n <= 0 || size > uint64(len(wasm)-p-1-n) {
-			return nil, nil, fmt.Errorf("%w: bad section size", errNoRewrite)
-		}
-		start := p + 1 + n
-		sections = append(sections, section{id, p, start, start + int(size)})
-		p = start + int(size)
+	sections, err := splitSections(wasm)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", errNoRewrite, err)
 	}
 	var importedGlobals uint64
 	var mutable []uint64 // indexes in the global index space
