@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 )
 
 // runStamp is the time the suite appends to a scenario's result directory.
@@ -53,44 +51,11 @@ func TestConformanceSuite(t *testing.T) {
 	if err := os.WriteFile(conf, []byte("[http]\nrate_per_minute = 100000\nconcurrent_per_client = 64\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	srv := exec.Command(palBin, "serve", "-http", addr)
-	srv.Dir = w.root
-	srv.Env = serverEnv(w, p, "PAL_CONFIG="+conf)
-	stderr := &lockedBuffer{}
-	srv.Stderr = stderr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		srv.Process.Signal(os.Interrupt)
-		srv.Wait()
-		if strings.Contains(stderr.String(), apiKey) {
-			t.Errorf("the API key appeared in the server log")
-		}
-		if t.Failed() {
-			t.Logf("server stderr:\n%s", stderr.String())
-		}
-	})
-	for deadline := time.Now().Add(2 * time.Minute); ; {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pal serve -http did not listen on %s:\n%s", addr, stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	url, _, _ := startHTTPProcess(t, w, p, nil, "PAL_CONFIG="+conf)
 
 	out := t.TempDir()
 	suite := exec.Command(node, filepath.Join(dir, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js"),
-		"server", "--url", "http://"+addr+"/mcp", "--expected-failures", filepath.Join(dir, "expected-failures.yaml"), "-o", out)
+		"server", "--url", url, "--expected-failures", filepath.Join(dir, "expected-failures.yaml"), "-o", out)
 	suite.Dir = dir
 	var so bytes.Buffer
 	suite.Stdout, suite.Stderr = &so, &so

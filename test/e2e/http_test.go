@@ -75,15 +75,23 @@ func startHTTP(t *testing.T, w *workspace, p *provider) string {
 // it stops the server and checks no secret reached its log.
 func startHTTPServer(t *testing.T, w *workspace, p *provider, extraEnv ...string) (string, *exec.Cmd, *lockedBuffer) {
 	t.Helper()
+	return startHTTPProcess(t, w, p, []string{"-http-token-env", "PAL_HTTP_TOKEN"}, append([]string{"PAL_HTTP_TOKEN=" + httpToken}, extraEnv...)...)
+}
+
+// startHTTPProcess runs pal serve -http on a free loopback port with the extra serve
+// arguments args and the environment extraEnv, and returns the endpoint once it answers, the
+// process and its stderr. At cleanup it stops the server and checks no secret reached its log.
+func startHTTPProcess(t *testing.T, w *workspace, p *provider, args []string, extraEnv ...string) (string, *exec.Cmd, *lockedBuffer) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(palBin, "serve", "-http", addr, "-http-token-env", "PAL_HTTP_TOKEN")
+	cmd := exec.Command(palBin, append([]string{"serve", "-http", addr}, args...)...)
 	cmd.Dir = w.root
-	cmd.Env = serverEnv(w, p, append([]string{"PAL_HTTP_TOKEN=" + httpToken}, extraEnv...)...)
+	cmd.Env = serverEnv(w, p, extraEnv...)
 	stderr := &lockedBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
