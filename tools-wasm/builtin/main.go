@@ -12,7 +12,12 @@ import "github.com/pal-mcp/pal/tools-wasm/sdk/go/pal"
 // moduleVersion is the version of this module in its manifest.
 const moduleVersion = "0.1.0"
 
-func init() { pal.SetModule("builtin", moduleVersion) }
+func init() {
+	pal.SetModule("builtin", moduleVersion)
+	// The types the tools decode their arguments into and encode their replies from: built
+	// once here, they are in the memory every call's instance starts from.
+	pal.PrepareJSON(chatArgs{}, clinkArgs{}, toolOutput{}, map[string]any{})
+}
 
 // main never runs in a reactor; the tools register from init functions.
 func main() {}

@@ -33,17 +33,33 @@ func LineNumbered(text string) string {
 	if text == "" {
 		return ""
 	}
-	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	width := max(4, len(strconv.Itoa(len(lines))))
-	var b strings.Builder
-	b.Grow(len(text) + len(lines)*(width+4))
-	for i, line := range lines {
-		if i > 0 {
-			b.WriteByte('\n')
+	text = strings.TrimSuffix(text, "\n")
+	lines := strings.Count(text, "\n") + 1
+	width := max(4, len(strconv.Itoa(lines)))
+	const bar = "│ "
+	// One pass with no per-line allocation: in wasm, fmt formatting each line cost more than
+	// the rest of a chat call's guest work (docs/RATIONALE.md §57).
+	b := make([]byte, 0, len(text)+lines*(width+len(bar)))
+	var num [20]byte
+	for n := 1; ; n++ {
+		if n > 1 {
+			b = append(b, '\n')
 		}
-		fmt.Fprintf(&b, "%*d│ %s", width, i+1, line)
+		digits := strconv.AppendInt(num[:0], int64(n), 10)
+		for range width - len(digits) {
+			b = append(b, ' ')
+		}
+		b = append(b, digits...)
+		b = append(b, bar...)
+		i := strings.IndexByte(text, '\n')
+		if i < 0 {
+			b = append(b, text...)
+			break
+		}
+		b = append(b, text[:i]...)
+		text = text[i+1:]
 	}
-	return b.String()
+	return string(b)
 }
 
 // Block wraps a file's (already formatted) text in begin and end markers naming the path
