@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
 )
@@ -105,7 +106,14 @@ func Generate(g GenerateRequest) (GenerateResponse, error) {
 	req := abi.ModelGenerateRequest{Op: abi.OpModelGenerate, Model: g.Model, Category: g.Category, System: g.System,
 		Temperature: g.Temperature, ThinkingMode: g.ThinkingMode, Images: g.Images}
 	var r GenerateResponse
-	_, err := roundTrip(req, append([]byte{}, g.Prompt...), &r)
+	// The prompt is copied once, into the request message (abi.Join), not first into a []byte
+	// of its own: prompt only lends the string's bytes to that copy, and an empty prompt is
+	// still a body (the host then refuses it as missing).
+	prompt := []byte{}
+	if g.Prompt != "" {
+		prompt = unsafe.Slice(unsafe.StringData(g.Prompt), len(g.Prompt))
+	}
+	_, err := roundTrip(req, prompt, &r)
 	return r, err
 }
 

@@ -4,12 +4,15 @@
 package embed
 
 import (
+	"bytes"
 	"fmt"
+	"math/bits"
 	"path"
-	"strconv"
+	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Normalize turns file bytes into prompt text: invalid UTF-8 becomes U+FFFD and CRLF or
@@ -30,50 +33,149 @@ func Normalize(b []byte) string {
 // the largest number but at least 4 characters, and "│ " (U+2502, space). A final line end
 // does not start a numbered empty line; empty text stays empty.
 func LineNumbered(text string) string {
-	if text == "" {
-		return ""
+	b := appendNumbered(make([]byte, 0, numberedLen(text)), text)
+	return unsafe.String(unsafe.SliceData(b), len(b)) // b is not kept: no copy needed
+}
+
+// AppendFile appends to dst the block Block(p, modified, LineNumbered(Normalize(body)))
+// returns, with one allocation when dst has no room: the file bytes are read in place
+// (never kept, never changed) when they are valid UTF-8 with no CR, and the block is
+// written once at its exact size.
+func AppendFile(dst []byte, p string, modified time.Time, body []byte) []byte {
+	var text string
+	if utf8.Valid(body) && bytes.IndexByte(body, '\r') < 0 {
+		// Only read while this call runs: the string is not kept past it.
+		text = unsafe.String(unsafe.SliceData(body), len(body))
+	} else {
+		text = Normalize(body)
 	}
+	head, tail := blockEnds(p, modified)
+	n := len(head) + numberedLen(text) + len(tail)
+	if cap(dst)-len(dst) < n {
+		grown := make([]byte, len(dst), len(dst)+n)
+		copy(grown, dst)
+		dst = grown
+	}
+	dst = append(dst, head...)
+	dst = appendNumbered(dst, text)
+	return append(dst, tail...)
+}
+
+// bar follows each line number.
+const bar = "│ "
+
+// numbering returns the text numbering works on (without a final line end), its line
+// count and the width of its numbers.
+func numbering(text string) (string, int, int) {
 	text = strings.TrimSuffix(text, "\n")
-	lines := strings.Count(text, "\n") + 1
-	width := max(4, len(strconv.Itoa(lines)))
-	const bar = "│ "
-	// One pass with no per-line allocation: in wasm, fmt formatting each line cost more than
-	// the rest of a chat call's guest work (docs/RATIONALE.md §57).
-	b := make([]byte, 0, len(text)+lines*(width+len(bar)))
-	var num [20]byte
-	for n := 1; ; n++ {
-		if n > 1 {
-			b = append(b, '\n')
+	lines := countLines(text) + 1
+	width := 4
+	for n := lines; n > 9999; n /= 10 {
+		width++
+	}
+	return text, lines, width
+}
+
+// numberedLen is the length of LineNumbered(text).
+func numberedLen(text string) int {
+	if text == "" {
+		return 0
+	}
+	text, lines, width := numbering(text)
+	return len(text) + lines*(width+len(bar))
+}
+
+// appendNumbered appends LineNumbered(text) to b.
+//
+// One pass with no per-line allocation or formatting: the number is kept as text and
+// counted up in place, and each line costs one search for its end and two copies. In wasm,
+// fmt per line, then strconv per line and strings.Count's byte loop, cost more than the
+// rest of a workflow's guest work on large files (docs/RATIONALE.md §57, §58).
+func appendNumbered(b []byte, text string) []byte {
+	if text == "" {
+		return b
+	}
+	text, _, width := numbering(text)
+	// prefix is "\n", the number right-aligned in width, then bar; line 1 has no "\n".
+	var buf [1 + 20 + len(bar)]byte
+	prefix := buf[:1+width+len(bar)]
+	prefix[0] = '\n'
+	for i := 1; i <= width; i++ {
+		prefix[i] = ' '
+	}
+	copy(prefix[1+width:], bar)
+	from := 1
+	for {
+		for i := width; ; i-- { // count up: 9 carries, a blank becomes 1
+			if c := prefix[i]; c == '9' {
+				prefix[i] = '0'
+				continue
+			} else if c == ' ' {
+				prefix[i] = '1'
+			} else {
+				prefix[i] = c + 1
+			}
+			break
 		}
-		digits := strconv.AppendInt(num[:0], int64(n), 10)
-		for range width - len(digits) {
-			b = append(b, ' ')
-		}
-		b = append(b, digits...)
-		b = append(b, bar...)
+		b = append(b, prefix[from:]...)
+		from = 0
 		i := strings.IndexByte(text, '\n')
 		if i < 0 {
-			b = append(b, text...)
-			break
+			return append(b, text...)
 		}
 		b = append(b, text[:i]...)
 		text = text[i+1:]
 	}
-	return string(b)
+}
+
+// countLines counts the line ends in s. Natively strings.Count uses the CPU's vector
+// instructions; Go's wasm port has none and counts a byte per loop iteration (~6 ms per
+// MiB in pal), so there it reads 8 bytes at a time.
+func countLines(s string) int {
+	if runtime.GOARCH != "wasm" {
+		return strings.Count(s, "\n")
+	}
+	return countLinesByWords(s)
+}
+
+// countLinesByWords is countLines 8 bytes per loop iteration, with no vector instructions.
+func countLinesByWords(s string) int {
+	const ones, low7 = 0x0101010101010101, 0x7f7f7f7f7f7f7f7f
+	n, i := 0, 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		x ^= ones * '\n' // a line end is now a zero byte
+		// The high bit of each byte of ^y is set exactly where x has a zero byte.
+		y := (x&low7 + low7) | x | low7
+		n += bits.OnesCount64(^y)
+	}
+	for ; i < len(s); i++ {
+		if s[i] == '\n' {
+			n++
+		}
+	}
+	return n
 }
 
 // Block wraps a file's (already formatted) text in begin and end markers naming the path
 // and, when known, its modification time in UTC.
 func Block(p string, modified time.Time, text string) string {
+	head, tail := blockEnds(p, modified)
+	return head + text + tail
+}
+
+// blockEnds returns what Block puts before and after a file's text.
+func blockEnds(p string, modified time.Time) (head, tail string) {
 	stamp := ""
 	if !modified.IsZero() {
 		stamp = " (Last modified: " + modified.UTC().Format("2006-01-02 15:04:05") + " UTC)"
 	}
-	return "\n--- BEGIN FILE: " + p + stamp + " ---\n" + text + "\n--- END FILE: " + p + " ---\n"
+	return "\n--- BEGIN FILE: " + p + stamp + " ---\n", "\n--- END FILE: " + p + " ---\n"
 }
 
 // Tokens estimates the tokens of prompt text: one per 4 bytes.
-func Tokens(s string) int { return len(s) / 4 }
+func Tokens[T string | []byte](s T) int { return len(s) / 4 }
 
 // bytesPerToken are rough bytes-per-token ratios by extension; dense formats have fewer.
 var bytesPerToken = map[string]float64{

@@ -113,3 +113,78 @@ func TestNotes(t *testing.T) {
 		t.Fatalf("history note: %q", got)
 	}
 }
+
+// lineNumberedBefore is LineNumbered as it was before §58 (strconv per line, strings.Count):
+// the new numbering must give the same bytes.
+func lineNumberedBefore(text string) string {
+	if text == "" {
+		return ""
+	}
+	text = strings.TrimSuffix(text, "\n")
+	lines := strings.Count(text, "\n") + 1
+	width := max(4, len(strconv.Itoa(lines)))
+	var b []byte
+	for n := 1; ; n++ {
+		if n > 1 {
+			b = append(b, '\n')
+		}
+		digits := strconv.Itoa(n)
+		b = append(b, strings.Repeat(" ", width-len(digits))+digits+"│ "...)
+		i := strings.IndexByte(text, '\n')
+		if i < 0 {
+			b = append(b, text...)
+			break
+		}
+		b = append(b, text[:i]...)
+		text = text[i+1:]
+	}
+	return string(b)
+}
+
+func TestLineNumberedAsBefore(t *testing.T) {
+	for _, n := range []int{1, 9, 10, 99, 100, 999, 1000, 9998, 9999, 10000, 10001, 99999, 100000, 123456} {
+		text := strings.Repeat("ab\n", n)
+		if got, want := LineNumbered(text), lineNumberedBefore(text); got != want {
+			t.Fatalf("%d lines: the numbering differs from before", n)
+		}
+		if got := AppendFile(nil, "/p", time.Time{}, []byte(text)); string(got) != Block("/p", time.Time{}, lineNumberedBefore(text)) {
+			t.Fatalf("%d lines: AppendFile differs from Block", n)
+		}
+	}
+}
+
+func TestCountLinesByWords(t *testing.T) {
+	for _, s := range []string{"", "\n", "a", "abcdefg\n", "abcdefgh\n", "\n\n\n\n\n\n\n\n\n", "\xff\n\x00\n\x0b\x09\n" + strings.Repeat("é\n", 40)} {
+		for i := range len(s) {
+			if got, want := countLinesByWords(s[i:]), strings.Count(s[i:], "\n"); got != want {
+				t.Fatalf("%q: %d line ends, want %d", s[i:], got, want)
+			}
+		}
+	}
+}
+
+// FuzzAppendFile: AppendFile appends what Block, LineNumbered and Normalize give, whatever
+// the bytes (invalid UTF-8, CR, line ends at word edges) and whatever dst holds.
+func FuzzAppendFile(f *testing.F) {
+	for _, s := range []string{"", "a", "a\n", "\n\n", "a\nb\r\nc", "│ x", "\xff\r", "12345678\n1234567\n"} {
+		f.Add([]byte(s), "pre")
+	}
+	mod := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, body []byte, pre string) {
+		keep := string(body)
+		want := pre + Block("/a/b.go", mod, lineNumberedBefore(Normalize(body)))
+		dst := append(make([]byte, 0, len(pre)+len(body)%7), pre...)
+		if got := AppendFile(dst, "/a/b.go", mod, body); string(got) != want {
+			t.Fatalf("AppendFile(%q) = %q, want %q", body, got, want)
+		}
+		if string(body) != keep {
+			t.Fatalf("AppendFile changed the file bytes")
+		}
+		if got := LineNumbered(string(body)); got != lineNumberedBefore(string(body)) {
+			t.Fatalf("LineNumbered(%q) = %q, want %q", body, got, lineNumberedBefore(string(body)))
+		}
+		if got, want := countLinesByWords(string(body)), strings.Count(string(body), "\n"); got != want {
+			t.Fatalf("countLinesByWords(%q) = %d, want %d", body, got, want)
+		}
+	})
+}

@@ -57,6 +57,7 @@ func (r *Run) BuildPrompt(m pal.ModelInfo, body string, files []string, embedFil
 	alloc := history.Allocate(w)
 	var p Prompt
 	var parts []string
+	filesAt, blocks := -1, [][]byte(nil) // the files section: its place in parts, its blocks
 	inHistory := map[string]bool{}
 	budget := max(alloc.Files-1000, 1000)
 	if prior := r.PriorTurns(); len(prior) > 0 {
@@ -83,9 +84,10 @@ func (r *Run) BuildPrompt(m pal.ModelInfo, body string, files []string, embedFil
 			}
 		}
 		if embedFiles {
-			text, embedded, left := readFiles(todo, budget, r.Info.Limits.MaxFileBytes)
-			if text != "" {
-				parts = append(parts, "=== FILES ===\n"+text+"\n=== END FILES ===")
+			read, embedded, left := readBlocks(todo, budget, r.Info.Limits.MaxFileBytes)
+			if len(read) > 0 {
+				filesAt, blocks = len(parts), read
+				parts = append(parts, "") // written by joinPrompt
 			}
 			p.Embedded = append(p.Embedded, embedded...)
 			p.Left = left
@@ -102,8 +104,38 @@ func (r *Run) BuildPrompt(m pal.ModelInfo, body string, files []string, embedFil
 	if closing != "" {
 		parts = append(parts, closing)
 	}
-	p.Text = strings.Join(parts, "\n\n")
+	p.Text = joinPrompt(parts, filesAt, blocks)
 	return p
+}
+
+// joinPrompt is strings.Join(parts, "\n\n") with parts[at] (when at >= 0) replaced by the
+// files section: "=== FILES ===\n", the blocks joined with "\n", "\n=== END FILES ===". The
+// prompt is written once, at its exact size: with megabytes of files, each join and
+// concatenation was a copy and an allocation more for the guest's collector.
+func joinPrompt(parts []string, at int, blocks [][]byte) string {
+	const open, end = "=== FILES ===\n", "\n=== END FILES ==="
+	n := 2 * max(len(parts)-1, 0)
+	for _, s := range parts {
+		n += len(s)
+	}
+	if at >= 0 {
+		n += len(open) + joinedLen(blocks) + len(end)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, s := range parts {
+		if i > 0 {
+			b.WriteString("\n\n")
+		}
+		if i != at {
+			b.WriteString(s)
+			continue
+		}
+		b.WriteString(open)
+		writeJoined(&b, blocks)
+		b.WriteString(end)
+	}
+	return b.String()
 }
 
 // callExpert runs the expert call of the final step and fills the reply; it reports

@@ -65,7 +65,17 @@ func reason(err error) string {
 // blocks while they fit budget tokens. A file that cannot be read or does not fit is left
 // out and listed with the reason; nothing fails the call.
 func readFiles(paths []string, budget int, maxFileBytes int64) (text string, embedded, left []string) {
-	var blocks []string
+	blocks, embedded, left := readBlocks(paths, budget, maxFileBytes)
+	var b strings.Builder
+	b.Grow(joinedLen(blocks))
+	writeJoined(&b, blocks)
+	return b.String(), embedded, left
+}
+
+// readBlocks is readFiles with the blocks apart, each as embed.AppendFile wrote it, so that
+// a prompt can be written once at its full size (BuildPrompt) rather than joined and copied
+// at each level.
+func readBlocks(paths []string, budget int, maxFileBytes int64) (blocks [][]byte, embedded, left []string) {
 	used := 0
 	seen := map[string]bool{}
 	var add func(p string, fromDir bool)
@@ -104,7 +114,7 @@ func readFiles(paths []string, budget int, maxFileBytes int64) (text string, emb
 			left = append(left, p+" ("+reason(err)+")")
 			return
 		}
-		block := embed.Block(p, info.Modified, embed.LineNumbered(embed.Normalize(body)))
+		block := embed.AppendFile(nil, p, info.Modified, body)
 		if used+embed.Tokens(block) > budget {
 			left = append(left, p+" (does not fit the token budget)")
 			return
@@ -116,7 +126,26 @@ func readFiles(paths []string, budget int, maxFileBytes int64) (text string, emb
 	for _, p := range paths {
 		add(p, false)
 	}
-	return strings.Join(blocks, "\n"), embedded, left
+	return blocks, embedded, left
+}
+
+// joinedLen is the length of blocks joined with "\n".
+func joinedLen(blocks [][]byte) int {
+	n := max(len(blocks)-1, 0)
+	for _, b := range blocks {
+		n += len(b)
+	}
+	return n
+}
+
+// writeJoined writes blocks joined with "\n" to w.
+func writeJoined(w *strings.Builder, blocks [][]byte) {
+	for i, b := range blocks {
+		if i > 0 {
+			w.WriteByte('\n')
+		}
+		w.Write(b)
+	}
 }
 
 // ReadFiles is readFiles for custom flows: line-numbered file blocks within budget

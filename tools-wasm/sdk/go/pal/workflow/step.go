@@ -70,7 +70,9 @@ func invalidf(format string, args ...any) error {
 }
 
 // The types a step's call decodes and records, prepared in the snapshot (pal.PrepareJSON).
-func init() { pal.PrepareJSON(wireStep{}, record{Step: &Step{}}, map[string]any{}, map[string]json.RawMessage{}) }
+func init() {
+	pal.PrepareJSON(wireStep{}, record{Step: &Step{}}, map[string]any{}, map[string]json.RawMessage{})
+}
 
 // wireStep is the decoding form of the common fields: pointers tell missing from zero.
 type wireStep struct {

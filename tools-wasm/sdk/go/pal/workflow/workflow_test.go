@@ -389,3 +389,33 @@ func TestTurnCap(t *testing.T) {
 		t.Fatalf("full thread: %v", out)
 	}
 }
+
+// TestJoinPrompt: the prompt written at its size is strings.Join of the parts with the files
+// section in its place, as BuildPrompt built it before §58.
+func TestJoinPrompt(t *testing.T) {
+	blocks := [][]byte{[]byte("\n--- BEGIN FILE: /a ---\n   1│ x\n--- END FILE: /a ---\n"), []byte("b"), {}}
+	tests := []struct {
+		parts  []string
+		at     int
+		blocks [][]byte
+	}{
+		{[]string{"body"}, -1, nil},
+		{[]string{}, -1, nil},
+		{[]string{""}, 0, blocks[:1]},
+		{[]string{"history", "body", "", "--- FILES NOT INCLUDED ---", "=== YOUR TASK ===\nx"}, 2, blocks},
+		{[]string{"body", ""}, 1, blocks[1:]},
+	}
+	for i, tt := range tests {
+		want := slices.Clone(tt.parts)
+		if tt.at >= 0 {
+			var b []string
+			for _, bl := range tt.blocks {
+				b = append(b, string(bl))
+			}
+			want[tt.at] = "=== FILES ===\n" + strings.Join(b, "\n") + "\n=== END FILES ==="
+		}
+		if got := joinPrompt(tt.parts, tt.at, tt.blocks); got != strings.Join(want, "\n\n") {
+			t.Errorf("%d: got %q, want %q", i, got, strings.Join(want, "\n\n"))
+		}
+	}
+}
