@@ -33,7 +33,8 @@ func Normalize(b []byte) string {
 // the largest number but at least 4 characters, and "│ " (U+2502, space). A final line end
 // does not start a numbered empty line; empty text stays empty.
 func LineNumbered(text string) string {
-	b := appendNumbered(make([]byte, 0, numberedLen(text)), text)
+	text, n, width := numbering(text)
+	b := appendNumbered(make([]byte, 0, n), text, width)
 	return unsafe.String(unsafe.SliceData(b), len(b)) // b is not kept: no copy needed
 }
 
@@ -50,52 +51,47 @@ func AppendFile(dst []byte, p string, modified time.Time, body []byte) []byte {
 		text = Normalize(body)
 	}
 	head, tail := blockEnds(p, modified)
-	n := len(head) + numberedLen(text) + len(tail)
+	text, numbered, width := numbering(text)
+	n := len(head) + numbered + len(tail)
 	if cap(dst)-len(dst) < n {
 		grown := make([]byte, len(dst), len(dst)+n)
 		copy(grown, dst)
 		dst = grown
 	}
 	dst = append(dst, head...)
-	dst = appendNumbered(dst, text)
+	dst = appendNumbered(dst, text, width)
 	return append(dst, tail...)
 }
 
 // bar follows each line number.
 const bar = "│ "
 
-// numbering returns the text numbering works on (without a final line end), its line
-// count and the width of its numbers.
-func numbering(text string) (string, int, int) {
+// numbering returns the text numbering works on (without a final line end), the length
+// of LineNumbered(text) and the width of its numbers.
+func numbering(text string) (trimmed string, numbered, width int) {
+	if text == "" {
+		return "", 0, 0
+	}
 	text = strings.TrimSuffix(text, "\n")
 	lines := countLines(text) + 1
-	width := 4
+	width = 4
 	for n := lines; n > 9999; n /= 10 {
 		width++
 	}
-	return text, lines, width
+	return text, len(text) + lines*(width+len(bar)), width
 }
 
-// numberedLen is the length of LineNumbered(text).
-func numberedLen(text string) int {
-	if text == "" {
-		return 0
-	}
-	text, lines, width := numbering(text)
-	return len(text) + lines*(width+len(bar))
-}
-
-// appendNumbered appends LineNumbered(text) to b.
+// appendNumbered appends LineNumbered(text) to b, given numbering's trimmed text and width
+// (the line count is read once, by numbering).
 //
 // One pass with no per-line allocation or formatting: the number is kept as text and
 // counted up in place, and each line costs one search for its end and two copies. In wasm,
 // fmt per line, then strconv per line and strings.Count's byte loop, cost more than the
 // rest of a workflow's guest work on large files (docs/RATIONALE.md §57, §58).
-func appendNumbered(b []byte, text string) []byte {
-	if text == "" {
+func appendNumbered(b []byte, text string, width int) []byte {
+	if width == 0 { // empty text
 		return b
 	}
-	text, _, width := numbering(text)
 	// prefix is "\n", the number right-aligned in width, then bar; line 1 has no "\n".
 	var buf [1 + 20 + len(bar)]byte
 	prefix := buf[:1+width+len(bar)]
