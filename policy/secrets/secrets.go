@@ -47,16 +47,17 @@ type Options struct {
 type Scanner struct {
 	rules  []*rule
 	global []*allowlist
-	// byKeyword maps a lower-case keyword to the rules it triggers; always lists rules
-	// without keywords.
+	// keywords are the rules' lower-case keywords, each once; byKeyword[k] lists the rules
+	// keyword k triggers; always lists rules without keywords.
 	keywords  []string
-	byKeyword map[string][]int
+	byKeyword [][]int
 	always    []int
-	// byPrefix lists the keywords by their first two bytes, for a one-pass search (every
-	// keyword has at least two bytes; shorter ones go to short).
-	byPrefix  map[uint16][]string
-	hasPrefix *[1 << 16]bool // the keys of byPrefix, for a lookup without hashing
-	short     []string
+	// prefixes maps a pair of bytes to 1 + its index in byPrefix, which lists the keywords
+	// (by index) that start with it, or to 0: a one-pass search with an array lookup per
+	// byte (every keyword has at least two bytes; shorter ones go to short).
+	prefixes *[1 << 16]uint16
+	byPrefix [][]int
+	short    []int
 
 	mu       sync.RWMutex
 	literals []string // lower-cased ASCII, each once
@@ -64,7 +65,7 @@ type Scanner struct {
 
 // New builds a Scanner. It fails only when an added rule does not validate.
 func New(o Options) (*Scanner, error) {
-	s := &Scanner{byKeyword: map[string][]int{}}
+	s := &Scanner{}
 	if !o.Disabled {
 		rs, err := builtinRules()
 		if err != nil {
@@ -79,28 +80,36 @@ func New(o Options) (*Scanner, error) {
 			s.rules = append(s.rules, fromRule(r))
 		}
 	}
+	index := map[string]int{}
 	for i, r := range s.rules {
 		if len(r.keywords) == 0 {
 			s.always = append(s.always, i)
 			continue
 		}
 		for _, k := range r.keywords {
-			if _, ok := s.byKeyword[k]; !ok {
+			ki, ok := index[k]
+			if !ok {
+				ki = len(s.keywords)
+				index[k] = ki
 				s.keywords = append(s.keywords, k)
+				s.byKeyword = append(s.byKeyword, nil)
 			}
-			s.byKeyword[k] = append(s.byKeyword[k], i)
+			s.byKeyword[ki] = append(s.byKeyword[ki], i)
 		}
 	}
-	s.byPrefix = map[uint16][]string{}
-	s.hasPrefix = new([1 << 16]bool)
-	for _, k := range s.keywords {
+	s.prefixes = new([1 << 16]uint16)
+	for ki, k := range s.keywords {
 		if len(k) < 2 {
-			s.short = append(s.short, k)
+			s.short = append(s.short, ki)
 			continue
 		}
 		p := uint16(k[0])<<8 | uint16(k[1])
-		s.byPrefix[p] = append(s.byPrefix[p], k)
-		s.hasPrefix[p] = true
+		if s.prefixes[p] == 0 {
+			s.byPrefix = append(s.byPrefix, nil)
+			s.prefixes[p] = uint16(len(s.byPrefix))
+		}
+		g := s.prefixes[p] - 1
+		s.byPrefix[g] = append(s.byPrefix[g], ki)
 	}
 	s.AddLiterals(o.Literals...)
 	return s, nil
@@ -226,22 +235,25 @@ func (s *Scanner) FindFile(path, text string) []Finding {
 // those with a keyword the text holds, each once, in rule order. The text is read once,
 // looking up each pair of bytes among the keywords' first two bytes.
 func (s *Scanner) candidates(lower string) []int {
-	present := map[string]bool{}
+	present := make([]bool, len(s.keywords))
+	found := 0
 	for _, k := range s.short {
-		if strings.Contains(lower, k) {
+		if strings.Contains(lower, s.keywords[k]) {
 			present[k] = true
+			found++
 		}
 	}
-	remaining := len(s.keywords) - len(present)
-	for i := 0; i+1 < len(lower) && remaining > 0; i++ {
-		p := uint16(lower[i])<<8 | uint16(lower[i+1])
-		if !s.hasPrefix[p] {
+	// Keywords are looked up by index, not by name: hashing a string per candidate
+	// position was most of a scan of ordinary source (docs/RATIONALE.md §59).
+	for i := 0; i+1 < len(lower) && found < len(s.keywords); i++ {
+		g := s.prefixes[uint16(lower[i])<<8|uint16(lower[i+1])]
+		if g == 0 {
 			continue
 		}
-		for _, k := range s.byPrefix[p] {
-			if !present[k] && strings.HasPrefix(lower[i:], k) {
+		for _, k := range s.byPrefix[g-1] {
+			if !present[k] && strings.HasPrefix(lower[i:], s.keywords[k]) {
 				present[k] = true
-				remaining--
+				found++
 			}
 		}
 	}
@@ -250,7 +262,10 @@ func (s *Scanner) candidates(lower string) []int {
 	for _, i := range out {
 		seen[i] = true
 	}
-	for k := range present {
+	for k, ok := range present {
+		if !ok {
+			continue
+		}
 		for _, i := range s.byKeyword[k] {
 			if !seen[i] {
 				seen[i] = true
@@ -559,8 +574,11 @@ func merge(found []Finding) []Finding {
 // FoldASCII lower-cases the ASCII letters of s and leaves every other byte as it is, so byte
 // offsets in the result are offsets in s.
 func FoldASCII(s string) string {
-	i := strings.IndexFunc(s, func(c rune) bool { return c >= 'A' && c <= 'Z' })
-	if i < 0 {
+	i := 0
+	for i < len(s) && (s[i] < 'A' || s[i] > 'Z') {
+		i++
+	}
+	if i == len(s) {
 		return s
 	}
 	b := []byte(s)

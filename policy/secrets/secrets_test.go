@@ -3,6 +3,7 @@ package secrets
 import (
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -277,6 +278,38 @@ func TestConcurrentRedaction(t *testing.T) {
 	for range 8 {
 		if out := <-done; strings.Contains(out, awsKey) || strings.Contains(out, privKeyBody[:40]) {
 			t.Fatalf("secret survived: %q", out)
+		}
+	}
+}
+
+// TestCandidatesAreTheRulesWhoseKeywordsAppear: the one-pass keyword search picks exactly the
+// rules without keywords and those with a keyword the text holds, in rule order.
+func TestCandidatesAreTheRulesWhoseKeywordsAppear(t *testing.T) {
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func(lower string) []int {
+		var out []int
+		for i, r := range s.rules {
+			hit := len(r.keywords) == 0
+			for _, k := range r.keywords {
+				hit = hit || strings.Contains(lower, k)
+			}
+			if hit {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	texts := []string{"", "x", "func f(x int) int { return x } // line of code\n", strings.Join(s.keywords, " ")}
+	for _, k := range s.keywords {
+		texts = append(texts, k, "a"+k+"b", k[:len(k)-1])
+	}
+	for _, text := range texts {
+		lower := FoldASCII(text)
+		if got, want := s.candidates(lower), want(lower); !slices.Equal(got, want) {
+			t.Fatalf("%q: candidates %v, want %v", text, got, want)
 		}
 	}
 }
