@@ -251,7 +251,9 @@ func (s *Scanner) candidates(lower string) []int {
 			continue
 		}
 		for _, k := range s.byPrefix[g-1] {
-			if !present[k] && strings.HasPrefix(lower[i:], s.keywords[k]) {
+			// The third byte first: it rules out most candidates without a call.
+			if kw := s.keywords[k]; !present[k] && (len(kw) == 2 || i+2 < len(lower) && lower[i+2] == kw[2]) &&
+				strings.HasPrefix(lower[i:], kw) {
 				present[k] = true
 				found++
 			}

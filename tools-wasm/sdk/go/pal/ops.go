@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 	"unsafe"
 
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
@@ -12,11 +13,16 @@ import (
 // roundTrip sends one op request and decodes the reply's result into out (when out is not
 // nil). It returns the reply's body.
 func roundTrip(header any, body []byte, out any) ([]byte, error) {
+	zt := time.Now()
 	req, err := encodeRequest(header, body)
+	ZZEnc += time.Since(zt)
 	if err != nil {
 		return nil, err
 	}
-	result, replyBody, err := decodeReply(sendToHost(req))
+	zt = time.Now()
+	sent := sendToHost(req)
+	ZZHost += time.Since(zt)
+	result, replyBody, err := decodeReply(sent)
 	if errors.Is(err, ErrCancelled) {
 		hostCancelled() // the call is over: the handler's ctx ends
 	}
@@ -198,3 +204,5 @@ func HostInfo() (ServerInfo, error) {
 	_, err := roundTrip(abi.HostInfoRequest{Op: abi.OpHostInfo}, nil, &s)
 	return s, err
 }
+
+var ZZHost, ZZEnc time.Duration
