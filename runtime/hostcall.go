@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero/api"
@@ -77,10 +76,6 @@ type callState struct {
 	writing bool
 	// reentered counts host calls the guest made from inside alloc; each was refused.
 	reentered int
-	hostNS    int64
-	nHost     int
-	nAlloc    int
-	allocNS   int64
 }
 
 type callStateKey struct{}
@@ -138,10 +133,7 @@ func hostCall(ctx context.Context, mod api.Module, stack []uint64) {
 			if st.call != nil {
 				callCtx = st.call
 			}
-			t0 := time.Now()
 			reply = st.host.Call(callCtx, bytes.Clone(raw))
-			st.hostNS += int64(time.Since(t0))
-			st.nHost++
 		}
 	}
 	if st.host != nil {
@@ -191,10 +183,7 @@ func place(ctx context.Context, mod api.Module, st *callState, msg []byte) uint6
 		return 0
 	}
 	st.writing = true
-	t1 := time.Now()
 	res, err := alloc.Call(ctx, uint64(len(msg)))
-	st.allocNS += int64(time.Since(t1))
-	st.nAlloc++
 	st.writing = false
 	if err != nil || len(res) == 0 {
 		return 0

@@ -11,8 +11,6 @@ import (
 	"github.com/pal-mcp/pal/runtime/abi"
 )
 
-var zzCalls int
-
 // Call is one tool call to run.
 type Call struct {
 	Tool      string          // a tool of the module's manifest
@@ -87,20 +85,7 @@ func (m *Module) Invoke(ctx context.Context, c Call) (_ *abi.Result, out Outcome
 		return nil, out, m.callError(ctx, inst, timeout, errors.New("alloc failed for the request"))
 	}
 	p, n := abi.Unpack(ptr)
-	tc := time.Now()
-	g0 := inst.mem.grows
-	gns0, nre0 := inst.mem.growNS, inst.mem.nRe
-	zzCalls++
-	zzOn = zzProf && zzCalls >= zzFrom && zzCalls < zzTo
 	res, err := inst.handle.Call(cctx, uint64(p), uint64(n))
-	zzOn = false
-	if zzProf && zzCalls == zzTo-1 {
-		ZZDump()
-	}
-	if zzOut != nil {
-		fmt.Fprintf(zzOut, "PROF handle=%v host=%v n=%d alloc=%v/%d grows=%d (%v in %d Reallocate) mem=%d\n", time.Since(tc), time.Duration(st.hostNS), st.nHost, time.Duration(st.allocNS), st.nAlloc, inst.mem.grows-g0, time.Duration(inst.mem.growNS-gns0), inst.mem.nRe-nre0, inst.mod.Memory().Size())
-		fmt.Fprint(zzOut, inst.stderr.String())
-	}
 	if err != nil {
 		return nil, out, m.callError(ctx, inst, timeout, err)
 	}

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"sync/atomic"
-	"time"
 
 	"github.com/tetratelabs/wazero/experimental"
 )
@@ -19,9 +18,6 @@ type cappedMemory struct {
 	buf     []byte
 	sized   bool // the initial size has been set
 	hit     atomic.Bool
-	grows   int
-	growNS  int64
-	nRe     int
 	// also, when set, is marked with hit (MemoryCap: one flag for several memories).
 	also *atomic.Bool
 }
@@ -39,8 +35,6 @@ func (c *cappedMemory) Allocate(capacity, _ uint64) experimental.LinearMemory {
 // Reallocate implements experimental.LinearMemory. The first call sizes the initial memory,
 // which checkMemory has already held to the cap.
 func (c *cappedMemory) Reallocate(size uint64) []byte {
-	t0 := time.Now()
-	defer func() { c.growNS += int64(time.Since(t0)); c.nRe++ }()
 	if size > c.limit && c.sized {
 		c.hit.Store(true)
 		if c.also != nil {
@@ -58,7 +52,6 @@ func (c *cappedMemory) Reallocate(size uint64) []byte {
 	if newCap > c.limit && size <= c.limit {
 		newCap = c.limit
 	}
-	c.grows++
 	nb := make([]byte, size, newCap)
 	copy(nb, c.buf)
 	c.buf = nb

@@ -161,7 +161,7 @@ func (m *Module) compile(ctx context.Context) {
 	m.rt = rt
 	var cm wazero.CompiledModule
 	err = m.engine.compileWithCache(cctx, func(ctx context.Context) (err error) {
-		cm, err = rt.CompileModule(zzWith(ctx), code)
+		cm, err = rt.CompileModule(ctx, code)
 		return err
 	})
 	if err != nil {
@@ -294,7 +294,7 @@ func (m *Module) instantiate(ctx context.Context, snap *snapshot) (*instance, er
 		WithStderr(stderr).
 		WithSysWalltime().
 		WithSysNanotime().
-		WithRandSource(rand.Reader).WithEnv("GOGC", zzGOGC())
+		WithRandSource(rand.Reader)
 	mc = mc.WithStartFunctions() // _initialize runs below, under the watch; a snapshot replaces it
 	mod, err := m.rt.InstantiateModule(ictx, m.compiled, mc)
 	var interrupt api.MutableGlobal

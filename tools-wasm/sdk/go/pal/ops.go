@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 	"unsafe"
 
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/abi"
@@ -13,16 +12,11 @@ import (
 // roundTrip sends one op request and decodes the reply's result into out (when out is not
 // nil). It returns the reply's body.
 func roundTrip(header any, body []byte, out any) ([]byte, error) {
-	zt := time.Now()
 	req, err := encodeRequest(header, body)
-	ZZEnc += time.Since(zt)
 	if err != nil {
 		return nil, err
 	}
-	zt = time.Now()
-	sent := sendToHost(req)
-	ZZHost += time.Since(zt)
-	result, replyBody, err := decodeReply(sent)
+	result, replyBody, err := decodeReply(sendToHost(req))
 	if errors.Is(err, ErrCancelled) {
 		hostCancelled() // the call is over: the handler's ctx ends
 	}
@@ -204,5 +198,3 @@ func HostInfo() (ServerInfo, error) {
 	_, err := roundTrip(abi.HostInfoRequest{Op: abi.OpHostInfo}, nil, &s)
 	return s, err
 }
-
-var ZZHost, ZZEnc time.Duration

@@ -3,9 +3,7 @@ package workflow
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal"
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/embed"
@@ -106,9 +104,7 @@ func (r *Run) BuildPrompt(m pal.ModelInfo, body string, files []string, embedFil
 	if closing != "" {
 		parts = append(parts, closing)
 	}
-	zt := time.Now()
 	p.Text = joinPrompt(parts, filesAt, blocks)
-	ZZJoin += time.Since(zt)
 	return p
 }
 
@@ -178,12 +174,8 @@ func (t *Tool) callExpert(r *Run, reply map[string]any) bool {
 		}
 	}
 	progress(1, 2, "asking "+m.Model+" for expert analysis")
-	zt := time.Now()
 	resp, err := pal.Generate(pal.GenerateRequest{Model: name, Category: t.Category, System: WithLocale(r.Info.Limits.Locale, e.SystemPrompt),
 		Prompt: prompt.Text, Temperature: &temp, ThinkingMode: thinking, Images: images})
-	ZZGen += time.Since(zt)
-	fmt.Fprintf(os.Stderr, "ZZ read=%v append=%v join=%v gen=%v hostgen=%v enc=%v\n", ZZRead, ZZAppend, ZZJoin, ZZGen, pal.ZZHost, pal.ZZEnc)
-	ZZRead, ZZAppend, ZZJoin, ZZGen, pal.ZZHost, pal.ZZEnc = 0, 0, 0, 0, 0, 0
 	progress(2, 2, "expert analysis done")
 	meta := reply["metadata"].(map[string]any)
 	meta["model_used"], meta["provider_used"] = m.Model, m.Provider

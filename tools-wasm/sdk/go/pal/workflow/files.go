@@ -9,8 +9,6 @@ import (
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/embed"
 )
 
-var ZZRead, ZZAppend, ZZJoin, ZZGen time.Duration
-
 type file struct {
 	text     string
 	size     int64
@@ -90,9 +88,7 @@ func readBlocks(paths []string, budget int, maxFileBytes int64) (blocks [][]byte
 			left = append(left, p+" (token budget used up)")
 			return
 		}
-		zt := time.Now()
 		info, body, err := pal.ReadFile(p, 0)
-		ZZRead += time.Since(zt)
 		switch {
 		case err == nil:
 		case pal.IsDirectory(err) && !fromDir:
@@ -118,9 +114,7 @@ func readBlocks(paths []string, budget int, maxFileBytes int64) (blocks [][]byte
 			left = append(left, p+" ("+reason(err)+")")
 			return
 		}
-		zt = time.Now()
 		block := embed.AppendFile(nil, p, info.Modified, body)
-		ZZAppend += time.Since(zt)
 		if used+embed.Tokens(block) > budget {
 			left = append(left, p+" (does not fit the token budget)")
 			return
