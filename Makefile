@@ -168,14 +168,17 @@ conformance: test/conformance/node_modules/.package-lock.json
 # The npm stamps are targets of a pattern rule: keep make from deleting them as intermediates.
 .PRECIOUS: %/node_modules/.package-lock.json
 
+# -tags palmodules: the binary embeds modules/builtin.wasm as a byte slice it serves without a
+# copy, and not the committed builtin.wasm.xz it would never decode (internal/builtinwasm/made.go).
 $(BIN): $(BUILTIN) $(MANIFEST) $(HOST_SRC) $(SCAFFOLD_SRC) go.mod go.sum
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/pal
+	$(GO) build -trimpath -tags palmodules -ldflags '$(LDFLAGS)' -o $@ ./cmd/pal
 
 run: build
 	./$(BIN) serve
 
-vet: $(BUILTIN)
+vet: $(BUILTIN) $(MANIFEST)
 	@for m in $(GO_MODS); do echo "go vet ($$m)"; $(GO) -C $$m vet ./... || exit 1; done
+	$(GO) vet -tags palmodules ./internal/builtinwasm/
 	@for m in tools-wasm tools-wasm/sdk/go; do echo "GOOS=wasip1 go vet ($$m)"; $(WASM_ENV) $(GO) -C $$m vet ./... || exit 1; done
 
 # The kit's copy of the ABI vocabulary (tools-wasm/sdk/go/abi) is generated from runtime/abi:
@@ -206,6 +209,7 @@ TEST_TIMEOUT ?= 30m
 test: build vet fmt-check check-builtin test-examples test-tools clients conformance
 	@before=$$(sha256sum < $(BUILTIN)); \
 	for m in $(GO_MODS); do $(GO) -C $$m test -race -count=1 -timeout $(TEST_TIMEOUT) ./... || exit 1; done; \
+	$(GO) test -race -count=1 -tags palmodules ./internal/builtinwasm/ || exit 1; \
 	[ "$$before" = "$$(sha256sum < $(BUILTIN))" ] || { echo "a test rewrote $(BUILTIN)"; exit 1; }
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
 

@@ -12,11 +12,16 @@
 // describing or compiling the module at start (Manifest). `make builtin-xz` commits a copy
 // beside builtin.wasm.xz (builtin.manifest), which a binary without modules/ uses, so that a
 // `go install`ed pal does not compile the module before its first tools/list reply either.
+//
+// A binary built by make (build tag palmodules, file made.go) carries modules/ only: it embeds
+// builtin.wasm and builtin.manifest as byte slices that Builtin returns without copying, and
+// not builtin.wasm.xz, which it would never decode. Any other build (go install, the tests'
+// -overlay builds; file fs.go) embeds modules/ as a directory that may hold no module, and the
+// committed copy.
 package builtinwasm
 
 import (
 	"bytes"
-	"embed"
 	"errors"
 	"fmt"
 	"io"
@@ -26,17 +31,6 @@ import (
 	"github.com/ulikunitz/xz"
 )
 
-//go:embed modules
-var modules embed.FS
-
-//go:embed builtin.wasm.xz
-var committed []byte
-
-// committedManifest is the committed module's manifest, in describe's form.
-//
-//go:embed builtin.manifest
-var committedManifest []byte
-
 // maxModuleBytes bounds the decoded committed module (64 MiB): a corrupt file cannot make the
 // decoder allocate without end.
 const maxModuleBytes = 64 << 20
@@ -44,10 +38,16 @@ const maxModuleBytes = 64 << 20
 // ErrCorrupt means the committed builtin.wasm.xz could not be decoded.
 var ErrCorrupt = errors.New("the committed built-in module (internal/builtinwasm/builtin.wasm.xz) is corrupt; rebuild pal with `make build`")
 
+// ErrNoCommitted means this binary carries no committed module: make built it (palmodules),
+// with modules/builtin.wasm, which Builtin returns instead.
+var ErrNoCommitted = errors.New("this binary carries no committed built-in module: make built it with modules/builtin.wasm")
+
 // Builtin returns the bytes of the built-in tool module: modules/builtin.wasm when make built it
 // into the tree before compiling, else the committed builtin.wasm.xz decoded (once per process).
+// Callers must not modify them: in a make-built binary they are the binary's own copy, returned
+// to every caller.
 func Builtin() ([]byte, error) {
-	b, err := fs.ReadFile(modules, "modules/builtin.wasm")
+	b, err := madeModule()
 	if err == nil {
 		return b, nil
 	}
@@ -58,10 +58,16 @@ func Builtin() ([]byte, error) {
 	return bytes.Clone(b), err
 }
 
-// Committed returns the committed module, decoded; the same bytes on every call.
+// Committed returns the committed module, decoded; the same bytes on every call. In a make-built
+// binary, which carries none, it returns ErrNoCommitted.
 func Committed() ([]byte, error) { return decodeOnce() }
 
-var decodeOnce = sync.OnceValues(func() ([]byte, error) { return decode(committed) })
+var decodeOnce = sync.OnceValues(func() ([]byte, error) {
+	if committed == nil {
+		return nil, ErrNoCommitted
+	}
+	return decode(committed)
+})
 
 // decode decompresses an xz stream of at most maxModuleBytes.
 func decode(xzBytes []byte) ([]byte, error) {
@@ -85,7 +91,7 @@ func decode(xzBytes []byte) ([]byte, error) {
 // as the tests do through -overlay) must not be used for it; runtime.Engine.AddKnownManifest
 // keys it by hash, so it is not.
 func Manifest() (sha256Hex string, manifest []byte, ok bool) {
-	raw, err := fs.ReadFile(modules, "modules/builtin.manifest")
+	raw, err := madeManifest()
 	if errors.Is(err, fs.ErrNotExist) {
 		raw, err = committedManifest, nil // keyed by the committed module's hash
 	}

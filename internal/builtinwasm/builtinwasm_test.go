@@ -1,3 +1,5 @@
+//go:build !palmodules
+
 package builtinwasm
 
 import (

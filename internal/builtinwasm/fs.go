@@ -1,0 +1,31 @@
+//go:build !palmodules
+
+package builtinwasm
+
+import (
+	"embed"
+	"io/fs"
+)
+
+// modules is the directory make writes the module and its manifest into; it holds only its
+// README when pal is built without make.
+//
+//go:embed modules
+var modules embed.FS
+
+// committed is builtin.wasm.xz, the committed module.
+//
+//go:embed builtin.wasm.xz
+var committed []byte
+
+// committedManifest is the committed module's manifest, in describe's form.
+//
+//go:embed builtin.manifest
+var committedManifest []byte
+
+// madeModule returns a copy of modules/builtin.wasm, or an error wrapping fs.ErrNotExist when
+// make did not build it.
+func madeModule() ([]byte, error) { return fs.ReadFile(modules, "modules/builtin.wasm") }
+
+// madeManifest returns modules/builtin.manifest, or an error wrapping fs.ErrNotExist.
+func madeManifest() ([]byte, error) { return fs.ReadFile(modules, "modules/builtin.manifest") }
