@@ -1,7 +1,6 @@
 package secrets
 
 import (
-	_ "embed"
 	"errors"
 	"fmt"
 	"regexp"
@@ -12,11 +11,12 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// gitleaksTOML is gitleaks' default rule set (v8.30.1, MIT licence: LICENSE.gitleaks), kept
-// unchanged so that updating it is a copy of one file.
-//
-//go:embed gitleaks.toml
-var gitleaksTOML string
+// gitleaks.toml is gitleaks' default rule set (v8.30.1, MIT licence: LICENSE.gitleaks), kept
+// unchanged so that updating it is a copy of one file. pal does not parse it at start: the
+// rules it holds, as parseGitleaks reads them, are Go code in gitleaks_rules.go (gitleaksRules),
+// which TestGitleaksRulesGenerated keeps equal to the file (updating the file: copy it, then
+// `go test ./policy/secrets -run TestGitleaksRulesGenerated -update-rules`). Parsing took
+// ~17 ms of every start (docs/RATIONALE.md).
 
 // GitleaksVersion is the gitleaks release gitleaks.toml comes from.
 const GitleaksVersion = "v8.30.1"
@@ -306,15 +306,26 @@ var (
 	builtinErr  error
 )
 
-// builtinRules parses the embedded gitleaks rules and adds pal's own.
+// builtinRules returns gitleaks' rules (gitleaksRules, generated from gitleaks.toml) with pal's
+// own added, built once.
 func builtinRules() (*ruleSet, error) {
-	builtinOnce.Do(func() { builtin, builtinErr = parseGitleaks(gitleaksTOML) })
+	builtinOnce.Do(func() { builtin, builtinErr = withPalRules(gitleaksRules()) })
 	return builtin, builtinErr
 }
 
 // parseGitleaks reads a gitleaks configuration and appends pal's rules. Path-only rules
 // (no regex) are left out: they flag files by name, which the deny globs of [paths] do.
 func parseGitleaks(data string) (*ruleSet, error) {
+	rs, err := decodeGitleaks(data)
+	if err != nil {
+		return nil, err
+	}
+	return withPalRules(rs)
+}
+
+// decodeGitleaks reads a gitleaks configuration into rules, nothing compiled: what
+// gitleaksRules holds for gitleaks.toml.
+func decodeGitleaks(data string) (*ruleSet, error) {
 	var cfg tomlConfig
 	md, err := toml.Decode(data, &cfg)
 	if err != nil {
@@ -331,9 +342,6 @@ func parseGitleaks(data string) (*ruleSet, error) {
 		}
 		a, err := newAllowlist(g)
 		if err != nil {
-			return nil, fmt.Errorf("secrets: global allowlist: %w", err)
-		}
-		if err := a.compile(); err != nil {
 			return nil, fmt.Errorf("secrets: global allowlist: %w", err)
 		}
 		rs.global = append(rs.global, a)
@@ -357,6 +365,17 @@ func parseGitleaks(data string) (*ruleSet, error) {
 			r.allow = append(r.allow, a)
 		}
 		rs.rules = append(rs.rules, r)
+	}
+	return rs, nil
+}
+
+// withPalRules compiles rs's global allowlists (every match is checked against them) and
+// appends pal's rules to it.
+func withPalRules(rs *ruleSet) (*ruleSet, error) {
+	for _, a := range rs.global {
+		if err := a.compile(); err != nil {
+			return nil, fmt.Errorf("secrets: global allowlist: %w", err)
+		}
 	}
 	for _, pr := range palRules {
 		r := fromRule(pr)
