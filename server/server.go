@@ -264,7 +264,13 @@ func (s *Server) handler(t *tool) mcpserver.ToolHandlerFunc {
 		if err != nil || string(args) == "null" {
 			args = []byte("{}")
 		}
-		if err := t.validate(args); err != nil {
+		schema, err := t.validator()
+		if err != nil {
+			s.logger.Error("tool call refused", "tool", t.spec.Name, "err", err)
+			auditCall("error", err.Error())
+			return errorResult(t.spec.Name, abi.FailBadResult, err.Error()), nil
+		}
+		if err := t.validate(schema, args); err != nil {
 			// The audit record names the refusal, not the arguments: validator messages may
 			// quote argument values, and audit records hold no client content.
 			auditCall("deny", "invalid arguments")

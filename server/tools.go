@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -20,8 +21,20 @@ type tool struct {
 	spec    abi.ToolSpec
 	grant   policy.CapSet
 	mcpTool mcp.Tool
-	schema  *jsonschema.Schema
+
+	// inputSchema is the published input schema; validator compiles it once. The built-in
+	// module's schemas compile on the tool's first call (compiling the 18 of them took ~8 ms of
+	// every start; docs/RATIONALE.md), other modules' in New, which a schema that does not
+	// compile fails.
+	inputSchema json.RawMessage
+	schemaOnce  sync.Once
+	schema      *jsonschema.Schema
+	schemaErr   error
 }
+
+// ErrInputSchema means a tool's input schema does not compile: the server refuses to start
+// with it, or, for a built-in tool (whose schemas the tests compile), every call of it fails.
+var ErrInputSchema = errors.New("input schema")
 
 func newTool(lm LoadedModule, spec abi.ToolSpec, p *policy.Config, models ModelDescriber) (*tool, error) {
 	schema := spec.InputSchema
@@ -31,10 +44,6 @@ func newTool(lm LoadedModule, spec abi.ToolSpec, p *policy.Config, models ModelD
 			return nil, fmt.Errorf("tool %q: %w", spec.Name, err)
 		}
 	}
-	validator, err := compileSchema(spec.Name, schema)
-	if err != nil {
-		return nil, fmt.Errorf("tool %q of %s: input schema: %w", spec.Name, lm.Module.Name(), err)
-	}
 	mt := mcp.NewToolWithRawSchema(spec.Name, spec.Description, schema)
 	// The title is published once, in annotations.title: clients of every protocol version
 	// read it there (newer ones fall back to it when the top-level title is absent), and
@@ -43,7 +52,24 @@ func newTool(lm LoadedModule, spec abi.ToolSpec, p *policy.Config, models ModelD
 		mt.RawOutputSchema = spec.OutputSchema
 	}
 	mt.Annotations = annotations(spec)
-	return &tool{module: lm.Module, spec: spec, grant: grantFor(p, spec, lm.Builtin), mcpTool: mt, schema: validator}, nil
+	t := &tool{module: lm.Module, spec: spec, grant: grantFor(p, spec, lm.Builtin), mcpTool: mt, inputSchema: schema}
+	if !lm.Builtin {
+		if _, err := t.validator(); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// validator returns the compiled input schema, compiling it on first use; safe for
+// concurrent use. Its error wraps ErrInputSchema and names the tool and module.
+func (t *tool) validator() (*jsonschema.Schema, error) {
+	t.schemaOnce.Do(func() {
+		if t.schema, t.schemaErr = compileSchema(t.spec.Name, t.inputSchema); t.schemaErr != nil {
+			t.schemaErr = fmt.Errorf("tool %q of %s: %w: %w", t.spec.Name, t.module.Name(), ErrInputSchema, t.schemaErr)
+		}
+	})
+	return t.schema, t.schemaErr
 }
 
 // annotations publishes every hint MCP gives a meaning to, explicitly; a hint the module left
@@ -121,14 +147,14 @@ func compileSchema(name string, schema json.RawMessage) (*jsonschema.Schema, err
 	return c.Compile(url)
 }
 
-// validate checks arguments against the tool's schema. The error lists each problem as
-// `<where>: <what>`, in words a client can show to its user.
-func (t *tool) validate(args []byte) error {
+// validate checks arguments against the tool's schema, which must have compiled (validator).
+// The error lists each problem as `<where>: <what>`, in words a client can show to its user.
+func (t *tool) validate(schema *jsonschema.Schema, args []byte) error {
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(args))
 	if err != nil {
 		return errors.New("arguments are not valid JSON")
 	}
-	err = t.schema.Validate(inst)
+	err = schema.Validate(inst)
 	var ve *jsonschema.ValidationError
 	if err == nil || !errors.As(err, &ve) {
 		return err
