@@ -180,7 +180,7 @@ func askModel(r *workflow.Run, m consensusModel) map[string]any {
 		images = nil
 	}
 	resp, err := pal.Generate(pal.GenerateRequest{Model: name, Category: "extended", System: workflow.WithLocale(r.Info.Limits.Locale, consensusPrompt(m)),
-		Prompt: p.Text, Temperature: &temp, ThinkingMode: thinking, Images: images})
+		Prompt: p.Text, PromptBuffer: p.Buffer, Temperature: &temp, ThinkingMode: thinking, Images: images})
 	if err == nil && strings.TrimSpace(resp.Content) == "" {
 		err = fmt.Errorf("empty reply (finish reason %s)", resp.FinishReason)
 	}

@@ -18,9 +18,14 @@ func encodeRequest(header any, body []byte) ([]byte, error) {
 	}
 	msg := abi.Join(h, body)
 	if len(msg) > abi.MaxRequestBytes {
-		return nil, &HostError{Code: CodeTooLarge, Message: fmt.Sprintf("request of %d bytes is over the %d-byte cap", len(msg), abi.MaxRequestBytes)}
+		return nil, tooLarge(len(msg))
 	}
 	return msg, nil
+}
+
+// tooLarge is the refusal of a request of n bytes, over the ABI's cap.
+func tooLarge(n int) error {
+	return &HostError{Code: CodeTooLarge, Message: fmt.Sprintf("request of %d bytes is over the %d-byte cap", n, abi.MaxRequestBytes)}
 }
 
 // decodeReply parses a reply message. On success it returns the result object and the

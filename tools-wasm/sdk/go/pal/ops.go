@@ -16,6 +16,12 @@ func roundTrip(header any, body []byte, out any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return exchange(req, out)
+}
+
+// exchange sends an encoded request and decodes the reply's result into out (when out is
+// not nil). It returns the reply's body.
+func exchange(req []byte, out any) ([]byte, error) {
 	result, replyBody, err := decodeReply(sendToHost(req))
 	if errors.Is(err, ErrCancelled) {
 		hostCancelled() // the call is over: the handler's ctx ends
@@ -83,13 +89,65 @@ func ResolveModel(model, category string) (ModelInfo, error) {
 
 // GenerateRequest is one model call.
 type GenerateRequest struct {
-	Model        string   // a name, alias or "auto"; "" lets the host choose
-	Category     string   // for auto selection: "fast", "balanced" or "extended"
-	System       string   // the system prompt
-	Prompt       string   // the user prompt, sent as the message body
-	Temperature  *float64 // nil leaves it to the host; the host corrects it to the model's range
-	ThinkingMode string   // minimal, low, medium, high or max; "" for none
-	Images       []string // absolute image paths or data URLs
+	Model        string        // a name, alias or "auto"; "" lets the host choose
+	Category     string        // for auto selection: "fast", "balanced" or "extended"
+	System       string        // the system prompt
+	Prompt       string        // the user prompt, sent as the message body
+	PromptBuffer *PromptBuffer // when not nil, the user prompt instead of Prompt, sent without a copy
+	Temperature  *float64      // nil leaves it to the host; the host corrects it to the model's range
+	ThinkingMode string        // minimal, low, medium, high or max; "" for none
+	Images       []string      // absolute image paths or data URLs
+}
+
+// PromptBuffer holds a prompt with room before it for the model.generate request's header,
+// so that Generate sends the prompt where it was written instead of copying it into a
+// request message: a workflow's prompt can hold megabytes of files, and in a wasm guest
+// each copy is an allocation that grows the instance's memory. The zero value is not
+// usable; see NewPromptBuffer.
+type PromptBuffer struct {
+	b    []byte // room, then the prompt
+	room int
+}
+
+// PromptRoom is the room NewPromptBuffer leaves for the request header, in bytes. A header
+// that does not fit (a long system prompt, inline images) is sent with a copy of the prompt.
+const PromptRoom = 16 << 10
+
+// NewPromptBuffer returns an empty PromptBuffer for a prompt of n bytes; it grows past n
+// with a copy.
+func NewPromptBuffer(n int) *PromptBuffer {
+	return &PromptBuffer{b: make([]byte, PromptRoom, PromptRoom+max(n, 0)), room: PromptRoom}
+}
+
+// WriteString appends s to the prompt.
+func (p *PromptBuffer) WriteString(s string) { p.b = append(p.b, s...) }
+
+// AppendWith appends to the prompt what f appends to the slice it is given (for example
+// embed.File's AppendTo).
+func (p *PromptBuffer) AppendWith(f func([]byte) []byte) { p.b = f(p.b) }
+
+// Len is the prompt's length in bytes.
+func (p *PromptBuffer) Len() int { return len(p.b) - p.room }
+
+// String returns the prompt. It shares the buffer's bytes: it is valid while nothing more
+// is written (Generate writes only in the room before the prompt).
+func (p *PromptBuffer) String() string {
+	if p.Len() == 0 {
+		return ""
+	}
+	return unsafe.String(&p.b[p.room], p.Len())
+}
+
+// message returns the model.generate request with header h and the prompt as its body: in
+// place when h and its separator fit the room, else a copy.
+func (p *PromptBuffer) message(h []byte) []byte {
+	if len(h)+1 > p.room {
+		return abi.Join(h, p.b[p.room:])
+	}
+	start := p.room - len(h) - 1
+	copy(p.b[start:], h)
+	p.b[p.room-1] = 0
+	return p.b[start:]
 }
 
 // Usage counts tokens of one model call.
@@ -106,6 +164,18 @@ func Generate(g GenerateRequest) (GenerateResponse, error) {
 	req := abi.ModelGenerateRequest{Op: abi.OpModelGenerate, Model: g.Model, Category: g.Category, System: g.System,
 		Temperature: g.Temperature, ThinkingMode: g.ThinkingMode, Images: g.Images}
 	var r GenerateResponse
+	if g.PromptBuffer != nil {
+		h, err := json.Marshal(req)
+		if err != nil {
+			return r, &HostError{Code: CodeInvalid, Message: "cannot encode request: " + err.Error()}
+		}
+		msg := g.PromptBuffer.message(h)
+		if len(msg) > abi.MaxRequestBytes {
+			return r, tooLarge(len(msg))
+		}
+		_, err = exchange(msg, &r)
+		return r, err
+	}
 	// The prompt is copied once, into the request message (abi.Join), not first into a []byte
 	// of its own: prompt only lends the string's bytes to that copy, and an empty prompt is
 	// still a body (the host then refuses it as missing).

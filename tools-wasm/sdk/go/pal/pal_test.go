@@ -462,3 +462,34 @@ func TestResultBuilders(t *testing.T) {
 		t.Fatalf("ErrorResult %+v", r)
 	}
 }
+
+// TestGeneratePromptBuffer: a prompt in a PromptBuffer reaches the host as the same request
+// a Prompt string makes, whether its header fits the room before it or not, and the
+// prompt's bytes are not changed by sending it.
+func TestGeneratePromptBuffer(t *testing.T) {
+	h := newHost()
+	h.Reply = func(paltest.GenerateCall) (pal.GenerateResponse, error) {
+		return pal.GenerateResponse{Content: "answer", FinishReason: "stop"}, nil
+	}
+	temp := 0.5
+	for i, system := range []string{"be brief", strings.Repeat("s", pal.PromptRoom), ""} {
+		for _, prompt := range []string{"line 1\n\x00 \"quoted\" \\ ünïcode", ""} {
+			pb := pal.NewPromptBuffer(4)
+			pb.WriteString(prompt[:len(prompt)/2])
+			pb.AppendWith(func(b []byte) []byte { return append(b, prompt[len(prompt)/2:]...) })
+			if pb.String() != prompt || pb.Len() != len(prompt) {
+				t.Fatalf("buffer holds %q", pb.String())
+			}
+			run(t, h, "probe", func() (any, error) {
+				return pal.Generate(pal.GenerateRequest{Model: "o3", System: system, Prompt: "ignored", PromptBuffer: pb, Temperature: &temp})
+			})
+			g := h.Generated[len(h.Generated)-1]
+			if g.Prompt != prompt || g.System != system || *g.Temperature != 0.5 {
+				t.Fatalf("%d: host saw prompt %q, system of %d bytes", i, g.Prompt, len(g.System))
+			}
+			if pb.String() != prompt {
+				t.Fatalf("%d: sending changed the prompt to %q", i, pb.String())
+			}
+		}
+	}
+}

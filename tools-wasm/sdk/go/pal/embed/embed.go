@@ -43,24 +43,48 @@ func LineNumbered(text string) string {
 // (never kept, never changed) when they are valid UTF-8 with no CR, and the block is
 // written once at its exact size.
 func AppendFile(dst []byte, p string, modified time.Time, body []byte) []byte {
-	var text string
+	f := PrepareFile(p, modified, body)
+	return f.AppendTo(dst)
+}
+
+// A File is a file's block measured before it is written, so that a prompt holding many
+// can be allocated once at its size (PrepareFile, Len, AppendTo).
+type File struct {
+	head, text, tail string
+	numbered, width  int
+}
+
+// PrepareFile measures the block of the file at p with bytes body (what AppendFile
+// appends). When body is valid UTF-8 with no CR the File reads it in place: body must not
+// change until AppendTo has run.
+func PrepareFile(p string, modified time.Time, body []byte) File {
+	var f File
 	if utf8.Valid(body) && bytes.IndexByte(body, '\r') < 0 {
-		// Only read while this call runs: the string is not kept past it.
-		text = unsafe.String(unsafe.SliceData(body), len(body))
+		f.text = unsafe.String(unsafe.SliceData(body), len(body)) // read in place, see above
 	} else {
-		text = Normalize(body)
+		f.text = Normalize(body)
 	}
-	head, tail := blockEnds(p, modified)
-	text, numbered, width := numbering(text)
-	n := len(head) + numbered + len(tail)
-	if cap(dst)-len(dst) < n {
+	f.head, f.tail = blockEnds(p, modified)
+	f.text, f.numbered, f.width = numbering(f.text)
+	return f
+}
+
+// Len is the length of the file's block.
+func (f File) Len() int { return len(f.head) + f.numbered + len(f.tail) }
+
+// Tokens is Tokens of the file's block.
+func (f File) Tokens() int { return f.Len() / 4 }
+
+// AppendTo appends the file's block to dst, allocating once when dst has no room for it.
+func (f File) AppendTo(dst []byte) []byte {
+	if n := f.Len(); cap(dst)-len(dst) < n {
 		grown := make([]byte, len(dst), len(dst)+n)
 		copy(grown, dst)
 		dst = grown
 	}
-	dst = append(dst, head...)
-	dst = appendNumbered(dst, text, width)
-	return append(dst, tail...)
+	dst = append(dst, f.head...)
+	dst = appendNumbered(dst, f.text, f.width)
+	return append(dst, f.tail...)
 }
 
 // bar follows each line number.

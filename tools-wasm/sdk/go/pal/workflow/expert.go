@@ -41,7 +41,10 @@ func (r *Run) Model(name string) (pal.ModelInfo, string, error) {
 
 // Prompt is a model prompt assembled for a run.
 type Prompt struct {
-	Text     string
+	Text string
+	// Buffer holds Text with room for the request header: pass it as
+	// pal.GenerateRequest.PromptBuffer to send Text without a copy.
+	Buffer   *pal.PromptBuffer
 	Embedded []string // files whose contents the prompt holds, history files first
 	Left     []string // relevant files not embedded, with the reason
 }
@@ -57,7 +60,7 @@ func (r *Run) BuildPrompt(m pal.ModelInfo, body string, files []string, embedFil
 	alloc := history.Allocate(w)
 	var p Prompt
 	var parts []string
-	filesAt, blocks := -1, [][]byte(nil) // the files section: its place in parts, its blocks
+	filesAt, blocks := -1, []embed.File(nil) // the files section: its place in parts, its files
 	inHistory := map[string]bool{}
 	budget := max(alloc.Files-1000, 1000)
 	if prior := r.PriorTurns(); len(prior) > 0 {
@@ -104,25 +107,26 @@ func (r *Run) BuildPrompt(m pal.ModelInfo, body string, files []string, embedFil
 	if closing != "" {
 		parts = append(parts, closing)
 	}
-	p.Text = joinPrompt(parts, filesAt, blocks)
+	p.Buffer = joinPrompt(parts, filesAt, blocks)
+	p.Text = p.Buffer.String()
 	return p
 }
 
 // joinPrompt is strings.Join(parts, "\n\n") with parts[at] (when at >= 0) replaced by the
-// files section: "=== FILES ===\n", the blocks joined with "\n", "\n=== END FILES ===". The
-// prompt is written once, at its exact size: with megabytes of files, each join and
-// concatenation was a copy and an allocation more for the guest's collector.
-func joinPrompt(parts []string, at int, blocks [][]byte) string {
+// files section: "=== FILES ===\n", the files' blocks joined with "\n", "\n=== END FILES ===".
+// The prompt is written once, at its exact size, into the buffer Generate sends: with
+// megabytes of files, each join, concatenation and copy into the request was an
+// allocation more for the guest's collector and its memory (docs/RATIONALE.md §58, §63).
+func joinPrompt(parts []string, at int, files []embed.File) *pal.PromptBuffer {
 	const open, end = "=== FILES ===\n", "\n=== END FILES ==="
 	n := 2 * max(len(parts)-1, 0)
 	for _, s := range parts {
 		n += len(s)
 	}
 	if at >= 0 {
-		n += len(open) + joinedLen(blocks) + len(end)
+		n += len(open) + joinedLen(files) + len(end)
 	}
-	var b strings.Builder
-	b.Grow(n)
+	b := pal.NewPromptBuffer(n)
 	for i, s := range parts {
 		if i > 0 {
 			b.WriteString("\n\n")
@@ -132,10 +136,10 @@ func joinPrompt(parts []string, at int, blocks [][]byte) string {
 			continue
 		}
 		b.WriteString(open)
-		writeJoined(&b, blocks)
+		b.AppendWith(func(p []byte) []byte { return appendJoined(p, files) })
 		b.WriteString(end)
 	}
-	return b.String()
+	return b
 }
 
 // callExpert runs the expert call of the final step and fills the reply; it reports
@@ -175,7 +179,7 @@ func (t *Tool) callExpert(r *Run, reply map[string]any) bool {
 	}
 	progress(1, 2, "asking "+m.Model+" for expert analysis")
 	resp, err := pal.Generate(pal.GenerateRequest{Model: name, Category: t.Category, System: WithLocale(r.Info.Limits.Locale, e.SystemPrompt),
-		Prompt: prompt.Text, Temperature: &temp, ThinkingMode: thinking, Images: images})
+		Prompt: prompt.Text, PromptBuffer: prompt.Buffer, Temperature: &temp, ThinkingMode: thinking, Images: images})
 	progress(2, 2, "expert analysis done")
 	meta := reply["metadata"].(map[string]any)
 	meta["model_used"], meta["provider_used"] = m.Model, m.Provider

@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal"
@@ -65,17 +64,14 @@ func reason(err error) string {
 // blocks while they fit budget tokens. A file that cannot be read or does not fit is left
 // out and listed with the reason; nothing fails the call.
 func readFiles(paths []string, budget int, maxFileBytes int64) (text string, embedded, left []string) {
-	blocks, embedded, left := readBlocks(paths, budget, maxFileBytes)
-	var b strings.Builder
-	b.Grow(joinedLen(blocks))
-	writeJoined(&b, blocks)
-	return b.String(), embedded, left
+	files, embedded, left := readBlocks(paths, budget, maxFileBytes)
+	return string(appendJoined(make([]byte, 0, joinedLen(files)), files)), embedded, left
 }
 
-// readBlocks is readFiles with the blocks apart, each as embed.AppendFile wrote it, so that
-// a prompt can be written once at its full size (BuildPrompt) rather than joined and copied
-// at each level.
-func readBlocks(paths []string, budget int, maxFileBytes int64) (blocks [][]byte, embedded, left []string) {
+// readBlocks is readFiles with the blocks measured but not yet written (each holds its
+// file's bytes), so that a prompt can be allocated once at its full size and the blocks
+// written straight into it (BuildPrompt).
+func readBlocks(paths []string, budget int, maxFileBytes int64) (files []embed.File, embedded, left []string) {
 	used := 0
 	seen := map[string]bool{}
 	var add func(p string, fromDir bool)
@@ -114,38 +110,39 @@ func readBlocks(paths []string, budget int, maxFileBytes int64) (blocks [][]byte
 			left = append(left, p+" ("+reason(err)+")")
 			return
 		}
-		block := embed.AppendFile(nil, p, info.Modified, body)
-		if used+embed.Tokens(block) > budget {
+		f := embed.PrepareFile(p, info.Modified, body) // body is not changed after this
+		if used+f.Tokens() > budget {
 			left = append(left, p+" (does not fit the token budget)")
 			return
 		}
-		used += embed.Tokens(block)
-		blocks = append(blocks, block)
+		used += f.Tokens()
+		files = append(files, f)
 		embedded = append(embedded, p)
 	}
 	for _, p := range paths {
 		add(p, false)
 	}
-	return blocks, embedded, left
+	return files, embedded, left
 }
 
-// joinedLen is the length of blocks joined with "\n".
-func joinedLen(blocks [][]byte) int {
-	n := max(len(blocks)-1, 0)
-	for _, b := range blocks {
-		n += len(b)
+// joinedLen is the length of the files' blocks joined with "\n".
+func joinedLen(files []embed.File) int {
+	n := max(len(files)-1, 0)
+	for _, f := range files {
+		n += f.Len()
 	}
 	return n
 }
 
-// writeJoined writes blocks joined with "\n" to w.
-func writeJoined(w *strings.Builder, blocks [][]byte) {
-	for i, b := range blocks {
+// appendJoined appends the files' blocks joined with "\n" to b.
+func appendJoined(b []byte, files []embed.File) []byte {
+	for i, f := range files {
 		if i > 0 {
-			w.WriteByte('\n')
+			b = append(b, '\n')
 		}
-		w.Write(b)
+		b = f.AppendTo(b)
 	}
+	return b
 }
 
 // ReadFiles is readFiles for custom flows: line-numbered file blocks within budget

@@ -8,8 +8,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal"
+	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/embed"
 	"github.com/pal-mcp/pal/tools-wasm/sdk/go/pal/paltest"
 )
 
@@ -391,31 +393,45 @@ func TestTurnCap(t *testing.T) {
 }
 
 // TestJoinPrompt: the prompt written at its size is strings.Join of the parts with the files
-// section in its place, as BuildPrompt built it before §58.
+// section in its place, as BuildPrompt built it before §58 (each file's block from
+// embed.Block, LineNumbered and Normalize).
 func TestJoinPrompt(t *testing.T) {
-	blocks := [][]byte{[]byte("\n--- BEGIN FILE: /a ---\n   1│ x\n--- END FILE: /a ---\n"), []byte("b"), {}}
+	mod := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	bodies := [][]byte{[]byte("package a\n\nfunc x() {}\n"), []byte("b"), {}, []byte("a\r\nb\xff\n")}
+	var files []embed.File
+	var blocks []string
+	for i, b := range bodies {
+		p := fmt.Sprintf("/src/f%d.go", i)
+		files = append(files, embed.PrepareFile(p, mod, b))
+		blocks = append(blocks, embed.Block(p, mod, embed.LineNumbered(embed.Normalize(b))))
+	}
 	tests := []struct {
-		parts  []string
-		at     int
-		blocks [][]byte
+		parts []string
+		at    int
+		files []int
 	}{
 		{[]string{"body"}, -1, nil},
 		{[]string{}, -1, nil},
-		{[]string{""}, 0, blocks[:1]},
-		{[]string{"history", "body", "", "--- FILES NOT INCLUDED ---", "=== YOUR TASK ===\nx"}, 2, blocks},
-		{[]string{"body", ""}, 1, blocks[1:]},
+		{[]string{""}, 0, []int{0}},
+		{[]string{"history", "body", "", "--- FILES NOT INCLUDED ---", "=== YOUR TASK ===\nx"}, 2, []int{0, 1, 2, 3}},
+		{[]string{"body", ""}, 1, []int{1, 3}},
 	}
 	for i, tt := range tests {
 		want := slices.Clone(tt.parts)
-		if tt.at >= 0 {
-			var b []string
-			for _, bl := range tt.blocks {
-				b = append(b, string(bl))
-			}
-			want[tt.at] = "=== FILES ===\n" + strings.Join(b, "\n") + "\n=== END FILES ==="
+		var fs []embed.File
+		var bs []string
+		for _, j := range tt.files {
+			fs, bs = append(fs, files[j]), append(bs, blocks[j])
 		}
-		if got := joinPrompt(tt.parts, tt.at, tt.blocks); got != strings.Join(want, "\n\n") {
+		if tt.at >= 0 {
+			want[tt.at] = "=== FILES ===\n" + strings.Join(bs, "\n") + "\n=== END FILES ==="
+		}
+		b := joinPrompt(tt.parts, tt.at, fs)
+		if got := b.String(); got != strings.Join(want, "\n\n") || b.Len() != len(got) {
 			t.Errorf("%d: got %q, want %q", i, got, strings.Join(want, "\n\n"))
+		}
+		if text, _, _ := readFiles(nil, 0, 0); text != "" {
+			t.Errorf("no files read as %q", text)
 		}
 	}
 }
