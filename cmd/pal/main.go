@@ -134,6 +134,23 @@ func flags(name string, args []string, stdout, stderr io.Writer, extra ...func(*
 	return opts, true, 0
 }
 
+// startHeapLimit is the heap the collector lets pal serve's start-up grow to before it runs
+// (64 MiB): the built-in module's start allocates ~10 MiB.
+const startHeapLimit = 64 << 20
+
+// quietGC turns the garbage collector off up to startHeapLimit until restore is called: the
+// start-up's few MiB of garbage were collected three or four times before the tools/list reply,
+// each time beside the work that reply waited for (docs/RATIONALE.md). A start that allocates
+// more (a user module described while its manifest is not cached) is collected at the limit.
+func quietGC() (restore func()) {
+	percent := debug.SetGCPercent(-1)
+	limit := debug.SetMemoryLimit(startHeapLimit)
+	return func() {
+		debug.SetMemoryLimit(limit)
+		debug.SetGCPercent(percent)
+	}
+}
+
 func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var hf httpFlags
 	opts, ok, code := flags("serve", args, stdout, stderr, hf.define)
@@ -143,6 +160,7 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opts.LogOutput = stderr
+	restoreGC := quietGC()
 	a, err := app.Build(ctx, opts)
 	if err != nil {
 		// Serve anyway: clients show a tool's error result, not pal's stderr. Degraded logs why.
@@ -152,6 +170,7 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
+	restoreGC()
 	defer a.Close()
 	if a.Unavailable == "" {
 		go func() {
