@@ -107,7 +107,7 @@ func BenchmarkInstantiate(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			first.mod.Close(ctx)
+			first.close()
 			if (m.snapshot() != nil) == tc.off {
 				b.Fatalf("snapshot taken: %v", m.snapshot() != nil)
 			}
@@ -116,7 +116,7 @@ func BenchmarkInstantiate(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				inst.mod.Close(ctx)
+				inst.close()
 			}
 		})
 	}

@@ -129,6 +129,9 @@ type Engine struct {
 
 	// describes counts describe runs, for tests.
 	describes atomic.Int32
+
+	// regions keeps released linear memories for the next instances (memory.go).
+	regions *regionPool
 }
 
 // AddKnownManifest gives the engine the manifest of the module whose sha256 (hex) is hash, so
@@ -189,7 +192,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		}
 		mc = &manifestCache{dir: filepath.Join(cfg.CacheDir, manifestsDir), disk: disk}
 	}
-	e := &Engine{cfg: cfg, manifests: mc, disk: disk, cc: cc}
+	e := &Engine{cfg: cfg, manifests: mc, disk: disk, cc: cc, regions: &regionPool{keep: regionsKept}}
 	rt, err := e.newRuntime(ctx, false)
 	if err != nil {
 		return nil, err
@@ -246,6 +249,7 @@ func (e *Engine) Close(ctx context.Context) error {
 	for _, m := range mods {
 		m.closePool(ctx)
 	}
+	e.regions.close()
 	e.guardedOnce.Do(func() {}) // no guarded runtime after this
 	if e.guarded != nil {
 		e.guarded.Close(ctx)

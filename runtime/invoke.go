@@ -60,7 +60,7 @@ func (m *Module) Invoke(ctx context.Context, c Call) (_ *abi.Result, out Outcome
 		return nil, out, err
 	}
 	defer m.startRefill()
-	defer inst.mod.Close(context.Background())
+	defer inst.close()
 	st := &callState{host: c.Host, inst: inst, call: ctx}
 	cctx := context.WithValue(hard, callStateKey{}, st)
 	defer watch(hard, inst.interrupt)() // the guest runs until hard is done

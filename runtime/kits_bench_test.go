@@ -66,7 +66,7 @@ func BenchmarkKit(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				inst.mod.Close(ctx)
+				inst.close()
 			}
 		})
 		b.Run(km.name+"/call-fresh", func(b *testing.B) {

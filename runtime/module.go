@@ -255,6 +255,14 @@ type instance struct {
 	interrupt api.MutableGlobal
 }
 
+// close closes the instance's module and then releases its memory. Only the instance's owner
+// calls it, after its last call into the instance has returned and its last read of the
+// instance's memory is done: from then on nothing can touch the memory (cappedMemory).
+func (inst *instance) close() {
+	inst.mod.Close(context.Background())
+	inst.mem.release()
+}
+
 // newInstance instantiates the module with no preopens, env or args, real clocks and
 // randomness, a captured stderr and a capped memory, and runs _initialize.
 func (m *Module) newInstance(ctx context.Context) (*instance, error) {
@@ -280,9 +288,10 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 func (m *Module) instantiate(ctx context.Context, snap *snapshot) (*instance, error) {
 	cfg := m.engine.cfg
 	stderr := NewStderrBuffer(cfg.StderrLimitBytes)
-	mem := &cappedMemory{limit: cfg.MemoryLimitBytes}
+	mem := &cappedMemory{limit: cfg.MemoryLimitBytes, regions: m.engine.regions}
 	if snap != nil {
 		mem.reserve = uint64(snap.pages) * 65536
+		mem.overwritten = mem.reserve // restore writes or zeroes all of it
 	}
 	ictx, cancel := context.WithTimeout(ctx, cfg.InitTimeout)
 	defer cancel()
@@ -311,11 +320,12 @@ func (m *Module) instantiate(ctx context.Context, snap *snapshot) (*instance, er
 			_, err = init.Call(ictx)
 			stop()
 		}
-		if err != nil {
-			mod.Close(context.Background())
-		}
 	}
 	if err != nil {
+		if mod != nil {
+			mod.Close(context.Background())
+		}
+		mem.release() // the module is closed, or was never made
 		if mem.hit.Load() {
 			return nil, fmt.Errorf("%w: %s while initialising", ErrMemoryCap, m.name)
 		}
@@ -392,7 +402,7 @@ func (m *Module) refill(wait bool) {
 		select {
 		case m.pool <- inst:
 		default:
-			inst.mod.Close(context.Background())
+			inst.close()
 			return
 		}
 	}
@@ -420,7 +430,7 @@ func (m *Module) closePool(ctx context.Context) {
 	for {
 		select {
 		case inst := <-m.pool:
-			inst.mod.Close(ctx)
+			inst.close()
 		default:
 			return
 		}
@@ -434,7 +444,7 @@ func (m *Module) describe(ctx context.Context) (*abi.Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer inst.mod.Close(ctx)
+	defer inst.close()
 	dctx, cancel := context.WithTimeout(ctx, m.engine.cfg.InitTimeout)
 	defer cancel()
 	dctx = context.WithValue(dctx, callStateKey{}, &callState{inst: inst}) // no host: calls are refused

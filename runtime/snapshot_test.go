@@ -65,7 +65,7 @@ func TestRestoredInstanceIsTheSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer inst.mod.Close(ctx)
+	defer inst.close()
 	mem := inst.mod.Memory()
 	if mem.Size() != s.pages*65536 {
 		t.Fatalf("memory %d bytes, snapshot %d pages", mem.Size(), s.pages)
