@@ -333,9 +333,10 @@ func (c *diskCache) manifestMAC(hash string, manifest []byte) []byte {
 	return c.mac([]byte("pal manifest 1\x00"+hash+"\x00"), manifest)
 }
 
-// rewriteMAC authenticates a rewritten module under its cache key (rewrite.go).
-func (c *diskCache) rewriteMAC(key string, wasm []byte) []byte {
-	return c.mac([]byte("pal rewritten 1\x00"+key+"\x00"), wasm)
+// rewriteMAC authenticates a rewritten module under its cache key (rewrite.go): the line that
+// names its exported globals, and its bytes.
+func (c *diskCache) rewriteMAC(key string, meta, wasm []byte) []byte {
+	return c.mac([]byte("pal rewritten 2\x00"+key+"\x00"), meta, []byte{0}, wasm)
 }
 
 // compileWithCache compiles through the disk cache when there is one.

@@ -24,15 +24,19 @@ import (
 // Module is one loaded tool module: its bytes, hash, manifest, and (once needed) its compiled
 // code and a small pool of ready instances.
 type Module struct {
-	engine   *Engine
-	name     string // where it came from, for messages: "builtin", a file path
-	wasm     []byte // what is compiled: the module with its mutable globals exported (exportGlobals), else as given; nil once compile began
-	size     int    // the module's size as given
-	sha256   string // of the module as given
+	engine *Engine
+	name   string // where it came from, for messages: "builtin", a file path
+	wasm   []byte // the module as given; nil once compile began
+	size   int    // the module's size as given
+	sha256 string // of the module as given
+	// unhashed: sha256 came from the build (BuildSHA256), not from hashing wasm; compile
+	// hashes wasm before it uses sha256 for anything.
+	unhashed bool
 	manifest *abi.Manifest
 
-	// globals names the exports of the module's mutable globals; snapshots is false when the
-	// module could not be rewritten to export them (then every instance runs _initialize).
+	// globals names the exports of the module's mutable globals that compile added
+	// (exportGlobals); snapshots is false when the module could not be rewritten to export
+	// them (then every instance runs _initialize). Both are set by compile.
 	globals   []string
 	snapshots bool
 	snapMu    sync.Mutex
@@ -52,14 +56,46 @@ type Module struct {
 	fill sync.Mutex // one refill at a time
 }
 
+// LoadOption changes how LoadModule loads a module.
+type LoadOption func(*loadOptions)
+
+type loadOptions struct {
+	buildSHA256 string
+}
+
+// BuildSHA256 gives LoadModule the hex sha256 of the module's bytes as the build computed it,
+// so that loading does not hash the bytes (5 MB for the built-in module: a few milliseconds
+// before the first tools/list reply). It is for a module built into the binary together with
+// its manifest (the built-in module of a make-built pal: the first line of
+// modules/builtin.manifest), never for bytes read at run time. It is used only when the
+// engine knows a manifest for that hash (AddKnownManifest) and the module is not pinned
+// (wantSHA256): otherwise the bytes are hashed as always. The bytes are hashed before the
+// module's first compile, which fails with ErrBadModule when they differ, before the hash
+// names any cache entry: a wrong hash can list the known manifest's tools but never runs code
+// compiled from other bytes.
+func BuildSHA256(hash string) LoadOption {
+	return func(o *loadOptions) { o.buildSHA256 = hash }
+}
+
 // LoadModule registers a module. Its manifest comes from the manifests known ahead
 // (AddKnownManifest, for modules built into the binary) or the manifest cache when the
 // module's sha256 is in one, and then nothing is compiled: that is left to Compile or Warm,
 // or to the first call. Otherwise the module is compiled and asked to describe itself, and
 // the manifest is cached. wantSHA256, when not empty, pins the module: other bytes are refused.
-func (e *Engine) LoadModule(ctx context.Context, name string, wasm []byte, wantSHA256 string) (*Module, error) {
-	sum := sha256.Sum256(wasm)
-	hash := hex.EncodeToString(sum[:])
+func (e *Engine) LoadModule(ctx context.Context, name string, wasm []byte, wantSHA256 string, opts ...LoadOption) (*Module, error) {
+	var o loadOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if h := o.buildSHA256; h != "" && wantSHA256 == "" {
+		if man, ok := e.knownManifest(h); ok {
+			m := e.newModule(name, wasm, h)
+			m.unhashed, m.manifest = true, man
+			e.addModule(m)
+			return m, nil
+		}
+	}
+	hash := sha256Hex(wasm)
 	if wantSHA256 != "" && wantSHA256 != hash {
 		return nil, fmt.Errorf("%w: %s has sha256 %s, pinned %s", ErrBadModule, name, hash, wantSHA256)
 	}
@@ -76,22 +112,24 @@ func (e *Engine) LoadModule(ctx context.Context, name string, wasm []byte, wantS
 		m.manifest = man
 		e.manifests.put(hash, man)
 	}
-	e.mu.Lock()
-	e.modules = append(e.modules, m)
-	e.mu.Unlock()
+	e.addModule(m)
 	return m, nil
 }
 
-// newModule makes the Module for wasm, not yet registered: what it compiles is wasm with its
-// mutable globals exported for snapshots (exportGlobals), unless the engine has them off or
-// the module's layout is one the rewrite leaves alone.
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func (e *Engine) addModule(m *Module) {
+	e.mu.Lock()
+	e.modules = append(e.modules, m)
+	e.mu.Unlock()
+}
+
+// newModule makes the Module for wasm, not yet registered.
 func (e *Engine) newModule(name string, wasm []byte, hash string) *Module {
 	m := &Module{engine: e, name: name, wasm: wasm, size: len(wasm), sha256: hash}
-	if !e.cfg.NoSnapshots {
-		if code, names, err := exportGlobals(wasm); err == nil {
-			m.wasm, m.globals, m.snapshots = code, names, true
-		}
-	}
 	if e.cfg.PoolSize > 0 {
 		m.pool = make(chan *instance, e.cfg.PoolSize)
 	}
@@ -146,17 +184,23 @@ func (m *Module) compile(ctx context.Context) {
 	cctx := experimental.WithCompilationWorkers(ctx, m.engine.cfg.CompilationWorkers)
 	code, rt := m.wasm, m.engine.rt
 	m.wasm = nil // compiled once: the bytes need not stay in memory for the process's life
+	if m.unhashed {
+		if hash := sha256Hex(code); hash != m.sha256 {
+			m.compileErr = fmt.Errorf("%w: %s has sha256 %s, but its build recorded %s", ErrBadModule, m.name, hash, m.sha256)
+			return
+		}
+	}
 	if err := CheckSections(code); err != nil {
 		m.compileErr = fmt.Errorf("%w: %s: %w", ErrBadModule, m.name, err)
 		return
 	}
-	rewritten, ok := m.rewrite(code)
+	code, m.interruptible = m.rewrite(code)
 	var err error
-	if ok && !m.engine.noInterrupt {
-		code, m.interruptible = rewritten, true
-	} else if rt, err = m.engine.guardedRuntime(); err != nil {
-		m.compileErr = err
-		return
+	if !m.interruptible {
+		if rt, err = m.engine.guardedRuntime(); err != nil {
+			m.compileErr = err
+			return
+		}
 	}
 	m.rt = rt
 	var cm wazero.CompiledModule

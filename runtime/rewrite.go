@@ -5,57 +5,123 @@ import (
 	"crypto/hmac"
 	"encoding/hex"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 
 	"github.com/pal-mcp/pal/internal/privfs"
 )
 
-// rewriteVersion names the rewrites below in cache keys: change it when their output changes.
-const rewriteVersion = "1"
+// rewriteVersion names the rewrites below and the cache file's layout in cache keys: change
+// it when their output changes. 2: exportGlobals runs here, and the file records its names.
+const rewriteVersion = "2"
 
 // maxRewrittenFileBytes bounds a rewritten module read back from the cache (256 MiB).
 const maxRewrittenFileBytes = 256 << 20
 
+// Words of a rewritten file's second line: the mutable globals exportGlobals exported, or none
+// when it left the module as it was (no snapshots).
+const (
+	rewriteMetaGlobals   = "globals"
+	rewriteMetaNoGlobals = "no-globals"
+)
+
 // rewrites counts the rewrites computed (not read from the cache), for tests.
 var rewrites atomic.Int32
 
-// rewrite returns what the module compiles on the engine's runtime: code (the module as
-// newModule prepared it) with its data segments merged (mergeData) and the loop-head
-// interrupt added (addInterrupt), or false when addInterrupt refuses it (the module then runs
-// on the guarded runtime). With an on-disk cache, the result is kept under the module's
-// sha256, authenticated by the cache's HMAC like the manifests: the two rewrites cost tens of
-// milliseconds at every compile, a cache hit included (docs/RATIONALE.md), and what is read
-// back decides whether the deadline check is there, so a file pal did not write is ignored.
+// rewrite returns what the module compiles, and whether that is on the engine's runtime (the
+// loop-head interrupt is in it) rather than the guarded one, and sets m.globals and
+// m.snapshots. code is the module as given; the result has its mutable globals exported for
+// snapshots (exportGlobals, unless the engine has them off or the module's layout is one it
+// leaves alone), its data segments merged (mergeData) and the loop-head interrupt added
+// (addInterrupt); when addInterrupt refuses the module, it is compiled with only its globals
+// exported, for the guarded runtime. With an on-disk cache, an interruptible result is kept
+// under the module's sha256 with the names of the globals, authenticated by the cache's HMAC
+// like the manifests: the rewrites cost tens of milliseconds at every compile, a cache hit
+// included (docs/RATIONALE.md), and what is read back decides whether the deadline check is
+// there, so a file pal did not write is ignored.
 func (m *Module) rewrite(code []byte) ([]byte, bool) {
+	snapshots := !m.engine.cfg.NoSnapshots
 	key := m.sha256 + "-" + rewriteVersion
-	if m.snapshots {
-		key += "-g" // exportGlobals ran first
+	if snapshots {
+		key += "-g" // exportGlobals runs first
 	}
 	c := m.engine.disk
 	path := ""
-	if c != nil {
+	if c != nil && !m.engine.noInterrupt {
 		path = filepath.Join(c.dir, rewrittenDir, key+".wasm")
-		if raw, err := privfs.ReadFile(path); err == nil && len(raw) <= maxRewrittenFileBytes {
-			if macHex, body, ok := bytes.Cut(raw, []byte("\n")); ok {
-				if mac, err := hex.DecodeString(string(macHex)); err == nil && hmac.Equal(mac, c.rewriteMAC(key, body)) {
-					return body, true
-				}
-			}
+		if body, globals, ok := c.readRewritten(path, key); ok {
+			m.globals, m.snapshots = globals, globals != nil
+			return body, true
 		}
 	}
-	rewrites.Add(1)
-	if merged, err := mergeData(code); err == nil {
-		code = merged
+	if snapshots {
+		if out, names, err := exportGlobals(code); err == nil {
+			code, m.globals, m.snapshots = out, names, true
+		}
 	}
-	out, err := addInterrupt(code)
+	if m.engine.noInterrupt {
+		return code, false
+	}
+	rewrites.Add(1)
+	merged := code
+	if b, err := mergeData(code); err == nil {
+		merged = b
+	}
+	out, err := addInterrupt(merged)
 	if err != nil {
-		return nil, false
+		return code, false
 	}
 	if c != nil {
-		mac := hex.EncodeToString(c.rewriteMAC(key, out))
-		file := make([]byte, 0, len(mac)+1+len(out))
-		file = append(append(append(file, mac...), '\n'), out...)
-		_ = privfs.WriteFileAtomic(path, file, 0o600) // a cache: a failed write costs a rewrite later
+		c.writeRewritten(path, key, out, m.snapshots, m.globals)
 	}
 	return out, true
+}
+
+// readRewritten reads a rewritten module written by writeRewritten under key: its bytes and
+// the names of its exported globals (nil: none, no snapshots; empty: snapshots of memory
+// only), or false when there is none or its MAC does not verify.
+func (c *diskCache) readRewritten(path, key string) (body []byte, globals []string, ok bool) {
+	raw, err := privfs.ReadFile(path)
+	if err != nil || len(raw) > maxRewrittenFileBytes {
+		return nil, nil, false
+	}
+	macHex, rest, ok := bytes.Cut(raw, []byte("\n"))
+	if !ok {
+		return nil, nil, false
+	}
+	meta, body, ok := bytes.Cut(rest, []byte("\n"))
+	if !ok {
+		return nil, nil, false
+	}
+	mac, err := hex.DecodeString(string(macHex))
+	if err != nil || !hmac.Equal(mac, c.rewriteMAC(key, meta, body)) {
+		return nil, nil, false
+	}
+	words := strings.Fields(string(meta))
+	switch {
+	case len(words) == 1 && words[0] == rewriteMetaNoGlobals:
+		return body, nil, true
+	case len(words) >= 1 && words[0] == rewriteMetaGlobals:
+		globals = words[1:]
+		for _, g := range globals {
+			if !strings.HasPrefix(g, snapshotGlobalPrefix) {
+				return nil, nil, false
+			}
+		}
+		return body, append([]string{}, globals...), true
+	}
+	return nil, nil, false
+}
+
+// writeRewritten stores a rewritten module under key: its MAC, a line naming the globals
+// exportGlobals exported (when snapshots), and its bytes. A failed write costs a rewrite later.
+func (c *diskCache) writeRewritten(path, key string, wasm []byte, snapshots bool, globals []string) {
+	meta := rewriteMetaNoGlobals
+	if snapshots {
+		meta = strings.Join(append([]string{rewriteMetaGlobals}, globals...), " ")
+	}
+	mac := hex.EncodeToString(c.rewriteMAC(key, []byte(meta), wasm))
+	file := make([]byte, 0, len(mac)+len(meta)+2+len(wasm))
+	file = append(append(append(append(append(file, mac...), '\n'), meta...), '\n'), wasm...)
+	_ = privfs.WriteFileAtomic(path, file, 0o600)
 }

@@ -7,12 +7,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/pal-mcp/pal/internal/builtinwasm"
 	"github.com/pal-mcp/pal/internal/testwasm"
 	"github.com/pal-mcp/pal/policy"
 )
@@ -169,5 +171,34 @@ func TestUserModulesDirIsTrustedOnly(t *testing.T) {
 		if !errors.Is(err, policy.ErrUntrusted) || !strings.Contains(err.Error(), "user_modules.") || !strings.Contains(err.Error(), "pal trust") {
 			t.Errorf("%q: want a refusal naming the key and pal trust, got %v", project, err)
 		}
+	}
+}
+
+// Attack: a user module pinned with the built-in module's hash, whose manifest pal knows
+// ahead (and whose hash a make-built pal does not compute at start: runtime.BuildSHA256).
+// The pin is checked against the file's own hash, so other bytes cannot take the built-in
+// module's identity: the file is refused as changed since it was pinned.
+func TestUserModulePinnedAsTheBuiltinIsHashed(t *testing.T) {
+	hash, _, ok := builtinwasm.Manifest()
+	if !ok {
+		t.Skip("this build carries no built-in manifest")
+	}
+	evil := testwasm.ABIModule(testwasm.ImportPalCall)
+	opts, mods, _, auditPath := userModulesSetup(t, map[string]string{"builtin.wasm": hash})
+	if err := os.WriteFile(filepath.Join(mods, "builtin.wasm"), evil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts.LogOutput = io.Discard
+	a, err := Build(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if n := len(a.Modules); n != 1 || !a.Modules[0].Builtin {
+		t.Fatalf("%d modules loaded; want the built-in one only", n)
+	}
+	recs := moduleLoads(t, auditPath)
+	if len(recs) != 1 || recs[0].Decision != "deny" || !strings.Contains(recs[0].Reason, "has sha256 "+sum256(evil)) {
+		t.Fatalf("audit: %+v; want the file refused with its own hash", recs)
 	}
 }

@@ -104,3 +104,16 @@ func Manifest() (sha256Hex string, manifest []byte, ok bool) {
 	}
 	return string(hash), bytes.TrimSpace(body), true
 }
+
+// BuildSHA256 returns the hex sha256 of the built-in module as the build computed it (the
+// first line of its manifest), so that pal need not hash the module at start
+// (runtime.BuildSHA256): only in a make-built binary, which embeds modules/builtin.wasm and the
+// manifest make computed from it together. Other builds may pair the manifest with other
+// bytes (the tests' -overlay builds replace the module), and report false.
+func BuildSHA256() (string, bool) {
+	if !madeTogether {
+		return "", false
+	}
+	hash, _, ok := Manifest()
+	return hash, ok
+}

@@ -49,3 +49,11 @@ func TestCommittedManifestIsTheCommittedModules(t *testing.T) {
 		t.Fatalf("builtin.manifest: %v, %d tools", err, len(man.Tools))
 	}
 }
+
+// TestNoBuildSHA256 holds a build without make's palmodules tag to hashing the built-in module
+// at start: its modules/ may pair a manifest with another module (the tests' -overlay builds).
+func TestNoBuildSHA256(t *testing.T) {
+	if hash, ok := BuildSHA256(); ok {
+		t.Fatalf("BuildSHA256 = %s in a build that did not embed the module and its manifest together", hash)
+	}
+}

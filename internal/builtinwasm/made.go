@@ -20,6 +20,10 @@ var madeManifestBytes []byte
 // them in a binary that has modules/ (Committed returns ErrNoCommitted).
 var committed, committedManifest []byte
 
+// madeTogether: the module and its manifest are embedded by one build, from make's output
+// (BuildSHA256).
+const madeTogether = true
+
 // madeModule returns modules/builtin.wasm itself, not a copy.
 func madeModule() ([]byte, error) { return made, nil }
 

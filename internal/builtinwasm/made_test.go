@@ -28,6 +28,9 @@ func TestMadeBuild(t *testing.T) {
 	if !ok || hash != hex.EncodeToString(sum[:]) || len(man) == 0 {
 		t.Errorf("Manifest: %.64s, %d bytes, %v; want the manifest of %x", hash, len(man), ok, sum)
 	}
+	if build, ok := BuildSHA256(); !ok || build != hex.EncodeToString(sum[:]) {
+		t.Errorf("BuildSHA256: %s, %v; want the module's hash %x", build, ok, sum)
+	}
 	if _, err := Committed(); !errors.Is(err, ErrNoCommitted) {
 		t.Errorf("Committed: %v, want ErrNoCommitted", err)
 	}
