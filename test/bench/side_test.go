@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -52,6 +53,7 @@ type server struct {
 	name string
 	bin  string
 	args []string
+	env  []string // added to the fixture's environment (later entries win)
 }
 
 func palServer() server      { return server{name: "pal", bin: palBin, args: []string{"serve"}} }
@@ -121,7 +123,7 @@ func (f *fixture) env(cache, model string, extra ...string) []string {
 // start starts s with the chat environment and its caches under cache, and completes the
 // handshake (initialize, tools/list).
 func (f *fixture) start(s server, cache string, extra ...string) (*proc, error) {
-	p, err := startProc(s.bin, s.args, f.project, f.env(cache, sample.ChatModel, extra...))
+	p, err := startProc(s.bin, s.args, f.project, f.env(cache, sample.ChatModel, append(slices.Clone(s.env), extra...)...))
 	if err != nil {
 		return nil, err
 	}
@@ -507,7 +509,17 @@ func memory(b *testing.B, f *fixture) {
 	if sample.Short() {
 		settle, calls, checkpoint = 0, 3, 2
 	}
-	for _, s := range []server{palServer(), baselineServer()} {
+	// pal keeps every call's conversation thread (memory.ttl, 3 h by default), so its RSS grows
+	// with calls by design, up to limits.threads_total_bytes; pal-expiring is the same server
+	// with threads that expire after 1 s, whose growth is what a leak would add.
+	expiring := palServer()
+	expiring.name = "pal-expiring"
+	conf := filepath.Join(f.base, "expiring.toml")
+	if err := os.WriteFile(conf, []byte("[memory]\nttl = \"1s\"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	expiring.env = []string{"PAL_CONFIG=" + conf}
+	for _, s := range []server{palServer(), expiring, baselineServer()} {
 		b.Run(s.name, func(b *testing.B) {
 			info, err := os.Stat(s.bin)
 			if err != nil {
@@ -552,7 +564,7 @@ func memory(b *testing.B, f *fixture) {
 				b.ReportMetric(mib(last-atCheckpoint), "growth-MiB")
 				b.ReportMetric(mib(hwm), "peak-MiB")
 				b.ReportMetric(mib(info.Size()), "binary-MiB")
-				if s.name == "pal" {
+				if s.bin == palBin {
 					b.ReportMetric(mib(cacheSize), "cache-MiB")
 				}
 			}
