@@ -213,8 +213,11 @@ func (p *page) sections() {
 	p.printf("file) when the last reply arrives, a fresh process per row, warm cache. Latency is per\n")
 	p.printf("call; throughput is calls over wall time; peak is the process's VmHWM; per call in flight\n")
 	p.printf("is (VmHWM − VmRSS before the run) / N. Both servers run 8 calls at once (pal's\n")
-	p.printf("limits.concurrent_calls; the baseline's worker pool); the rest wait. Issue 13 sets no\n")
-	p.printf("numeric goal here beyond the per-call ones of section 2.\n\n")
+	p.printf("limits.concurrent_calls; the baseline's worker pool or semaphore); the rest wait. Over\n")
+	p.printf("HTTP, pal is one `pal serve -http` process with bearer tokens and each call in flight\n")
+	p.printf("comes from a client of its own (token and MCP session), with `http.rate_per_minute`\n")
+	p.printf("raised past a closed loop's pace; the baseline is mcp-go's streamable HTTP server with no\n")
+	p.printf("authentication. Issue 13 sets no numeric goal here beyond the per-call ones of section 2.\n\n")
 	trs, levels := p.concurrencyRuns()
 	if len(trs) == 0 {
 		p.printf("no figures\n")

@@ -39,7 +39,8 @@ func TestBenchHarness(t *testing.T) {
 		"Chat/pal-first", "Chat/pal-steady", "Chat/baseline-first", "Chat/baseline-steady",
 		"Bulk/pal-1MiB",
 		"Concurrency/stdio-pal-c4", "Concurrency/stdio-baseline-c4",
-		"Memory/pal", "Memory/baseline",
+		"Concurrency/http-pal-c4", "Concurrency/http-baseline-c4",
+		"Memory/pal", "Memory/pal-expiring", "Memory/baseline",
 		"HTTPReplicas/c4",
 	}
 	lines := strings.Split(string(out), "\n")

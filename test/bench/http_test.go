@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,6 +64,14 @@ func (r *replicaProc) close() {
 
 // startReplica starts pal serve -http on a free loopback port and waits until it listens.
 func startReplica(f *fixture, env []string) (*replicaProc, error) {
+	return startHTTP(f, env, func(addr string) (string, []string) {
+		return palBin, []string{"serve", "-http", addr, "-http-token-file", filepath.Join(f.base, "tokens")}
+	})
+}
+
+// startHTTP starts the server that command names for a free loopback address and waits until
+// it listens there.
+func startHTTP(f *fixture, env []string, command func(addr string) (bin string, args []string)) (*replicaProc, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -70,7 +79,8 @@ func startReplica(f *fixture, env []string) (*replicaProc, error) {
 	addr := ln.Addr().String()
 	ln.Close()
 	r := &replicaProc{url: "http://" + addr + "/mcp"}
-	r.cmd = exec.Command(palBin, "serve", "-http", addr, "-http-token-file", filepath.Join(f.base, "tokens"))
+	bin, args := command(addr)
+	r.cmd = exec.Command(bin, args...)
 	r.cmd.Dir = f.project
 	r.cmd.Env = env
 	r.cmd.Stderr = &r.stderr
@@ -84,7 +94,7 @@ func startReplica(f *fixture, env []string) (*replicaProc, error) {
 		}
 		if time.Now().After(deadline) {
 			r.close()
-			return nil, fmt.Errorf("pal serve -http did not listen on %s: %s", addr, r.stderr.String())
+			return nil, fmt.Errorf("%s did not listen on %s: %s", filepath.Base(bin), addr, r.stderr.String())
 		}
 	}
 }
@@ -302,3 +312,84 @@ func httpReplicas(b *testing.B, f *fixture) {
 // BenchmarkHTTPReplicas is issue 11's load: 200 clients for 60 s against two replicas on one
 // Redis, every client's calls alternating replicas (see httpReplicas).
 func BenchmarkHTTPReplicas(b *testing.B) { httpReplicas(b, newFixture(b)) }
+
+// --- 4. concurrency over HTTP ---
+
+// httpCallerClients is how many clients (tokens) the concurrency benchmark's HTTP side may
+// use: one per call in flight at the highest level.
+const httpCallerClients = 64
+
+// httpCallerToken is the bearer token of the concurrency benchmark's i-th HTTP client.
+func httpCallerToken(i int) string { return fmt.Sprintf("bench-token-conc-%03d-0123456789abcdef", i) }
+
+// httpCaller is one server over streamable HTTP as the concurrency benchmark drives it: each
+// call in flight comes from a client of its own (token and session; a call sent while every
+// client is busy opens the next one), as many MCP clients would send them.
+type httpCaller struct {
+	r       *replicaProc
+	hc      *http.Client
+	mu      sync.Mutex
+	idle    []*httpClient
+	clients int
+}
+
+// startHTTPCaller starts s over HTTP: pal with `serve -http`, a token file and
+// http.rate_per_minute raised past what one client sends back to back (the default 600 would
+// refuse most of a closed loop's calls); the baseline with -http (it checks no token and has
+// no rate).
+func startHTTPCaller(f *fixture, s server, cache string) (caller, error) {
+	tokens := filepath.Join(f.base, "tokens-conc")
+	var list strings.Builder
+	for i := range httpCallerClients {
+		fmt.Fprintf(&list, "conc%03d %s\n", i, httpCallerToken(i))
+	}
+	conf := filepath.Join(f.base, "pal-http-conc.toml")
+	for name, body := range map[string]string{tokens: list.String(), conf: "[http]\nrate_per_minute = 1000000\n"} {
+		if err := os.WriteFile(name, []byte(body), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	env := append(slices.Clone(s.env), "PAL_CONFIG="+conf)
+	r, err := startHTTP(f, f.env(cache, sample.ChatModel, env...), func(addr string) (string, []string) {
+		if s.bin == palBin {
+			return s.bin, append(slices.Clone(s.args), "-http", addr, "-http-token-file", tokens)
+		}
+		return s.bin, append(slices.Clone(s.args), "-http", addr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &httpCaller{r: r, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}, nil
+}
+
+func (c *httpCaller) chat(f *fixture) (time.Duration, error) {
+	ctx := context.Background()
+	c.mu.Lock()
+	var cl *httpClient
+	if n := len(c.idle); n > 0 {
+		cl, c.idle = c.idle[n-1], c.idle[:n-1]
+	}
+	c.mu.Unlock()
+	if cl == nil {
+		c.mu.Lock()
+		i := c.clients
+		c.clients++
+		c.mu.Unlock()
+		if i >= httpCallerClients {
+			return 0, fmt.Errorf("more than %d calls in flight over HTTP", httpCallerClients)
+		}
+		cl = &httpClient{hc: c.hc, token: httpCallerToken(i)}
+		if err := cl.open(ctx, c.r.url); err != nil {
+			return 0, err
+		}
+	}
+	d, err := cl.chat(ctx, f, c.r.url)
+	c.mu.Lock()
+	c.idle = append(c.idle, cl)
+	c.mu.Unlock()
+	return d, err
+}
+
+func (c *httpCaller) mem() (rss, hwm int64, err error) { return pidMem(c.r.cmd.Process.Pid) }
+
+func (c *httpCaller) close() { c.r.close() }

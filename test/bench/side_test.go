@@ -381,10 +381,8 @@ func BenchmarkBulk(b *testing.B) { bulk(b, newFixture(b)) }
 
 // --- 4. concurrency ---
 
-// transport is how the concurrency benchmark reaches a server. Only stdio exists today;
-// when `pal serve --http` lands, add an entry whose start returns a client for the HTTP
-// endpoint (the same call and mem methods), and the benchmark and the page pick it up under
-// its name ("http-pal-c16" ...).
+// transport is how the concurrency benchmark reaches a server: stdio, or streamable HTTP on
+// a loopback port (startHTTPCaller). The page names a row by it ("http-pal-c16" ...).
 type transport struct {
 	name  string
 	start func(f *fixture, s server, cache string) (caller, error)
@@ -409,6 +407,7 @@ var transports = []transport{
 		}
 		return stdioCaller{p}, nil
 	}},
+	{name: "http", start: startHTTPCaller},
 }
 
 // concurrency runs chat calls with level callers at once (closed loop: each caller sends

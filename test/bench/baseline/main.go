@@ -7,12 +7,14 @@
 // not a product.
 //
 // It reads OPENAI_API_KEY, OPENAI_BASE_URL and DEFAULT_MODEL as pal does, and serves
-// 8 requests at once, as pal does by default (limits.concurrent_calls).
+// 8 calls at once, as pal does by default (limits.concurrent_calls). With -http ADDR it serves
+// streamable HTTP at ADDR/mcp instead of stdio (mcp-go's server, no authentication).
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -27,7 +29,13 @@ import (
 // workers matches pal's default limits.concurrent_calls.
 const workers = 8
 
+// slots holds the calls running at once: stdio's worker pool bounds them too, HTTP's server
+// runs each request in its own goroutine.
+var slots = make(chan struct{}, workers)
+
 func main() {
+	httpAddr := flag.String("http", "", "serve streamable HTTP at this address (host:port) instead of stdio")
+	flag.Parse()
 	reg, err := registry.New(registry.Config{Getenv: os.Getenv})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "baseline:", err)
@@ -40,9 +48,20 @@ func main() {
 		mcp.WithArray("absolute_file_paths", mcp.WithStringItems(), mcp.Description("Files to attach.")),
 		mcp.WithString("model", mcp.Description("Model name.")),
 	), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 		return chat(ctx, reg, req)
 	})
-	if err := server.ServeStdio(s, server.WithWorkerPoolSize(workers)); err != nil {
+	if *httpAddr != "" {
+		err = server.NewStreamableHTTPServer(s).Start(*httpAddr)
+	} else {
+		err = server.ServeStdio(s, server.WithWorkerPoolSize(workers))
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "baseline:", err)
 		os.Exit(1)
 	}
