@@ -5,6 +5,7 @@ package privfs
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -403,6 +404,26 @@ func TestInside(t *testing.T) {
 	for _, tt := range tests {
 		if got := Inside(tt.path, tt.roots); got != tt.want {
 			t.Errorf("Inside(%s, %v) = %v, want %v", tt.path, tt.roots, got, tt.want)
+		}
+	}
+}
+
+// TestReadFileSizes: ReadFile returns a file's exact bytes whatever its size relative to the
+// buffer it sizes from the file (empty, one byte, around the old 512-byte start, megabytes).
+func TestReadFileSizes(t *testing.T) {
+	dir := t.TempDir()
+	for _, size := range []int{0, 1, 511, 512, 513, 4096, 5<<20 + 7} {
+		want := make([]byte, size)
+		for i := range want {
+			want[i] = byte(i * 7)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("f%d", size))
+		if err := os.WriteFile(p, want, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReadFile(p)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("size %d: %d bytes, %v", size, len(got), err)
 		}
 	}
 }
