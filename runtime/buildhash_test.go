@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,9 +13,10 @@ import (
 // TestBuildSHA256: a module loaded with the hash its build recorded is not hashed at load
 // when the engine knows its manifest, and runs; without a known manifest, or pinned, it is
 // hashed as always. Attack: other bytes given under a module's recorded hash (a stale build,
-// or a caller trying to borrow a trusted identity) list the known manifest but never run: the
-// first compile hashes them before the hash names any cache entry (here, the real module's
-// rewritten code is in the cache under that hash) and refuses them.
+// or a caller trying to borrow a trusted identity) never run. With that hash's rewritten code
+// in the cache, the compile runs that code (written by pal from the real module) and does not
+// read the bytes; with an empty cache, it hashes the bytes before making anything from them
+// and refuses them.
 func TestBuildSHA256(t *testing.T) {
 	ctx := context.Background()
 	wasm := testwasm.Load(t, "tools-wasm/testdata/hostile")
@@ -56,16 +56,28 @@ func TestBuildSHA256(t *testing.T) {
 		t.Fatalf("pinned: %v; want the pin checked against the bytes", err)
 	}
 
-	// Other bytes: the module with an empty custom section appended (valid, another hash).
-	other := append(bytes.Clone(wasm), 0, 1, 0)
+	// Other bytes, not even a module: with the recorded module's code in the cache, the call
+	// runs that code, so the bytes were not read.
+	other := []byte("\x00asm\x01\x00\x00\x00 not a module")
 	before := rewrites.Load()
 	e = known()
 	m, err = e.LoadModule(ctx, "other", other, "", BuildSHA256(hash))
 	if err != nil {
-		t.Fatalf("load: %v (the check is at compile)", err)
+		t.Fatalf("load: %v (the bytes are read by a compile, if at all)", err)
+	}
+	mustPing(t, m) // the recorded hash's code, from the cache
+	if rewrites.Load() != before {
+		t.Fatal("the other bytes were rewritten")
+	}
+	e = newEngine(t, Config{CacheDir: t.TempDir(), PoolSize: -1})
+	if err := e.AddKnownManifest(hash, manifest); err != nil {
+		t.Fatal(err)
+	}
+	if m, err = e.LoadModule(ctx, "other", other, "", BuildSHA256(hash)); err != nil {
+		t.Fatal(err)
 	}
 	if err := m.Compile(ctx); !errors.Is(err, ErrBadModule) || !strings.Contains(err.Error(), "build recorded "+hash) {
-		t.Fatalf("compile of other bytes under the recorded hash: %v; want ErrBadModule", err)
+		t.Fatalf("compile of other bytes under the recorded hash, empty cache: %v; want ErrBadModule", err)
 	}
 	if r, _, err := invoke(t, m, "ping", nil, 0); !errors.Is(err, ErrBadModule) || r != nil {
 		t.Fatalf("ping: %q, %v; want ErrBadModule and nothing run", text(r), err)

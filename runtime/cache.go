@@ -35,6 +35,7 @@ import (
 //	compiled/wazero-V-A-O/   wazero's files, one per compiled module (hex names)
 //	manifests/HASH.json      one manifest per module sha256, with its HMAC
 //	rewritten/KEY.wasm       a module as compile rewrites it (rewrite.go), with its HMAC
+//	snapshots/KEY.snap       a module's state after _initialize (snapshot.go), with its HMAC
 
 // Errors of the cache.
 var (
@@ -53,6 +54,7 @@ const (
 	compiledDir   = "compiled"
 	manifestsDir  = "manifests"
 	rewrittenDir  = "rewritten"
+	snapshotsDir  = "snapshots"
 	// maxIndexBytes bounds the index read back: 4 MiB, some 40 000 entries.
 	maxIndexBytes = 4 << 20
 )
@@ -80,7 +82,7 @@ func openDiskCache(dir string, key []byte) (*diskCache, error) {
 	if len(key) < MinCacheKeyBytes {
 		return nil, fmt.Errorf("%w: %d bytes, want at least %d", ErrCacheKey, len(key), MinCacheKeyBytes)
 	}
-	for _, d := range []string{dir, filepath.Join(dir, compiledDir), filepath.Join(dir, manifestsDir), filepath.Join(dir, rewrittenDir)} {
+	for _, d := range []string{dir, filepath.Join(dir, compiledDir), filepath.Join(dir, manifestsDir), filepath.Join(dir, rewrittenDir), filepath.Join(dir, snapshotsDir)} {
 		if err := privfs.EnsureDir(d); err != nil {
 			return nil, fmt.Errorf("runtime: cache dir: %w", err)
 		}
@@ -339,10 +341,29 @@ func (c *diskCache) rewriteMAC(key string, meta, wasm []byte) []byte {
 	return c.mac([]byte("pal rewritten 2\x00"+key+"\x00"), meta, []byte{0}, wasm)
 }
 
-// compileWithCache compiles through the disk cache when there is one.
-func (e *Engine) compileWithCache(ctx context.Context, compile func(context.Context) error) error {
+// snapshotMAC authenticates a module's snapshot under its cache key (snapshot.go): the header
+// line and the memory.
+func (c *diskCache) snapshotMAC(key string, head, mem []byte) []byte {
+	return c.mac([]byte("pal snapshot 1\x00"+key+"\x00"), head, []byte{0}, mem)
+}
+
+// compileWithCache runs prepare (what a compile reads and rewrites before wazero sees the
+// module), then compile. With a disk cache, compile runs under the cache's lock between a
+// sweep and a record, and prepare runs beside the sweep (each reads and hashes megabytes; the
+// first call after start waits for both).
+func (e *Engine) compileWithCache(ctx context.Context, prepare func(), compile func(context.Context) error) error {
 	if e.disk == nil {
+		prepare()
 		return compile(ctx)
 	}
-	return e.disk.compile(func() error { return compile(ctx) })
+	prepared := make(chan struct{})
+	go func() {
+		defer close(prepared)
+		prepare()
+	}()
+	defer func() { <-prepared }() // prepare is over whatever the sweep did
+	return e.disk.compile(func() error {
+		<-prepared
+		return compile(ctx)
+	})
 }

@@ -85,7 +85,7 @@ func tinyWasm(tag string) []byte {
 func compileTiny(t *testing.T, dir string, key []byte, tag string) {
 	t.Helper()
 	e := newEngine(t, Config{CacheDir: dir, CacheKey: key, PoolSize: -1})
-	err := e.compileWithCache(context.Background(), func(ctx context.Context) error {
+	err := e.compileWithCache(context.Background(), func() {}, func(ctx context.Context) error {
 		_, err := e.rt.CompileModule(ctx, tinyWasm(tag))
 		return err
 	})
@@ -377,7 +377,7 @@ func TestCacheSharedByEngines(t *testing.T) {
 				return
 			}
 			defer e.Close(context.Background())
-			errs <- e.compileWithCache(context.Background(), func(ctx context.Context) error {
+			errs <- e.compileWithCache(context.Background(), func() {}, func(ctx context.Context) error {
 				_, err := e.rt.CompileModule(ctx, tinyWasm(tag))
 				return err
 			})

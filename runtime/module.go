@@ -69,10 +69,11 @@ type loadOptions struct {
 // its manifest (the built-in module of a make-built pal: the first line of
 // modules/builtin.manifest), never for bytes read at run time. It is used only when the
 // engine knows a manifest for that hash (AddKnownManifest) and the module is not pinned
-// (wantSHA256): otherwise the bytes are hashed as always. The bytes are hashed before the
-// module's first compile, which fails with ErrBadModule when they differ, before the hash
-// names any cache entry: a wrong hash can list the known manifest's tools but never runs code
-// compiled from other bytes.
+// (wantSHA256): otherwise the bytes are hashed as always. The bytes are read only by a compile
+// that finds no rewrite of that hash in the cache (rewrite), which hashes them first and
+// fails with ErrBadModule when they differ; a compile that finds one runs that hash's code,
+// which pal wrote from bytes that had it. Either way other bytes given under a recorded hash
+// never run, and a warm start does not read the 5 MB at all.
 func BuildSHA256(hash string) LoadOption {
 	return func(o *loadOptions) { o.buildSHA256 = hash }
 }
@@ -184,31 +185,38 @@ func (m *Module) compile(ctx context.Context) {
 	cctx := experimental.WithCompilationWorkers(ctx, m.engine.cfg.CompilationWorkers)
 	code, rt := m.wasm, m.engine.rt
 	m.wasm = nil // compiled once: the bytes need not stay in memory for the process's life
-	if m.unhashed {
-		if hash := sha256Hex(code); hash != m.sha256 {
-			m.compileErr = fmt.Errorf("%w: %s has sha256 %s, but its build recorded %s", ErrBadModule, m.name, hash, m.sha256)
-			return
+	var prepErr error
+	prepare := func() {
+		snap := m.readSnapshot() // read while the rewrite runs; checked against its globals
+		code, m.interruptible, prepErr = m.rewrite(code, m.checkBytes)
+		s := <-snap
+		if prepErr == nil {
+			m.useSnapshot(s)
 		}
 	}
-	if err := CheckSections(code); err != nil {
-		m.compileErr = fmt.Errorf("%w: %s: %w", ErrBadModule, m.name, err)
-		return
-	}
-	code, m.interruptible = m.rewrite(code)
-	var err error
-	if !m.interruptible {
-		if rt, err = m.engine.guardedRuntime(); err != nil {
-			m.compileErr = err
-			return
-		}
-	}
-	m.rt = rt
 	var cm wazero.CompiledModule
-	err = m.engine.compileWithCache(cctx, func(ctx context.Context) (err error) {
+	var rtErr error
+	err := m.engine.compileWithCache(cctx, prepare, func(ctx context.Context) (err error) {
+		if prepErr != nil {
+			return nil
+		}
+		if !m.interruptible {
+			if rt, rtErr = m.engine.guardedRuntime(); rtErr != nil {
+				return nil
+			}
+		}
+		m.rt = rt
 		cm, err = rt.CompileModule(ctx, code)
 		return err
 	})
-	if err != nil {
+	switch {
+	case prepErr != nil:
+		m.compileErr = prepErr
+		return
+	case rtErr != nil:
+		m.compileErr = rtErr
+		return
+	case err != nil:
 		m.compileErr = fmt.Errorf("%w: %s: %v", ErrBadModule, m.name, err)
 		return
 	}
@@ -221,6 +229,20 @@ func (m *Module) compile(ctx context.Context) {
 		return
 	}
 	m.compiled = cm
+}
+
+// checkBytes is what the module's bytes must pass before anything is made from them: their
+// hash, when it came from the build (BuildSHA256), and CheckSections.
+func (m *Module) checkBytes(code []byte) error {
+	if m.unhashed {
+		if hash := sha256Hex(code); hash != m.sha256 {
+			return fmt.Errorf("%w: %s has sha256 %s, but its build recorded %s", ErrBadModule, m.name, hash, m.sha256)
+		}
+	}
+	if err := CheckSections(code); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrBadModule, m.name, err)
+	}
+	return nil
 }
 
 // checkExports verifies the ABI 1 exports and their signatures, and that the module imports

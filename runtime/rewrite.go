@@ -34,12 +34,18 @@ var rewrites atomic.Int32
 // snapshots (exportGlobals, unless the engine has them off or the module's layout is one it
 // leaves alone), its data segments merged (mergeData) and the loop-head interrupt added
 // (addInterrupt); when addInterrupt refuses the module, it is compiled with only its globals
-// exported, for the guarded runtime. With an on-disk cache, an interruptible result is kept
-// under the module's sha256 with the names of the globals, authenticated by the cache's HMAC
-// like the manifests: the rewrites cost tens of milliseconds at every compile, a cache hit
-// included (docs/RATIONALE.md), and what is read back decides whether the deadline check is
-// there, so a file pal did not write is ignored.
-func (m *Module) rewrite(code []byte) ([]byte, bool) {
+// exported, for the guarded runtime. code must pass check before any of this; its error is
+// returned.
+//
+// With an on-disk cache, an interruptible result is kept under the module's sha256 with the
+// names of the globals, authenticated by the cache's HMAC like the manifests: the rewrites
+// cost tens of milliseconds at every compile, a cache hit included (docs/RATIONALE.md), and
+// what is read back decides whether the deadline check is there, so a file pal did not write
+// is ignored. A file read back is used without reading code at all: pal wrote it from bytes
+// that passed check and had that sha256, so a module whose hash came from its build
+// (BuildSHA256) compiles the code of that hash, and its own bytes, not read, cannot differ
+// from it in what runs. Change rewriteVersion when check gets stricter.
+func (m *Module) rewrite(code []byte, check func([]byte) error) ([]byte, bool, error) {
 	snapshots := !m.engine.cfg.NoSnapshots
 	key := m.sha256 + "-" + rewriteVersion
 	if snapshots {
@@ -51,8 +57,11 @@ func (m *Module) rewrite(code []byte) ([]byte, bool) {
 		path = filepath.Join(c.dir, rewrittenDir, key+".wasm")
 		if body, globals, ok := c.readRewritten(path, key); ok {
 			m.globals, m.snapshots = globals, globals != nil
-			return body, true
+			return body, true, nil
 		}
+	}
+	if err := check(code); err != nil {
+		return nil, false, err
 	}
 	if snapshots {
 		if out, names, err := exportGlobals(code); err == nil {
@@ -60,7 +69,7 @@ func (m *Module) rewrite(code []byte) ([]byte, bool) {
 		}
 	}
 	if m.engine.noInterrupt {
-		return code, false
+		return code, false, nil
 	}
 	rewrites.Add(1)
 	merged := code
@@ -69,12 +78,12 @@ func (m *Module) rewrite(code []byte) ([]byte, bool) {
 	}
 	out, err := addInterrupt(merged)
 	if err != nil {
-		return code, false
+		return code, false, nil
 	}
 	if c != nil {
 		c.writeRewritten(path, key, out, m.snapshots, m.globals)
 	}
-	return out, true
+	return out, true, nil
 }
 
 // readRewritten reads a rewritten module written by writeRewritten under key: its bytes and

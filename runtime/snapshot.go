@@ -1,10 +1,18 @@
 package runtime
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
 
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/pal-mcp/pal/internal/privfs"
 )
 
 // MaxSnapshotBytes bounds the memory a module's snapshot keeps: a module whose memory after
@@ -52,6 +60,7 @@ func (m *Module) takeSnapshot(inst *instance) {
 		return // this module initialises every instance
 	}
 	m.snap = s
+	m.storeSnapshot(s)
 }
 
 var errNoSnapshot = errors.New("runtime: no snapshot")
@@ -113,3 +122,121 @@ func (s *snapshot) restore(mod api.Module) error {
 	}
 	return nil
 }
+
+// snapshotVersion names the snapshot file's layout in its cache key: change it when the layout
+// or what a snapshot holds changes.
+const snapshotVersion = "1"
+
+// snapshotHeader is a snapshot file's second line: what is not the memory.
+type snapshotHeader struct {
+	Pages  uint32   `json:"pages"`
+	Names  []string `json:"names"`
+	Values []uint64 `json:"values"`
+}
+
+// snapshotKey names the module's snapshot file: its sha256 and the layout of the rewrite that
+// named its globals.
+func (m *Module) snapshotKey() string {
+	return m.sha256 + "-" + rewriteVersion + "-s" + snapshotVersion
+}
+
+func (c *diskCache) snapshotPath(key string) string {
+	return filepath.Join(c.dir, snapshotsDir, key+".snap")
+}
+
+// storedSnapshot is a snapshot file read and authenticated by readSnapshot, not yet checked
+// against the module (useSnapshot).
+type storedSnapshot struct {
+	head snapshotHeader
+	mem  []byte
+}
+
+// readSnapshot reads, on its own goroutine, the snapshot a former process stored
+// (storeSnapshot) under the module's key, and sends it, or nil when there is none or its MAC
+// does not verify under the cache's key. Call it once the bytes are known to be m.sha256's.
+func (m *Module) readSnapshot() <-chan *storedSnapshot {
+	out := make(chan *storedSnapshot, 1)
+	c := m.engine.disk
+	if c == nil || m.engine.cfg.NoSnapshots {
+		out <- nil
+		return out
+	}
+	key := m.snapshotKey()
+	go func() {
+		out <- c.readSnapshot(key)
+	}()
+	return out
+}
+
+func (c *diskCache) readSnapshot(key string) *storedSnapshot {
+	raw, err := privfs.ReadFile(c.snapshotPath(key))
+	if err != nil || len(raw) > maxSnapshotFileBytes {
+		return nil
+	}
+	macHex, rest, ok := bytes.Cut(raw, []byte("\n"))
+	if !ok {
+		return nil
+	}
+	head, mem, ok := bytes.Cut(rest, []byte("\n"))
+	if !ok {
+		return nil
+	}
+	mac, err := hex.DecodeString(string(macHex))
+	if err != nil || !hmac.Equal(mac, c.snapshotMAC(key, head, mem)) {
+		return nil
+	}
+	s := &storedSnapshot{mem: mem}
+	if json.Unmarshal(head, &s.head) != nil {
+		return nil
+	}
+	return s
+}
+
+// useSnapshot gives the module a stored snapshot, so that not even its first instance runs
+// _initialize, unless it names other globals than this compile exported (m.globals) or does
+// not fit the engine's memory cap; then the first instance runs _initialize and stores its
+// snapshot anew.
+func (m *Module) useSnapshot(s *storedSnapshot) {
+	if s == nil || !m.snapshots {
+		return
+	}
+	h := s.head
+	if !slices.Equal(h.Names, m.globals) || len(h.Values) != len(h.Names) ||
+		uint64(len(s.mem)) > uint64(h.Pages)*65536 || len(s.mem) > MaxSnapshotBytes ||
+		uint64(h.Pages)*65536 > m.engine.cfg.MemoryLimitBytes {
+		return
+	}
+	m.snapMu.Lock()
+	defer m.snapMu.Unlock()
+	if !m.snapTried {
+		m.snapTried = true
+		m.snap = &snapshot{pages: h.Pages, mem: s.mem, values: h.Values, names: m.globals}
+	}
+}
+
+// storeSnapshot writes s to the cache in the background, for the next process (readSnapshot, useSnapshot).
+func (m *Module) storeSnapshot(s *snapshot) {
+	c := m.engine.disk
+	if c == nil {
+		return
+	}
+	done, ok := m.engine.track()
+	if !ok {
+		return
+	}
+	go func() {
+		defer done()
+		head, err := json.Marshal(snapshotHeader{Pages: s.pages, Names: s.names, Values: s.values})
+		if err != nil {
+			return
+		}
+		key := m.snapshotKey()
+		mac := hex.EncodeToString(c.snapshotMAC(key, head, s.mem))
+		file := make([]byte, 0, len(mac)+len(head)+2+len(s.mem))
+		file = append(append(append(append(append(file, mac...), '\n'), head...), '\n'), s.mem...)
+		_ = privfs.WriteFileAtomic(c.snapshotPath(key), file, 0o600) // a cache: a failed write costs an _initialize later
+	}()
+}
+
+// maxSnapshotFileBytes bounds a snapshot file read back: MaxSnapshotBytes and a header.
+const maxSnapshotFileBytes = MaxSnapshotBytes + 1<<20

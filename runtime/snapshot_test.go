@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
@@ -184,4 +187,65 @@ func FuzzExportGlobals(f *testing.F) {
 			t.Fatalf("second rewrite: %v", err)
 		}
 	})
+}
+
+// TestSnapshotCache: the first process's snapshot is stored in the cache, and the next
+// engine on it starts every instance from it, the first included (the snapshot is there as
+// soon as the module is compiled, before any instance). A file that does not verify (one
+// byte of its memory changed), or that does not fit the engine's memory cap, is ignored.
+func TestSnapshotCache(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	compiled := func(cfg Config) *Module {
+		t.Helper()
+		cfg.CacheDir, cfg.PoolSize = dir, -1
+		e := newEngine(t, cfg)
+		m := loadHostile(t, e)
+		if err := m.Compile(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	first := compiled(Config{}) // described: an instance ran _initialize
+	mustPing(t, first)
+	want := first.snapshot()
+	if want == nil {
+		t.Fatal("no snapshot after a call")
+	}
+	first.engine.Close(ctx) // waits for the snapshot's write
+	files, _ := filepath.Glob(filepath.Join(dir, snapshotsDir, "*.snap"))
+	if len(files) != 1 {
+		t.Fatalf("snapshot files %v", files)
+	}
+
+	m := compiled(Config{})
+	got := m.snapshot()
+	if got == nil || m.engine.describes.Load() != 0 {
+		t.Fatalf("snapshot %v, %d describes; want the stored snapshot loaded by the compile, no instance made", got != nil, m.engine.describes.Load())
+	}
+	if got.pages != want.pages || !bytes.Equal(got.mem, want.mem) || !slices.Equal(got.values, want.values) || !slices.Equal(got.names, want.names) {
+		t.Fatal("the loaded snapshot differs from the stored one")
+	}
+	mustPing(t, m)
+
+	if m := compiled(Config{MemoryLimitBytes: uint64(want.pages-1) * 65536}); m.snapshot() != nil {
+		t.Fatal("a snapshot larger than the memory cap was loaded")
+	}
+	raw, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)-1] ^= 1
+	if err := os.WriteFile(files[0], raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m = compiled(Config{})
+	if m.snapshot() != nil {
+		t.Fatal("a changed snapshot file was loaded")
+	}
+	mustPing(t, m)
+	m.engine.Close(ctx)
+	if again, _ := os.ReadFile(files[0]); bytes.Equal(again, raw) {
+		t.Fatal("the changed file was not replaced")
+	}
 }

@@ -22,6 +22,9 @@ const maxLocals = 50_000
 // exhausted the host's memory (runtime/testdata/fuzz/FuzzAddInterrupt). Everything else is
 // left to wazero, which refuses what it cannot decode with an error. The error wraps
 // ErrModuleShape.
+//
+// A module's rewrite stored in the cache (rewrite.go) was made after this check and is used
+// without it: make the check stricter only with a new rewriteVersion.
 func CheckSections(wasm []byte) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrModuleShape, fmt.Sprintf(format, args...))
