@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -98,7 +99,15 @@ type Server struct {
 	unavailable string
 	// roots keeps each session's client roots (paths.client_roots); nil when off.
 	roots *clientRoots
+	// listed is closed once a tools/list reply is made (Listed).
+	listed     chan struct{}
+	listedOnce sync.Once
 }
+
+// Listed is closed once the server has made its first tools/list reply (just before it is
+// written): `pal serve` starts compiling the modules then, so that the compile does not
+// compete with the handshake for the CPU (docs/RATIONALE.md).
+func (s *Server) Listed() <-chan struct{} { return s.listed }
 
 // newRunTag returns 6 random hex digits naming one server process in its call ids.
 func newRunTag() string {
@@ -136,6 +145,10 @@ func New(opts Options) (*Server, error) {
 	hooks := &mcpserver.Hooks{}
 	hooks.AddOnUnregisterSession(func(_ context.Context, sess mcpserver.ClientSession) { s.roots.forget(sess.SessionID()) })
 	s.sessionHooks(hooks)
+	s.listed = make(chan struct{})
+	hooks.AddAfterListTools(func(context.Context, any, *mcp.ListToolsRequest, *mcp.ListToolsResult) {
+		s.listedOnce.Do(func() { close(s.listed) })
+	})
 	mopts := []mcpserver.ServerOption{
 		mcpserver.WithHooks(hooks),
 		mcpserver.WithToolCapabilities(false),

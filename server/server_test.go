@@ -637,3 +637,27 @@ func TestCancelledWhileWaitingForASlot(t *testing.T) {
 	}
 	<-s.callSlots
 }
+
+// TestListed: Listed is closed by the first tools/list reply, not before (pal serve starts
+// compiling the modules then), and a second list does not panic on a closed channel.
+func TestListed(t *testing.T) {
+	s := newServer(t, Options{})
+	select {
+	case <-s.Listed():
+		t.Fatal("Listed closed before any tools/list")
+	default:
+	}
+	rpc(t, s, "initialize", map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "t", "version": "1"}})
+	select {
+	case <-s.Listed():
+		t.Fatal("Listed closed by initialize")
+	default:
+	}
+	listTools(t, s)
+	listTools(t, s)
+	select {
+	case <-s.Listed():
+	default:
+		t.Fatal("Listed not closed after tools/list")
+	}
+}

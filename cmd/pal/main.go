@@ -26,6 +26,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/pal-mcp/pal/internal/app"
 	"github.com/pal-mcp/pal/policy"
@@ -151,6 +152,11 @@ func quietGC() (restore func()) {
 	}
 }
 
+// warmDelay is how long `pal serve` over stdio waits for the first tools/list reply before it
+// compiles the modules anyway (250 ms): compiling beside the handshake delayed the reply, and a
+// call that comes first compiles its module itself.
+const warmDelay = 250 * time.Millisecond
+
 func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var hf httpFlags
 	opts, ok, code := flags("serve", args, stdout, stderr, hf.define)
@@ -174,6 +180,16 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer a.Close()
 	if a.Unavailable == "" {
 		go func() {
+			if hf.addr == "" {
+				// Over stdio a client starts with initialize and tools/list: compile once the
+				// list is answered, or after warmDelay for a client that does not list.
+				select {
+				case <-a.Server.Listed():
+				case <-time.After(warmDelay):
+				case <-ctx.Done():
+					return
+				}
+			}
 			a.Warm(ctx)
 			// Loading the compiled code leaves tens of MiB of garbage (the module's bytes, their
 			// rewrites, wazero's buffers): return it to the system now rather than when the heap
