@@ -179,7 +179,12 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	restoreGC()
 	defer a.Close()
 	if a.Unavailable == "" {
+		warmed := make(chan struct{})
+		// Before a.Close: the warm-up stops waiting (ctx) and is over before the engine
+		// closes, so that it logs nothing once serve has returned.
+		defer func() { stop(); <-warmed }()
 		go func() {
+			defer close(warmed)
 			if hf.addr == "" {
 				// Over stdio a client starts with initialize and tools/list: compile once the
 				// list is answered, or after warmDelay for a client that does not list.

@@ -375,11 +375,16 @@ func (a *App) FindTool(name string) (spec abi.ToolSpec, builtin bool, found bool
 	return abi.ToolSpec{}, false, false
 }
 
-// Warm compiles every module and fills its instance pool, so the first call does not wait.
+// Warm compiles every module and fills its instance pool, so the first call does not wait. It
+// returns at once, logging nothing more, when ctx is done (the server is stopping).
 func (a *App) Warm(ctx context.Context) {
 	for _, m := range a.Modules {
 		start := time.Now()
-		if err := m.Module.Warm(ctx); err != nil {
+		err := m.Module.Warm(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
 			a.Logger.Error("module failed to compile", "module", m.Module.Name(), "err", err)
 			continue
 		}
