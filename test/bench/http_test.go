@@ -237,8 +237,12 @@ func httpReplicas(b *testing.B, f *fixture) {
 	b.Run(fmt.Sprintf("c%d", clients), func(b *testing.B) {
 		var reps []*replicaProc
 		for i := range 2 {
+			state := filepath.Join(f.base, fmt.Sprintf("state-%d", i))
+			if err := useWarmKey(state); err != nil { // else each replica sweeps the warm cache
+				b.Fatal(err)
+			}
 			r, err := startReplica(f, f.env(warm, sample.ChatModel, "PAL_CONFIG="+conf, "PAL_REDIS_PASSWORD="+srv.Password,
-				"XDG_STATE_HOME="+filepath.Join(f.base, fmt.Sprintf("state-%d", i))))
+				"XDG_STATE_HOME="+state))
 			if err != nil {
 				b.Fatal(err)
 			}

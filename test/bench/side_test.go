@@ -172,17 +172,25 @@ func (f *fixture) warmCache() (string, error) {
 	// fixture has its own: under another key every file would fail its check and be deleted,
 	// and the fixture's first start would compile from nothing (the first call's p99 of 1.6 s
 	// in the make bench of 2026-12-03 was that). A fixture uses the filler's key.
-	if own := f.cacheKeyFile(); f != warm.owner {
-		if _, err := os.Stat(own); err != nil {
-			if err := os.MkdirAll(filepath.Dir(own), 0o700); err != nil {
-				return "", err
-			}
-			if err := os.WriteFile(own, warm.key, 0o600); err != nil {
-				return "", err
-			}
+	if f != warm.owner {
+		if err := useWarmKey(filepath.Join(f.base, "state")); err != nil {
+			return "", err
 		}
 	}
 	return warm.dir, nil
+}
+
+// useWarmKey gives servers whose XDG_STATE_HOME is stateHome the key the warm cache was filled
+// under (warmCache), unless they have a key already.
+func useWarmKey(stateHome string) error {
+	own := filepath.Join(stateHome, "pal", "cache.key")
+	if _, err := os.Stat(own); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(own), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(own, warm.key, 0o600)
 }
 
 // cacheKeyFile is where pal keeps the compile cache's key for this fixture's servers
