@@ -426,8 +426,9 @@ func (a *App) loadModules(ctx context.Context) error {
 		}
 	}
 	// A make-built binary's module is not hashed at start: the build recorded its hash, which
-	// its first compile checks (runtime.BuildSHA256). Only this module: a module read from
-	// disk, [[modules]] or [user_modules], is always hashed, and its pin checked, at load.
+	// a compile checks before it makes anything from the bytes (runtime.BuildSHA256). Only this
+	// module: a module read from disk, [[modules]] or [user_modules], is always hashed, and its
+	// pin checked, at load.
 	var opts []runtime.LoadOption
 	if hash, ok := builtinwasm.BuildSHA256(); ok {
 		opts = append(opts, runtime.BuildSHA256(hash))
