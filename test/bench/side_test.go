@@ -26,6 +26,7 @@ const (
 	startColdSamples   = 10
 	startWarmSamples   = 30
 	firstCallSamples   = 20
+	turnCallSamples    = 10
 	steadyCallSamples  = 300
 	steadyWarmupCalls  = 10
 	bulk1MiBSamples    = 20
@@ -36,6 +37,10 @@ const (
 	idleSettle         = time.Second
 	concurrencyWarmups = 4
 )
+
+// turnPause is how long after the tools/list reply the first call of a "turn" sample comes: a
+// client's model turn, by which time pal has compiled its modules in the background.
+const turnPause = 2 * time.Second
 
 // concurrencyLevels are the calls in flight at once in BenchmarkConcurrency; the smoke
 // (sample.Short) runs only the second.
@@ -285,33 +290,43 @@ func BenchmarkStartup(b *testing.B) { startup(b, newFixture(b)) }
 
 // --- 2. chat: first and steady-state call ---
 
-// chatCalls measures, for pal and the baseline, the first chat call right after the tools/list
-// reply (a new process each sample, warm cache) and steady-state calls (one process, calls
-// back to back after a warm-up).
+// chatCalls measures, for pal and the baseline, the first chat call of a new process (warm
+// cache) sent right after the tools/list reply ("first") and turnPause after it ("turn", once
+// the module is compiled), and steady-state calls (one process, calls back to back after a
+// warm-up).
 func chatCalls(b *testing.B, f *fixture) {
 	warm, err := f.warmCache()
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, s := range []server{palServer(), baselineServer()} {
-		b.Run(s.name+"-first", func(b *testing.B) {
-			var d sample.Durations
-			for b.Loop() {
-				for range sample.Count(firstCallSamples) {
-					p, err := f.start(s, warm)
-					if err != nil {
-						b.Fatal(err)
+		for _, v := range []struct {
+			name    string
+			samples int
+			pause   time.Duration
+		}{{"first", firstCallSamples, 0}, {"turn", turnCallSamples, turnPause}} {
+			b.Run(s.name+"-"+v.name, func(b *testing.B) {
+				var d sample.Durations
+				for b.Loop() {
+					for range sample.Count(v.samples) {
+						p, err := f.start(s, warm)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if !sample.Short() {
+							time.Sleep(v.pause)
+						}
+						t, err := f.chat(p)
+						p.close()
+						if err != nil {
+							b.Fatal(err)
+						}
+						d = append(d, t)
 					}
-					t, err := f.chat(p)
-					p.close()
-					if err != nil {
-						b.Fatal(err)
-					}
-					d = append(d, t)
 				}
-			}
-			sample.Report(b, d)
-		})
+				sample.Report(b, d)
+			})
+		}
 		b.Run(s.name+"-steady", func(b *testing.B) {
 			p, err := f.start(s, warm)
 			if err != nil {
@@ -349,7 +364,8 @@ func chatCalls(b *testing.B, f *fixture) {
 }
 
 // BenchmarkChat is one chat call with a 10 KB file against a provider that answers at once,
-// over stdio: the first call of a process and steady-state calls, pal and the baseline.
+// over stdio: the first call of a process, right after tools/list and after a model turn's
+// pause, and steady-state calls, pal and the baseline.
 func BenchmarkChat(b *testing.B) { chatCalls(b, newFixture(b)) }
 
 // --- 3. bulk ---
