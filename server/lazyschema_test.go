@@ -161,3 +161,43 @@ func (m *manifestModule) Warm(context.Context) error { return nil }
 func (m *manifestModule) Invoke(context.Context, runtime.Call) (*abi.Result, runtime.Outcome, error) {
 	return nil, runtime.Outcome{}, errors.New("not run")
 }
+
+// TestCompileSchemas: the warm-up compiles the built-in tools' schemas ahead of their first
+// call, nothing once its context is done, and a schema that does not compile still fails
+// the tool's calls (the lazy path reports it).
+func TestCompileSchemas(t *testing.T) {
+	for _, tc := range []struct {
+		name, schema string
+		cancel       bool
+		compiled     bool
+	}{
+		{"good", `{"type":"object","properties":{"x":{"type":"integer"}}}`, false, true},
+		{"cancelled", `{"type":"object"}`, true, false},
+		{"bad", badSchemas["metaschema"], false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &schemaModule{schema: tc.schema}
+			s, err := New(Options{Modules: []LoadedModule{{Module: m, Builtin: true}}, Env: testEnv(&fakeModels{}, &policy.MemoryAuditor{})})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tl := s.tools[0]
+			if tl.schema != nil || tl.schemaErr != nil {
+				t.Fatal("New compiled the built-in schema")
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			if tc.cancel {
+				cancel()
+			}
+			s.CompileSchemas(ctx)
+			cancel()
+			if got := tl.schema != nil; got != tc.compiled {
+				t.Fatalf("compiled %v, want %v (err %v)", got, tc.compiled, tl.schemaErr)
+			}
+			_, isErr := callResult(t, s, "t", map[string]any{"x": 1})
+			if isErr != (tc.name == "bad") || m.invoked == (tc.name == "bad") {
+				t.Fatalf("call after CompileSchemas: isError %v, invoked %v", isErr, m.invoked)
+			}
+		})
+	}
+}

@@ -23,9 +23,10 @@ type tool struct {
 	mcpTool mcp.Tool
 
 	// inputSchema is the published input schema; validator compiles it once. The built-in
-	// module's schemas compile on the tool's first call (compiling the 18 of them took ~8 ms of
-	// every start; docs/RATIONALE.md), other modules' in New, which a schema that does not
-	// compile fails.
+	// module's schemas compile in the background warm-up (Server.CompileSchemas) or on the
+	// tool's first call, whichever comes first (compiling the 18 of them took ~8 ms of every
+	// start; docs/RATIONALE.md), other modules' in New, which a schema that does not compile
+	// fails.
 	inputSchema json.RawMessage
 	schemaOnce  sync.Once
 	schema      *jsonschema.Schema

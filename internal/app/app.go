@@ -375,8 +375,10 @@ func (a *App) FindTool(name string) (spec abi.ToolSpec, builtin bool, found bool
 	return abi.ToolSpec{}, false, false
 }
 
-// Warm compiles every module and fills its instance pool, so the first call does not wait. It
-// returns at once, logging nothing more, when ctx is done (the server is stopping).
+// Warm compiles every module and fills its instance pool, so the first call does not wait;
+// after the built-in module it compiles the built-in tools' input schemas
+// (Server.CompileSchemas), which otherwise each tool's first call compiles. It returns at
+// once, logging nothing more, when ctx is done (the server is stopping).
 func (a *App) Warm(ctx context.Context) {
 	for _, m := range a.Modules {
 		start := time.Now()
@@ -389,6 +391,9 @@ func (a *App) Warm(ctx context.Context) {
 			continue
 		}
 		a.Logger.Debug("module ready", "module", m.Module.Name(), "took", time.Since(start))
+		if m.Builtin && a.Server != nil {
+			a.Server.CompileSchemas(ctx)
+		}
 	}
 }
 
