@@ -71,7 +71,8 @@ func run(w io.Writer, in inputs) error {
 	p.printf("section is benchstat's summary of the whole raw output (median of 6 runs ± 95 %% confidence\n")
 	p.printf("interval for the micro-benchmarks). These are wall-clock timings on the machine below, which\n")
 	p.printf("other work shares (see the load average): compare rows of one run, not runs of different\n")
-	p.printf("machines.\n\n")
+	p.printf("machines. Where a goal is not met, [performance.md](performance.md) says why, and what\n")
+	p.printf("each figure is made of.\n\n")
 
 	p.printf("## Machine and run\n\n| | |\n|---|---|\n")
 	p.printf("| command | `%s` |\n", in.cmd)
