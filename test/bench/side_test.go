@@ -32,8 +32,9 @@ const (
 	bulk1MiBSamples    = 20
 	bulk10MiBSamples   = 6
 	concurrencyCalls   = 64 // per level, at least 2 per caller
-	memoryCalls        = 1000
-	memoryCheckpoint   = 100 // RSS after this many calls is growth's reference
+	memoryCalls        = 2000
+	memoryCheckpoint   = 100  // RSS after this many calls is growth's reference
+	memorySettled      = 1000 // and after this many, the settled growth's
 	idleSettle         = time.Second
 	concurrencyWarmups = 4
 )
@@ -553,9 +554,9 @@ func memory(b *testing.B, f *fixture) {
 		b.Fatal(err)
 	}
 	settle := idleSettle
-	calls, checkpoint := memoryCalls, memoryCheckpoint
+	calls, checkpoint, settled := memoryCalls, memoryCheckpoint, memorySettled
 	if sample.Short() {
-		settle, calls, checkpoint = 0, 3, 2
+		settle, calls, checkpoint, settled = 0, 3, 1, 2
 	}
 	// pal keeps every call's conversation thread (memory.ttl, 3 h by default), so its RSS grows
 	// with calls by design, up to limits.threads_total_bytes; pal-expiring is the same server
@@ -583,7 +584,7 @@ func memory(b *testing.B, f *fixture) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				var atCheckpoint, afterFirst int64
+				var atCheckpoint, atSettled, afterFirst int64
 				for i := range calls {
 					if _, err := f.chat(p); err != nil {
 						b.Fatal(err)
@@ -592,8 +593,12 @@ func memory(b *testing.B, f *fixture) {
 					case 1:
 						time.Sleep(settle)
 						afterFirst, _, err = p.mem()
+					}
+					switch i + 1 {
 					case checkpoint:
 						atCheckpoint, _, err = p.mem()
+					case settled:
+						atSettled, _, err = p.mem()
 					}
 					if err != nil {
 						b.Fatal(err)
@@ -608,8 +613,10 @@ func memory(b *testing.B, f *fixture) {
 				b.ReportMetric(mib(started), "rss-start-MiB")
 				b.ReportMetric(mib(afterFirst), "rss-idle-MiB")
 				b.ReportMetric(mib(atCheckpoint), fmt.Sprintf("rss-after-%d-MiB", checkpoint))
+				b.ReportMetric(mib(atSettled), fmt.Sprintf("rss-after-%d-MiB", settled))
 				b.ReportMetric(mib(last), fmt.Sprintf("rss-after-%d-MiB", calls))
-				b.ReportMetric(mib(last-atCheckpoint), "growth-MiB")
+				b.ReportMetric(mib(atSettled-atCheckpoint), "growth-MiB")
+				b.ReportMetric(mib(last-atSettled), "growth-settled-MiB")
 				b.ReportMetric(mib(hwm), "peak-MiB")
 				b.ReportMetric(mib(info.Size()), "binary-MiB")
 				if s.bin == palBin {
@@ -621,6 +628,6 @@ func memory(b *testing.B, f *fixture) {
 }
 
 // BenchmarkMemory is resident memory idle and over memoryCalls chat calls (growth is the
-// difference between the last reading and the one after memoryCheckpoint calls), and the
-// binary and compile-cache sizes.
+// difference between the readings after memoryCheckpoint and memorySettled calls; settled
+// growth, between memorySettled calls and the last), and the binary and compile-cache sizes.
 func BenchmarkMemory(b *testing.B) { memory(b, newFixture(b)) }
