@@ -14,8 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pal-mcp/pal/internal/privfs"
 )
@@ -49,12 +51,13 @@ var (
 const MinCacheKeyBytes = 16
 
 const (
-	indexHeader   = "pal compile cache index 1\n"
-	indexMACLabel = "mac "
-	compiledDir   = "compiled"
-	manifestsDir  = "manifests"
-	rewrittenDir  = "rewritten"
-	snapshotsDir  = "snapshots"
+	indexHeader    = "pal compile cache index 2\n"
+	indexMACLabel  = "mac "
+	indexUsedLabel = "used"
+	compiledDir    = "compiled"
+	manifestsDir   = "manifests"
+	rewrittenDir   = "rewritten"
+	snapshotsDir   = "snapshots"
 	// maxIndexBytes bounds the index read back: 4 MiB, some 40 000 entries.
 	maxIndexBytes = 4 << 20
 )
@@ -63,11 +66,14 @@ const (
 type diskCache struct {
 	dir string // Config.CacheDir
 	key []byte
+	now func() time.Time // time.Now; tests set it
 
 	mu sync.Mutex // guards seen, and serialises this engine's sweeps
 	// seen holds, for files verified by this process, the stamp they had (inode, size,
 	// mtime, ctime) and their sha256: an unchanged stamp needs no rehash.
 	seen map[string]seenFile
+	// hashed counts the files this cache hashed (sum), for tests.
+	hashed int
 }
 
 type seenFile struct {
@@ -93,7 +99,7 @@ func openDiskCache(dir string, key []byte) (*diskCache, error) {
 			return nil, fmt.Errorf("runtime: cache dir: %w", err)
 		}
 	}
-	c := &diskCache{dir: dir, key: bytes.Clone(key), seen: map[string]seenFile{}}
+	c := &diskCache{dir: dir, key: bytes.Clone(key), now: time.Now, seen: map[string]seenFile{}}
 	// Take the lock once, so that a lock file that is not ours is refused at start.
 	if err := c.withLock(func() error { return nil }); err != nil {
 		return nil, err
@@ -114,17 +120,17 @@ func (c *diskCache) withLock(fn func() error) error {
 	return fn()
 }
 
-// compile runs compile (a wazero compile that may read and write compiled/) between a sweep
-// and a record, under the lock.
-func (c *diskCache) compile(compile func() error) error {
+// compile runs compile (a wazero compile of the module whose sha256 is owner, "" for none
+// known) between a sweep and a record, under the lock.
+func (c *diskCache) compile(owner string, compile func() error) error {
 	var cerr error
 	err := c.withLock(func() error {
-		index, err := c.sweep()
+		index, err := c.sweep(owner)
 		if err != nil {
 			return err
 		}
 		cerr = compile()
-		return c.record(index)
+		return c.record(index, owner)
 	})
 	if cerr != nil {
 		return cerr
@@ -132,38 +138,156 @@ func (c *diskCache) compile(compile func() error) error {
 	return err
 }
 
-// sweep deletes every file under compiled/ that the index does not vouch for, drops index
-// entries whose file is gone, and returns the index (rewritten if it changed). Call it with
-// the lock held.
-func (c *diskCache) sweep() (map[string]string, error) {
+// cacheIndex is what the index file holds: every file under compiled/ pal vouches for, and the
+// day each module was last compiled.
+type cacheIndex struct {
+	files map[string]indexEntry // by path under compiled/
+	used  map[string]int64      // module sha256 -> unix day (UTC) of its last compile
+}
+
+// indexEntry is one file of compiled/: its sha256, the module whose compile wrote it ("" when
+// none was named), and its stamp (fileStamp) when that sha256 was computed.
+type indexEntry struct {
+	sum, owner, stamp string
+}
+
+func newCacheIndex() *cacheIndex {
+	return &cacheIndex{files: map[string]indexEntry{}, used: map[string]int64{}}
+}
+
+func (x *cacheIndex) equal(y *cacheIndex) bool {
+	if len(x.files) != len(y.files) || len(x.used) != len(y.used) {
+		return false
+	}
+	for rel, e := range x.files {
+		if y.files[rel] != e {
+			return false
+		}
+	}
+	for owner, day := range x.used {
+		if d, ok := y.used[owner]; !ok || d != day {
+			return false
+		}
+	}
+	return true
+}
+
+// today is the unix day (UTC) of c.now.
+func (c *diskCache) today() int64 { return c.now().Unix() / 86400 }
+
+// sweep deletes every file under compiled/ that the index does not vouch for, and what the
+// cache holds for modules not compiled for CacheUnusedDays (pruneUnused); it drops index
+// entries whose file is gone, records owner as compiled today, and returns the index
+// (rewritten if it changed). A file whose stamp is the one the index recorded with its
+// sha256 is not hashed again: the index is authenticated, and any write to the file changes
+// its ctime, which no process can set back. Call it with the lock held.
+func (c *diskCache) sweep(owner string) (*cacheIndex, error) {
 	index, rerr := c.readIndex()
 	if rerr != nil && !errors.Is(rerr, fs.ErrNotExist) && !errors.Is(rerr, errIndexMAC) {
 		return nil, rerr
 	}
 	if rerr != nil {
-		index = map[string]string{} // no index, or not ours: nothing in compiled/ is vouched for
+		index = newCacheIndex() // no index, or not ours: nothing in compiled/ is vouched for
 	}
-	found, err := c.scan(func(rel string, sum string) bool { return sum != "" && index[rel] == sum })
+	today := c.today()
+	stale := map[string]bool{}
+	for o, day := range index.used {
+		if o != owner && today-day > CacheUnusedDays {
+			stale[o] = true
+		}
+	}
+	for rel, e := range index.files {
+		if _, ok := c.seen[rel]; !ok && e.stamp != "" {
+			c.seen[rel] = seenFile{stamp: e.stamp, sum: e.sum}
+		}
+	}
+	found, err := c.scan(func(rel string, sum string) bool {
+		e, ok := index.files[rel]
+		return ok && sum != "" && e.sum == sum && !stale[e.owner]
+	})
 	if err != nil {
 		return nil, err
 	}
-	changed := len(found) != len(index)
-	for rel := range index {
-		if _, ok := found[rel]; !ok {
-			changed = true
+	next := newCacheIndex()
+	for rel, sum := range found {
+		next.files[rel] = indexEntry{sum: sum, owner: index.files[rel].owner, stamp: c.seen[rel].stamp}
+	}
+	for o, day := range index.used {
+		if !stale[o] {
+			next.used[o] = day
 		}
 	}
-	if changed || rerr != nil {
-		if err := c.writeIndex(found); err != nil {
+	if owner != "" {
+		next.used[owner] = today
+	}
+	if err := c.pruneUnused(stale, next.used); err != nil {
+		return nil, err
+	}
+	if rerr != nil || !next.equal(index) {
+		if err := c.writeIndex(next); err != nil {
 			return nil, err
 		}
 	}
-	return found, nil
+	return next, nil
 }
 
-// record adds the files wazero wrote during a compile (any file not in before) to the index.
-// Call it with the lock held, right after the compile: nothing else writes compiled/ then.
-func (c *diskCache) record(before map[string]string) error {
+// CacheUnusedDays is how long the compile cache keeps what it holds for a module no pal
+// compiled: 30 days. Past it, the module's compiled code, rewritten module, snapshot and
+// manifest are deleted at the next compile of another module; a module used again compiles
+// from nothing once.
+const CacheUnusedDays = 30
+
+// pruneUnused deletes the rewritten modules, snapshots and manifests of the stale modules,
+// and those of modules the index does not know (written before it recorded uses, or by a
+// compile that failed before its record) not modified for CacheUnusedDays. Their names start
+// with the module's sha256; any other name is left alone.
+func (c *diskCache) pruneUnused(stale map[string]bool, used map[string]int64) error {
+	old := c.now().Add(-CacheUnusedDays * 24 * time.Hour)
+	for _, sub := range []string{rewrittenDir, snapshotsDir, manifestsDir} {
+		dir := filepath.Join(c.dir, sub)
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return fmt.Errorf("runtime: cache: %w", err)
+		}
+		for _, ent := range ents {
+			name := ent.Name()
+			if len(name) < sha256HexLen || !isLowerHex(name[:sha256HexLen]) || !ent.Type().IsRegular() {
+				continue
+			}
+			hash := name[:sha256HexLen]
+			if !stale[hash] {
+				if _, known := used[hash]; known {
+					continue
+				}
+				fi, err := ent.Info()
+				if err != nil || fi.ModTime().After(old) {
+					continue
+				}
+			}
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("runtime: cache: pruning %s/%s: %w", sub, name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// sha256HexLen is the length of a sha256 in hex.
+const sha256HexLen = 64
+
+func isLowerHex(s string) bool {
+	for i := range len(s) {
+		if b := s[i]; (b < '0' || b > '9') && (b < 'a' || b > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// record adds the files wazero wrote during the compile of owner (any file not in before) to
+// the index. Call it with the lock held, right after the compile: nothing else writes
+// compiled/ then.
+func (c *diskCache) record(before *cacheIndex, owner string) error {
 	found, err := c.scan(func(rel, sum string) bool {
 		if sum == "" || strings.HasSuffix(rel, ".tmp") {
 			return false // a file we cannot vouch for, or a write wazero abandoned
@@ -173,19 +297,18 @@ func (c *diskCache) record(before map[string]string) error {
 	if err != nil {
 		return err
 	}
-	if len(found) == len(before) {
-		same := true
-		for rel, sum := range found {
-			if before[rel] != sum {
-				same = false
-				break
-			}
+	next := &cacheIndex{files: make(map[string]indexEntry, len(found)), used: before.used}
+	for rel, sum := range found {
+		e := indexEntry{sum: sum, owner: owner, stamp: c.seen[rel].stamp}
+		if b, ok := before.files[rel]; ok && b.sum == sum {
+			e.owner = b.owner
 		}
-		if same {
-			return nil
-		}
+		next.files[rel] = e
 	}
-	return c.writeIndex(found)
+	if next.equal(before) {
+		return nil
+	}
+	return c.writeIndex(next)
 }
 
 // scan walks compiled/ (directories one level deep, files in them) and hashes each file;
@@ -252,6 +375,7 @@ func (c *diskCache) sum(rel, path string) string {
 	if s, ok := c.seen[rel]; ok && stamp != "" && s.stamp == stamp {
 		return s.sum
 	}
+	c.hashed++
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return ""
@@ -263,8 +387,9 @@ func (c *diskCache) sum(rel, path string) string {
 	return sum
 }
 
-// readIndex reads and verifies the index: errIndexMAC when its MAC is not ours.
-func (c *diskCache) readIndex() (map[string]string, error) {
+// readIndex reads and verifies the index: errIndexMAC when its MAC is not ours, or when it is
+// an older layout (its files are then compiled again).
+func (c *diskCache) readIndex() (*cacheIndex, error) {
 	raw, err := privfs.ReadFile(filepath.Join(c.dir, "index"))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -288,30 +413,59 @@ func (c *diskCache) readIndex() (map[string]string, error) {
 	if !bytes.HasPrefix(body, []byte(indexHeader)) {
 		return nil, errIndexMAC
 	}
-	index := map[string]string{}
+	index := newCacheIndex()
 	sc := bufio.NewScanner(bytes.NewReader(body[len(indexHeader):]))
 	sc.Buffer(nil, maxIndexBytes)
 	for sc.Scan() {
-		sum, rel, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
+		f := strings.Split(sc.Text(), " ")
+		switch {
+		case len(f) == 3 && f[0] == indexUsedLabel:
+			day, err := strconv.ParseInt(f[2], 10, 64)
+			if err != nil || len(f[1]) != sha256HexLen || !isLowerHex(f[1]) {
+				return nil, errIndexMAC
+			}
+			index.used[f[1]] = day
+		case len(f) == 4:
+			index.files[f[1]] = indexEntry{sum: f[0], owner: noneToEmpty(f[2]), stamp: noneToEmpty(f[3])}
+		default:
 			return nil, errIndexMAC
 		}
-		index[rel] = sum
 	}
 	return index, nil
 }
 
-// writeIndex writes the index for files and its MAC.
-func (c *diskCache) writeIndex(files map[string]string) error {
-	rels := make([]string, 0, len(files))
-	for rel := range files {
-		rels = append(rels, rel)
+// indexNone stands for an empty owner or stamp in the index.
+const indexNone = "-"
+
+func noneToEmpty(s string) string {
+	if s == indexNone {
+		return ""
 	}
-	sort.Strings(rels)
+	return s
+}
+
+func emptyToNone(s string) string {
+	if s == "" {
+		return indexNone
+	}
+	return s
+}
+
+// writeIndex writes the index and its MAC: a line "SHA256 REL OWNER STAMP" per file of
+// compiled/ and "used OWNER DAY" per module, sorted.
+func (c *diskCache) writeIndex(index *cacheIndex) error {
+	lines := make([]string, 0, len(index.files)+len(index.used))
+	for rel, e := range index.files {
+		lines = append(lines, fmt.Sprintf("%s %s %s %s", e.sum, rel, emptyToNone(e.owner), emptyToNone(e.stamp)))
+	}
+	for owner, day := range index.used {
+		lines = append(lines, fmt.Sprintf("%s %s %d", indexUsedLabel, owner, day))
+	}
+	sort.Strings(lines)
 	var b bytes.Buffer
 	b.WriteString(indexHeader)
-	for _, rel := range rels {
-		fmt.Fprintf(&b, "%s %s\n", files[rel], rel)
+	for _, l := range lines {
+		b.WriteString(l + "\n")
 	}
 	mac := c.mac(b.Bytes())
 	b.WriteString(indexMACLabel + hex.EncodeToString(mac) + "\n")
@@ -351,7 +505,7 @@ func (c *diskCache) snapshotMAC(key string, head, mem []byte) []byte {
 // module), then compile. With a disk cache, compile runs under the cache's lock between a
 // sweep and a record, and prepare runs beside the sweep (each reads and hashes megabytes; the
 // first call after start waits for both).
-func (e *Engine) compileWithCache(ctx context.Context, prepare func(), compile func(context.Context) error) error {
+func (e *Engine) compileWithCache(ctx context.Context, owner string, prepare func(), compile func(context.Context) error) error {
 	if e.disk == nil {
 		prepare()
 		return compile(ctx)
@@ -362,7 +516,7 @@ func (e *Engine) compileWithCache(ctx context.Context, prepare func(), compile f
 		prepare()
 	}()
 	defer func() { <-prepared }() // prepare is over whatever the sweep did
-	return e.disk.compile(func() error {
+	return e.disk.compile(owner, func() error {
 		<-prepared
 		return compile(ctx)
 	})

@@ -85,7 +85,7 @@ func tinyWasm(tag string) []byte {
 func compileTiny(t *testing.T, dir string, key []byte, tag string) {
 	t.Helper()
 	e := newEngine(t, Config{CacheDir: dir, CacheKey: key, PoolSize: -1})
-	err := e.compileWithCache(context.Background(), func() {}, func(ctx context.Context) error {
+	err := e.compileWithCache(context.Background(), "", func() {}, func(ctx context.Context) error {
 		_, err := e.rt.CompileModule(ctx, tinyWasm(tag))
 		return err
 	})
@@ -377,7 +377,7 @@ func TestCacheSharedByEngines(t *testing.T) {
 				return
 			}
 			defer e.Close(context.Background())
-			errs <- e.compileWithCache(context.Background(), func() {}, func(ctx context.Context) error {
+			errs <- e.compileWithCache(context.Background(), "", func() {}, func(ctx context.Context) error {
 				_, err := e.rt.CompileModule(ctx, tinyWasm(tag))
 				return err
 			})
@@ -392,13 +392,13 @@ func TestCacheSharedByEngines(t *testing.T) {
 	}
 	markOld(t, dir)
 	files := compiledFiles(t, dir)
-	c := &diskCache{dir: dir, key: testCacheKey, seen: map[string]seenFile{}}
+	c := &diskCache{dir: dir, key: testCacheKey, now: time.Now, seen: map[string]seenFile{}}
 	index, err := c.readIndex()
-	if err != nil || len(index) != 3 || len(files) != 3 {
+	if err != nil || len(index.files) != 3 || len(files) != 3 {
 		t.Fatalf("index %v, %v; files %v; want three of each", index, err, files)
 	}
 	for rel := range files {
-		if index[rel] == "" {
+		if index.files[rel].sum == "" {
 			t.Fatalf("%s not in the index", rel)
 		}
 	}
@@ -414,4 +414,193 @@ func TestCacheSharedByEngines(t *testing.T) {
 	if !bytes.HasPrefix(raw, []byte(indexHeader)) {
 		t.Fatalf("index: %q", raw)
 	}
+}
+
+// compileTinyOwned compiles tinyWasm(tag) as the module owner (a sha256) through the disk
+// cache of a new engine on dir whose clock reads now, and returns the engine's cache.
+func compileTinyOwned(t *testing.T, dir, tag, owner string, now time.Time) *diskCache {
+	t.Helper()
+	e := newEngine(t, Config{CacheDir: dir, CacheKey: testCacheKey, PoolSize: -1})
+	e.disk.now = func() time.Time { return now }
+	err := e.compileWithCache(context.Background(), owner, func() {}, func(ctx context.Context) error {
+		_, err := e.rt.CompileModule(ctx, tinyWasm(tag))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.disk
+}
+
+// TestCacheSweepTrustsRecordedStamps: a new process does not hash the compiled code its index
+// recorded with the file's stamp, and a file changed since (same size and mtime, other
+// bytes: its ctime moved) is hashed and deleted before wazero can read it.
+func TestCacheSweepTrustsRecordedStamps(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	compileTinyOwned(t, dir, "stamped", "", now)
+	rel, _ := onlyFile(t, dir)
+	if c := compileTinyOwned(t, dir, "stamped", "", now); c.hashed != 0 {
+		t.Fatalf("a warm start hashed %d files, want 0", c.hashed)
+	}
+
+	p := filepath.Join(dir, compiledDir, rel)
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	b[len(b)-1] ^= 0xff
+	time.Sleep(10 * time.Millisecond) // a ctime the clock's granularity tells apart
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	c := compileTinyOwned(t, dir, "stamped", "", now)
+	if c.hashed == 0 {
+		t.Fatal("a file changed since the index recorded it was not hashed")
+	}
+	got, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(got, b) {
+		t.Fatal("the changed file is still the cache entry")
+	}
+}
+
+// TestCachePrunesUnusedModules: what the cache holds for a module no pal compiled for
+// CacheUnusedDays goes at the next compile of another module, and files of modules the index
+// does not know go once that old; names that are not a module's hash are left alone.
+func TestCachePrunesUnusedModules(t *testing.T) {
+	dir := t.TempDir()
+	modA := strings.Repeat("a", 64)
+	modB := strings.Repeat("b", 64)
+	modC := strings.Repeat("c", 64) // unknown to the index
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	side := func(hash string) []string {
+		return []string{
+			filepath.Join(dir, rewrittenDir, hash+"-2-g.wasm"),
+			filepath.Join(dir, snapshotsDir, hash+"-2-s1.snap"),
+			filepath.Join(dir, manifestsDir, hash+".json"),
+		}
+	}
+	exists := func(p string) bool { _, err := os.Lstat(p); return err == nil }
+
+	compileTinyOwned(t, dir, "a", modA, t0)
+	relA, _ := onlyFile(t, dir)
+	for _, p := range append(side(modA), side(modC)...) {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recent := t0.Add(-10 * 24 * time.Hour)
+	for _, p := range side(modC) {
+		os.Chtimes(p, recent, recent)
+	}
+	foreign := filepath.Join(dir, manifestsDir, "notes.txt")
+	os.WriteFile(foreign, []byte("x"), 0o600)
+	os.Chtimes(foreign, t0.AddDate(-1, 0, 0), t0.AddDate(-1, 0, 0))
+
+	// Thirty days after A's last compile, A is kept.
+	compileTinyOwned(t, dir, "b", modB, t0.Add(30*24*time.Hour))
+	if files := compiledFiles(t, dir); len(files) != 2 {
+		t.Fatalf("compiled files %v, want A's and B's", files)
+	}
+	for _, p := range side(modA) {
+		if !exists(p) {
+			t.Fatalf("%s pruned before its time", p)
+		}
+	}
+
+	// Thirty-one days after: A's code, rewrite, snapshot and manifest are gone, and the
+	// files of C, which the index never knew, are too now that they are 41 days old.
+	c := compileTinyOwned(t, dir, "b", modB, t0.Add(31*24*time.Hour))
+	files := compiledFiles(t, dir)
+	if _, ok := files[relA]; ok || len(files) != 1 {
+		t.Fatalf("compiled files %v, want only B's", files)
+	}
+	for _, p := range append(side(modA), side(modC)...) {
+		if exists(p) {
+			t.Fatalf("%s not pruned", p)
+		}
+	}
+	if !exists(foreign) {
+		t.Fatal("a file not named by a module's hash was pruned")
+	}
+	index, err := c.readIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := index.used[modA]; ok || index.used[modB] != t0.Add(31*24*time.Hour).Unix()/86400 {
+		t.Fatalf("index uses %v, want only B's, today", index.used)
+	}
+
+	// A compiled again is compiled from nothing and recorded anew.
+	compileTinyOwned(t, dir, "a", modA, t0.Add(31*24*time.Hour))
+	if files := compiledFiles(t, dir); len(files) != 2 {
+		t.Fatalf("compiled files %v, want A's and B's", files)
+	}
+}
+
+// TestCacheIndexOfAnOlderLayout: an index in the first layout (no owners, stamps or uses),
+// even under pal's own key, vouches for nothing: its files are compiled again.
+func TestCacheIndexOfAnOlderLayout(t *testing.T) {
+	dir := t.TempDir()
+	compileTiny(t, dir, testCacheKey, "old")
+	rel, _ := onlyFile(t, dir)
+	b, err := os.ReadFile(filepath.Join(dir, compiledDir, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	c := &diskCache{dir: dir, key: testCacheKey, now: time.Now, seen: map[string]seenFile{}}
+	body := "pal compile cache index 1\n" + hex.EncodeToString(sum[:]) + " " + rel + "\n"
+	old := body + indexMACLabel + hex.EncodeToString(c.mac([]byte(body))) + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "index"), []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	markOld(t, dir)
+	_, before := onlyFile(t, dir)
+	compileTiny(t, dir, testCacheKey, "old")
+	if _, after := onlyFile(t, dir); after == before {
+		t.Fatal("a file vouched for by an index of the older layout was loaded")
+	}
+}
+
+// FuzzReadIndex feeds readIndex authenticated bodies of any content (as if the key had
+// leaked, or pal had a bug): it never panics, what it accepts names only hex module hashes in
+// its uses, and writing it back reads back the same.
+func FuzzReadIndex(f *testing.F) {
+	f.Add("0123 wazero-v/abcd " + strings.Repeat("a", 64) + " 1:2:3:4:5.6\nused " + strings.Repeat("a", 64) + " 20000\n")
+	f.Add("0123 wazero-v/abcd - -\n")
+	f.Add("used xyz 1\n")
+	f.Add("a  b c\n\n")
+	f.Fuzz(func(t *testing.T, lines string) {
+		dir := t.TempDir()
+		c := &diskCache{dir: dir, key: testCacheKey, now: time.Now, seen: map[string]seenFile{}}
+		body := indexHeader + lines
+		raw := body + indexMACLabel + hex.EncodeToString(c.mac([]byte(body))) + "\n"
+		if err := os.WriteFile(filepath.Join(dir, "index"), []byte(raw), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		index, err := c.readIndex()
+		if err != nil {
+			return
+		}
+		for owner := range index.used {
+			if len(owner) != sha256HexLen || !isLowerHex(owner) {
+				t.Fatalf("accepted a use of %q", owner)
+			}
+		}
+		if err := c.writeIndex(index); err != nil {
+			t.Fatal(err)
+		}
+		again, err := c.readIndex()
+		if err != nil || !again.equal(index) {
+			t.Fatalf("written back: %v, %+v; want %+v", err, again, index)
+		}
+	})
 }

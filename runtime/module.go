@@ -196,7 +196,7 @@ func (m *Module) compile(ctx context.Context) {
 	}
 	var cm wazero.CompiledModule
 	var rtErr error
-	err := m.engine.compileWithCache(cctx, prepare, func(ctx context.Context) (err error) {
+	err := m.engine.compileWithCache(cctx, m.sha256, prepare, func(ctx context.Context) (err error) {
 		if prepErr != nil {
 			return nil
 		}
