@@ -223,7 +223,7 @@ test-tools:
 
 # Fuzz targets as package:Target: path resolution and deny matching, host-call decoding,
 # message framing, redaction, stored thread records, pal tool new's tool names. `make test` runs each for FUZZTIME_SHORT, `make fuzz` for FUZZTIME.
-FUZZ_TARGETS   := ./policy/:FuzzPaths ./policy/:FuzzClientRoots ./policy/:FuzzDenyMatch ./hostfns/:FuzzCall ./runtime/abi/:FuzzSplit ./policy/secrets/:FuzzRedact ./memory/:FuzzDecodeRecord ./internal/scaffold/:FuzzCheckName ./runtime/:FuzzCheckSections ./runtime/:FuzzReadIndex
+FUZZ_TARGETS   := ./policy/:FuzzPaths ./policy/:FuzzClientRoots ./policy/:FuzzDenyMatch ./hostfns/:FuzzCall ./runtime/abi/:FuzzSplit ./policy/secrets/:FuzzRedact ./memory/:FuzzDecodeRecord ./internal/scaffold/:FuzzCheckName ./runtime/:FuzzCheckSections ./runtime/:FuzzReadIndex ./runtime/:FuzzSplitData
 FUZZTIME       ?= 60s
 FUZZTIME_SHORT ?= 3s
 

@@ -42,6 +42,10 @@ type Module struct {
 	snapMu    sync.Mutex
 	snap      *snapshot // the state after _initialize, once one instance has run it
 	snapTried bool      // a snapshot was taken or refused; never try again
+	// data holds the data segments compile took out of a module with snapshots (splitData),
+	// which an instance that runs _initialize writes first; nil once there is a snapshot,
+	// and for a module compiled with its data section. Guarded by snapMu.
+	data []dataSegment
 
 	compileOnce sync.Once
 	compileDone chan struct{} // closed when the compile is over; then compiled or compileErr is set
@@ -190,9 +194,24 @@ func (m *Module) compile(ctx context.Context) {
 		snap := m.readSnapshot() // read while the rewrite runs; checked against its globals
 		code, m.interruptible, prepErr = m.rewrite(code, m.checkBytes)
 		s := <-snap
-		if prepErr == nil {
-			m.useSnapshot(s)
+		if prepErr != nil {
+			return
 		}
+		// With snapshots, an instance's memory comes from the snapshot, so the data section
+		// would only make wazero keep a copy of it and write it into every instance for the
+		// snapshot to overwrite; the instances that run _initialize get it from pal.
+		var data []dataSegment
+		if m.snapshots {
+			if stripped, segs, err := splitData(code); err == nil {
+				code, data = stripped, segs
+			}
+		}
+		m.useSnapshot(s)
+		m.snapMu.Lock()
+		if m.snap == nil {
+			m.data = data
+		}
+		m.snapMu.Unlock()
 	}
 	var cm wazero.CompiledModule
 	var rtErr error
@@ -381,6 +400,8 @@ func (m *Module) instantiate(ctx context.Context, snap *snapshot) (*instance, er
 	if err == nil {
 		if snap != nil {
 			err = snap.restore(mod)
+		} else if !writeData(mod.Memory(), m.initData()) {
+			err = errors.New("a data segment does not fit the memory")
 		} else if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
 			stop := watch(ictx, interrupt)
 			_, err = init.Call(ictx)

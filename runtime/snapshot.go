@@ -59,8 +59,16 @@ func (m *Module) takeSnapshot(inst *instance) {
 	if err != nil {
 		return // this module initialises every instance
 	}
-	m.snap = s
+	m.snap, m.data = s, nil // no instance initialises now
 	m.storeSnapshot(s)
+}
+
+// initData returns the data segments an instance that runs _initialize writes first: those
+// compile took out of the module, none once the module has a snapshot.
+func (m *Module) initData() []dataSegment {
+	m.snapMu.Lock()
+	defer m.snapMu.Unlock()
+	return m.data
 }
 
 var errNoSnapshot = errors.New("runtime: no snapshot")

@@ -227,6 +227,9 @@ func TestSnapshotCache(t *testing.T) {
 		t.Fatal("the loaded snapshot differs from the stored one")
 	}
 	mustPing(t, m)
+	if m.initData() != nil || first.initData() != nil {
+		t.Fatal("data segments kept beside a snapshot")
+	}
 
 	if m := compiled(Config{MemoryLimitBytes: uint64(want.pages-1) * 65536}); m.snapshot() != nil {
 		t.Fatal("a snapshot larger than the memory cap was loaded")
@@ -243,7 +246,15 @@ func TestSnapshotCache(t *testing.T) {
 	if m.snapshot() != nil {
 		t.Fatal("a changed snapshot file was loaded")
 	}
+	// Without a snapshot, the module was compiled without its data section all the same, and
+	// the first instance gets the segments from pal before _initialize; then none needs them.
+	if len(m.initData()) == 0 {
+		t.Fatal("no data segments kept for the instance that initialises")
+	}
 	mustPing(t, m)
+	if m.snapshot() == nil || m.initData() != nil {
+		t.Fatal("the data segments outlived the snapshot")
+	}
 	m.engine.Close(ctx)
 	if again, _ := os.ReadFile(files[0]); bytes.Equal(again, raw) {
 		t.Fatal("the changed file was not replaced")

@@ -3,6 +3,9 @@ package runtime
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
+
+	"github.com/tetratelabs/wazero/api"
 )
 
 // Limits of mergeData.
@@ -26,57 +29,17 @@ const (
 // segments by index), a segment that is passive, for another memory, or placed by anything
 // but an i32.const, or a span over mergeDataMaxSpan.
 func mergeData(wasm []byte) ([]byte, error) {
-	sections, err := splitSections(wasm)
+	d, err := parseData(wasm)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errNoRewrite, err)
+		return nil, err
 	}
-	dataStart, dataEnd, dataAt := -1, -1, -1
-	for _, s := range sections {
-		switch s.id {
-		case 12:
-			return nil, fmt.Errorf("%w: a data count section", errNoRewrite)
-		case 11:
-			dataAt, dataStart, dataEnd = s.at, s.start, s.end
-		}
+	if len(d.segs) < mergeDataMinSegments {
+		return nil, fmt.Errorf("%w: %d data segments", errNoRewrite, len(d.segs))
 	}
-	if dataAt < 0 {
-		return nil, fmt.Errorf("%w: no data section", errNoRewrite)
-	}
-	type segment struct {
-		offset uint64
-		data   []byte
-	}
-	r := &reader{b: wasm[dataStart:dataEnd]}
-	count := r.u()
-	if count < mergeDataMinSegments {
-		return nil, fmt.Errorf("%w: %d data segments", errNoRewrite, count)
-	}
-	segs := make([]segment, 0, min(count, uint64(len(r.b)/4)))
+	dataAt, dataStart, dataEnd, segs := d.at, d.start, d.end, d.segs
 	lo, hi := ^uint64(0), uint64(0)
-	for i := uint64(0); i < count && r.err == nil; i++ {
-		switch flag := r.u(); flag {
-		case 0:
-		case 2:
-			if r.u() != 0 {
-				return nil, fmt.Errorf("%w: a segment for another memory", errNoRewrite)
-			}
-		default:
-			return nil, fmt.Errorf("%w: a passive data segment", errNoRewrite)
-		}
-		if r.byte() != 0x41 {
-			return nil, fmt.Errorf("%w: a segment not placed by i32.const", errNoRewrite)
-		}
-		v := r.s32()
-		if r.byte() != 0x0b {
-			return nil, fmt.Errorf("%w: a segment not placed by i32.const", errNoRewrite)
-		}
-		off := uint64(uint32(v))
-		data := r.name()
-		segs = append(segs, segment{off, data})
-		lo, hi = min(lo, off), max(hi, off+uint64(len(data)))
-	}
-	if r.err != nil || len(r.b) != 0 {
-		return nil, fmt.Errorf("%w: cannot parse the data section", errNoRewrite)
+	for _, s := range segs {
+		lo, hi = min(lo, s.offset), max(hi, s.offset+uint64(len(s.data)))
 	}
 	if hi <= lo || hi-lo > mergeDataMaxSpan {
 		return nil, fmt.Errorf("%w: data spans %d bytes", errNoRewrite, hi-min(lo, hi))
@@ -117,6 +80,109 @@ func mergeData(wasm []byte) ([]byte, error) {
 	out = append(out, head...)
 	out = append(out, body...)
 	return append(out, wasm[dataEnd:]...), nil
+}
+
+// dataSegment is an active data segment of memory 0: the bytes it puts at offset.
+type dataSegment struct {
+	offset uint64
+	data   []byte // a slice of the module's bytes
+}
+
+// dataSection is a module's data section, parsed: where it is (the section's id byte, and its
+// content), and its segments in order.
+type dataSection struct {
+	at, start, end int
+	segs           []dataSegment
+}
+
+// parseData parses wasm's data section. It wraps errNoRewrite when there is none, a data
+// count section (then code may name segments by index), or a segment that is passive, for
+// another memory, or placed by anything but an i32.const.
+func parseData(wasm []byte) (*dataSection, error) {
+	sections, err := splitSections(wasm)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errNoRewrite, err)
+	}
+	d := &dataSection{at: -1}
+	for _, s := range sections {
+		switch s.id {
+		case 12:
+			return nil, fmt.Errorf("%w: a data count section", errNoRewrite)
+		case 11:
+			d.at, d.start, d.end = s.at, s.start, s.end
+		}
+	}
+	if d.at < 0 {
+		return nil, fmt.Errorf("%w: no data section", errNoRewrite)
+	}
+	r := &reader{b: wasm[d.start:d.end]}
+	count := r.u()
+	d.segs = make([]dataSegment, 0, min(count, uint64(len(r.b)/4)))
+	for i := uint64(0); i < count && r.err == nil; i++ {
+		switch flag := r.u(); flag {
+		case 0:
+		case 2:
+			if r.u() != 0 {
+				return nil, fmt.Errorf("%w: a segment for another memory", errNoRewrite)
+			}
+		default:
+			return nil, fmt.Errorf("%w: a passive data segment", errNoRewrite)
+		}
+		if r.byte() != 0x41 {
+			return nil, fmt.Errorf("%w: a segment not placed by i32.const", errNoRewrite)
+		}
+		v := r.s32()
+		if r.byte() != 0x0b {
+			return nil, fmt.Errorf("%w: a segment not placed by i32.const", errNoRewrite)
+		}
+		d.segs = append(d.segs, dataSegment{offset: uint64(uint32(v)), data: r.name()})
+	}
+	if r.err != nil || len(r.b) != 0 {
+		return nil, fmt.Errorf("%w: cannot parse the data section", errNoRewrite)
+	}
+	return d, nil
+}
+
+// splitData returns wasm without its data section, and the segments that section held, in
+// one buffer of their own (not wasm's). A module's memory after instantiating the result and
+// writing the segments in order (writeData) is the one instantiating wasm gives. It wraps
+// errNoRewrite, and wasm is to be compiled as it is, when parseData refuses the section, or the
+// segments hold more than MaxSnapshotBytes.
+func splitData(wasm []byte) ([]byte, []dataSegment, error) {
+	d, err := parseData(wasm)
+	if err != nil {
+		return nil, nil, err
+	}
+	total := 0
+	for _, s := range d.segs {
+		total += len(s.data)
+	}
+	if total > MaxSnapshotBytes {
+		return nil, nil, fmt.Errorf("%w: %d bytes of data", errNoRewrite, total)
+	}
+	buf := make([]byte, 0, total)
+	segs := make([]dataSegment, len(d.segs))
+	for i, s := range d.segs {
+		buf = append(buf, s.data...)
+		segs[i] = dataSegment{offset: s.offset, data: buf[len(buf)-len(s.data) : len(buf) : len(buf)]}
+	}
+	out := make([]byte, 0, len(wasm)-(d.end-d.at))
+	out = append(append(out, wasm[:d.at]...), wasm[d.end:]...)
+	return out, segs, nil
+}
+
+// writeData writes segs into mem in order, as instantiation would have: false when one does
+// not fit the memory.
+func writeData(mem api.Memory, segs []dataSegment) bool {
+	if len(segs) > 0 && mem == nil {
+		return false
+	}
+	for _, s := range segs {
+		if s.offset > math.MaxUint32 || !mem.Write(uint32(s.offset), s.data) {
+			return false
+		}
+	}
+	return true
 }
 
 // appendSLEB appends v as a signed LEB128 (wasm's encoding of i32.const and i64.const).

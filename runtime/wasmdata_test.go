@@ -171,3 +171,119 @@ func BenchmarkRewrite(b *testing.B) {
 		}
 	})
 }
+
+// memoryAfterSplit instantiates the module splitData made of wasm with no start function,
+// writes its segments (writeData), and returns a copy of its memory, or false when a segment
+// does not fit.
+func memoryAfterSplit(t *testing.T, rt wazero.Runtime, wasm []byte) ([]byte, bool) {
+	t.Helper()
+	given := bytes.Clone(wasm)
+	stripped, segs, err := splitData(given)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseData(stripped); !errors.Is(err, errNoRewrite) {
+		t.Fatalf("the split module still has a data section: %v", err)
+	}
+	for i := range given { // segments that still pointed into the module's bytes would change
+		given[i] = 0xff
+	}
+	ctx := context.Background()
+	mod, err := rt.InstantiateWithConfig(ctx, stripped, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mod.Close(ctx)
+	if !writeData(mod.Memory(), segs) {
+		return nil, false
+	}
+	b, _ := mod.Memory().Read(0, mod.Memory().Size())
+	return bytes.Clone(b), true
+}
+
+// TestSplitDataKeepsMemory: the built-in and hostile modules (as compile gives them to
+// splitData, merged) and hand-built ones, split and their segments written by pal, hold the
+// memory wazero's instantiation of them gives; a segment past the memory is refused.
+func TestSplitDataKeepsMemory(t *testing.T) {
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(ctx)
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	if err := instantiateHostModule(ctx, rt); err != nil {
+		t.Fatal(err)
+	}
+	mods := map[string][]byte{
+		"overlapping": dataModule(segments(100, 16, 3, 1, 2, 3, 4, 5, 6, 7)),
+		"few":         dataModule(segments(2, 65520, 1, 1, 2, 3, 4, 5, 6)),
+		"empty":       dataModule(segments(3, 9, 0)),
+	}
+	for _, pkg := range []string{"tools-wasm/testdata/hostile", "tools-wasm/builtin"} {
+		merged, err := mergeData(testwasm.Load(t, pkg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mods[pkg] = merged
+	}
+	for name, wasm := range mods {
+		got, ok := memoryAfterSplit(t, rt, wasm)
+		if !ok || !bytes.Equal(got, memoryAfterInstantiation(t, rt, wasm)) {
+			t.Fatalf("%s: memory differs once split (segments written: %v)", name, ok)
+		}
+	}
+	past := dataModule(segments(1, 65534, 0, 1, 2, 3)) // one page; the segment ends past it
+	if _, err := rt.InstantiateWithConfig(ctx, past, wazero.NewModuleConfig().WithName("").WithStartFunctions()); err == nil {
+		t.Fatal("wazero instantiated a segment past the memory")
+	}
+	if _, ok := memoryAfterSplit(t, rt, past); ok {
+		t.Fatal("writeData wrote a segment past the memory")
+	}
+	if writeData(nil, []dataSegment{{offset: 0, data: []byte{1}}}) {
+		t.Fatal("writeData wrote into no memory")
+	}
+}
+
+// FuzzSplitData: any bytes are split or refused, never a panic; a module wazero instantiates
+// is split into one whose memory, with the segments written, is the same, and a module
+// wazero refuses only for its data is refused by writeData.
+func FuzzSplitData(f *testing.F) {
+	f.Add(segments(3, 0, 8, 1, 2))
+	f.Add(segments(2, 65530, 1, 0, 5, 0, 7, 7, 7))
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(ctx)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		wasm := dataModule(data)
+		stripped, segs, err := splitData(wasm)
+		if err != nil {
+			if !errors.Is(err, errNoRewrite) {
+				t.Fatalf("error %v does not wrap errNoRewrite", err)
+			}
+			return
+		}
+		if _, err := rt.CompileModule(ctx, wasm); err != nil {
+			return // not a module wazero takes
+		}
+		mod, err := rt.InstantiateWithConfig(ctx, stripped, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+		if err != nil {
+			t.Fatalf("the split module does not instantiate: %v", err)
+		}
+		defer mod.Close(ctx)
+		wrote := writeData(mod.Memory(), segs)
+		orig, err := rt.InstantiateWithConfig(ctx, wasm, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+		if err != nil {
+			if wrote {
+				t.Fatalf("wazero refused the module (%v) but its segments were written", err)
+			}
+			return
+		}
+		defer orig.Close(ctx)
+		if !wrote {
+			t.Fatal("wazero instantiated the module but its segments were refused")
+		}
+		want, _ := orig.Memory().Read(0, orig.Memory().Size())
+		got, _ := mod.Memory().Read(0, mod.Memory().Size())
+		if !bytes.Equal(want, got) {
+			t.Fatal("memory differs once split")
+		}
+	})
+}
