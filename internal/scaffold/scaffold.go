@@ -5,13 +5,17 @@
 // by TestKitCopies, of tools-wasm/kits/<lang>/template (the project) and of the kit files a
 // project carries in its kit/ directory (none for Go, whose kit is a module that go.mod
 // requires): the host module cannot embed files of the tools-wasm module. In a template, a
-// file whose name ends in ".tmpl" is a text/template executed with Data and written without
-// that suffix, "__name__" in a path becomes the tool's name, and every other file is written
-// as it is.
+// file whose name ends in ".tmpl" has each placeholder {{.Field}} (a field of Data) replaced
+// by that field's value and is written without that suffix, "__name__" in a path becomes the
+// tool's name, and every other file is written as it is.
+//
+// The placeholders are the whole template language: a "{{" that does not open one of them is
+// an error. text/template is not used because its field lookup calls reflect's MethodByName
+// with a name known only at run time, and the linker then keeps every exported method of
+// every type in the binary (docs/RATIONALE.md §73).
 package scaffold
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -22,8 +26,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
-	"text/template"
 )
 
 //go:embed all:go all:assemblyscript all:c all:rust
@@ -54,6 +58,34 @@ type Data struct {
 	PalVersion   string // the version of pal that wrote the project
 	GoKit        string // GoKit
 	GoKitVersion string // GoKitVersion
+}
+
+// expand returns tmpl with each placeholder {{.Field}} replaced by d's Field, and an error
+// for a "{{" that opens none of them.
+func (d Data) expand(tmpl string) (string, error) {
+	fields := map[string]string{
+		"Name":         d.Name,
+		"ABI":          strconv.Itoa(d.ABI),
+		"PalVersion":   d.PalVersion,
+		"GoKit":        d.GoKit,
+		"GoKitVersion": d.GoKitVersion,
+	}
+	var out strings.Builder
+	for {
+		before, after, ok := strings.Cut(tmpl, "{{")
+		out.WriteString(before)
+		if !ok {
+			return out.String(), nil
+		}
+		field, rest, ok := strings.Cut(after, "}}")
+		v, known := fields[strings.TrimPrefix(field, ".")]
+		if !ok || !known || !strings.HasPrefix(field, ".") {
+			line := 1 + strings.Count(out.String(), "\n")
+			return "", fmt.Errorf("line %d: %q opens no placeholder (want {{.Name}}, {{.ABI}}, {{.PalVersion}}, {{.GoKit}} or {{.GoKitVersion}})", line, "{{"+strings.SplitN(field, "\n", 2)[0])
+		}
+		out.WriteString(v)
+		tmpl = rest
+	}
 }
 
 // nameRE is what a tool name may be: a valid ABI tool name (runtime/abi), short enough to be
@@ -107,15 +139,11 @@ func Render(lang string, d Data) ([]File, error) {
 		}
 		rel := strings.ReplaceAll(strings.TrimPrefix(p, tmpl+"/"), "__name__", d.Name)
 		if r, ok := strings.CutSuffix(rel, ".tmpl"); ok {
-			t, err := template.New(p).Option("missingkey=error").Parse(string(b))
+			s, err := d.expand(string(b))
 			if err != nil {
 				return fmt.Errorf("template %s: %w", p, err)
 			}
-			var buf bytes.Buffer
-			if err := t.Execute(&buf, d); err != nil {
-				return fmt.Errorf("template %s: %w", p, err)
-			}
-			rel, b = r, buf.Bytes()
+			rel, b = r, []byte(s)
 		}
 		out = append(out, File{Path: rel, Data: b})
 		return nil

@@ -15,6 +15,24 @@ func data(name string) Data {
 	return Data{Name: name, ABI: 1, PalVersion: "test", GoKit: GoKit, GoKitVersion: GoKitVersion}
 }
 
+// TestExpand: the five placeholders are replaced wherever they stand, text around them and
+// the braces of JSON, C or Rust are kept as they are, and a "{{" that opens no placeholder
+// (another field, an action, a missing "}}") is an error naming its line.
+func TestExpand(t *testing.T) {
+	d := Data{Name: "wc", ABI: 3, PalVersion: "v1.2.3", GoKit: "example.com/kit", GoKitVersion: "v1.0.0"}
+	got, err := d.expand("{{.Name}}:{{.ABI}} {{.PalVersion}}\n{\"a\":{}}}{{.GoKit}}@{{.GoKitVersion}}{{.Name}}")
+	if want := "wc:3 v1.2.3\n{\"a\":{}}}example.com/kit@v1.0.0wc"; err != nil || got != want {
+		t.Errorf("expand = %q, %v; want %q", got, err, want)
+	}
+	for _, bad := range []string{"a\n{{.Nme}}", "{{ .Name }}", "{{Name}}", "{{if .Name}}x{{end}}", "x\n\n{{.Name", "{{}}"} {
+		if got, err := d.expand(bad); err == nil {
+			t.Errorf("expand(%q) = %q, want an error", bad, got)
+		} else if strings.Count(bad[:strings.Index(bad, "{{")], "\n") == 2 && !strings.Contains(err.Error(), "line 3") {
+			t.Errorf("expand(%q): %v, want it to name line 3", bad, err)
+		}
+	}
+}
+
 func TestCheckName(t *testing.T) {
 	long := "a" + strings.Repeat("b", 62)
 	for _, tc := range []struct {
