@@ -16,6 +16,15 @@ MANIFEST  := $(MODULES)/builtin.manifest
 WASM_ENV  := GOOS=wasip1 GOARCH=wasm
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/pal-mcp/pal/internal/app.Version=$(VERSION)
+# The build tags of bin/pal, wherever it is built (build, and so bench; the tests read this
+# line: cmd/pal's TestDeadMethods links with them, and internal/testwasm.Tags, BuildPal's, must
+# be these without palmodules):
+#   palmodules   the binary embeds modules/builtin.wasm as a byte slice it serves without a copy,
+#                and not the committed builtin.wasm.xz it would never decode
+#                (internal/builtinwasm/made.go);
+#   grpcnotrace  gRPC (through google.golang.org/genai) leaves out golang.org/x/net/trace, whose
+#                html/template turns off the linker's dead-method elimination (docs/RATIONALE.md §73).
+PAL_TAGS  := palmodules,grpcnotrace
 
 GUEST_SRC := $(shell find tools-wasm/builtin tools-wasm/sdk -name '*.go' -not -name '*_test.go') \
              tools-wasm/go.mod tools-wasm/go.sum tools-wasm/sdk/go/go.mod
@@ -168,17 +177,16 @@ conformance: test/conformance/node_modules/.package-lock.json
 # The npm stamps are targets of a pattern rule: keep make from deleting them as intermediates.
 .PRECIOUS: %/node_modules/.package-lock.json
 
-# -tags palmodules: the binary embeds modules/builtin.wasm as a byte slice it serves without a
-# copy, and not the committed builtin.wasm.xz it would never decode (internal/builtinwasm/made.go).
-$(BIN): $(BUILTIN) $(MANIFEST) $(HOST_SRC) $(SCAFFOLD_SRC) go.mod go.sum
-	$(GO) build -trimpath -tags palmodules -ldflags '$(LDFLAGS)' -o $@ ./cmd/pal
+# -tags $(PAL_TAGS): see PAL_TAGS above.
+$(BIN): $(BUILTIN) $(MANIFEST) $(HOST_SRC) $(SCAFFOLD_SRC) go.mod go.sum Makefile
+	$(GO) build -trimpath -tags $(PAL_TAGS) -ldflags '$(LDFLAGS)' -o $@ ./cmd/pal
 
 run: build
 	./$(BIN) serve
 
 vet: $(BUILTIN) $(MANIFEST)
 	@for m in $(GO_MODS); do echo "go vet ($$m)"; $(GO) -C $$m vet ./... || exit 1; done
-	$(GO) vet -tags palmodules ./internal/builtinwasm/
+	$(GO) vet -tags $(PAL_TAGS) ./internal/builtinwasm/
 	@for m in tools-wasm tools-wasm/sdk/go; do echo "GOOS=wasip1 go vet ($$m)"; $(WASM_ENV) $(GO) -C $$m vet ./... || exit 1; done
 
 # The kit's copy of the ABI vocabulary (tools-wasm/sdk/go/abi) is generated from runtime/abi:
@@ -209,7 +217,7 @@ TEST_TIMEOUT ?= 30m
 test: build vet fmt-check check-builtin test-examples test-tools clients conformance
 	@before=$$(sha256sum < $(BUILTIN)); \
 	for m in $(GO_MODS); do $(GO) -C $$m test -race -count=1 -timeout $(TEST_TIMEOUT) ./... || exit 1; done; \
-	$(GO) test -race -count=1 -tags palmodules ./internal/builtinwasm/ || exit 1; \
+	$(GO) test -race -count=1 -tags $(PAL_TAGS) ./internal/builtinwasm/ || exit 1; \
 	[ "$$before" = "$$(sha256sum < $(BUILTIN))" ] || { echo "a test rewrote $(BUILTIN)"; exit 1; }
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
 

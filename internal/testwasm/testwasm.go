@@ -30,6 +30,11 @@ const CoverDirEnv = "PAL_TEST_GOCOVERDIR"
 // bench` sets it, so that the benchmarks measure what ships.
 const ShippedEnv = "PAL_TEST_SHIPPED"
 
+// Tags are the build tags BuildPal builds the pal binary with: the Makefile's PAL_TAGS, the
+// shipped binary's, without palmodules (BuildPal overlays the module into the embed.FS of a
+// build without it, as `go install` has). cmd/pal's TestDeadMethods holds the two together.
+const Tags = "grpcnotrace"
+
 // builtinModule is where `make modules` puts the built-in module, relative to the repository
 // root; BuildPal overlays it.
 const builtinModule = "internal/builtinwasm/modules/builtin.wasm"
@@ -175,7 +180,7 @@ func Load(t testing.TB, pkg string) []byte {
 }
 
 // BuildPal builds the built-in module and then the pal binary into dir (both with -trimpath,
-// the module embedded through -overlay) and returns the binary's path. The source tree is not
+// the binary with Tags and the module embedded through -overlay) and returns the binary's path. The source tree is not
 // written. When CoverDirEnv is set the binary is a coverage build (see Env); when ShippedEnv is
 // set, BuildPal builds nothing and returns the shipped binary. It is for TestMain
 // functions, which have no testing.T.
@@ -200,7 +205,7 @@ func BuildPal(dir string) (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "pal")
-	args := []string{"build", "-trimpath", "-overlay", overlayFile, "-o", bin}
+	args := []string{"build", "-trimpath", "-tags", Tags, "-overlay", overlayFile, "-o", bin}
 	if os.Getenv(CoverDirEnv) != "" {
 		args = append(args, "-cover", "-coverpkg=./...")
 	}
