@@ -84,14 +84,23 @@ func tinyWasm(tag string) []byte {
 // compileTiny compiles tinyWasm(tag) through the disk cache of a new engine on dir.
 func compileTiny(t *testing.T, dir string, key []byte, tag string) {
 	t.Helper()
+	compileTinyAs(t, dir, key, tag, "", time.Now())
+}
+
+// compileTinyAs compiles tinyWasm(tag) as the module owner (a sha256, or "") through the disk
+// cache of a new engine on dir whose clock reads now, and returns the engine's cache.
+func compileTinyAs(t *testing.T, dir string, key []byte, tag, owner string, now time.Time) *diskCache {
+	t.Helper()
 	e := newEngine(t, Config{CacheDir: dir, CacheKey: key, PoolSize: -1})
-	err := e.compileWithCache(context.Background(), "", func() {}, func(ctx context.Context) error {
+	e.disk.now = func() time.Time { return now }
+	err := e.compileWithCache(context.Background(), owner, func() {}, func(ctx context.Context) error {
 		_, err := e.rt.CompileModule(ctx, tinyWasm(tag))
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return e.disk
 }
 
 // compileHostile compiles the hostile module in a new engine on dir with key.
@@ -416,20 +425,10 @@ func TestCacheSharedByEngines(t *testing.T) {
 	}
 }
 
-// compileTinyOwned compiles tinyWasm(tag) as the module owner (a sha256) through the disk
-// cache of a new engine on dir whose clock reads now, and returns the engine's cache.
+// compileTinyOwned is compileTinyAs under pal's own key.
 func compileTinyOwned(t *testing.T, dir, tag, owner string, now time.Time) *diskCache {
 	t.Helper()
-	e := newEngine(t, Config{CacheDir: dir, CacheKey: testCacheKey, PoolSize: -1})
-	e.disk.now = func() time.Time { return now }
-	err := e.compileWithCache(context.Background(), owner, func() {}, func(ctx context.Context) error {
-		_, err := e.rt.CompileModule(ctx, tinyWasm(tag))
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e.disk
+	return compileTinyAs(t, dir, testCacheKey, tag, owner, now)
 }
 
 // TestCacheSweepTrustsRecordedStamps: a new process does not hash the compiled code its index

@@ -54,17 +54,25 @@ func memoryAfterInstantiation(t *testing.T, rt wazero.Runtime, wasm []byte) []by
 	return bytes.Clone(b)
 }
 
-// TestMergeDataKeepsMemory: the built-in and hostile modules, and hand-built ones with
-// overlapping and negative-looking offsets, put the same bytes in memory merged as given, in
-// far fewer segments.
-func TestMergeDataKeepsMemory(t *testing.T) {
+// interpreterWithImports returns an interpreter runtime, closed with the test, that has the
+// imports of pal's modules (WASI and pal's host module), so that they instantiate.
+func interpreterWithImports(t *testing.T) wazero.Runtime {
+	t.Helper()
 	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
-	defer rt.Close(ctx)
+	t.Cleanup(func() { rt.Close(ctx) })
 	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
 	if err := instantiateHostModule(ctx, rt); err != nil {
 		t.Fatal(err)
 	}
+	return rt
+}
+
+// TestMergeDataKeepsMemory: the built-in and hostile modules, and hand-built ones with
+// overlapping and negative-looking offsets, put the same bytes in memory merged as given, in
+// far fewer segments.
+func TestMergeDataKeepsMemory(t *testing.T) {
+	rt := interpreterWithImports(t)
 	overlap := segments(100, 16, 3, 1, 2, 3, 4, 5, 6, 7) // each overwrites the last's tail
 	spaced := segments(100, 100, 200, 9, 0, 0, 9)        // zero runs longer than the split
 	mods := map[string][]byte{
@@ -206,12 +214,7 @@ func memoryAfterSplit(t *testing.T, rt wazero.Runtime, wasm []byte) ([]byte, boo
 // memory wazero's instantiation of them gives; a segment past the memory is refused.
 func TestSplitDataKeepsMemory(t *testing.T) {
 	ctx := context.Background()
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
-	defer rt.Close(ctx)
-	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
-	if err := instantiateHostModule(ctx, rt); err != nil {
-		t.Fatal(err)
-	}
+	rt := interpreterWithImports(t)
 	mods := map[string][]byte{
 		"overlapping": dataModule(segments(100, 16, 3, 1, 2, 3, 4, 5, 6, 7)),
 		"few":         dataModule(segments(2, 65520, 1, 1, 2, 3, 4, 5, 6)),
