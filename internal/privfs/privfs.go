@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,6 +40,8 @@ var (
 	ErrBadPath = errors.New("is not an absolute path without \"..\"")
 	// ErrBadKey: a key file does not hold exactly KeySize bytes.
 	ErrBadKey = errors.New("key file does not hold a key of the right size")
+	// ErrTooLarge: a file is larger than the limit ReadFileLimit was given.
+	ErrTooLarge = errors.New("is larger than allowed")
 )
 
 // KeySize is the size of a key made by LoadOrCreateKey: 32 bytes (256 bits).
@@ -264,20 +267,31 @@ func checkOpenFile(path string, f *os.File) error {
 // ReadFile reads the whole of path, opened and checked as OpenFile does, into a buffer of the
 // file's size (as os.ReadFile does: io.ReadAll's doubling from 512 bytes allocated and copied
 // about twice a 5 MB file's size, a cost on the first call's path, docs/RATIONALE.md).
-func ReadFile(path string) ([]byte, error) {
+func ReadFile(path string) ([]byte, error) { return ReadFileLimit(path, math.MaxInt) }
+
+// ReadFileLimit is ReadFile for a file of at most limit bytes: a larger one fails with
+// ErrTooLarge, from its size before anything is read, or once more than limit bytes were read
+// (a file that grows while it is read).
+func ReadFileLimit(path string, limit int) ([]byte, error) {
 	f, err := OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	size := 0
-	if fi, err := f.Stat(); err == nil && fi.Size() > 0 && int64(int(fi.Size())) == fi.Size() {
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
+		if fi.Size() > int64(limit) {
+			return nil, fmt.Errorf("privfs: %s %w (%d bytes, at most %d)", path, ErrTooLarge, fi.Size(), limit)
+		}
 		size = int(fi.Size())
 	}
 	b := make([]byte, 0, size+1) // +1: the read that meets the end needs no growth
 	for {
 		n, err := f.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
+		if len(b) > limit {
+			return nil, fmt.Errorf("privfs: %s %w (at most %d bytes)", path, ErrTooLarge, limit)
+		}
 		if err == io.EOF {
 			return b, nil
 		}

@@ -427,3 +427,31 @@ func TestReadFileSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestReadFileLimit: a file up to the limit is read whole; a larger one is refused from its
+// size, before its bytes are read (a sparse file of 1 TiB fails at once).
+func TestReadFileLimit(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, []byte("12345"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadFileLimit(p, 5); err != nil || string(got) != "12345" {
+		t.Fatalf("at the limit: %q, %v", got, err)
+	}
+	if got, err := ReadFileLimit(p, 4); !errors.Is(err, ErrTooLarge) || got != nil {
+		t.Fatalf("past the limit: %q, %v; want ErrTooLarge", got, err)
+	}
+	huge := filepath.Join(dir, "huge")
+	f, err := os.OpenFile(huge, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 40); err != nil {
+		t.Skipf("no sparse file of 1 TiB here: %v", err)
+	}
+	f.Close()
+	if _, err := ReadFileLimit(huge, 1<<20); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("sparse 1 TiB: %v; want ErrTooLarge", err)
+	}
+}
