@@ -390,16 +390,13 @@ func (c *diskCache) sum(rel, path string) string {
 // readIndex reads and verifies the index: errIndexMAC when its MAC is not ours, or when it is
 // an older layout (its files are then compiled again).
 func (c *diskCache) readIndex() (*cacheIndex, error) {
-	raw, err := privfs.ReadFile(filepath.Join(c.dir, "index"))
+	raw, err := privfs.ReadFileLimit(filepath.Join(c.dir, "index"), maxIndexBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-		// A symlink, a file of someone else's, a hard link: not an index pal wrote.
+		// A symlink, a file of someone else's, a hard link, one too large: not an index pal wrote.
 		return nil, fmt.Errorf("%w: %v", errIndexMAC, err)
-	}
-	if len(raw) > maxIndexBytes {
-		return nil, errIndexMAC
 	}
 	i := bytes.LastIndex(raw, []byte("\n"+indexMACLabel))
 	if i < 0 {
@@ -489,16 +486,47 @@ func (c *diskCache) manifestMAC(hash string, manifest []byte) []byte {
 	return c.mac([]byte("pal manifest 1\x00"+hash+"\x00"), manifest)
 }
 
-// rewriteMAC authenticates a rewritten module under its cache key (rewrite.go): the line that
-// names its exported globals, and its bytes.
-func (c *diskCache) rewriteMAC(key string, meta, wasm []byte) []byte {
-	return c.mac([]byte("pal rewritten 2\x00"+key+"\x00"), meta, []byte{0}, wasm)
+// Labels of the sealed cache files (writeSealed): what a file holds, and its layout's version.
+const (
+	rewrittenLabel = "pal rewritten 2" // a module as compile rewrites it (rewrite.go)
+	snapshotLabel  = "pal snapshot 1"  // a module's state after _initialize (snapshot.go)
+)
+
+// sealMAC authenticates a sealed file's head line and body under label and its cache key.
+func (c *diskCache) sealMAC(label, key string, head, body []byte) []byte {
+	return c.mac([]byte(label+"\x00"+key+"\x00"), head, []byte{0}, body)
 }
 
-// snapshotMAC authenticates a module's snapshot under its cache key (snapshot.go): the header
-// line and the memory.
-func (c *diskCache) snapshotMAC(key string, head, mem []byte) []byte {
-	return c.mac([]byte("pal snapshot 1\x00"+key+"\x00"), head, []byte{0}, mem)
+// writeSealed writes path as a sealed file: the hex sealMAC, a newline, head (one line), a
+// newline, body. A failed write is dropped: the files are a cache, and a missing one costs
+// the work that made it.
+func (c *diskCache) writeSealed(path, label, key string, head, body []byte) {
+	mac := hex.EncodeToString(c.sealMAC(label, key, head, body))
+	file := make([]byte, 0, len(mac)+len(head)+2+len(body))
+	file = append(append(append(append(append(file, mac...), '\n'), head...), '\n'), body...)
+	_ = privfs.WriteFileAtomic(path, file, 0o600)
+}
+
+// readSealed reads a file writeSealed wrote under label and key, of at most limit bytes: its
+// head and body, or false when there is none, it is larger, or its MAC does not verify.
+func (c *diskCache) readSealed(path, label, key string, limit int) (head, body []byte, ok bool) {
+	raw, err := privfs.ReadFileLimit(path, limit)
+	if err != nil {
+		return nil, nil, false
+	}
+	macHex, rest, ok := bytes.Cut(raw, []byte("\n"))
+	if !ok {
+		return nil, nil, false
+	}
+	head, body, ok = bytes.Cut(rest, []byte("\n"))
+	if !ok {
+		return nil, nil, false
+	}
+	mac, err := hex.DecodeString(string(macHex))
+	if err != nil || !hmac.Equal(mac, c.sealMAC(label, key, head, body)) {
+		return nil, nil, false
+	}
+	return head, body, true
 }
 
 // compileWithCache runs prepare (what a compile reads and rewrites before wazero sees the

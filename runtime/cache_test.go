@@ -603,3 +603,41 @@ func FuzzReadIndex(f *testing.F) {
 		}
 	})
 }
+
+// TestSealedFiles: a sealed file reads back under its label and key, within its limit; under
+// another label (a snapshot offered as a rewritten module), another key (another module's
+// file moved), past the limit, or changed, it does not.
+func TestSealedFiles(t *testing.T) {
+	dir := t.TempDir()
+	c := &diskCache{dir: dir, key: testCacheKey, now: time.Now, seen: map[string]seenFile{}}
+	p := filepath.Join(dir, "f")
+	c.writeSealed(p, snapshotLabel, "k1", []byte("head"), []byte("body\nwith lines"))
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := int(fi.Size())
+	if head, body, ok := c.readSealed(p, snapshotLabel, "k1", size); !ok || string(head) != "head" || string(body) != "body\nwith lines" {
+		t.Fatalf("read back: %q %q %v", head, body, ok)
+	}
+	for name, read := range map[string]func() bool{
+		"other label":    func() bool { _, _, ok := c.readSealed(p, rewrittenLabel, "k1", size); return ok },
+		"other key":      func() bool { _, _, ok := c.readSealed(p, snapshotLabel, "k2", size); return ok },
+		"past the limit": func() bool { _, _, ok := c.readSealed(p, snapshotLabel, "k1", size-1); return ok },
+		"other cache key": func() bool {
+			other := &diskCache{dir: dir, key: otherCacheKey}
+			_, _, ok := other.readSealed(p, snapshotLabel, "k1", size)
+			return ok
+		},
+	} {
+		if read() {
+			t.Errorf("%s: read", name)
+		}
+	}
+	raw, _ := os.ReadFile(p)
+	raw[len(raw)-1] ^= 1
+	os.WriteFile(p, raw, 0o600)
+	if _, _, ok := c.readSealed(p, snapshotLabel, "k1", size); ok {
+		t.Error("a changed file was read")
+	}
+}

@@ -573,8 +573,8 @@ func (c *manifestCache) get(hash string) (*abi.Manifest, bool) {
 	if c == nil {
 		return nil, false
 	}
-	raw, err := privfs.ReadFile(c.path(hash))
-	if err != nil || len(raw) > maxManifestFileBytes {
+	raw, err := privfs.ReadFileLimit(c.path(hash), maxManifestFileBytes)
+	if err != nil {
 		return nil, false
 	}
 	macHex, body, ok := bytes.Cut(raw, []byte("\n"))

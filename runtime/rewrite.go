@@ -1,14 +1,9 @@
 package runtime
 
 import (
-	"bytes"
-	"crypto/hmac"
-	"encoding/hex"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-
-	"github.com/pal-mcp/pal/internal/privfs"
 )
 
 // rewriteVersion names the rewrites below and the cache file's layout in cache keys: change
@@ -90,20 +85,8 @@ func (m *Module) rewrite(code []byte, check func([]byte) error) ([]byte, bool, e
 // the names of its exported globals (nil: none, no snapshots; empty: snapshots of memory
 // only), or false when there is none or its MAC does not verify.
 func (c *diskCache) readRewritten(path, key string) (body []byte, globals []string, ok bool) {
-	raw, err := privfs.ReadFile(path)
-	if err != nil || len(raw) > maxRewrittenFileBytes {
-		return nil, nil, false
-	}
-	macHex, rest, ok := bytes.Cut(raw, []byte("\n"))
+	meta, body, ok := c.readSealed(path, rewrittenLabel, key, maxRewrittenFileBytes)
 	if !ok {
-		return nil, nil, false
-	}
-	meta, body, ok := bytes.Cut(rest, []byte("\n"))
-	if !ok {
-		return nil, nil, false
-	}
-	mac, err := hex.DecodeString(string(macHex))
-	if err != nil || !hmac.Equal(mac, c.rewriteMAC(key, meta, body)) {
 		return nil, nil, false
 	}
 	words := strings.Fields(string(meta))
@@ -129,8 +112,5 @@ func (c *diskCache) writeRewritten(path, key string, wasm []byte, snapshots bool
 	if snapshots {
 		meta = strings.Join(append([]string{rewriteMetaGlobals}, globals...), " ")
 	}
-	mac := hex.EncodeToString(c.rewriteMAC(key, []byte(meta), wasm))
-	file := make([]byte, 0, len(mac)+len(meta)+2+len(wasm))
-	file = append(append(append(append(append(file, mac...), '\n'), meta...), '\n'), wasm...)
-	_ = privfs.WriteFileAtomic(path, file, 0o600)
+	c.writeSealed(path, rewrittenLabel, key, []byte(meta), wasm)
 }

@@ -1,9 +1,6 @@
 package runtime
 
 import (
-	"bytes"
-	"crypto/hmac"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,8 +8,6 @@ import (
 	"slices"
 
 	"github.com/tetratelabs/wazero/api"
-
-	"github.com/pal-mcp/pal/internal/privfs"
 )
 
 // MaxSnapshotBytes bounds the memory a module's snapshot keeps: a module whose memory after
@@ -177,20 +172,8 @@ func (m *Module) readSnapshot() <-chan *storedSnapshot {
 }
 
 func (c *diskCache) readSnapshot(key string) *storedSnapshot {
-	raw, err := privfs.ReadFile(c.snapshotPath(key))
-	if err != nil || len(raw) > maxSnapshotFileBytes {
-		return nil
-	}
-	macHex, rest, ok := bytes.Cut(raw, []byte("\n"))
+	head, mem, ok := c.readSealed(c.snapshotPath(key), snapshotLabel, key, maxSnapshotFileBytes)
 	if !ok {
-		return nil
-	}
-	head, mem, ok := bytes.Cut(rest, []byte("\n"))
-	if !ok {
-		return nil
-	}
-	mac, err := hex.DecodeString(string(macHex))
-	if err != nil || !hmac.Equal(mac, c.snapshotMAC(key, head, mem)) {
 		return nil
 	}
 	s := &storedSnapshot{mem: mem}
@@ -239,10 +222,7 @@ func (m *Module) storeSnapshot(s *snapshot) {
 			return
 		}
 		key := m.snapshotKey()
-		mac := hex.EncodeToString(c.snapshotMAC(key, head, s.mem))
-		file := make([]byte, 0, len(mac)+len(head)+2+len(s.mem))
-		file = append(append(append(append(append(file, mac...), '\n'), head...), '\n'), s.mem...)
-		_ = privfs.WriteFileAtomic(c.snapshotPath(key), file, 0o600) // a cache: a failed write costs an _initialize later
+		c.writeSealed(c.snapshotPath(key), snapshotLabel, key, head, s.mem) // a failed write costs an _initialize later
 	}()
 }
 
