@@ -208,8 +208,8 @@ func (m *Module) compile(ctx context.Context) {
 		}
 		m.useSnapshot(s)
 		m.snapMu.Lock()
-		if m.snap == nil {
-			m.data = data
+		if m.snap == nil && data != nil {
+			m.data = ownSegments(data) // kept until the first instance's snapshot
 		}
 		m.snapMu.Unlock()
 	}

@@ -143,8 +143,8 @@ func parseData(wasm []byte) (*dataSection, error) {
 	return d, nil
 }
 
-// splitData returns wasm without its data section, and the segments that section held, in
-// one buffer of their own (not wasm's). A module's memory after instantiating the result and
+// splitData returns wasm without its data section, and the segments that section held (slices
+// of wasm: ownSegments copies them out). A module's memory after instantiating the result and
 // writing the segments in order (writeData) is the one instantiating wasm gives. It wraps
 // errNoRewrite, and wasm is to be compiled as it is, when parseData refuses the section, or the
 // segments hold more than MaxSnapshotBytes.
@@ -160,15 +160,25 @@ func splitData(wasm []byte) ([]byte, []dataSegment, error) {
 	if total > MaxSnapshotBytes {
 		return nil, nil, fmt.Errorf("%w: %d bytes of data", errNoRewrite, total)
 	}
-	buf := make([]byte, 0, total)
-	segs := make([]dataSegment, len(d.segs))
-	for i, s := range d.segs {
-		buf = append(buf, s.data...)
-		segs[i] = dataSegment{offset: s.offset, data: buf[len(buf)-len(s.data) : len(buf) : len(buf)]}
-	}
 	out := make([]byte, 0, len(wasm)-(d.end-d.at))
 	out = append(append(out, wasm[:d.at]...), wasm[d.end:]...)
-	return out, segs, nil
+	return out, d.segs, nil
+}
+
+// ownSegments returns segs with their bytes copied into one buffer of their own, so that they
+// do not keep the module's bytes alive.
+func ownSegments(segs []dataSegment) []dataSegment {
+	total := 0
+	for _, s := range segs {
+		total += len(s.data)
+	}
+	buf := make([]byte, 0, total)
+	own := make([]dataSegment, len(segs))
+	for i, s := range segs {
+		buf = append(buf, s.data...)
+		own[i] = dataSegment{offset: s.offset, data: buf[len(buf)-len(s.data) : len(buf) : len(buf)]}
+	}
+	return own
 }
 
 // writeData writes segs into mem in order, as instantiation would have: false when one does

@@ -181,8 +181,8 @@ func BenchmarkRewrite(b *testing.B) {
 }
 
 // memoryAfterSplit instantiates the module splitData made of wasm with no start function,
-// writes its segments (writeData), and returns a copy of its memory, or false when a segment
-// does not fit.
+// writes its segments (writeData) as ownSegments copied them, and returns a copy of its
+// memory, or false when a segment does not fit.
 func memoryAfterSplit(t *testing.T, rt wazero.Runtime, wasm []byte) ([]byte, bool) {
 	t.Helper()
 	given := bytes.Clone(wasm)
@@ -190,6 +190,7 @@ func memoryAfterSplit(t *testing.T, rt wazero.Runtime, wasm []byte) ([]byte, boo
 	if err != nil {
 		t.Fatal(err)
 	}
+	segs = ownSegments(segs)
 	if _, err := parseData(stripped); !errors.Is(err, errNoRewrite) {
 		t.Fatalf("the split module still has a data section: %v", err)
 	}
@@ -289,4 +290,18 @@ func FuzzSplitData(f *testing.F) {
 			t.Fatal("memory differs once split")
 		}
 	})
+}
+
+// TestSplitDataRefusesLargeData: a module whose segments hold more than MaxSnapshotBytes keeps
+// its data section (the segments would be kept in the heap until a snapshot, which such a
+// module never gets).
+func TestSplitDataRefusesLargeData(t *testing.T) {
+	big := make([]byte, MaxSnapshotBytes/2+1)
+	big[0] = 1
+	if _, _, err := splitData(dataModule(segments(2, 0, 0, big...))); !errors.Is(err, errNoRewrite) {
+		t.Fatalf("%d bytes of data: %v, want errNoRewrite", 2*len(big), err)
+	}
+	if _, _, err := splitData(dataModule(segments(1, 0, 0, big...))); err != nil {
+		t.Fatalf("%d bytes of data: %v", len(big), err)
+	}
 }
