@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -47,15 +46,11 @@ func TestDeadMethods(t *testing.T) {
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	overlay, err := json.Marshal(map[string]map[string]string{"Replace": {
+	overlayFile, err := testwasm.WriteOverlay(dir, map[string]string{
 		filepath.Join(top, "internal", "builtinwasm", "modules", "builtin.wasm"):     empty,
 		filepath.Join(top, "internal", "builtinwasm", "modules", "builtin.manifest"): empty,
-	}})
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	overlayFile := filepath.Join(dir, "overlay.json")
-	if err := os.WriteFile(overlayFile, overlay, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	build := []string{"build", "-trimpath", "-tags", tags, "-ldflags=-dumpdep", "-overlay", overlayFile, "-o", filepath.Join(dir, "pal"), "./cmd/pal"}

@@ -179,6 +179,17 @@ func Load(t testing.TB, pkg string) []byte {
 	return b
 }
 
+// WriteOverlay writes dir/overlay.json, a file for go build's -overlay that builds each file
+// named by a key of replace from the file its value names, and returns its path.
+func WriteOverlay(dir string, replace map[string]string) (string, error) {
+	overlay, err := json.Marshal(map[string]map[string]string{"Replace": replace})
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "overlay.json")
+	return path, os.WriteFile(path, overlay, 0o600)
+}
+
 // BuildPal builds the built-in module and then the pal binary into dir (both with -trimpath,
 // the binary with Tags and the module embedded through -overlay) and returns the binary's path. The source tree is not
 // written. When CoverDirEnv is set the binary is a coverage build (see Env); when ShippedEnv is
@@ -196,12 +207,8 @@ func BuildPal(dir string) (string, error) {
 	if err := buildModule(top, "tools-wasm/builtin", wasm); err != nil {
 		return "", err
 	}
-	overlay, err := json.Marshal(map[string]map[string]string{"Replace": {filepath.Join(top, builtinModule): wasm}})
+	overlayFile, err := WriteOverlay(dir, map[string]string{filepath.Join(top, builtinModule): wasm})
 	if err != nil {
-		return "", err
-	}
-	overlayFile := filepath.Join(dir, "overlay.json")
-	if err := os.WriteFile(overlayFile, overlay, 0o600); err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "pal")
