@@ -106,8 +106,7 @@ func (s *Store) load(db *bolt.DB) error {
 			s.evicted++
 			continue
 		}
-		s.threads[e.t.ID] = s.lru.PushBack(e)
-		s.total += e.bytes
+		s.addLocked(e, false)
 	}
 	if len(del) > 0 {
 		return s.disk.Save(nil, del)

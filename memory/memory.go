@@ -9,6 +9,7 @@
 package memory
 
 import (
+	"container/heap"
 	"container/list"
 	"encoding/json"
 	"errors"
@@ -88,8 +89,12 @@ type Store struct {
 	mu      sync.Mutex
 	threads map[string]*list.Element // of *entry, by id
 	lru     *list.List               // front: most recently used
-	total   int64                    // bytes of every live thread, as Size counts them
-	evicted int64                    // threads dropped for room, since New
+	// expiring holds the same entries as a min-heap by expiry time, so that a sweep visits
+	// only the threads that have expired (a walk of the LRU list visited all of them on every
+	// Create: docs/RATIONALE.md §77).
+	expiring expiryHeap
+	total    int64 // bytes of every live thread, as Size counts them
+	evicted  int64 // threads dropped for room, since New
 	// disk, when not nil, persists every change (OpenBolt); dead are the ids removed in
 	// memory whose deletion on disk is still to be written.
 	disk      Backend
@@ -125,6 +130,29 @@ type entry struct {
 	initial []byte
 	bytes   int64
 	expires time.Time
+	index   int // position in Store.expiring
+}
+
+// expiryHeap is a container/heap of entries, earliest expiry first.
+type expiryHeap []*entry
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].expires.Before(h[j].expires) }
+func (h expiryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *expiryHeap) Push(x any) {
+	e := x.(*entry)
+	e.index = len(*h)
+	*h = append(*h, e)
+}
+func (h *expiryHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return e
 }
 
 // Per-item overheads Size adds to the lengths of the strings: what Go holds besides the bytes.
@@ -285,8 +313,7 @@ func (s *Store) Create(owner, tool string, initial map[string]any) (string, erro
 	if err := s.saveLocked(e); err != nil {
 		return "", err
 	}
-	s.threads[id] = s.lru.PushFront(e)
-	s.total += e.bytes
+	s.addLocked(e, true)
 	return id, nil
 }
 
@@ -333,7 +360,10 @@ func (s *Store) Append(owner, id string, turns ...Turn) (int, error) {
 	if err := s.saveLocked(&next); err != nil {
 		return len(e.t.Turns), err
 	}
+	next.index = e.index // makeRoomLocked may have moved e in the heap since next was copied
 	*e = next
+	heap.Fix(&s.expiring, e.index) // its expiry moved later
+
 	s.total += add
 	return len(e.t.Turns), nil
 }
@@ -369,9 +399,22 @@ func (s *Store) live(key string) (*entry, bool) {
 	return e, true
 }
 
+// addLocked adds e to the store, as the most recently used thread (front) or the least
+// (a thread read back from disk, in order).
+func (s *Store) addLocked(e *entry, front bool) {
+	if front {
+		s.threads[e.t.ID] = s.lru.PushFront(e)
+	} else {
+		s.threads[e.t.ID] = s.lru.PushBack(e)
+	}
+	heap.Push(&s.expiring, e)
+	s.total += e.bytes
+}
+
 func (s *Store) removeLocked(el *list.Element) {
 	e := el.Value.(*entry)
 	s.lru.Remove(el)
+	heap.Remove(&s.expiring, e.index)
 	delete(s.threads, e.t.ID)
 	s.total -= e.bytes
 	if s.disk != nil {
@@ -425,13 +468,11 @@ func (closedBackend) Close() error                 { return nil }
 
 var errClosed = errors.New("the store is closed")
 
+// sweepLocked drops the threads expired at now, earliest first: its cost is in the threads
+// it drops, not in the threads the store holds.
 func (s *Store) sweepLocked(now time.Time) {
-	for el := s.lru.Back(); el != nil; {
-		prev := el.Prev()
-		if !now.Before(el.Value.(*entry).expires) {
-			s.removeLocked(el)
-		}
-		el = prev
+	for len(s.expiring) > 0 && !now.Before(s.expiring[0].expires) {
+		s.removeLocked(s.threads[s.expiring[0].t.ID])
 	}
 }
 

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -247,5 +248,84 @@ func TestFloodStaysUnderTheCap(t *testing.T) {
 	}
 	if held > total {
 		t.Fatalf("%d bytes of content held under a %d cap", held, total)
+	}
+}
+
+// TestSweepFollowsExpiryNotUse: reading a thread makes it the most recently used without
+// refreshing its time to live, so use order and expiry order differ; the sweep drops exactly
+// the expired threads, wherever they stand in use order, and the counts follow.
+func TestSweepFollowsExpiryNotUse(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := New(Config{TTL: time.Hour, Now: c.now})
+	var ids []string
+	for i := range 6 {
+		id, err := s.Create("me", "t", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+		c.t = c.t.Add(time.Duration(i+1) * time.Minute)
+	}
+	// ids[0] is read last (most recently used) but expires first; ids[4] is refreshed.
+	if _, err := s.Append("me", ids[4], Turn{Role: "user", Content: "q"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get("me", ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	checkHeap(t, s)
+	// ids[0..2] were created at +0, +1, +3 min; an hour and 3 min from the start they have
+	// expired, ids[3] (+6) and ids[5] (+15) have not, nor has the refreshed ids[4].
+	c.t = time.Date(2026, 1, 1, 1, 3, 0, 0, time.UTC)
+	if st := s.Stats(); st.Threads != 3 {
+		t.Fatalf("%d threads live after the sweep, want 3", st.Threads)
+	}
+	checkHeap(t, s)
+	for i, id := range ids {
+		_, err := s.Get("me", id)
+		if gone := errors.Is(err, ErrNotFound); gone != (i < 3) {
+			t.Errorf("thread %d: err %v", i, err)
+		}
+	}
+	c.t = c.t.Add(time.Hour)
+	if st := s.Stats(); st.Threads != 0 || st.Bytes != 0 || len(s.expiring) != 0 {
+		t.Fatalf("after every thread expired: %+v, %d in the heap", st, len(s.expiring))
+	}
+}
+
+// checkHeap checks that the expiry heap holds exactly the store's threads, in heap order,
+// each knowing its index.
+func checkHeap(t *testing.T, s *Store) {
+	t.Helper()
+	if len(s.expiring) != len(s.threads) || len(s.threads) != s.lru.Len() {
+		t.Fatalf("heap %d, map %d, list %d", len(s.expiring), len(s.threads), s.lru.Len())
+	}
+	for i, e := range s.expiring {
+		if e.index != i || s.threads[e.t.ID] == nil {
+			t.Fatalf("heap entry %d: index %d, in map %v", i, e.index, s.threads[e.t.ID] != nil)
+		}
+		if i > 0 && e.expires.Before(s.expiring[(i-1)/2].expires) {
+			t.Fatalf("heap order broken at %d", i)
+		}
+	}
+}
+
+// BenchmarkCreate is one thread created in a store that already holds held live threads: a
+// chat call's cost in the store. Its time must not grow with held.
+func BenchmarkCreate(b *testing.B) {
+	for _, held := range []int{10, 10_000} {
+		b.Run(fmt.Sprintf("held=%d", held), func(b *testing.B) {
+			s := New(Config{MaxThreads: held + 1})
+			for range held {
+				if _, err := s.Create("me", "chat", nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for b.Loop() {
+				if _, err := s.Create("me", "chat", nil); err != nil { // evicts the oldest
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
