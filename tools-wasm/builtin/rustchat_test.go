@@ -302,6 +302,9 @@ func chatScenarios() []chatScenario {
 			h.Info.DefaultModel = "also-gone"
 			return h
 		}, steps: steps(`{"prompt":"next","continuation_id":"` + t1 + `"}`)},
+		{name: "log line over the runtime's cut", host: withHost(func(h *paltest.Host) {
+			h.AddThread("chat", nil, pal.Turn{Role: "user", Content: "q"}, pal.Turn{Role: "assistant", Content: "a", Model: strings.Repeat("é", 3000)})
+		}), steps: steps(`{"prompt":"next","continuation_id":"` + t1 + `"}`)},
 		{name: "locale quoted", host: withHost(func(h *paltest.Host) { h.Info.Limits.Locale = " fr\"FR\x01\u00a0é " }), steps: steps(`{"prompt":"x"}`)},
 		{name: "continuation tools", host: withHost(func(h *paltest.Host) { h.Info.ContinuationTools = []string{"chat"} }), steps: steps(`{"prompt":"x"}`)},
 		{name: "steps between", host: newHost, steps: []chatStep{{args: `{"prompt":"one"}`},

@@ -121,8 +121,8 @@ fn chat_error(code: &str, msg: &str) -> Reply {
     error_result("chat", code, msg, &[])
 }
 
-/// Whether `p` is an absolute path: POSIX ("/…"), a Windows drive ("C:\\…", "C:/…") or a UNC
-/// share ("\\\\server\\…"). The guest cannot expand "~".
+/// Whether `p` is an absolute path: POSIX (`/…`), a Windows drive (`C:\…`, `C:/…`) or a UNC
+/// share (`\\server\…`). The guest cannot expand "~".
 pub fn is_absolute(p: &str) -> bool {
     let b = p.as_bytes();
     if p.starts_with('/') || p.starts_with("\\\\") {
