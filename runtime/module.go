@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -48,9 +49,11 @@ type Module struct {
 	data []dataSegment
 
 	compileOnce sync.Once
-	compileDone chan struct{} // closed when the compile is over; then compiled or compileErr is set
-	compiled    wazero.CompiledModule
-	compileErr  error
+	// compileAsked is set when the first Compile starts the compile (CompileStarted).
+	compileAsked atomic.Bool
+	compileDone  chan struct{} // made by newModule, closed when the compile is over; then compiled or compileErr is set
+	compiled     wazero.CompiledModule
+	compileErr   error
 	// rt is the runtime compiled belongs to: the engine's, when addInterrupt rewrote the
 	// module (interruptible), else the guarded one. Set before compileDone is closed.
 	rt            wazero.Runtime
@@ -134,7 +137,7 @@ func (e *Engine) addModule(m *Module) {
 
 // newModule makes the Module for wasm, not yet registered.
 func (e *Engine) newModule(name string, wasm []byte, hash string) *Module {
-	m := &Module{engine: e, name: name, wasm: wasm, size: len(wasm), sha256: hash}
+	m := &Module{engine: e, name: name, wasm: wasm, size: len(wasm), sha256: hash, compileDone: make(chan struct{})}
 	if e.cfg.PoolSize > 0 {
 		m.pool = make(chan *instance, e.cfg.PoolSize)
 	}
@@ -160,7 +163,7 @@ func (m *Module) Size() int { return m.size }
 // background at start (Warm) so the first tool call does not pay for it.
 func (m *Module) Compile(ctx context.Context) error {
 	m.compileOnce.Do(func() {
-		m.compileDone = make(chan struct{})
+		m.compileAsked.Store(true)
 		done, ok := m.engine.track()
 		if !ok {
 			m.compileErr = errEngineClosed
@@ -180,6 +183,16 @@ func (m *Module) Compile(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// CompileStarted reports whether the module's compile was asked for (by Compile, Warm, a call or
+// a describe at load), whether or not it is over: false means no machine code was made or read
+// from the cache for it in this process. The lazily compiled built-in module is observed with it.
+func (m *Module) CompileStarted() bool { return m.compileAsked.Load() }
+
+// CompileDone is closed once the module's compile is over, whether it succeeded or not (the
+// next Compile reports which); it stays open while no compile was asked for. pal waits on it
+// to warm the lazily compiled built-in module after its first call compiled it.
+func (m *Module) CompileDone() <-chan struct{} { return m.compileDone }
 
 // errEngineClosed: a compile asked for after Close began.
 var errEngineClosed = errors.New("runtime: the engine is closed")

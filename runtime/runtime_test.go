@@ -165,10 +165,13 @@ func TestKnownManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Manifest().Name != "known" || e.describes.Load() != 0 || m.compiled != nil {
-		t.Fatalf("manifest %q, %d describes, compiled %v", m.Manifest().Name, e.describes.Load(), m.compiled != nil)
+	if m.Manifest().Name != "known" || e.describes.Load() != 0 || m.compiled != nil || m.CompileStarted() {
+		t.Fatalf("manifest %q, %d describes, compiled %v, compile started %v", m.Manifest().Name, e.describes.Load(), m.compiled != nil, m.CompileStarted())
 	}
 	mustPing(t, m)
+	if !m.CompileStarted() {
+		t.Fatal("a call ran and CompileStarted is false")
+	}
 	for name, bad := range map[string]string{
 		"unknown field": `{"abi":1,"name":"x","version":"1","tools":[],"extra":1}`,
 		"wrong abi":     `{"abi":2,"name":"x","version":"1","tools":[]}`,

@@ -163,8 +163,8 @@ func (m *manifestModule) Invoke(context.Context, runtime.Call) (*abi.Result, run
 }
 
 // TestCompileSchemas: the warm-up compiles the built-in tools' schemas ahead of their first
-// call, nothing once its context is done, and a schema that does not compile still fails
-// the tool's calls (the lazy path reports it).
+// call, only the module's it is given, nothing once its context is done, and a schema that
+// does not compile still fails the tool's calls (the lazy path reports it).
 func TestCompileSchemas(t *testing.T) {
 	for _, tc := range []struct {
 		name, schema string
@@ -186,10 +186,14 @@ func TestCompileSchemas(t *testing.T) {
 				t.Fatal("New compiled the built-in schema")
 			}
 			ctx, cancel := context.WithCancel(context.Background())
+			s.CompileSchemas(ctx, &schemaModule{schema: tc.schema}) // another module's tools: none here
+			if tl.schema != nil || tl.schemaErr != nil {
+				t.Fatal("CompileSchemas compiled the schema of another module's tool")
+			}
 			if tc.cancel {
 				cancel()
 			}
-			s.CompileSchemas(ctx)
+			s.CompileSchemas(ctx, m)
 			cancel()
 			if got := tl.schema != nil; got != tc.compiled {
 				t.Fatalf("compiled %v, want %v (err %v)", got, tc.compiled, tl.schemaErr)

@@ -51,6 +51,10 @@ type Module interface {
 type LoadedModule struct {
 	Module  Module
 	Builtin bool
+	// Lazy: the warm-up (app.App.Warm) leaves the module alone, and its first call compiles it
+	// (and its tools' input schemas): the built-in Go module, whose compiled code and instances
+	// an idle pal would otherwise hold (docs/RATIONALE.md §76).
+	Lazy bool
 }
 
 // Options configure a Server.
@@ -226,16 +230,19 @@ func (s *Server) Tools() []string {
 	return names
 }
 
-// CompileSchemas compiles the input schemas not compiled yet (the built-in tools', which
-// otherwise compile on each tool's first call, 0.3-0.4 ms of it; docs/RATIONALE.md), and
-// stops early once ctx is done. `pal serve` calls it in its background warm-up. An error is
-// left for the tool's calls to report; a call that comes first compiles its own schema.
-func (s *Server) CompileSchemas(ctx context.Context) {
+// CompileSchemas compiles the input schemas of m's tools not compiled yet (a built-in
+// module's, which otherwise compile on each tool's first call, 0.3-0.4 ms of it;
+// docs/RATIONALE.md), and stops early once ctx is done. `pal serve` calls it in its
+// background warm-up for each module it warms. An error is left for the tool's calls to
+// report; a call that comes first compiles its own schema.
+func (s *Server) CompileSchemas(ctx context.Context, m Module) {
 	for _, t := range s.tools {
 		if ctx.Err() != nil {
 			return
 		}
-		_, _ = t.validator()
+		if t.module == m {
+			_, _ = t.validator()
+		}
 	}
 }
 

@@ -22,9 +22,10 @@ type tool struct {
 	grant   policy.CapSet
 	mcpTool mcp.Tool
 
-	// inputSchema is the published input schema; validator compiles it once. The built-in
-	// module's schemas compile in the background warm-up (Server.CompileSchemas) or on the
-	// tool's first call, whichever comes first (compiling the 18 of them took ~8 ms of every
+	// inputSchema is the published input schema; validator compiles it once. A built-in
+	// module's schemas compile in the background warm-up (Server.CompileSchemas; for the lazy
+	// Go module, once its first call has compiled it) or on the tool's first call, whichever
+	// comes first (compiling the 18 of them took ~8 ms of every
 	// start; docs/RATIONALE.md), other modules' in New, which a schema that does not compile
 	// fails.
 	inputSchema json.RawMessage

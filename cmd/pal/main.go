@@ -200,6 +200,9 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			// rewrites, wazero's buffers): return it to the system now rather than when the heap
 			// next grows, so that an idle server holds only what it uses (docs/RATIONALE.md).
 			debug.FreeOSMemory()
+			// The built-in Go module compiles at its first call (§76): warm it and return that
+			// compile's garbage once the call has compiled it.
+			a.WarmLazy(ctx, debug.FreeOSMemory)
 		}()
 	}
 	if hf.addr != "" {

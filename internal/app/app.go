@@ -375,26 +375,71 @@ func (a *App) FindTool(name string) (spec abi.ToolSpec, builtin bool, found bool
 	return abi.ToolSpec{}, false, false
 }
 
-// Warm compiles every module and fills its instance pool, so the first call does not wait;
-// after the built-in module it compiles the built-in tools' input schemas
-// (Server.CompileSchemas), which otherwise each tool's first call compiles. It returns at
-// once, logging nothing more, when ctx is done (the server is stopping).
+// Warm compiles every module but the lazy ones (server.LoadedModule.Lazy: the built-in Go
+// module, docs/RATIONALE.md §76) and fills its instance pool, so that the first call does not
+// wait; after each built-in module it compiles that module's tools' input schemas
+// (Server.CompileSchemas), which otherwise each tool's first call compiles. A lazy module
+// compiles at its first call (WarmLazy does the rest for it then). Warm returns at once,
+// logging nothing more, when ctx is done (the server is stopping).
 func (a *App) Warm(ctx context.Context) {
-	for _, m := range a.Modules {
-		start := time.Now()
-		err := m.Module.Warm(ctx)
-		if ctx.Err() != nil {
+	for _, lm := range a.Modules {
+		if !lm.Lazy && !a.warmModule(ctx, lm) {
 			return
 		}
-		if err != nil {
-			a.Logger.Error("module failed to compile", "module", m.Module.Name(), "err", err)
-			continue
-		}
-		a.Logger.Debug("module ready", "module", m.Module.Name(), "took", time.Since(start))
-		if m.Builtin && a.Server != nil {
-			a.Server.CompileSchemas(ctx)
+	}
+}
+
+// WarmAll is Warm for the lazy modules too: for the benchmarks and tests that measure or
+// need every module compiled and every pool full.
+func (a *App) WarmAll(ctx context.Context) {
+	for _, lm := range a.Modules {
+		if !a.warmModule(ctx, lm) {
+			return
 		}
 	}
+}
+
+// WarmLazy waits for the compile of each lazy module, in turn, which its first call starts,
+// and then does Warm's work for it (its instance pool, its tools' schemas) and calls after
+// (`pal serve` returns the compile's garbage to the system then, as after Warm). It returns
+// once every lazy module is warm, or at once when ctx is done.
+func (a *App) WarmLazy(ctx context.Context, after func()) {
+	for _, lm := range a.Modules {
+		c, ok := lm.Module.(interface{ CompileDone() <-chan struct{} })
+		if !lm.Lazy || !ok {
+			continue
+		}
+		select {
+		case <-c.CompileDone():
+		case <-ctx.Done():
+			return
+		}
+		if !a.warmModule(ctx, lm) {
+			return
+		}
+		if after != nil {
+			after()
+		}
+	}
+}
+
+// warmModule compiles lm, fills its pool and compiles its schemas when it is built in; false
+// when ctx is done.
+func (a *App) warmModule(ctx context.Context, lm server.LoadedModule) bool {
+	start := time.Now()
+	err := lm.Module.Warm(ctx)
+	if ctx.Err() != nil {
+		return false
+	}
+	if err != nil {
+		a.Logger.Error("module failed to compile", "module", lm.Module.Name(), "err", err)
+		return true
+	}
+	a.Logger.Debug("module ready", "module", lm.Module.Name(), "took", time.Since(start))
+	if lm.Builtin && a.Server != nil {
+		a.Server.CompileSchemas(ctx, lm.Module)
+	}
+	return ctx.Err() == nil
 }
 
 // Close releases what Build opened.
@@ -442,7 +487,8 @@ func (a *App) loadModules(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.Modules = append(a.Modules, server.LoadedModule{Module: m, Builtin: true})
+	// Lazy: compiled at the first call of one of its tools, not in the warm-up (§76).
+	a.Modules = append(a.Modules, server.LoadedModule{Module: m, Builtin: true, Lazy: true})
 	for _, mc := range a.Config.Modules {
 		wasm, err := os.ReadFile(mc.Path)
 		if err != nil {

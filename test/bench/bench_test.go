@@ -111,13 +111,13 @@ func BenchmarkChatCall(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer a.Close()
-			a.Warm(context.Background())
+			a.WarmAll(context.Background())
 			msg := []byte(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"chat","arguments":` + tc.args + `}}`)
 			for b.Loop() {
 				// Calls from a client are seconds apart, so the instance pool is full when
 				// one arrives; refill it outside the timer to measure that case.
 				b.StopTimer()
-				a.Warm(context.Background())
+				a.WarmAll(context.Background())
 				b.StartTimer()
 				resp := a.Server.MCP().HandleMessage(context.Background(), msg)
 				out, _ := json.Marshal(resp)
@@ -146,7 +146,7 @@ func BenchmarkWorkflowStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer a.Close()
-	a.Warm(context.Background())
+	a.WarmAll(context.Background())
 	call := func(b *testing.B, args string) map[string]any {
 		msg := []byte(`{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"codereview","arguments":` + args + `}}`)
 		raw, _ := json.Marshal(a.Server.MCP().HandleMessage(context.Background(), msg))
@@ -166,7 +166,7 @@ func BenchmarkWorkflowStep(b *testing.B) {
 	b.Run("step1-new-thread", func(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
-			a.Warm(context.Background())
+			a.WarmAll(context.Background())
 			b.StartTimer()
 			call(b, step1)
 		}
@@ -175,7 +175,7 @@ func BenchmarkWorkflowStep(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
 			id := call(b, step1)["continuation_id"].(string)
-			a.Warm(context.Background())
+			a.WarmAll(context.Background())
 			b.StartTimer()
 			call(b, fmt.Sprintf(`{"step":"Check errors.","step_number":2,"total_steps":3,"next_step_required":true,"findings":"f2","continuation_id":%q}`, id))
 		}
