@@ -32,7 +32,7 @@ HOST_SRC  := $(shell find . -name '*.go' -not -path './tools-wasm/*' -not -name 
 # What `pal tool new` embeds: the templates and kit files `make scaffold-kits` copies.
 SCAFFOLD_SRC := $(shell find internal/scaffold -type f -not -name '*.go')
 
-.PHONY: all build modules run test test-tools vet fmt-check cover bench clean fuzz fuzz-all examples test-examples clients conformance builtin-xz check-builtin rust-toolchain test-rust c-toolchain
+.PHONY: all build modules run test test-tools vet fmt-check cover bench clean fuzz fuzz-all examples test-examples clients conformance builtin-xz check-builtin builtin-chat check-builtin-chat rust-toolchain test-rust c-toolchain
 
 all: build
 
@@ -64,7 +64,7 @@ builtin-xz: $(BUILTIN) $(MANIFEST)
 	cp $(MANIFEST) $(BUILTIN_MANIFEST_COMMITTED)
 	@$(MAKE) --no-print-directory check-builtin
 
-check-builtin: $(BUILTIN) $(MANIFEST)
+check-builtin: check-builtin-chat $(BUILTIN) $(MANIFEST)
 	@cmp -s $(MANIFEST) $(BUILTIN_MANIFEST_COMMITTED) || { \
 		echo "$(BUILTIN_MANIFEST_COMMITTED) is not the manifest of the module the source builds:"; \
 		echo "  run 'make builtin-xz' and commit it with $(BUILTIN_XZ)"; exit 1; }
@@ -149,6 +149,47 @@ out/wasm/rust.wasm: $(RUST_SRC) $(RUST_HOME)/config.toml | rust-toolchain
 	cd tools-wasm && $(RUST_ENV) $(CARGO) build --offline --locked --release --target wasm32-unknown-unknown -p todo-finder
 	cp out/cargo/target/wasm32-unknown-unknown/release/todo_finder.wasm $@
 
+# The built-in chat tool: the Rust crate CHAT_CRATE (package CHAT_PKG, a member of the workspace
+# tools-wasm/Cargo.toml), built like the example above into out/wasm/chat.wasm. The binary does
+# not embed this build: it embeds the committed copy, CHAT_COMMITTED (raw: ~200 KB), and its
+# manifest, so that `make build` and `go install` need no Rust toolchain. After changing the
+# crate (or the Rust kit), run `make builtin-chat` and commit both; `make test` (check-builtin)
+# rebuilds it and fails until the committed bytes and manifest are what the source builds.
+CHAT_CRATE     := tools-wasm/builtin-chat
+CHAT_PKG       := pal-chat
+CHAT_OUT       := out/cargo/target/wasm32-unknown-unknown/release/$(subst -,_,$(CHAT_PKG)).wasm
+CHAT           := out/wasm/chat.wasm
+CHAT_MANIFEST  := out/wasm/chat.manifest
+CHAT_COMMITTED := internal/builtinwasm/chat.wasm
+CHAT_MANIFEST_COMMITTED := internal/builtinwasm/chat.manifest
+CHAT_SRC       := $(shell find $(CHAT_CRATE)/src $(RUST_KIT)/src -name '*.rs') $(CHAT_CRATE)/Cargo.toml $(RUST_KIT)/Cargo.toml \
+                  tools-wasm/Cargo.toml tools-wasm/Cargo.lock tools-wasm/.cargo/config.toml
+
+$(CHAT): $(CHAT_SRC) $(RUST_HOME)/config.toml | rust-toolchain
+	@mkdir -p out/wasm
+	cd tools-wasm && $(RUST_ENV) $(CARGO) build --offline --locked --release --target wasm32-unknown-unknown -p $(CHAT_PKG)
+	cp $(CHAT_OUT) $@
+
+$(CHAT_MANIFEST): $(CHAT) internal/builtinwasm/describe/main.go
+	$(GO) run ./internal/builtinwasm/describe $(CHAT) > $@.tmp && mv $@.tmp $@
+
+# The committed chat module and its manifest (CHAT_COMMITTED), from the crate.
+builtin-chat: $(CHAT) $(CHAT_MANIFEST)
+	install -m 0644 $(CHAT) $(CHAT_COMMITTED)
+	cp $(CHAT_MANIFEST) $(CHAT_MANIFEST_COMMITTED)
+	@$(MAKE) --no-print-directory check-builtin-chat
+
+check-builtin-chat: $(CHAT) $(CHAT_MANIFEST)
+	@cmp -s $(CHAT) $(CHAT_COMMITTED) || { \
+		echo "$(CHAT_COMMITTED) is not the module $(CHAT_CRATE) builds ($$($(RUSTC) --version)):"; \
+		echo "  run 'make builtin-chat' and commit $(CHAT_COMMITTED) and $(CHAT_MANIFEST_COMMITTED)"; \
+		echo "  (after a rebase that conflicts on them: take either side, then 'make builtin-chat')"; exit 1; }
+	@cmp -s $(CHAT_MANIFEST) $(CHAT_MANIFEST_COMMITTED) || { \
+		echo "$(CHAT_MANIFEST_COMMITTED) is not the manifest of the module $(CHAT_CRATE) builds:"; \
+		echo "  run 'make builtin-chat' and commit it with $(CHAT_COMMITTED)"; exit 1; }
+	@size=$$(stat -c %s $(CHAT_COMMITTED)); [ $$size -le $(MAX_COMMITTED_BYTES) ] || { \
+		echo "$(CHAT_COMMITTED) is $$size bytes, over the 1 MiB limit for a committed file; see docs/RATIONALE.md"; exit 1; }
+
 # The kit's tests and the example's, natively under the kit's fake host (no server, no wasm).
 test-rust: $(RUST_HOME)/config.toml | rust-toolchain
 	cd tools-wasm && $(RUST_ENV) $(CARGO) test --offline --locked --workspace
@@ -178,7 +219,7 @@ conformance: test/conformance/node_modules/.package-lock.json
 .PRECIOUS: %/node_modules/.package-lock.json
 
 # -tags $(PAL_TAGS): see PAL_TAGS above.
-$(BIN): $(BUILTIN) $(MANIFEST) $(HOST_SRC) $(SCAFFOLD_SRC) go.mod go.sum Makefile
+$(BIN): $(BUILTIN) $(MANIFEST) $(CHAT_COMMITTED) $(CHAT_MANIFEST_COMMITTED) $(HOST_SRC) $(SCAFFOLD_SRC) go.mod go.sum Makefile
 	$(GO) build -trimpath -tags $(PAL_TAGS) -ldflags '$(LDFLAGS)' -o $@ ./cmd/pal
 
 run: build

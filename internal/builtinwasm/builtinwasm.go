@@ -1,6 +1,9 @@
-// Package builtinwasm holds the built-in tool module, built from tools-wasm/builtin.
+// Package builtinwasm holds pal's two built-in tool modules: the chat module (Chat, chat.go:
+// the Rust crate tools-wasm/builtin-chat, committed as built, with its manifest) and the Go
+// module with every other built-in tool, built from tools-wasm/builtin, which the rest of this
+// comment is about.
 //
-// Two copies exist. `make modules` builds modules/builtin.wasm (not committed) before the host
+// Two copies of the Go module exist. `make modules` builds modules/builtin.wasm (not committed) before the host
 // is compiled, and a binary built by make embeds it. builtin.wasm.xz is the same module
 // compressed with xz and committed, so that `go install github.com/pal-mcp/pal/cmd/pal@VERSION`,
 // which runs no make, still gets a working binary; it is decoded at start when modules/ holds
