@@ -45,7 +45,7 @@ func heartbeatServer(t *testing.T) (*Server, *gatedModels) {
 	models := newGatedModels()
 	env := testEnv(models, nil)
 	env.Heartbeat = 50 * time.Millisecond
-	return newServer(t, Options{Modules: []LoadedModule{load(t, e, "builtin", builtinPkg, true)}, Env: env}), models
+	return newServer(t, Options{Modules: builtins(t, e), Env: env}), models
 }
 
 // heartbeatCheck follows one call's messages: it counts the heartbeats (progress whose message

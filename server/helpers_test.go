@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pal-mcp/pal/hostfns"
+	"github.com/pal-mcp/pal/internal/builtinwasm"
 	"github.com/pal-mcp/pal/internal/mcpwire"
 	"github.com/pal-mcp/pal/internal/testwasm"
 	"github.com/pal-mcp/pal/memory"
@@ -71,6 +72,19 @@ func load(t *testing.T, e *runtime.Engine, name, pkg string, builtin bool) Loade
 		t.Fatal(err)
 	}
 	return LoadedModule{Module: m, Builtin: builtin}
+}
+
+// builtins loads pal's two built-in modules into e, as package app does: the chat module that
+// pal embeds (internal/builtinwasm/chat.wasm, the Rust chat) and the Go module built from
+// builtinPkg (every other built-in tool).
+func builtins(t *testing.T, e *runtime.Engine) []LoadedModule {
+	t.Helper()
+	wasm, _, _, _ := builtinwasm.Chat()
+	chat, err := e.LoadModule(context.Background(), "builtin-chat", wasm, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []LoadedModule{{Module: chat, Builtin: true}, load(t, e, "builtin", builtinPkg, true)}
 }
 
 // fakeModels is a model registry with one model that answers every prompt at once.

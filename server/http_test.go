@@ -199,7 +199,7 @@ func (c *hclient) callTool(id int, name string, args map[string]any) (string, bo
 
 func versionServer(t *testing.T, audit policy.Auditor) *Server {
 	e := newEngine(t)
-	return newServer(t, Options{Modules: []LoadedModule{load(t, e, "builtin", builtinPkg, true)}, Env: testEnv(&fakeModels{}, audit)})
+	return newServer(t, Options{Modules: builtins(t, e), Env: testEnv(&fakeModels{}, audit)})
 }
 
 // TestHTTPAuthentication: with tokens, a request without one or with a wrong one is refused
@@ -304,7 +304,7 @@ func TestHTTPRefusesBadMessages(t *testing.T) {
 	audit := newChanAuditor()
 	models := &fakeModels{}
 	e := newEngine(t)
-	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "builtin", builtinPkg, true)}, Env: testEnv(models, audit)})
+	s := newServer(t, Options{Modules: builtins(t, e), Env: testEnv(models, audit)})
 	cfg := policy.DefaultHTTP()
 	cfg.MaxBodyBytes = 4096
 	url := httpServe(t, s, HTTPOptions{Config: cfg})

@@ -34,7 +34,7 @@ func redisReplicas(t *testing.T, n int) []replica {
 		env := testEnv(&fakeModels{}, nil)
 		env.Threads = rs
 		e := newEngine(t)
-		s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "builtin", builtinPkg, true)}, Env: env})
+		s := newServer(t, Options{Modules: builtins(t, e), Env: env})
 		store := sessions.NewRedis(rs.Client(), rs.Prefix(), 0)
 		out[i] = replica{url: httpServe(t, s, HTTPOptions{Tokens: tokens, Sessions: store}), threads: rs, sessions: store}
 	}

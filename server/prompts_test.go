@@ -52,8 +52,8 @@ func TestPrompts(t *testing.T) {
 	e := newEngine(t)
 	p := policy.Default()
 	p.Tools.Disabled = []string{"planner", "spin"}
-	builtin := load(t, e, "builtin", builtinPkg, true)
-	s := newServer(t, Options{Modules: []LoadedModule{builtin, load(t, e, "hostile", hostilePkg, false)}, Policy: p})
+	builtin := builtins(t, e)
+	s := newServer(t, Options{Modules: append(builtin, load(t, e, "hostile", hostilePkg, false)), Policy: p})
 	if caps := rpc(t, s, "initialize", map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{},
 		"clientInfo": map[string]any{"name": "t", "version": "1"}})["result"].(map[string]any)["capabilities"].(map[string]any); caps["prompts"] == nil {
 		t.Fatalf("prompts capability not announced: %v", caps)
@@ -114,9 +114,11 @@ func TestPrompts(t *testing.T) {
 		}
 	}
 	// Every built-in tool has a text of its own.
-	for _, spec := range builtin.Module.Manifest().Tools {
-		if _, ok := promptTexts[spec.Name]; !ok {
-			t.Errorf("built-in tool %s has no prompt text in promptTexts", spec.Name)
+	for _, lm := range builtin {
+		for _, spec := range lm.Module.Manifest().Tools {
+			if _, ok := promptTexts[spec.Name]; !ok {
+				t.Errorf("built-in tool %s has no prompt text in promptTexts", spec.Name)
+			}
 		}
 	}
 }

@@ -17,10 +17,7 @@ import (
 
 func TestToolsListPublishesEveryMeaningfulHint(t *testing.T) {
 	e := newEngine(t)
-	s := newServer(t, Options{Modules: []LoadedModule{
-		load(t, e, "builtin", builtinPkg, true),
-		load(t, e, "hostile", hostilePkg, false),
-	}})
+	s := newServer(t, Options{Modules: append(builtins(t, e), load(t, e, "hostile", hostilePkg, false))})
 	tools := listTools(t, s)
 	hints := []string{"readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"}
 	cases := []struct {
@@ -115,9 +112,9 @@ func TestAnnotationsDefaults(t *testing.T) {
 
 func TestModelFieldDescription(t *testing.T) {
 	e := newEngine(t)
-	builtin := load(t, e, "builtin", builtinPkg, true)
+	builtin := builtins(t, e)
 	original := func() string {
-		for _, spec := range builtin.Module.Manifest().Tools {
+		for _, spec := range builtin[0].Module.Manifest().Tools {
 			if spec.Name == "chat" {
 				var doc struct {
 					Properties map[string]struct {
@@ -145,7 +142,7 @@ func TestModelFieldDescription(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newServer(t, Options{Modules: []LoadedModule{builtin}, Models: tc.models})
+			s := newServer(t, Options{Modules: builtin, Models: tc.models})
 			tools := listTools(t, s)
 			schema := tools["chat"]["inputSchema"].(map[string]any)
 			model := schema["properties"].(map[string]any)["model"].(map[string]any)
@@ -167,7 +164,7 @@ func TestModelFieldDescription(t *testing.T) {
 	}
 	// In auto mode a call without model is refused before the module runs.
 	models := &fakeModels{}
-	s := newServer(t, Options{Modules: []LoadedModule{builtin}, Models: fakeDescriber{auto: true}, Env: testEnv(models, nil)})
+	s := newServer(t, Options{Modules: builtin, Models: fakeDescriber{auto: true}, Env: testEnv(models, nil)})
 	text, isErr := callResult(t, s, "chat", map[string]any{"prompt": "hi"})
 	if !isErr || !strings.Contains(text, "model") {
 		t.Fatalf("chat without model in auto mode: %s", text)
@@ -232,7 +229,7 @@ func TestArgumentValidation(t *testing.T) {
 	e := newEngine(t)
 	models := &fakeModels{}
 	audit := &policy.MemoryAuditor{}
-	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "builtin", builtinPkg, true)}, Env: testEnv(models, audit)})
+	s := newServer(t, Options{Modules: builtins(t, e), Env: testEnv(models, audit)})
 	cases := []struct {
 		name string
 		args any
@@ -394,7 +391,7 @@ func TestErrorResult(t *testing.T) {
 
 func TestDisabledTools(t *testing.T) {
 	e := newEngine(t)
-	builtin := load(t, e, "builtin", builtinPkg, true)
+	builtin := builtins(t, e)
 	hostile := load(t, e, "hostile", hostilePkg, false)
 	cases := []struct {
 		name    string
@@ -412,7 +409,7 @@ func TestDisabledTools(t *testing.T) {
 			p := policy.Default()
 			p.Tools.Enabled, p.Tools.Disabled = tc.tools.Enabled, tc.tools.Disabled
 			env := testEnv(&fakeModels{}, nil)
-			s := newServer(t, Options{Modules: []LoadedModule{builtin, hostile}, Policy: p, Env: env})
+			s := newServer(t, Options{Modules: append(builtin, hostile), Policy: p, Env: env})
 			tools := listTools(t, s)
 			// host.info continuation_tools: exactly the published tools that take continuation_id.
 			for name, tool := range tools {
@@ -536,7 +533,7 @@ func TestHostCallBudgetEndsTheCall(t *testing.T) {
 // tokens (characters / 4).
 func TestToolsListTokenBudget(t *testing.T) {
 	e := newEngine(t)
-	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "builtin", builtinPkg, true)}, Models: longDescriber{}})
+	s := newServer(t, Options{Modules: builtins(t, e), Models: longDescriber{}})
 	msg := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}`)
 	raw, err := json.Marshal(s.MCP().HandleMessage(context.Background(), msg))
 	if err != nil {

@@ -35,7 +35,7 @@ func TestProgressPrecedesResponse(t *testing.T) {
 	const calls = 50
 	e := newEngine(t)
 	models := &fakeModels{}
-	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "builtin", builtinPkg, true)}, Env: testEnv(models, nil)})
+	s := newServer(t, Options{Modules: builtins(t, e), Env: testEnv(models, nil)})
 	w := serve(t, s)
 	w.Initialize("ordering-test", "1")
 
@@ -119,7 +119,7 @@ func TestProgressPrecedesResponse(t *testing.T) {
 // TestNoProgressWithoutToken checks that a call without a progress token gets no progress.
 func TestNoProgressWithoutToken(t *testing.T) {
 	e := newEngine(t)
-	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "builtin", builtinPkg, true)}, Env: testEnv(&fakeModels{}, nil)})
+	s := newServer(t, Options{Modules: builtins(t, e), Env: testEnv(&fakeModels{}, nil)})
 	w := serve(t, s)
 	w.Initialize("t", "1")
 	w.Request(1, "tools/call", map[string]any{"name": "chat", "arguments": map[string]any{"prompt": "q", "model": "fake-model"}})
@@ -553,7 +553,7 @@ func TestLastLineWithoutNewline(t *testing.T) {
 // TestClientInfoReachesTools: the name the client gave in initialize is what host.info reports.
 func TestClientInfoReachesTools(t *testing.T) {
 	e := newEngine(t)
-	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "builtin", builtinPkg, true)}, Env: testEnv(&fakeModels{}, nil)})
+	s := newServer(t, Options{Modules: builtins(t, e), Env: testEnv(&fakeModels{}, nil)})
 	w := serve(t, s)
 	w.Initialize("wire-client", "9.8.7")
 	w.Request(1, "tools/call", map[string]any{"name": "version", "arguments": map[string]any{}})

@@ -36,7 +36,7 @@ func TestToolInfosShowTheGrant(t *testing.T) {
 	e := newEngine(t)
 	p := policy.Default()
 	p.Tools.Tool["chat"] = policy.ToolPolicy{Capabilities: []policy.Capability{policy.CapModelGenerate, policy.CapFSRead}}
-	s := newServer(t, Options{Modules: []LoadedModule{load(t, e, "builtin", builtinPkg, true)}, Policy: p})
+	s := newServer(t, Options{Modules: builtins(t, e), Policy: p})
 	infos := s.ToolInfos()
 	if len(infos) != len(s.Tools()) {
 		t.Fatalf("%d infos for %d tools", len(infos), len(s.Tools()))

@@ -237,7 +237,7 @@ func Degraded(ctx context.Context, opts Options, why error) (*App, error) {
 	fmt.Fprintf(a.logOutput(opts), "pal: %s\n", a.Unavailable)
 	slog.New(policy.NewRedactingHandler(a.ClientLog.Handler(), redact)).Error(a.Unavailable)
 
-	// The built-in module only; its compile cache when the cache directory is usable.
+	// The built-in modules only; their compile cache when the cache directory is usable.
 	eng := runtime.Config{CallTimeout: cfg.Limits.CallTimeout.Duration, MemoryLimitBytes: uint64(cfg.Limits.MemoryMB) << 20}
 	if cfg.Cache.Dir != "" && privfs.EnsureDir(cfg.Cache.Dir) == nil {
 		if key, err := cacheKey(cfg.Cache.Dir, getenv); err == nil && key != nil {
@@ -248,12 +248,15 @@ func Degraded(ctx context.Context, opts Options, why error) (*App, error) {
 	if a.Engine, err = runtime.New(ctx, eng); err != nil {
 		return nil, err
 	}
-	if wasm, err := builtinwasm.Builtin(); err != nil {
-		a.Logger.Error("no built-in tools", "err", err)
-	} else if m, err := a.Engine.LoadModule(ctx, "builtin", wasm, ""); err != nil {
-		a.Logger.Error("no built-in tools", "err", err)
+	if m, err := a.loadChat(ctx); err != nil {
+		a.Logger.Error("no built-in chat tool", "err", err)
 	} else {
 		a.Modules = append(a.Modules, server.LoadedModule{Module: m, Builtin: true})
+	}
+	if m, err := a.loadGoBuiltin(ctx); err != nil {
+		a.Logger.Error("no built-in Go tools", "err", err)
+	} else {
+		a.Modules = append(a.Modules, server.LoadedModule{Module: m, Builtin: true, Lazy: true})
 	}
 	a.Server, err = server.New(server.Options{
 		Name:        "pal",
@@ -463,32 +466,12 @@ func (a *App) Close() error {
 	return errors.Join(errs...)
 }
 
-// loadModules loads the built-in module and the [[modules]] of pal.toml, each pinned by hash;
+// loadModules loads the built-in modules and the [[modules]] of pal.toml, each pinned by hash;
 // a module with abi = "extism" is loaded as an Extism plugin (package runtime/extism).
 func (a *App) loadModules(ctx context.Context) error {
-	wasm, err := builtinwasm.Builtin()
-	if err != nil {
+	if err := a.loadBuiltins(ctx); err != nil {
 		return err
 	}
-	if hash, man, ok := builtinwasm.Manifest(); ok {
-		if err := a.Engine.AddKnownManifest(hash, man); err != nil {
-			return err
-		}
-	}
-	// A make-built binary's module is not hashed at start: the build recorded its hash, which
-	// a compile checks before it makes anything from the bytes (runtime.BuildSHA256). Only this
-	// module: a module read from disk, [[modules]] or [user_modules], is always hashed, and its
-	// pin checked, at load.
-	var opts []runtime.LoadOption
-	if hash, ok := builtinwasm.BuildSHA256(); ok {
-		opts = append(opts, runtime.BuildSHA256(hash))
-	}
-	m, err := a.Engine.LoadModule(ctx, "builtin", wasm, "", opts...)
-	if err != nil {
-		return err
-	}
-	// Lazy: compiled at the first call of one of its tools, not in the warm-up (§76).
-	a.Modules = append(a.Modules, server.LoadedModule{Module: m, Builtin: true, Lazy: true})
 	for _, mc := range a.Config.Modules {
 		wasm, err := os.ReadFile(mc.Path)
 		if err != nil {
@@ -510,6 +493,67 @@ func (a *App) loadModules(ctx context.Context) error {
 		a.Modules = append(a.Modules, server.LoadedModule{Module: m})
 	}
 	return a.loadUserModules(ctx)
+}
+
+// Names of the built-in modules, in messages and logs.
+const (
+	chatModuleName = "builtin-chat"
+	goModuleName   = "builtin"
+)
+
+// loadBuiltins loads pal's two built-in modules, chat's first so that it heads tools/list: the
+// chat tool (tools-wasm/builtin-chat, a small Rust module, warmed at start) and the Go module
+// with every other built-in tool, compiled at its first call (Lazy, §76). Both come with their
+// manifests, so neither is described or compiled at load.
+func (a *App) loadBuiltins(ctx context.Context) error {
+	chat, err := a.loadChat(ctx)
+	if err != nil {
+		return err
+	}
+	a.Modules = append(a.Modules, server.LoadedModule{Module: chat, Builtin: true})
+	goMod, err := a.loadGoBuiltin(ctx)
+	if err != nil {
+		return err
+	}
+	a.Modules = append(a.Modules, server.LoadedModule{Module: goMod, Builtin: true, Lazy: true})
+	return nil
+}
+
+// loadChat loads the built-in chat module. Its bytes are not hashed at load: the hash its
+// build recorded (chat.manifest, committed with chat.wasm and checked against it by make test)
+// is given as runtime.BuildSHA256, which a compile checks before it makes anything from them.
+func (a *App) loadChat(ctx context.Context) (*runtime.Module, error) {
+	wasm, hash, man, ok := builtinwasm.Chat()
+	var opts []runtime.LoadOption
+	if ok {
+		if err := a.Engine.AddKnownManifest(hash, man); err != nil {
+			return nil, err
+		}
+		opts = append(opts, runtime.BuildSHA256(hash))
+	}
+	return a.Engine.LoadModule(ctx, chatModuleName, wasm, "", opts...)
+}
+
+// loadGoBuiltin loads the built-in Go module.
+func (a *App) loadGoBuiltin(ctx context.Context) (*runtime.Module, error) {
+	wasm, err := builtinwasm.Builtin()
+	if err != nil {
+		return nil, err
+	}
+	if hash, man, ok := builtinwasm.Manifest(); ok {
+		if err := a.Engine.AddKnownManifest(hash, man); err != nil {
+			return nil, err
+		}
+	}
+	// A make-built binary's module is not hashed at start: the build recorded its hash, which
+	// a compile checks before it makes anything from the bytes (runtime.BuildSHA256). Only the
+	// built-in modules: a module read from disk, [[modules]] or [user_modules], is always
+	// hashed, and its pin checked, at load.
+	var opts []runtime.LoadOption
+	if hash, ok := builtinwasm.BuildSHA256(); ok {
+		opts = append(opts, runtime.BuildSHA256(hash))
+	}
+	return a.Engine.LoadModule(ctx, goModuleName, wasm, "", opts...)
 }
 
 // loadUserModules loads the *.wasm files directly in [user_modules] dir, each only while

@@ -174,31 +174,40 @@ func TestUserModulesDirIsTrustedOnly(t *testing.T) {
 	}
 }
 
-// Attack: a user module pinned with the built-in module's hash, whose manifest pal knows
-// ahead (and whose hash a make-built pal does not compute at start: runtime.BuildSHA256).
-// The pin is checked against the file's own hash, so other bytes cannot take the built-in
-// module's identity: the file is refused as changed since it was pinned.
+// Attack: a user module pinned with a built-in module's hash, whose manifest pal knows ahead
+// (and whose hash pal does not compute at start: runtime.BuildSHA256; the chat module's in
+// every build, the Go module's in a make-built one). The pin is checked against the file's own
+// hash, so other bytes cannot take a built-in module's identity: the file is refused as
+// changed since it was pinned.
 func TestUserModulePinnedAsTheBuiltinIsHashed(t *testing.T) {
-	hash, _, ok := builtinwasm.Manifest()
+	_, chatHash, _, ok := builtinwasm.Chat()
 	if !ok {
-		t.Skip("this build carries no built-in manifest")
+		t.Fatal("the chat module's manifest is malformed")
 	}
-	evil := testwasm.ABIModule(testwasm.ImportPalCall)
-	opts, mods, _, auditPath := userModulesSetup(t, map[string]string{"builtin.wasm": hash})
-	if err := os.WriteFile(filepath.Join(mods, "builtin.wasm"), evil, 0o644); err != nil {
-		t.Fatal(err)
+	hashes := map[string]string{"chat": chatHash}
+	if hash, _, ok := builtinwasm.Manifest(); ok {
+		hashes["go"] = hash
 	}
-	opts.LogOutput = io.Discard
-	a, err := Build(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	if n := len(a.Modules); n != 1 || !a.Modules[0].Builtin {
-		t.Fatalf("%d modules loaded; want the built-in one only", n)
-	}
-	recs := moduleLoads(t, auditPath)
-	if len(recs) != 1 || recs[0].Decision != "deny" || !strings.Contains(recs[0].Reason, "has sha256 "+sum256(evil)) {
-		t.Fatalf("audit: %+v; want the file refused with its own hash", recs)
+	for name, hash := range hashes {
+		t.Run(name, func(t *testing.T) {
+			evil := testwasm.ABIModule(testwasm.ImportPalCall)
+			opts, mods, _, auditPath := userModulesSetup(t, map[string]string{"builtin.wasm": hash})
+			if err := os.WriteFile(filepath.Join(mods, "builtin.wasm"), evil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			opts.LogOutput = io.Discard
+			a, err := Build(context.Background(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			if n := len(a.Modules); n != 2 || !a.Modules[0].Builtin || !a.Modules[1].Builtin {
+				t.Fatalf("%d modules loaded; want the two built-in ones only", n)
+			}
+			recs := moduleLoads(t, auditPath)
+			if len(recs) != 1 || recs[0].Decision != "deny" || !strings.Contains(recs[0].Reason, "has sha256 "+sum256(evil)) {
+				t.Fatalf("audit: %+v; want the file refused with its own hash", recs)
+			}
+		})
 	}
 }

@@ -63,23 +63,6 @@ const chatSchema = `{
   "additionalProperties": false
 }`
 
-func init() {
-	pal.Register(pal.Tool{
-		Name:  "chat",
-		Title: "Chat with another model",
-		Description: "Ask another AI model for ideas or a second opinion; share files with absolute_file_paths. " +
-			"Its reply is a view to weigh; chat never writes files.",
-		InputSchema: json.RawMessage(chatSchema),
-		// Read-only: code artifacts are refused (docs/RATIONALE.md), so chat never writes.
-		Annotations: pal.Annotations{ReadOnly: true, Destructive: false, Idempotent: false, OpenWorld: true},
-		Capabilities: []string{pal.CapFSRead, pal.CapFSList, pal.CapModelGenerate, pal.CapThreadRead, pal.CapThreadWrite,
-			pal.CapProgress, pal.CapHostInfo},
-		Category:      "fast",
-		RequiresModel: true,
-		Handler:       handleChat,
-	})
-}
-
 // Defaults that apply when host.info is not available, and PAL's fixed limits.
 const (
 	defaultPromptChars  = 60_000

@@ -1,5 +1,7 @@
-// Command builtin is pal's built-in tool module: chat, listmodels and version. It is built
-// as a WASI reactor and run by the host under wazero:
+// Command builtin is pal's built-in Go tool module: every built-in tool but chat, which is
+// the Rust module tools-wasm/builtin-chat (the native build registers the Go chat too, as the
+// tests' oracle: chat_register.go). It is built as a WASI reactor and run by the host under
+// wazero:
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o builtin.wasm ./tools-wasm/builtin
 //
@@ -16,7 +18,7 @@ func init() {
 	pal.SetModule("builtin", moduleVersion)
 	// The types the tools decode their arguments into and encode their replies from: built
 	// once here, they are in the memory every call's instance starts from.
-	pal.PrepareJSON(chatArgs{}, clinkArgs{}, toolOutput{}, map[string]any{})
+	pal.PrepareJSON(clinkArgs{}, toolOutput{}, map[string]any{})
 }
 
 // main never runs in a reactor; the tools register from init functions.

@@ -28,17 +28,7 @@ func TestSchemaSnapshots(t *testing.T) {
 	seen := map[string]bool{}
 	for _, tool := range m.Tools {
 		seen[tool.Name+".json"] = true
-		var schema any
-		if err := json.Unmarshal(tool.InputSchema, &schema); err != nil {
-			t.Fatal(err)
-		}
-		snap := map[string]any{"name": tool.Name, "title": tool.Title, "description": tool.Description, "category": tool.Category,
-			"capabilities": tool.Capabilities, "annotations": tool.Annotations, "requiresModel": tool.RequiresModel, "inputSchema": schema}
-		got, err := json.MarshalIndent(snap, "", "  ")
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, '\n')
+		got := schemaSnapshot(t, tool)
 		path := filepath.Join(dir, tool.Name+".json")
 		if *update {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -64,6 +54,22 @@ func TestSchemaSnapshots(t *testing.T) {
 			t.Errorf("snapshot %s has no tool", e.Name())
 		}
 	}
+}
+
+// schemaSnapshot is the snapshot of a tool's published definition, as testdata/schemas holds it.
+func schemaSnapshot(t *testing.T, tool abi.ToolSpec) []byte {
+	t.Helper()
+	var schema any
+	if err := json.Unmarshal(tool.InputSchema, &schema); err != nil {
+		t.Fatal(err)
+	}
+	snap := map[string]any{"name": tool.Name, "title": tool.Title, "description": tool.Description, "category": tool.Category,
+		"capabilities": tool.Capabilities, "annotations": tool.Annotations, "requiresModel": tool.RequiresModel, "inputSchema": schema}
+	got, err := json.MarshalIndent(snap, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(got, '\n')
 }
 
 // TestToolsListSize estimates the tools/list reply with every built-in tool, in tokens

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,6 +61,9 @@ func TestWasmMatchesNative(t *testing.T) {
 	if err := json.Unmarshal(pal.Describe(), &native); err != nil {
 		t.Fatal(err)
 	}
+	// The native build has the Go chat too (chat_register.go), the oracle of the Rust chat's
+	// parity test (rustchat_test.go), which covers chat; the wasm build has every other tool.
+	native.Tools = slices.DeleteFunc(native.Tools, func(t abi.ToolSpec) bool { return t.Name == "chat" })
 	if !reflect.DeepEqual(*mod.Manifest(), native) {
 		t.Fatalf("wasm manifest differs from native:\n%+v\n%+v", *mod.Manifest(), native)
 	}
@@ -73,16 +77,11 @@ func TestWasmMatchesNative(t *testing.T) {
 		args string
 	}
 	scenarios := map[string][]step{
-		"version":    {{"version", `{}`}},
-		"listmodels": {{"listmodels", `{}`}},
-		"chat and continue": {
-			{"chat", `{"prompt":"Explain","absolute_file_paths":["/proj/main.go","/proj/pkg"],"images":["/proj/shot.png"]}`},
-			{"chat", `{"prompt":"More","continuation_id":"00000000-0000-4000-8000-000000000001","absolute_file_paths":["/proj/util.go"]}`},
-		},
-		"denied path":     {{"chat", `{"prompt":"x","absolute_file_paths":["/proj/secrets/key.pem"]}`}},
-		"prompt too long": {{"chat", `{"prompt":"` + strings.Repeat("x", 101) + `"}`}},
-		"bad arguments":   {{"chat", `{"prompt":"x","nope":1}`}},
-		"narrow grant":    {{"chat", `{"prompt":"no host.info, no threads"}`}},
+		"version":         {{"version", `{}`}},
+		"listmodels":      {{"listmodels", `{}`}},
+		"prompt too long": {{"challenge", `{"prompt":"` + strings.Repeat("x", 101) + `"}`}},
+		"bad arguments":   {{"challenge", `{"prompt":"x","nope":1}`}},
+		"narrow grant":    {{"challenge", `{"prompt":"no host.info"}`}},
 	}
 	for name, steps := range scenarios {
 		t.Run(name, func(t *testing.T) {
@@ -114,9 +113,6 @@ func TestWasmMatchesNative(t *testing.T) {
 			}
 			if name == "narrow grant" && len(wh.Logs) == 0 {
 				t.Fatal("the wasm module logged nothing without host.info")
-			}
-			if name == "chat and continue" && len(wh.Generated) != 2 {
-				t.Fatalf("the wasm chat made %d model calls", len(wh.Generated))
 			}
 			if len(rh.refused) > 0 {
 				t.Fatalf("the runtime refused guest requests: %v", rh.refused)
