@@ -524,6 +524,12 @@ func (a *App) loadBuiltins(ctx context.Context) error {
 // is given as runtime.BuildSHA256, which a compile checks before it makes anything from them.
 func (a *App) loadChat(ctx context.Context) (*runtime.Module, error) {
 	wasm, hash, man, ok := builtinwasm.Chat()
+	return a.loadChatFrom(ctx, wasm, hash, man, ok)
+}
+
+// loadChatFrom is loadChat given what builtinwasm.Chat returned (the tests give it other
+// bytes under the recorded hash).
+func (a *App) loadChatFrom(ctx context.Context, wasm []byte, hash string, man []byte, ok bool) (*runtime.Module, error) {
 	var opts []runtime.LoadOption
 	if ok {
 		if err := a.Engine.AddKnownManifest(hash, man); err != nil {
