@@ -324,7 +324,7 @@ func (p *page) httpRows(runs []string) {
 
 // kitModules are BenchmarkKit's modules (runtime and runtime/extism), in table order.
 var kitModules = []struct{ name, what string }{
-	{"go-builtin", "Go built-in module (18 tools, native ABI)"},
+	{"go-builtin", "Go built-in module (17 tools, native ABI)"},
 	{"go", "Go kit example (native ABI)"},
 	{"assemblyscript", "AssemblyScript kit example (native ABI)"},
 	{"c", "C kit example (native ABI)"},
