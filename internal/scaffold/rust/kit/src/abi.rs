@@ -105,6 +105,25 @@ pub unsafe fn handle(m: &Module, ptr: u32, len: u32) -> u64 {
     pack(dispatch(m, &req).to_json().into_bytes())
 }
 
+/// Export `describe` of `export_raw!`: the packed manifest text.
+#[cfg(target_arch = "wasm32")]
+pub fn describe_text(manifest: String) -> u64 {
+    panic_to_log();
+    pack(manifest.into_bytes())
+}
+
+/// Export `handle` of `export_raw!`: passes the request message (a buffer from `alloc`, which
+/// it frees) to `f` and returns the result message `f` gives.
+///
+/// # Safety
+/// `ptr` and `len` must be the buffer the host placed with `alloc`.
+#[cfg(target_arch = "wasm32")]
+pub unsafe fn handle_raw(f: fn(&[u8]) -> Vec<u8>, ptr: u32, len: u32) -> u64 {
+    panic_to_log();
+    let req = take(ptr, len);
+    pack(f(&req))
+}
+
 /// Runs the request message `req` against the module's tools and returns the result.
 pub fn dispatch(m: &Module, req: &[u8]) -> Output {
     let v: Value = match std::str::from_utf8(req).map_err(|_| "not UTF-8".to_string()).and_then(|s| json::parse(s).map_err(|e| e.to_string())) {

@@ -260,6 +260,39 @@ macro_rules! export {
     };
 }
 
+/// Publishes a module that reads and writes the ABI's messages itself: defines the same four
+/// exports as [`export!`] (on wasm32 only), where `describe` returns the text `$manifest()`
+/// gives and `handle` passes the handle request message (`{"abi":1,"tool":…,"arguments":…}`,
+/// its bytes as the host sent them) to `$handle` and returns the bytes it gives, which must be
+/// a CallToolResult. For a tool that must decode its request exactly as another kit does (the
+/// raw argument text, invalid UTF-8, numbers as written) or shape its own result; most tools
+/// want [`export!`].
+#[macro_export]
+macro_rules! export_raw {
+    ($manifest:path, $handle:path) => {
+        #[cfg(target_arch = "wasm32")]
+        #[no_mangle]
+        pub extern "C" fn alloc(size: u32) -> u32 {
+            $crate::abi::alloc(size)
+        }
+        #[cfg(target_arch = "wasm32")]
+        #[no_mangle]
+        pub unsafe extern "C" fn free(ptr: u32) {
+            $crate::abi::free(ptr)
+        }
+        #[cfg(target_arch = "wasm32")]
+        #[no_mangle]
+        pub extern "C" fn describe() -> u64 {
+            $crate::abi::describe_text($manifest())
+        }
+        #[cfg(target_arch = "wasm32")]
+        #[no_mangle]
+        pub unsafe extern "C" fn handle(ptr: u32, len: u32) -> u64 {
+            $crate::abi::handle_raw($handle, ptr, len)
+        }
+    };
+}
+
 // ---------------------------------------------------------------------------------------
 // Calls and results.
 
