@@ -373,8 +373,8 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		}
 		return nil, err
 	}
-	snap := m.snapshot()
-	inst, err := m.instantiate(ctx, snap)
+	snap, data := m.startState()
+	inst, err := m.instantiate(ctx, snap, data)
 	if err == nil && snap == nil {
 		m.takeSnapshot(inst)
 	}
@@ -383,7 +383,11 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 
 // instantiate makes one instance of the compiled module, as newInstance describes: it runs
 // _initialize, or, given a snapshot, puts the snapshot's memory and globals in place of it.
-func (m *Module) instantiate(ctx context.Context, snap *snapshot) (*instance, error) {
+// Without a snapshot it writes data first, the segments compile took out of the module: snap
+// and data are what startState returned together, so that an instance that started without a
+// snapshot keeps its segments when another instance takes the snapshot meanwhile (which
+// drops the module's copy).
+func (m *Module) instantiate(ctx context.Context, snap *snapshot, data []dataSegment) (*instance, error) {
 	cfg := m.engine.cfg
 	stderr := NewStderrBuffer(cfg.StderrLimitBytes)
 	mem := &cappedMemory{limit: cfg.MemoryLimitBytes, regions: m.engine.regions}
@@ -413,7 +417,7 @@ func (m *Module) instantiate(ctx context.Context, snap *snapshot) (*instance, er
 	if err == nil {
 		if snap != nil {
 			err = snap.restore(mod)
-		} else if !writeData(mod.Memory(), m.initData()) {
+		} else if !writeData(mod.Memory(), data) {
 			err = errors.New("a data segment does not fit the memory")
 		} else if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
 			stop := watch(ictx, interrupt)

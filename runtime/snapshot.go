@@ -58,12 +58,18 @@ func (m *Module) takeSnapshot(inst *instance) {
 	m.storeSnapshot(s)
 }
 
-// initData returns the data segments an instance that runs _initialize writes first: those
-// compile took out of the module, none once the module has a snapshot.
-func (m *Module) initData() []dataSegment {
+// startState returns what a new instance starts from, read together: the module's snapshot,
+// or, while it has none, the data segments compile took out of the module, which such an
+// instance writes before it runs _initialize. Read apart, an instance could see no snapshot
+// and then, once another instance had taken one, no segments either, and start from a memory
+// without its data (a Rust module then traps at its first indirect call).
+func (m *Module) startState() (*snapshot, []dataSegment) {
 	m.snapMu.Lock()
 	defer m.snapMu.Unlock()
-	return m.data
+	if m.snapshots && m.snap != nil {
+		return m.snap, nil
+	}
+	return nil, m.data
 }
 
 var errNoSnapshot = errors.New("runtime: no snapshot")
