@@ -159,12 +159,14 @@ func (p *page) sections() {
 	p.printf("`BenchmarkChat` (test/bench): one `chat` call naming a 10 KB file, against a loopback\n")
 	p.printf("OpenAI-wire provider that answers at once, over stdio, warm compile cache. *First* is the\n")
 	p.printf("first call of a new process, sent right after the `tools/list` reply, so pal's waits for\n")
-	p.printf("the module it compiles in the background; *after a turn* is the first call sent 2 s after\n")
+	p.printf("chat's module, which it compiles in the background once the list is answered; *after a turn* is the first call sent 2 s after\n")
 	p.printf("that reply, as a client's model turn would, when the module is compiled (issue 13 judges\n")
 	p.printf("the first call there: \"first call included once the module is compiled\"); *steady* is calls\n")
 	p.printf("back to back on one process after a warm-up. The baseline is test/bench/baseline: mcp-go,\n")
 	p.printf("the same tool name and fields, the file read and the same provider call through the same\n")
-	p.printf("provider package, no WebAssembly, policy, audit or threads. Overhead is pal − baseline.\n\n")
+	p.printf("provider package, no WebAssembly, policy, audit or threads. Overhead is pal − baseline.\n")
+	p.printf("*Without audit log and redaction* is pal with `[audit] enabled = false` and `[redaction]\n")
+	p.printf("enabled = false` in the user's pal.toml: the same sandbox, path policy and threads.\n\n")
 	p.header()
 	pf, pf99 := p.ms("Chat/pal-first")
 	bf, bf99 := p.ms("Chat/baseline-first")
@@ -183,11 +185,17 @@ func (p *page) sections() {
 	p.row("sandbox overhead, steady state", sub(ps, bs), sub(ps99, bs99), goal{"< 5 ms", 5})
 	p.row("ratio pal / baseline, steady state", ratio(ps, bs), ratio(ps99, bs99), goal{"≤ 1.5×", 1.5})
 	p.row("ratio pal / baseline, first call", ratio(pf, bf), ratio(pf99, bf99), noGoal)
+	// The same pal with its audit log and secret redaction off (a trusted pal.toml may): what
+	// of the steady overhead is the sandbox's, and what those two host features cost.
+	pb, pb99 := p.ms("Chat/pal-bare-steady")
+	p.row("pal without audit log and redaction, steady state", pb, pb99, noGoal)
+	p.row("ratio pal without audit log and redaction / baseline, steady state", ratio(pb, bs), ratio(pb99, bs99), noGoal)
 	// CPU time does not grow with what else the machine runs, so it shows the overhead when
 	// the load makes wall times meaningless (the figure is a total over the steady calls).
 	pc, bc := p.r.fig("Chat/pal-steady", "cpu-ms/call", "ms"), p.r.fig("Chat/baseline-steady", "cpu-ms/call", "ms")
 	p.row("pal, server CPU per steady call", pc, none, noGoal)
 	p.row("baseline, server CPU per steady call", bc, none, noGoal)
+	p.row("pal without audit log and redaction, server CPU per steady call", p.r.fig("Chat/pal-bare-steady", "cpu-ms/call", "ms"), none, noGoal)
 	p.row("sandbox CPU per steady call (pal − baseline)", sub(pc, bc), none, goal{"< 5 ms", 5})
 
 	// 3. Bulk.

@@ -62,7 +62,23 @@ type server struct {
 	env  []string // added to the fixture's environment (later entries win)
 }
 
-func palServer() server      { return server{name: "pal", bin: palBin, args: []string{"serve"}} }
+func palServer() server { return server{name: "pal", bin: palBin, args: []string{"serve"}} }
+
+// palBareServer is pal with its audit log and secret redaction turned off in the user's
+// pal.toml (a trusted layer may): the same sandbox, policy and threads, without the two
+// host-side features that cost the most per call. Its steady calls split pal's overhead
+// into the sandbox's and theirs (docs/performance.md); no goal is judged on it.
+func (f *fixture) palBareServer() server {
+	dir := filepath.Join(f.base, "config-bare")
+	if err := os.MkdirAll(filepath.Join(dir, "pal"), 0o755); err != nil {
+		f.tb.Fatal(err)
+	}
+	toml := "[audit]\nenabled = false\n\n[redaction]\nenabled = false\n"
+	if err := os.WriteFile(filepath.Join(dir, "pal", "pal.toml"), []byte(toml), 0o644); err != nil {
+		f.tb.Fatal(err)
+	}
+	return server{name: "pal-bare", bin: palBin, args: []string{"serve"}, env: []string{"XDG_CONFIG_HOME=" + dir}}
+}
 func baselineServer() server { return server{name: "baseline", bin: baselineBin} }
 
 // fixture is a project directory with the chat file and the bulk files, a loopback provider
@@ -300,12 +316,15 @@ func chatCalls(b *testing.B, f *fixture) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, s := range []server{palServer(), baselineServer()} {
+	for _, s := range []server{palServer(), baselineServer(), f.palBareServer()} {
 		for _, v := range []struct {
 			name    string
 			samples int
 			pause   time.Duration
 		}{{"first", firstCallSamples, 0}, {"turn", turnCallSamples, turnPause}} {
+			if s.name == "pal-bare" {
+				continue // steady calls only
+			}
 			b.Run(s.name+"-"+v.name, func(b *testing.B) {
 				var d sample.Durations
 				for b.Loop() {
