@@ -28,6 +28,9 @@ type Module struct {
 	engine *Engine
 	name   string // where it came from, for messages: "builtin", a file path
 	wasm   []byte // the module as given; nil once compile began
+	// read returns the bytes of a module given without them (ReadBytes); nil once compile
+	// began.
+	read   func() ([]byte, error)
 	size   int    // the module's size as given
 	sha256 string // of the module as given
 	// unhashed: sha256 came from the build (BuildSHA256), not from hashing wasm; compile
@@ -68,6 +71,18 @@ type LoadOption func(*loadOptions)
 
 type loadOptions struct {
 	buildSHA256 string
+	read        func() ([]byte, error)
+}
+
+// ReadBytes gives LoadModule a function that returns the module's bytes, for a module loaded
+// with BuildSHA256 whose manifest the engine knows, in place of wasm (nil): the bytes are
+// asked for only when a compile needs them, that is when the cache holds no rewrite of that
+// hash, and then checked against the hash like any bytes given under BuildSHA256. A `go
+// install`ed pal gives its built-in Go module this way, which it would otherwise decompress
+// (xz, 0.3 s) at every start, and hold, before any of its tools is called. Without a known
+// manifest or with a pin, LoadModule calls read at once.
+func ReadBytes(read func() ([]byte, error)) LoadOption {
+	return func(o *loadOptions) { o.read = read }
 }
 
 // BuildSHA256 gives LoadModule the hex sha256 of the module's bytes as the build computed it,
@@ -99,8 +114,17 @@ func (e *Engine) LoadModule(ctx context.Context, name string, wasm []byte, wantS
 		if man, ok := e.knownManifest(h); ok {
 			m := e.newModule(name, wasm, h)
 			m.unhashed, m.manifest = true, man
+			if wasm == nil {
+				m.read = o.read
+			}
 			e.addModule(m)
 			return m, nil
+		}
+	}
+	if wasm == nil && o.read != nil {
+		var err error
+		if wasm, err = o.read(); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrBadModule, name, err)
 		}
 	}
 	hash := sha256Hex(wasm)
@@ -153,7 +177,8 @@ func (m *Module) SHA256() string { return m.sha256 }
 // Manifest is the module's validated manifest. Callers must not modify it.
 func (m *Module) Manifest() *abi.Manifest { return m.manifest }
 
-// Size is the module's size in bytes.
+// Size is the module's size in bytes; 0 for a module whose bytes are read when it compiles
+// (ReadBytes).
 func (m *Module) Size() int { return m.size }
 
 // Compile compiles the module if it is not compiled yet, and waits for it or for ctx. The
@@ -200,12 +225,22 @@ var errEngineClosed = errors.New("runtime: the engine is closed")
 // compile does Compile's work once.
 func (m *Module) compile(ctx context.Context) {
 	cctx := experimental.WithCompilationWorkers(ctx, m.engine.cfg.CompilationWorkers)
-	code, rt := m.wasm, m.engine.rt
-	m.wasm = nil // compiled once: the bytes need not stay in memory for the process's life
+	code, read, rt := m.wasm, m.read, m.engine.rt
+	m.wasm, m.read = nil, nil // compiled once: the bytes need not stay in memory for the process's life
+	bytes := func() ([]byte, error) {
+		if code == nil && read != nil {
+			b, err := read()
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: %v", ErrBadModule, m.name, err)
+			}
+			return b, nil
+		}
+		return code, nil
+	}
 	var prepErr error
 	prepare := func() {
 		snap := m.readSnapshot() // read while the rewrite runs; checked against its globals
-		code, m.interruptible, prepErr = m.rewrite(code, m.checkBytes)
+		code, m.interruptible, prepErr = m.rewrite(bytes, m.checkBytes)
 		s := <-snap
 		if prepErr != nil {
 			return

@@ -25,11 +25,11 @@ var rewrites atomic.Int32
 
 // rewrite returns what the module compiles, and whether that is on the engine's runtime (the
 // loop-head interrupt is in it) rather than the guarded one, and sets m.globals and
-// m.snapshots. code is the module as given; the result has its mutable globals exported for
+// m.snapshots. load returns the module as given; the result has its mutable globals exported for
 // snapshots (exportGlobals, unless the engine has them off or the module's layout is one it
 // leaves alone), its data segments merged (mergeData) and the loop-head interrupt added
 // (addInterrupt); when addInterrupt refuses the module, it is compiled with only its globals
-// exported, for the guarded runtime. code must pass check before any of this; its error is
+// exported, for the guarded runtime. The bytes must pass check before any of this; its error is
 // returned.
 //
 // With an on-disk cache, an interruptible result is kept under the module's sha256 with the
@@ -40,7 +40,7 @@ var rewrites atomic.Int32
 // that passed check and had that sha256, so a module whose hash came from its build
 // (BuildSHA256) compiles the code of that hash, and its own bytes, not read, cannot differ
 // from it in what runs. Change rewriteVersion when check gets stricter.
-func (m *Module) rewrite(code []byte, check func([]byte) error) ([]byte, bool, error) {
+func (m *Module) rewrite(load func() ([]byte, error), check func([]byte) error) ([]byte, bool, error) {
 	snapshots := !m.engine.cfg.NoSnapshots
 	key := m.sha256 + "-" + rewriteVersion
 	if snapshots {
@@ -54,6 +54,10 @@ func (m *Module) rewrite(code []byte, check func([]byte) error) ([]byte, bool, e
 			m.globals, m.snapshots = globals, globals != nil
 			return body, true, nil
 		}
+	}
+	code, err := load() // only now: a cache hit needs no bytes (ReadBytes)
+	if err != nil {
+		return nil, false, err
 	}
 	if err := check(code); err != nil {
 		return nil, false, err

@@ -542,19 +542,24 @@ func (a *App) loadChatFrom(ctx context.Context, wasm []byte, hash string, man []
 
 // loadGoBuiltin loads the built-in Go module.
 func (a *App) loadGoBuiltin(ctx context.Context) (*runtime.Module, error) {
-	wasm, err := builtinwasm.Builtin()
-	if err != nil {
-		return nil, err
-	}
 	if hash, man, ok := builtinwasm.Manifest(); ok {
 		if err := a.Engine.AddKnownManifest(hash, man); err != nil {
 			return nil, err
 		}
 	}
-	// A make-built binary's module is not hashed at start: the build recorded its hash, which
-	// a compile checks before it makes anything from the bytes (runtime.BuildSHA256). Only the
-	// built-in modules: a module read from disk, [[modules]] or [user_modules], is always
-	// hashed, and its pin checked, at load.
+	// The module is not hashed at start: a make-built binary's build recorded its hash, and a
+	// `go install`ed binary's committed manifest records the committed module's, which such a
+	// binary does not even decode until a compile needs the bytes (with a warm compile cache,
+	// never). A compile checks the bytes against the hash before it makes anything from them
+	// (runtime.BuildSHA256). Only the built-in modules: a module read from disk, [[modules]]
+	// or [user_modules], is always hashed, and its pin checked, at load.
+	if hash, ok := builtinwasm.CommittedSHA256(); ok {
+		return a.Engine.LoadModule(ctx, goModuleName, nil, "", runtime.BuildSHA256(hash), runtime.ReadBytes(builtinwasm.Committed))
+	}
+	wasm, err := builtinwasm.Builtin()
+	if err != nil {
+		return nil, err
+	}
 	var opts []runtime.LoadOption
 	if hash, ok := builtinwasm.BuildSHA256(); ok {
 		opts = append(opts, runtime.BuildSHA256(hash))

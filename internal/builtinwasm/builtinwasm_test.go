@@ -57,3 +57,24 @@ func TestNoBuildSHA256(t *testing.T) {
 		t.Fatalf("BuildSHA256 = %s in a build that did not embed the module and its manifest together", hash)
 	}
 }
+
+// TestCommittedSHA256: a build without make's modules/ (`go install`) takes the committed
+// module's hash from the committed manifest, the hash of what Committed decodes; a build whose
+// modules/ holds make's module or manifest (this tree after `make build`, the -overlay builds)
+// gets none, since its manifest need not be the committed module's.
+func TestCommittedSHA256(t *testing.T) {
+	hash, ok := CommittedSHA256()
+	if madeExists() {
+		if ok {
+			t.Fatalf("CommittedSHA256 = %s with make's module in modules/", hash)
+		}
+		return
+	}
+	b, err := Committed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(b); !ok || hash != hex.EncodeToString(sum[:]) {
+		t.Fatalf("CommittedSHA256 = %q, %v; the committed module is %x", hash, ok, sum)
+	}
+}

@@ -4,6 +4,7 @@ package builtinwasm
 
 import (
 	"embed"
+	"errors"
 	"io/fs"
 )
 
@@ -34,3 +35,14 @@ func madeModule() ([]byte, error) { return fs.ReadFile(modules, "modules/builtin
 
 // madeManifest returns modules/builtin.manifest, or an error wrapping fs.ErrNotExist.
 func madeManifest() ([]byte, error) { return fs.ReadFile(modules, "modules/builtin.manifest") }
+
+// madeExists reports whether make put a module or a manifest into modules/ (the tests'
+// -overlay builds do).
+func madeExists() bool {
+	for _, name := range []string{"modules/builtin.wasm", "modules/builtin.manifest"} {
+		if _, err := fs.Stat(modules, name); !errors.Is(err, fs.ErrNotExist) {
+			return true
+		}
+	}
+	return false
+}

@@ -29,3 +29,6 @@ func madeModule() ([]byte, error) { return made, nil }
 
 // madeManifest returns modules/builtin.manifest.
 func madeManifest() ([]byte, error) { return madeManifestBytes, nil }
+
+// madeExists is true: make built modules/.
+func madeExists() bool { return true }

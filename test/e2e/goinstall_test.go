@@ -16,7 +16,8 @@ import (
 
 // TestGoInstall: `go install ./cmd/pal` in a copy of the repository's tracked files, with no
 // make and so no modules/builtin.wasm, gives a binary that serves the built-in tools from the
-// committed builtin.wasm.xz (what `go install github.com/pal-mcp/pal/cmd/pal@VERSION` does).
+// committed builtin.wasm.xz (what `go install github.com/pal-mcp/pal/cmd/pal@VERSION` does),
+// which it decodes when the Go module first compiles.
 func TestGoInstall(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..")
@@ -97,5 +98,10 @@ func TestGoInstall(t *testing.T) {
 	}
 	if res, text := callTool(t, cs, "chat", map[string]any{"prompt": "hello from go install"}); res.IsError || !strings.Contains(text, "loopback model") {
 		t.Fatalf("chat through the go-installed binary: %s\n%s", text, stderr.String())
+	}
+	// A tool of the Go module: this binary decodes the committed module only now, for the
+	// compile, and checks it against the committed manifest's hash (runtime.ReadBytes).
+	if res, text := callTool(t, cs, "version", map[string]any{}); res.IsError || !strings.Contains(text, "pal") {
+		t.Fatalf("version through the go-installed binary: %s\n%s", text, stderr.String())
 	}
 }
