@@ -30,7 +30,7 @@ const (
 	steadyCallSamples  = 300
 	steadyWarmupCalls  = 10
 	bulk1MiBSamples    = 20
-	bulk10MiBSamples   = 6
+	bulk10MiBSamples   = 15 // 6 left the median at the mercy of a few slow calls (p99 ~2x the median)
 	concurrencyCalls   = 64 // per level, at least 2 per caller
 	memoryCalls        = 2000
 	memoryCheckpoint   = 100  // RSS after this many calls is growth's reference

@@ -111,7 +111,7 @@ var bulkSizes = []struct {
 	name    string
 	bytes   int
 	samples int
-}{{"1MiB", 1 << 20, 20}, {"10MiB", 10 << 20, 6}}
+}{{"1MiB", 1 << 20, 20}, {"10MiB", 10 << 20, 15}} // the samples of test/bench's bulkSizes
 
 // BenchmarkBulkNative is the baseline of test/bench's BenchmarkBulk: the same codereview
 // expert call over the same files, the built-in tools compiled natively (package pal's native
