@@ -180,6 +180,8 @@ func (p *page) sections() {
 	p.row("pal, first call after a turn", pt, pt99, noGoal)
 	p.row("baseline, first call after a turn", bt, bt99, noGoal)
 	p.row("sandbox overhead, first call after a turn (module compiled)", sub(pt, bt), sub(pt99, bt99), goal{"< 5 ms", 5})
+	gt, gt99 := p.ms("Chat/pal-gotool-turn")
+	p.row("pal, first call of a built-in Go tool (`version`) after a turn (compiles the Go module from the cache, §76)", gt, gt99, noGoal)
 	p.row("pal, steady state", ps, ps99, noGoal)
 	p.row("baseline, steady state", bs, bs99, noGoal)
 	p.row("sandbox overhead, steady state", sub(ps, bs), sub(ps99, bs99), goal{"< 5 ms", 5})

@@ -36,7 +36,7 @@ func TestBenchHarness(t *testing.T) {
 	}
 	want := []string{
 		"Startup/pal-cold", "Startup/pal-warm", "Startup/baseline",
-		"Chat/pal-first", "Chat/pal-turn", "Chat/pal-steady", "Chat/baseline-first", "Chat/baseline-turn", "Chat/baseline-steady", "Chat/pal-bare-steady",
+		"Chat/pal-first", "Chat/pal-turn", "Chat/pal-steady", "Chat/baseline-first", "Chat/baseline-turn", "Chat/baseline-steady", "Chat/pal-bare-steady", "Chat/pal-gotool-turn",
 		"Bulk/pal-1MiB",
 		"Concurrency/stdio-pal-c4", "Concurrency/stdio-baseline-c4",
 		"Concurrency/http-pal-c4", "Concurrency/http-baseline-c4",

@@ -182,7 +182,12 @@ func (f *fixture) warmCache() (string, error) {
 			return
 		}
 		defer p.close()
+		// chat compiles chat's module; version, the built-in Go module (§76), so that both are
+		// in the cache.
 		if _, warm.err = f.chat(p); warm.err == nil {
+			_, warm.err = p.tool("version", map[string]any{}, "pal")
+		}
+		if warm.err == nil {
 			warm.dir, warm.owner = cache, f
 			warm.key, warm.err = os.ReadFile(f.cacheKeyFile())
 		}
@@ -342,6 +347,33 @@ func chatCalls(b *testing.B, f *fixture) {
 							b.Fatal(err)
 						}
 						d = append(d, t)
+					}
+				}
+				sample.Report(b, d)
+			})
+		}
+		if s.name == "pal" {
+			// The first call of a tool of the built-in Go module, after a turn: chat's module is
+			// compiled by then, the Go module is not (§76), so the call waits for its compile from
+			// the warm cache.
+			b.Run("pal-gotool-turn", func(b *testing.B) {
+				var d sample.Durations
+				for b.Loop() {
+					for range sample.Count(turnCallSamples) {
+						p, err := f.start(s, warm)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if !sample.Short() {
+							time.Sleep(turnPause)
+						}
+						start := time.Now()
+						_, err = p.tool("version", map[string]any{}, "pal")
+						p.close()
+						if err != nil {
+							b.Fatal(err)
+						}
+						d = append(d, time.Since(start))
 					}
 				}
 				sample.Report(b, d)
