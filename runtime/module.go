@@ -123,8 +123,8 @@ func (e *Engine) LoadModule(ctx context.Context, name string, wasm []byte, wantS
 	}
 	if wasm == nil && o.read != nil {
 		var err error
-		if wasm, err = o.read(); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrBadModule, name, err)
+		if wasm, err = readModule(name, o.read); err != nil {
+			return nil, err
 		}
 	}
 	hash := sha256Hex(wasm)
@@ -146,6 +146,16 @@ func (e *Engine) LoadModule(ctx context.Context, name string, wasm []byte, wantS
 	}
 	e.addModule(m)
 	return m, nil
+}
+
+// readModule returns the bytes read gives for module name (ReadBytes); its failure is
+// ErrBadModule.
+func readModule(name string, read func() ([]byte, error)) ([]byte, error) {
+	b, err := read()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrBadModule, name, err)
+	}
+	return b, nil
 }
 
 func sha256Hex(b []byte) string {
@@ -227,20 +237,17 @@ func (m *Module) compile(ctx context.Context) {
 	cctx := experimental.WithCompilationWorkers(ctx, m.engine.cfg.CompilationWorkers)
 	code, read, rt := m.wasm, m.read, m.engine.rt
 	m.wasm, m.read = nil, nil // compiled once: the bytes need not stay in memory for the process's life
-	bytes := func() ([]byte, error) {
+	// load gives rewrite the bytes, which it asks for only when the cache holds no rewrite.
+	load := func() ([]byte, error) {
 		if code == nil && read != nil {
-			b, err := read()
-			if err != nil {
-				return nil, fmt.Errorf("%w: %s: %v", ErrBadModule, m.name, err)
-			}
-			return b, nil
+			return readModule(m.name, read)
 		}
 		return code, nil
 	}
 	var prepErr error
 	prepare := func() {
 		snap := m.readSnapshot() // read while the rewrite runs; checked against its globals
-		code, m.interruptible, prepErr = m.rewrite(bytes, m.checkBytes)
+		code, m.interruptible, prepErr = m.rewrite(load, m.checkBytes)
 		s := <-snap
 		if prepErr != nil {
 			return
