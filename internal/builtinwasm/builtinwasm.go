@@ -111,6 +111,12 @@ func Manifest() (sha256Hex string, manifest []byte, ok bool) {
 	if err != nil {
 		return "", nil, false
 	}
+	return splitManifest(raw)
+}
+
+// splitManifest splits a manifest file as describe writes it: the module's hex sha256 on the
+// first line, then the manifest JSON; ok is false when it is malformed.
+func splitManifest(raw []byte) (sha256Hex string, manifest []byte, ok bool) {
 	hash, body, ok := bytes.Cut(raw, []byte("\n"))
 	if !ok || len(hash) != 64 {
 		return "", nil, false

@@ -1,9 +1,6 @@
 package builtinwasm
 
-import (
-	"bytes"
-	_ "embed" // the chat module and its manifest, as byte slices
-)
+import _ "embed" // the chat module and its manifest, as byte slices
 
 // chatWasm is chat.wasm, the built-in chat tool: the Rust crate tools-wasm/builtin-chat as
 // `make builtin-chat` built it, committed raw (~200 KB) so that neither `make build` nor `go
@@ -27,9 +24,6 @@ var chatManifest []byte
 // with them; it is still only a claim about the bytes, which runtime.BuildSHA256 lets a
 // compile check before it makes anything from them.
 func Chat() (wasm []byte, sha256Hex string, manifest []byte, ok bool) {
-	hash, body, ok := bytes.Cut(chatManifest, []byte("\n"))
-	if !ok || len(hash) != 64 {
-		return chatWasm, "", nil, false
-	}
-	return chatWasm, string(hash), bytes.TrimSpace(body), true
+	hash, body, ok := splitManifest(chatManifest)
+	return chatWasm, hash, body, ok
 }
