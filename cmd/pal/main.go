@@ -139,10 +139,11 @@ func flags(name string, args []string, stdout, stderr io.Writer, extra ...func(*
 // (64 MiB): the built-in module's start allocates ~10 MiB.
 const startHeapLimit = 64 << 20
 
-// quietGC turns the garbage collector off up to startHeapLimit until restore is called: the
-// start-up's few MiB of garbage were collected three or four times before the tools/list reply,
-// each time beside the work that reply waited for (docs/RATIONALE.md). A start that allocates
-// more (a user module described while its manifest is not cached) is collected at the limit.
+// quietGC turns the garbage collector off up to startHeapLimit until restore is called; serve
+// calls it once the first tools/list is answered. The start-up's few MiB of garbage were
+// collected three or four times before that reply, each time beside the work it waited for
+// (docs/RATIONALE.md §79). A start that allocates more (a user module described while its
+// manifest is not cached, a client's large first messages) is collected at the limit.
 func quietGC() (restore func()) {
 	percent := debug.SetGCPercent(-1)
 	limit := debug.SetMemoryLimit(startHeapLimit)
@@ -172,44 +173,57 @@ func serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		// Serve anyway: clients show a tool's error result, not pal's stderr. Degraded logs why.
 		why := err
 		if a, err = app.Degraded(ctx, opts, why); err != nil {
+			restoreGC()
 			fmt.Fprintf(stderr, "pal: %v\npal: %v\n", why, err)
 			return 1
 		}
 	}
-	restoreGC()
 	defer a.Close()
-	if a.Unavailable == "" {
-		warmed := make(chan struct{})
-		// Before a.Close: the warm-up stops waiting (ctx) and is over before the engine
-		// closes, so that it logs nothing once serve has returned.
-		defer func() { stop(); <-warmed }()
+	// serving is closed once the client has what it waits for at start: at once over HTTP;
+	// over stdio, the first tools/list reply (a client starts with initialize and tools/list),
+	// or warmDelay for a client that does not list, or the end of ctx. The collector stays
+	// quiet until then, and the warm-up waits for it.
+	serving := make(chan struct{})
+	if hf.addr != "" {
+		close(serving)
+	} else {
 		go func() {
-			defer close(warmed)
-			if hf.addr == "" {
-				// Over stdio a client starts with initialize and tools/list: compile once the
-				// list is answered, or after warmDelay for a client that does not list.
-				select {
-				case <-a.Server.Listed():
-				case <-time.After(warmDelay):
-				case <-ctx.Done():
-					return
-				}
+			defer close(serving)
+			select {
+			case <-a.Server.Listed():
+			case <-time.After(warmDelay):
+			case <-ctx.Done():
 			}
-			a.Warm(ctx)
-			// Loading the compiled code leaves tens of MiB of garbage (the module's bytes, their
-			// rewrites, wazero's buffers): return it to the system now rather than when the heap
-			// next grows, so that an idle server holds only what it uses (docs/RATIONALE.md).
-			debug.FreeOSMemory()
-			// The built-in Go module compiles at its first call (§76): warm it and return that
-			// compile's garbage once the call has compiled it.
-			a.WarmLazy(ctx, debug.FreeOSMemory)
 		}()
 	}
+	warmed := make(chan struct{})
+	// Before a.Close: the warm-up stops waiting (ctx) and is over before the engine closes, so
+	// that it logs nothing once serve has returned.
+	defer func() { stop(); <-warmed }()
+	go func() {
+		defer close(warmed)
+		<-serving
+		restoreGC()
+		if a.Unavailable != "" || ctx.Err() != nil {
+			return
+		}
+		if hf.addr == "" {
+			// Logged once the list is answered, not before: redacting the line compiles the
+			// secret rules whose keywords its tool names hold ("apilookup": 3-5 ms of regexp
+			// compiles), which tools/list must not wait for (docs/RATIONALE.md §79).
+			a.Logger.Info("serving MCP on stdio", "version", app.Version, "tools", a.Server.Tools(), "roots", a.Paths.Roots())
+		}
+		a.Warm(ctx)
+		// Loading the compiled code leaves tens of MiB of garbage (the module's bytes, their
+		// rewrites, wazero's buffers): return it to the system now rather than when the heap
+		// next grows, so that an idle server holds only what it uses (docs/RATIONALE.md).
+		debug.FreeOSMemory()
+		// The built-in Go module compiles at its first call (§76): warm it and return that
+		// compile's garbage once the call has compiled it.
+		a.WarmLazy(ctx, debug.FreeOSMemory)
+	}()
 	if hf.addr != "" {
 		return serveHTTP(ctx, a, hf, stderr)
-	}
-	if a.Unavailable == "" {
-		a.Logger.Info("serving MCP on stdio", "version", app.Version, "tools", a.Server.Tools(), "roots", a.Paths.Roots())
 	}
 	if err := a.Server.ServeStdio(ctx, stdin, stdout); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(stderr, "pal: %v\n", err)
