@@ -8,12 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/pal-mcp/pal/internal/boundedre"
 	"github.com/pal-mcp/pal/policy"
 	"github.com/pal-mcp/pal/policy/secrets"
 	"github.com/pal-mcp/pal/runtime/abi"
@@ -62,10 +62,10 @@ const gitNoHome = "/nonexistent/pal-git-home"
 // gitRefRE is what a ref from a guest may look like: a name, a commit id, or an expression with
 // ~, ^ and @{…}. It cannot start with "-" (an option) and cannot hold ":" (a path), spaces or
 // "..".
-var gitRefRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._/@{}^~+-]{0,254}$`)
+var gitRefRE = boundedre.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._/@{}^~+-]*$`, 255)
 
 // commitIDRE is a full SHA-1 or SHA-256 commit id.
-var commitIDRE = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
+var commitIDRE = boundedre.MustCompileLengths(`^[0-9a-f]*$`, 40, 64)
 
 var (
 	gitPathOnce  sync.Once

@@ -3,10 +3,11 @@ package policy
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/pal-mcp/pal/internal/boundedre"
 )
 
 // CLIConfig is one [[cli]] table: a program that tools granted cli.run (the clink tool) may
@@ -53,7 +54,7 @@ const (
 	MaxCLIOutputBytes     = 16 << 20
 )
 
-var cliNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+var cliNameRE = boundedre.MustCompile(`^[a-z][a-z0-9_-]*$`, 32)
 
 // unsafeFlags are arguments of AI CLIs that approve every action or leave the sandbox
 // (Gemini CLI, Codex CLI, Claude Code and the like). An argument is unsafe when it equals

@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/pal-mcp/pal/internal/boundedre"
+	"github.com/pal-mcp/pal/runtime/abi"
 )
 
 // Config is pal.toml: what pal may touch and use. Build one with Default or Load; every field's
@@ -662,7 +665,7 @@ func (t *ToolsConfig) UnmarshalTOML(v any) error {
 				t.Disabled = names
 			}
 		default:
-			if !toolNameRE.MatchString(key) {
+			if !abi.ValidToolName(key) {
 				return fmt.Errorf("tools.%s: not a tool name (1 to 64 of a-z, 0-9 and _, starting with a letter)", quotedKey{key})
 			}
 			sub, ok := val.(map[string]any)
@@ -701,8 +704,6 @@ func (t *ToolsConfig) UnmarshalTOML(v any) error {
 type quotedKey struct{ s string }
 
 func (k quotedKey) String() string { return toml.Key{k.s}.String() }
-
-var toolNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
 func capabilityNames() string {
 	names := make([]string, len(AllCapabilities))
@@ -836,7 +837,7 @@ func expandPath(p, dir string) (string, error) {
 
 var (
 	envNameRE = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
-	sha256RE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	sha256RE  = boundedre.MustCompileLengths(`^[0-9a-f]*$`, 64)
 )
 
 // validate checks every value, naming the key of the first bad one.
@@ -875,7 +876,7 @@ func (c *Config) validate(file string, md toml.MetaData) error {
 		names []string
 	}{{"tools.enabled", c.Tools.Enabled}, {"tools.disabled", c.Tools.Disabled}} {
 		for _, n := range list.names {
-			if !toolNameRE.MatchString(n) {
+			if !abi.ValidToolName(n) {
 				return bad(list.key, "%q is not a tool name", n)
 			}
 		}

@@ -8,9 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/pal-mcp/pal/internal/boundedre"
 )
 
 // HTTPConfig is [http]: how `pal serve -http ADDR` admits clients. Every key is trusted-only:
@@ -169,7 +170,7 @@ type HTTPToken struct {
 }
 
 // tokenNameRE is a client's name in a token file.
-var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+var tokenNameRE = boundedre.MustCompile(`^[A-Za-z0-9_.-]+$`, 64)
 
 // ErrBadToken: a token file or variable holds something pal will not accept as a token.
 var ErrBadToken = errors.New("unusable bearer token")

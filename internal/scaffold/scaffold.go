@@ -28,6 +28,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/pal-mcp/pal/internal/boundedre"
 )
 
 //go:embed all:go all:assemblyscript all:c all:rust
@@ -90,7 +92,7 @@ func (d Data) expand(tmpl string) (string, error) {
 
 // nameRE is what a tool name may be: a valid ABI tool name (runtime/abi), short enough to be
 // a file, crate, module and package name in every language.
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+var nameRE = boundedre.MustCompile(`^[a-z][a-z0-9_]*$`, 63)
 
 // windowsDevice matches the names Windows keeps for devices (con.c, nul.wasm cannot be
 // files there), which Go refuses in a module path (example.com/NAME).

@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/pal-mcp/pal/internal/boundedre"
 )
 
 // gitleaks.toml is gitleaks' default rule set (v8.30.1, MIT licence: LICENSE.gitleaks), kept
@@ -72,7 +74,7 @@ type Rule struct {
 	Entropy float64
 }
 
-var ruleIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+var ruleIDRE = boundedre.MustCompile(`^[a-z0-9][a-z0-9_-]*$`, 64)
 
 // Errors of Rule.Validate.
 var (

@@ -2,10 +2,10 @@ package gemini
 
 import (
 	"fmt"
-	"regexp"
 
 	"google.golang.org/genai"
 
+	"github.com/pal-mcp/pal/internal/boundedre"
 	"github.com/pal-mcp/pal/providers"
 )
 
@@ -20,7 +20,7 @@ type call struct {
 // modelNamePattern is what a Gemini model id may look like. The name becomes a URL path
 // segment (/v1beta/models/<name>:generateContent), so slashes, dots-only names, '?' and '%'
 // are refused rather than escaped.
-var modelNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+var modelNamePattern = boundedre.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`, 128)
 
 // buildCall turns req into the SDK's request. It fails with providers.ErrInvalidRequest when
 // the request cannot be sent as it is: no capabilities, a model name that is not a plain id,

@@ -6,7 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
+
+	"github.com/pal-mcp/pal/internal/boundedre"
 )
 
 // Manifest is what a module's describe export returns.
@@ -61,7 +62,11 @@ var KnownCapabilities = []string{CapFSRead, CapFSList, CapModelGenerate, CapMode
 // Categories a tool may name for auto model selection.
 var knownCategories = map[string]bool{"": true, "fast": true, "balanced": true, "extended": true}
 
-var toolName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+var toolName = boundedre.MustCompile(`^[a-z][a-z0-9_]*$`, 64)
+
+// ValidToolName reports whether name is a tool name: 1-64 characters of [a-z0-9_], starting
+// with a letter.
+func ValidToolName(name string) bool { return toolName.MatchString(name) }
 
 // Validate checks a manifest: version, tool names, schemas, capabilities and categories. The
 // error names the module and the offending tool.
