@@ -94,7 +94,11 @@ func compileTinyAs(t *testing.T, dir string, key []byte, tag, owner string, now 
 	e := newEngine(t, Config{CacheDir: dir, CacheKey: key, PoolSize: -1})
 	e.disk.now = func() time.Time { return now }
 	err := e.compileWithCache(context.Background(), owner, func() {}, func(ctx context.Context) error {
-		_, err := e.rt.CompileModule(ctx, tinyWasm(tag))
+		rt, err := e.runtime(false)
+		if err != nil {
+			return err
+		}
+		_, err = rt.CompileModule(ctx, tinyWasm(tag))
 		return err
 	})
 	if err != nil {
@@ -360,7 +364,11 @@ func TestCacheWithoutKeyWritesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close(context.Background())
-	if _, err := e.rt.CompileModule(context.Background(), tinyWasm("nokey")); err != nil {
+	rt, err := e.runtime(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.CompileModule(context.Background(), tinyWasm("nokey")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
@@ -387,7 +395,11 @@ func TestCacheSharedByEngines(t *testing.T) {
 			}
 			defer e.Close(context.Background())
 			errs <- e.compileWithCache(context.Background(), "", func() {}, func(ctx context.Context) error {
-				_, err := e.rt.CompileModule(ctx, tinyWasm(tag))
+				rt, err := e.runtime(false)
+				if err != nil {
+					return err
+				}
+				_, err = rt.CompileModule(ctx, tinyWasm(tag))
 				return err
 			})
 		}()

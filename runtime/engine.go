@@ -105,15 +105,14 @@ func (c Config) withDefaults() Config {
 // Engine owns one wazero runtime shared by all modules.
 type Engine struct {
 	cfg Config
-	// rt runs the modules addInterrupt rewrote; guarded (made by guardedRuntime when a
-	// module needs it) the others, with WithCloseOnContextDone. Both share cc.
-	rt          wazero.Runtime
-	guarded     wazero.Runtime
-	guardedErr  error
-	guardedOnce sync.Once
-	cc          wazero.CompilationCache
-	manifests   *manifestCache
-	disk        *diskCache // nil without an on-disk cache
+	// plain runs the modules addInterrupt rewrote; guarded the others, with
+	// WithCloseOnContextDone. Each is made at the first compile that needs it (runtime), not
+	// in New: WASI and the host module take ~0.5 ms that pal serve's tools/list reply need
+	// not wait for (docs/RATIONALE.md §79). Both share cc.
+	plain, guarded lazyRuntime
+	cc             wazero.CompilationCache
+	manifests      *manifestCache
+	disk           *diskCache // nil without an on-disk cache
 
 	mu      sync.Mutex
 	modules []*Module
@@ -192,13 +191,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		}
 		mc = &manifestCache{dir: filepath.Join(cfg.CacheDir, manifestsDir), disk: disk}
 	}
-	e := &Engine{cfg: cfg, manifests: mc, disk: disk, cc: cc, regions: &regionPool{keep: regionsKept}}
-	rt, err := e.newRuntime(ctx, false)
-	if err != nil {
-		return nil, err
-	}
-	e.rt = rt
-	return e, nil
+	return &Engine{cfg: cfg, manifests: mc, disk: disk, cc: cc, regions: &regionPool{keep: regionsKept}}, nil
 }
 
 // newRuntime makes a compiler runtime with WASI (for Go's wasip1 port and wasi-libc, without
@@ -225,12 +218,31 @@ func (e *Engine) newRuntime(ctx context.Context, closeOnDone bool) (wazero.Runti
 	return rt, nil
 }
 
-// guardedRuntime returns the runtime with WithCloseOnContextDone, made on first use.
-func (e *Engine) guardedRuntime() (wazero.Runtime, error) {
-	e.guardedOnce.Do(func() {
-		e.guarded, e.guardedErr = e.newRuntime(context.Background(), true)
-	})
-	return e.guarded, e.guardedErr
+// runtime returns the runtime for modules addInterrupt rewrote (closeOnDone false) or for the
+// others (true), made on first use; after Close it returns errEngineClosed.
+func (e *Engine) runtime(closeOnDone bool) (wazero.Runtime, error) {
+	l := &e.plain
+	if closeOnDone {
+		l = &e.guarded
+	}
+	l.once.Do(func() { l.rt, l.err = e.newRuntime(context.Background(), closeOnDone) })
+	return l.rt, l.err
+}
+
+// lazyRuntime is a wazero runtime made by its first use (Engine.runtime).
+type lazyRuntime struct {
+	once sync.Once
+	rt   wazero.Runtime
+	err  error
+}
+
+// close closes the runtime if it was made; none is made after it.
+func (l *lazyRuntime) close(ctx context.Context) error {
+	l.once.Do(func() { l.err = errEngineClosed })
+	if l.rt == nil {
+		return nil
+	}
+	return l.rt.Close(ctx)
 }
 
 // Config returns the engine's effective configuration, defaults filled in.
@@ -250,11 +262,8 @@ func (e *Engine) Close(ctx context.Context) error {
 		m.closePool(ctx)
 	}
 	e.regions.close()
-	e.guardedOnce.Do(func() {}) // no guarded runtime after this
-	if e.guarded != nil {
-		e.guarded.Close(ctx)
-	}
-	return e.rt.Close(ctx)
+	e.guarded.close(ctx)
+	return e.plain.close(ctx)
 }
 
 // instantiateHostModule registers the pal import module in rt.

@@ -50,7 +50,7 @@ func loopCheck(count, interrupt uint64) []byte {
 // (docs/RATIONALE.md). Everything else is copied byte for byte. It wraps errNoRewrite when the
 // module has no export section or memory, already exports interruptExport, or holds an
 // instruction or a layout it does not parse; such a module runs on a runtime with
-// WithCloseOnContextDone (Engine.guardedRuntime).
+// WithCloseOnContextDone (Engine.runtime).
 func addInterrupt(wasm []byte) ([]byte, error) {
 	sections, err := splitSections(wasm)
 	if err != nil {

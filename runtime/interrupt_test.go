@@ -127,7 +127,7 @@ func TestUnrewrittenModuleIsStopped(t *testing.T) {
 	if _, _, err := invoke(t, m, "spin", nil, time.Second); !errors.Is(err, ErrDeadline) {
 		t.Fatalf("want ErrDeadline, got %v", err)
 	}
-	if m.interruptible || m.rt != e.guarded || e.guarded == nil {
+	if m.interruptible || m.rt != e.guarded.rt || e.guarded.rt == nil {
 		t.Fatal("the module did not run on the guarded runtime")
 	}
 	mustPing(t, m)
@@ -259,4 +259,37 @@ func FuzzInterruptBody(f *testing.F) {
 			t.Fatalf("wazero accepts the module but not its rewrite: %v", err)
 		}
 	})
+}
+
+// TestRuntimeMadeAtFirstCompile (docs/RATIONALE.md §79): New makes no wazero runtime; a
+// compile makes the one its module needs and only that one; Close closes what was made, and
+// no runtime is made after it.
+func TestRuntimeMadeAtFirstCompile(t *testing.T) {
+	e := newEngine(t, Config{})
+	if e.plain.rt != nil || e.guarded.rt != nil {
+		t.Fatal("New made a runtime")
+	}
+	m := loadHostile(t, e)
+	if err := m.Compile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !m.interruptible || e.plain.rt == nil || m.rt != e.plain.rt {
+		t.Fatal("the rewritten module is not on the plain runtime")
+	}
+	if e.guarded.rt != nil {
+		t.Error("a compile for the plain runtime made the guarded one")
+	}
+	if _, _, err := invoke(t, m, "ping", nil, 10*time.Second); err != nil {
+		t.Fatalf("call on the lazily made runtime: %v", err)
+	}
+
+	unused := newEngine(t, Config{})
+	if err := unused.Close(context.Background()); err != nil {
+		t.Fatalf("closing an engine that made no runtime: %v", err)
+	}
+	for _, closeOnDone := range []bool{false, true} {
+		if rt, err := unused.runtime(closeOnDone); !errors.Is(err, errEngineClosed) || rt != nil {
+			t.Errorf("runtime(%v) after Close: %v, %v; want errEngineClosed", closeOnDone, rt, err)
+		}
+	}
 }

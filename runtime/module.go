@@ -235,7 +235,7 @@ var errEngineClosed = errors.New("runtime: the engine is closed")
 // compile does Compile's work once.
 func (m *Module) compile(ctx context.Context) {
 	cctx := experimental.WithCompilationWorkers(ctx, m.engine.cfg.CompilationWorkers)
-	code, read, rt := m.wasm, m.read, m.engine.rt
+	code, read := m.wasm, m.read
 	m.wasm, m.read = nil, nil // compiled once: the bytes need not stay in memory for the process's life
 	// load gives rewrite the bytes, which it asks for only when the cache holds no rewrite.
 	load := func() ([]byte, error) {
@@ -274,10 +274,9 @@ func (m *Module) compile(ctx context.Context) {
 		if prepErr != nil {
 			return nil
 		}
-		if !m.interruptible {
-			if rt, rtErr = m.engine.guardedRuntime(); rtErr != nil {
-				return nil
-			}
+		rt, err := m.engine.runtime(!m.interruptible)
+		if rtErr = err; rtErr != nil {
+			return nil
 		}
 		m.rt = rt
 		cm, err = rt.CompileModule(ctx, code)
