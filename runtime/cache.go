@@ -88,10 +88,8 @@ func openDiskCache(dir string, key []byte) (*diskCache, error) {
 	if len(key) < MinCacheKeyBytes {
 		return nil, fmt.Errorf("%w: %d bytes, want at least %d", ErrCacheKey, len(key), MinCacheKeyBytes)
 	}
-	for _, d := range []string{dir, filepath.Join(dir, compiledDir), filepath.Join(dir, manifestsDir), filepath.Join(dir, rewrittenDir), filepath.Join(dir, snapshotsDir)} {
-		if err := privfs.EnsureDir(d); err != nil {
-			return nil, fmt.Errorf("runtime: cache dir: %w", err)
-		}
+	if err := privfs.EnsureDirs(dir, compiledDir, manifestsDir, rewrittenDir, snapshotsDir); err != nil {
+		return nil, fmt.Errorf("runtime: cache dir: %w", err)
 	}
 	// Others may not even read it: it tells which modules the user runs. It is ours (checked).
 	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 {

@@ -80,6 +80,33 @@ func EnsureDir(dir string) error {
 	return checkOwnDir(dir)
 }
 
+// EnsureDirs is EnsureDir for dir and then for each of its subdirectories names (single path
+// elements), without checking dir's ancestors again for each: EnsureDir has just found dir
+// the user's own, writable by no one else, under ancestors only root or the user can change,
+// so no one else can have changed them or planted a name in dir since. Each subdirectory is
+// made 0700 when missing and checked as EnsureDir checks dir itself (not a symlink, a
+// directory, the user's, not writable by group or others). The checks of every ancestor for
+// each of the cache's five directories were ~0.3 ms of pal's start (docs/RATIONALE.md §79).
+func EnsureDirs(dir string, names ...string) error {
+	if err := EnsureDir(dir); err != nil {
+		return err
+	}
+	dir = filepath.Clean(dir)
+	for _, name := range names {
+		sub := filepath.Join(dir, name)
+		if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/`+string(filepath.Separator)) {
+			return pathError(sub, ErrBadPath)
+		}
+		if err := makeDirs(sub); err != nil {
+			return err
+		}
+		if err := checkOwnDir(sub); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // existingParent is the nearest ancestor of dir that exists.
 func existingParent(dir string) string {
 	p := filepath.Dir(dir)

@@ -455,3 +455,65 @@ func TestReadFileLimit(t *testing.T) {
 		t.Fatalf("sparse 1 TiB: %v; want ErrTooLarge", err)
 	}
 }
+
+// TestEnsureDirs: the subdirectories are made 0700 under a checked dir; dir itself is checked
+// as by EnsureDir (an open ancestor refuses all); a subdirectory that is a symlink, a file,
+// open to others or another user's is refused, and so is a name that is not one element.
+func TestEnsureDirs(t *testing.T) {
+	tests := []struct {
+		name  string
+		root  bool
+		setup func(t *testing.T, dir string) // dir is the (maybe missing) directory to ensure
+		names []string
+		want  error
+	}{
+		{"all missing", false, func(*testing.T, string) {}, []string{"a", "b"}, nil},
+		{"some exist", false, func(t *testing.T, dir string) { mkdir(t, filepath.Join(dir, "a"), 0o700) }, []string{"a", "b"}, nil},
+		{"open dir refuses its subdirectories too", false, func(t *testing.T, dir string) { mkdir(t, dir, 0o777) }, []string{"a"}, ErrWritableByOthers},
+		{"subdirectory is a symlink", false, func(t *testing.T, dir string) {
+			mkdir(t, dir, 0o700)
+			if err := os.Symlink(t.TempDir(), filepath.Join(dir, "a")); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"a"}, ErrSymlink},
+		{"subdirectory is a file", false, func(t *testing.T, dir string) {
+			mkdir(t, dir, 0o700)
+			if err := os.WriteFile(filepath.Join(dir, "a"), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"a"}, ErrNotDir},
+		{"subdirectory open to others", false, func(t *testing.T, dir string) { mkdir(t, filepath.Join(dir, "a"), 0o777) }, []string{"a"}, ErrWritableByOthers},
+		{"subdirectory of another user", true, func(t *testing.T, dir string) {
+			chown(t, mkdir(t, filepath.Join(dir, "a"), 0o700), otherUID)
+		}, []string{"a"}, ErrNotOwner},
+		{"name with a separator", false, func(*testing.T, string) {}, []string{"a/b"}, ErrBadPath},
+		{"dot-dot name", false, func(*testing.T, string) {}, []string{".."}, ErrBadPath},
+		{"dot name", false, func(*testing.T, string) {}, []string{"."}, ErrBadPath},
+		{"empty name", false, func(*testing.T, string) {}, []string{""}, ErrBadPath},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.root {
+				needRoot(t)
+			}
+			dir := filepath.Join(t.TempDir(), "cache")
+			tt.setup(t, dir)
+			err := EnsureDirs(dir, tt.names...)
+			if tt.want != nil {
+				if !errors.Is(err, tt.want) {
+					t.Fatalf("EnsureDirs(%s, %q) = %v, want %v", dir, tt.names, err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("EnsureDirs(%s, %q): %v", dir, tt.names, err)
+			}
+			for _, n := range tt.names {
+				fi, err := os.Lstat(filepath.Join(dir, n))
+				if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+					t.Errorf("%s after EnsureDirs: %v, %v", n, fi.Mode(), err)
+				}
+			}
+		})
+	}
+}
