@@ -22,6 +22,10 @@ import (
 // LiteralKind is the kind named in the marker of a literal (configured) secret.
 const LiteralKind = "provider-key"
 
+// BrokenRulesKind is the kind of the one finding, the whole text, that a scan reports when the
+// built-in rules did not build: a scanner that cannot tell secrets apart hides everything.
+const BrokenRulesKind = "rules-unavailable"
+
 // MinLiteralLen is the shortest literal a Scanner hides; shorter values would blank out
 // ordinary words.
 const MinLiteralLen = 8
@@ -43,8 +47,16 @@ type Options struct {
 	Literals []string
 }
 
-// Scanner finds secrets in text. It is safe for concurrent use.
+// Scanner finds secrets in text. It is safe for concurrent use. Its rules and their keyword
+// index are built at its first scan, not by New: the built-in rules take ~2 ms to build in a
+// new process, which pal's start (its tools/list reply) need not wait for (docs/RATIONALE.md
+// §79).
 type Scanner struct {
+	disabled bool
+	extra    []Rule // Options.Rules, validated by New
+	once     sync.Once
+	buildErr error // the built-in rules did not build: every scan then finds the whole text
+
 	rules  []*rule
 	global []*allowlist
 	// keywords are the rules' lower-case keywords, each once; byKeyword[k] lists the rules
@@ -63,23 +75,46 @@ type Scanner struct {
 	literals []string // lower-cased ASCII, each once
 }
 
-// New builds a Scanner. It fails only when an added rule does not validate.
+// New makes a Scanner. It fails only when an added rule does not validate.
 func New(o Options) (*Scanner, error) {
-	s := &Scanner{}
+	s := &Scanner{disabled: o.Disabled}
 	if !o.Disabled {
-		rs, err := builtinRules()
-		if err != nil {
-			return nil, err
-		}
-		s.rules = slices.Clone(rs.rules)
-		s.global = rs.global
 		for _, r := range o.Rules {
 			if err := r.Validate(); err != nil {
 				return nil, err
 			}
+		}
+		s.extra = slices.Clone(o.Rules)
+	}
+	s.AddLiterals(o.Literals...)
+	return s, nil
+}
+
+// loadBuiltinRules returns the built-in rules; tests replace it.
+var loadBuiltinRules = builtinRules
+
+// build makes the rules and their keyword index, once, at the first scan.
+func (s *Scanner) build() {
+	s.once.Do(func() {
+		if s.disabled {
+			return
+		}
+		rs, err := loadBuiltinRules()
+		if err != nil {
+			s.buildErr = err
+			return
+		}
+		s.rules = slices.Clone(rs.rules)
+		s.global = rs.global
+		for _, r := range s.extra {
 			s.rules = append(s.rules, fromRule(r))
 		}
-	}
+		s.index()
+	})
+}
+
+// index builds keywords, byKeyword, always, prefixes, byPrefix and short from s.rules.
+func (s *Scanner) index() {
 	index := map[string]int{}
 	for i, r := range s.rules {
 		if len(r.keywords) == 0 {
@@ -111,8 +146,6 @@ func New(o Options) (*Scanner, error) {
 		g := s.prefixes[p] - 1
 		s.byPrefix[g] = append(s.byPrefix[g], ki)
 	}
-	s.AddLiterals(o.Literals...)
-	return s, nil
 }
 
 // AddLiterals adds values to redact always (kind LiteralKind). Matching ignores ASCII case.
@@ -129,7 +162,7 @@ func (s *Scanner) AddLiterals(values ...string) {
 }
 
 // Enabled reports whether the scanner runs rules (not only literals).
-func (s *Scanner) Enabled() bool { return s != nil && len(s.rules) > 0 }
+func (s *Scanner) Enabled() bool { return s != nil && !s.disabled }
 
 // Finding is one secret in a text: its kind (the rule id, or LiteralKind) and its byte range
 // [Start, End).
@@ -207,6 +240,11 @@ func (s *Scanner) Find(text string) []Finding { return s.FindFile("", text) }
 func (s *Scanner) FindFile(path, text string) []Finding {
 	if s == nil || text == "" {
 		return nil
+	}
+	s.build()
+	if s.buildErr != nil {
+		// Fail closed: with no rules to tell secrets apart, all of it may be one.
+		return []Finding{{Kind: BrokenRulesKind, Start: 0, End: len(text)}}
 	}
 	lower := FoldASCII(text)
 	var found []Finding

@@ -313,3 +313,42 @@ func TestCandidatesAreTheRulesWhoseKeywordsAppear(t *testing.T) {
 		}
 	}
 }
+
+// TestRulesBuiltAtFirstScan (docs/RATIONALE.md §79): New builds no rule; the first scan does,
+// and finds what a scanner built at once finds; an added rule that does not validate still
+// fails New; and when the built-in rules cannot be built, a scan fails closed (the whole text
+// is one finding) and literals are still found.
+func TestRulesBuiltAtFirstScan(t *testing.T) {
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.rules != nil || s.prefixes != nil || !s.Enabled() {
+		t.Fatal("New built the rules, or the scanner is not enabled")
+	}
+	text := "aws_secret_access_key = \"" + "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEYq" + "\"\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MkmlN1fPqP6h2X1m\n-----END RSA PRIVATE KEY-----\n"
+	if len(s.Find(text)) == 0 || s.rules == nil {
+		t.Fatal("the first scan found nothing or built no rule")
+	}
+	if _, err := New(Options{Rules: []Rule{{ID: "Bad ID", Regex: "x"}}}); err == nil {
+		t.Error("New accepted a rule that does not validate")
+	}
+	if d, _ := New(Options{Disabled: true}); d.Enabled() || len(d.Find(text)) != 0 {
+		t.Error("a disabled scanner is enabled or finds by pattern")
+	}
+
+	broken := errors.New("no rules")
+	loadBuiltinRules = func() (*ruleSet, error) { return nil, broken }
+	t.Cleanup(func() { loadBuiltinRules = builtinRules })
+	b, err := New(Options{Literals: []string{"sk-literal-0123456789"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := b.Find("plain words and sk-literal-0123456789")
+	if len(got) != 1 || got[0].Kind != BrokenRulesKind || got[0].Start != 0 || got[0].End != len("plain words and sk-literal-0123456789") {
+		t.Errorf("scan with broken rules: %+v, want the whole text as one %s finding", got, BrokenRulesKind)
+	}
+	if out := b.String("plain words"); out != Marker(BrokenRulesKind) {
+		t.Errorf("String with broken rules = %q", out)
+	}
+}
