@@ -271,8 +271,8 @@ test-tools:
 		$$sudo apt-get update -q && $$sudo apt-get install -y -q redis-server; }
 
 # Fuzz targets as package:Target: path resolution and deny matching, host-call decoding,
-# message framing, redaction, stored thread records, pal tool new's tool names, bounded name patterns, manifest schemas. `make test` runs each for FUZZTIME_SHORT, `make fuzz` for FUZZTIME.
-FUZZ_TARGETS   := ./policy/:FuzzPaths ./policy/:FuzzClientRoots ./policy/:FuzzDenyMatch ./hostfns/:FuzzCall ./runtime/abi/:FuzzSplit ./policy/secrets/:FuzzRedact ./memory/:FuzzDecodeRecord ./internal/scaffold/:FuzzCheckName ./runtime/:FuzzCheckSections ./runtime/:FuzzReadIndex ./runtime/:FuzzSplitData ./internal/boundedre/:FuzzMatchesTheCountedRegexp ./runtime/abi/:FuzzObjectSchema
+# message framing, redaction, stored thread records, pal tool new's tool names, bounded name patterns. `make test` runs each for FUZZTIME_SHORT, `make fuzz` for FUZZTIME.
+FUZZ_TARGETS   := ./policy/:FuzzPaths ./policy/:FuzzClientRoots ./policy/:FuzzDenyMatch ./hostfns/:FuzzCall ./runtime/abi/:FuzzSplit ./policy/secrets/:FuzzRedact ./memory/:FuzzDecodeRecord ./internal/scaffold/:FuzzCheckName ./runtime/:FuzzCheckSections ./runtime/:FuzzReadIndex ./runtime/:FuzzSplitData ./internal/boundedre/:FuzzMatchesTheCountedRegexp
 FUZZTIME       ?= 60s
 FUZZTIME_SHORT ?= 3s
 

@@ -17,7 +17,6 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/pal-mcp/pal/internal/boundedre"
-	"github.com/pal-mcp/pal/runtime/abi"
 )
 
 // Config is pal.toml: what pal may touch and use. Build one with Default or Load; every field's
@@ -665,7 +664,7 @@ func (t *ToolsConfig) UnmarshalTOML(v any) error {
 				t.Disabled = names
 			}
 		default:
-			if !abi.ValidToolName(key) {
+			if !toolNameRE.MatchString(key) {
 				return fmt.Errorf("tools.%s: not a tool name (1 to 64 of a-z, 0-9 and _, starting with a letter)", quotedKey{key})
 			}
 			sub, ok := val.(map[string]any)
@@ -704,6 +703,8 @@ func (t *ToolsConfig) UnmarshalTOML(v any) error {
 type quotedKey struct{ s string }
 
 func (k quotedKey) String() string { return toml.Key{k.s}.String() }
+
+var toolNameRE = boundedre.MustCompile(`^[a-z][a-z0-9_]*$`, 64)
 
 func capabilityNames() string {
 	names := make([]string, len(AllCapabilities))
@@ -876,7 +877,7 @@ func (c *Config) validate(file string, md toml.MetaData) error {
 		names []string
 	}{{"tools.enabled", c.Tools.Enabled}, {"tools.disabled", c.Tools.Disabled}} {
 		for _, n := range list.names {
-			if !abi.ValidToolName(n) {
+			if !toolNameRE.MatchString(n) {
 				return bad(list.key, "%q is not a tool name", n)
 			}
 		}

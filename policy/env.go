@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/pal-mcp/pal/runtime/abi"
 )
 
 // Environment variables PAL reads that map onto pal.toml keys. ApplyEnv applies them.
@@ -63,7 +61,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) []string {
 			case n == "":
 			case slices.Contains(EssentialTools, n):
 				warn("%s: %q cannot be disabled; ignored", EnvDisabledTools, n)
-			case !abi.ValidToolName(n):
+			case !toolNameRE.MatchString(n):
 				warn("%s: %q is not a tool name; ignored", EnvDisabledTools, n)
 			case !slices.Contains(c.Tools.Disabled, n):
 				c.Tools.Disabled = append(c.Tools.Disabled, n)
