@@ -1,9 +1,11 @@
 package catalog
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -301,4 +303,48 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestShippedCataloguesAreExact (docs/RATIONALE.md §79): Embedded decodes each shipped entry
+// once, without Load's check that every field name is written exactly (Go's decoder matches
+// names in any case), so every shipped catalogue must pass Load's checks and give what
+// Embedded gives. A file from the user always goes through Load: there a name that differs
+// in case is refused, while the shipped path would take it.
+func TestShippedCataloguesAreExact(t *testing.T) {
+	for _, p := range allTypes {
+		data, err := embedded.ReadFile("data/" + FileName(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		strict, err := Load(bytes.NewReader(data), FileName(p), p)
+		if err != nil {
+			t.Fatalf("%s: the shipped catalogue fails Load's checks: %v", p, err)
+		}
+		fast, err := Embedded(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(strict, fast) {
+			t.Errorf("%s: Embedded and Load differ", p)
+		}
+	}
+	cased := []byte(`{"models":[{"Model_Name":"m1","context_window":1000}]}`)
+	if _, err := Load(bytes.NewReader(cased), "user.json", providers.Custom); err == nil {
+		t.Error("Load took a field name that differs in case")
+	}
+	if _, err := load(cased, "shipped.json", providers.Custom, true); err != nil {
+		t.Errorf("the shipped path: %v", err)
+	}
+	bad := []byte(`{"models":[{"model_name":"m1","max_tokens":5}, null]}`)
+	_, errShipped := load(bad, "x.json", providers.Custom, true)
+	_, errUser := Load(bytes.NewReader(bad), "x.json", providers.Custom)
+	if errShipped == nil || errUser == nil || errShipped.Error() != errUser.Error() {
+		t.Errorf("a refused entry: shipped path %v, Load %v; want the same message", errShipped, errUser)
+	}
+	null := []byte(`{"models":[null]}`)
+	_, errShipped = load(null, "x.json", providers.Custom, true)
+	_, errUser = Load(bytes.NewReader(null), "x.json", providers.Custom)
+	if errShipped == nil || errUser == nil || errShipped.Error() != errUser.Error() {
+		t.Errorf("a null entry: shipped path %v, Load %v; want the same message", errShipped, errUser)
+	}
 }
