@@ -112,19 +112,24 @@ func (c *cappedMemory) release() {
 
 // region is a reservation of address space for one linear memory at a time.
 type region struct {
-	mem   []byte // the whole reservation
-	open  uint64 // bytes from 0 that are readable and writable
-	dirty uint64 // bytes from 0 the memory that used it may have written
+	mem     []byte // the reservation, from a granule boundary
+	mapping []byte // what was mapped to hold mem, unmapped on release
+	open    uint64 // bytes from 0 that are readable and writable
+	dirty   uint64 // bytes from 0 the memory that used it may have written
 }
 
-// openTo makes the first size bytes readable and writable; false when size is past the
-// reservation or the system refuses.
+// openTo makes the first size bytes readable and writable, in whole pages, and past
+// regionWarmBytes in whole granules (the guest reaches no byte past its memory's size: wazero
+// checks every access); false when size is past the reservation or the system refuses.
 func (r *region) openTo(size uint64) bool {
 	if size > uint64(len(r.mem)) {
 		return false
 	}
 	if size > r.open {
 		to := roundToPage(size, uint64(len(r.mem)))
+		if to > regionWarmBytes {
+			to = roundToGranule(size, uint64(len(r.mem)))
+		}
 		if openRegion(r.mem, r.open, to) != nil {
 			return false
 		}
@@ -176,19 +181,21 @@ func (p *regionPool) get(size, skip uint64) *region {
 		r.dirty = 0
 		return r
 	}
-	mem, err := reserveRegion(size)
+	mem, mapping, err := reserveRegion(size)
 	if err != nil {
 		return nil
 	}
-	return &region{mem: mem}
+	return &region{mem: mem, mapping: mapping}
 }
 
 // put keeps r for a later get, or unmaps it when the pool is full or closed. A kept region
-// gives back to the system the pages its memory wrote past regionWarmBytes: they read as zeros
-// again, so get need not clear them, and a large call's memory does not stay in the RSS.
+// gives back to the system the pages its memory wrote past regionWarmBytes, to the end of
+// their granule (a huge page is given back whole, not split): they read as zeros again, so
+// get need not clear them, and a large call's memory does not stay in the RSS.
 func (p *regionPool) put(r *region) {
 	if r.dirty > regionWarmBytes {
-		if from := roundToPage(regionWarmBytes, uint64(len(r.mem))); dropPages(r.mem[from:r.dirty]) {
+		from, to := roundToPage(regionWarmBytes, uint64(len(r.mem))), roundToGranule(r.dirty, uint64(len(r.mem)))
+		if dropPages(r.mem[from:to]) {
 			r.dirty = from
 		}
 	}
@@ -199,7 +206,7 @@ func (p *regionPool) put(r *region) {
 	}
 	p.mu.Unlock()
 	if r != nil {
-		releaseRegion(r.mem)
+		releaseRegion(r.mapping)
 	}
 }
 
@@ -210,7 +217,7 @@ func (p *regionPool) close() {
 	p.free, p.closed = nil, true
 	p.mu.Unlock()
 	for _, r := range free {
-		releaseRegion(r.mem)
+		releaseRegion(r.mapping)
 	}
 }
 
